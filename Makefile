@@ -1,0 +1,34 @@
+# Herd. `make` builds bin/herd and bin/herdctl; `make test` runs every test.
+KUBE_VERSION := $(shell awk '$$1=="k8s.io/kubernetes"{print $$2; exit}' hack/kube/go.mod)
+KUBE_BIN     := $(CURDIR)/_output/kube/$(KUBE_VERSION)
+GO           ?= go
+# Test packages run in parallel only as far as 2 cores allow.
+TEST_P       ?= 2
+
+.PHONY: all build kube test bench generate vet clean demo
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./cmd/herd ./cmd/herdctl
+
+kube:
+	hack/build-kube.sh
+
+vet:
+	$(GO) vet ./...
+
+test: kube build vet
+	HERD_KUBE_BIN_DIR=$(KUBE_BIN) $(GO) test -p $(TEST_P) -count=1 -timeout 30m ./...
+
+bench: kube build
+	HERD_KUBE_BIN_DIR=$(KUBE_BIN) $(GO) test -run '^$$' -bench . -benchtime 3x -count=1 -timeout 30m ./...
+
+generate:
+	$(GO) generate ./...
+
+demo: kube build
+	hack/demo.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,93 @@
+package herdtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"herd.dev/herd/internal/localcluster"
+)
+
+// Clusters are local clusters shared by one test package.
+type Clusters struct {
+	root string
+	list []*localcluster.Cluster
+	stop sync.Once
+}
+
+// StartClusters starts one local cluster per name, side by side, for use
+// from TestMain (which has no testing.T). Each gets nodes worker nodes
+// besides its control-plane node. Stop must be called; it is also called on
+// SIGINT or SIGTERM so an interrupted run leaves nothing behind.
+func StartClusters(ctx context.Context, nodes int, names ...string) (*Clusters, error) {
+	root, err := os.MkdirTemp("", "herd-clusters-")
+	if err != nil {
+		return nil, err
+	}
+	cs := &Clusters{root: root}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	for _, name := range names {
+		c, err := localcluster.New(localcluster.Config{
+			Name:   name,
+			Dir:    filepath.Join(root, name),
+			Nodes:  localcluster.DefaultNodes(name, nodes+1),
+			Logger: log,
+		})
+		if err != nil {
+			cs.Stop()
+			return nil, err
+		}
+		cs.list = append(cs.list, c)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		if s, ok := <-sig; ok {
+			cs.Stop()
+			fmt.Fprintf(os.Stderr, "herdtest: stopped local clusters on %v\n", s)
+			os.Exit(2)
+		}
+	}()
+	errs := make([]error, len(cs.list))
+	var wg sync.WaitGroup
+	for i, c := range cs.list {
+		wg.Go(func() { errs[i] = c.Start(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		cs.Stop()
+		return nil, err
+	}
+	return cs, nil
+}
+
+// Get returns the cluster with that name, or nil.
+func (cs *Clusters) Get(name string) *localcluster.Cluster {
+	for _, c := range cs.list {
+		if c.Name() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// All returns every cluster in the order of StartClusters.
+func (cs *Clusters) All() []*localcluster.Cluster { return cs.list }
+
+// Stop stops every cluster and removes their state; safe to call twice.
+func (cs *Clusters) Stop() {
+	cs.stop.Do(func() {
+		var wg sync.WaitGroup
+		for _, c := range cs.list {
+			wg.Go(c.Stop)
+		}
+		wg.Wait()
+		_ = os.RemoveAll(cs.root)
+	})
+}

@@ -1,0 +1,127 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// KubernetesVersion is the version `make kube` builds (hack/kube/go.mod);
+// a test keeps the two in step.
+const KubernetesVersion = "v1.37.2"
+
+// KwokVersion is the kwok version `make kube` builds.
+const KwokVersion = "v0.8.0"
+
+// Names of the files in BinDir.
+const (
+	binAPIServer  = "kube-apiserver"
+	binController = "kube-controller-manager"
+	binScheduler  = "kube-scheduler"
+	binKwok       = "kwok"
+	binKubectl    = "kubectl"
+	kwokStages    = "kwok-stages.yaml"
+)
+
+// EnvBinDir names the environment variable that overrides DefaultBinDir.
+const EnvBinDir = "HERD_KUBE_BIN_DIR"
+
+// DefaultBinDir is $HERD_KUBE_BIN_DIR if set; else _output/kube/<version>
+// of the source tree that holds the running executable or the working
+// directory (searched upwards), which is where `make kube` puts them.
+func DefaultBinDir() string {
+	if d := os.Getenv(EnvBinDir); d != "" {
+		return d
+	}
+	var starts []string
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	rel := filepath.Join("_output", "kube", KubernetesVersion)
+	for _, dir := range starts {
+		for d := dir; ; d = filepath.Dir(d) {
+			if fi, err := os.Stat(filepath.Join(d, rel)); err == nil && fi.IsDir() {
+				return filepath.Join(d, rel)
+			}
+			if d == filepath.Dir(d) {
+				break
+			}
+		}
+	}
+	return rel
+}
+
+// KubectlPath returns the kubectl built beside the control-plane binaries.
+func KubectlPath(binDir string) string {
+	if binDir == "" {
+		binDir = DefaultBinDir()
+	}
+	return filepath.Join(binDir, binKubectl)
+}
+
+// CheckBinaries verifies that binDir holds every binary at the pinned
+// version. The error says how to fix it.
+func CheckBinaries(ctx context.Context, binDir string) error {
+	fix := fmt.Sprintf("run `make kube` (or set %s to a folder that `make kube` built)", EnvBinDir)
+	if _, err := os.Stat(filepath.Join(binDir, kwokStages)); err != nil {
+		return fmt.Errorf("%w: %s not found in %s: %s", ErrBinary, kwokStages, binDir, fix)
+	}
+	want := map[string]string{
+		binAPIServer:  "Kubernetes " + KubernetesVersion,
+		binController: "Kubernetes " + KubernetesVersion,
+		binScheduler:  "Kubernetes " + KubernetesVersion,
+		binKwok:       KwokVersion,
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		errs []string
+		wg   sync.WaitGroup
+	)
+	for name, version := range want {
+		wg.Go(func() {
+			if err := checkVersion(ctx, filepath.Join(binDir, name), version); err != nil {
+				mu.Lock()
+				errs = append(errs, err.Error())
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s: %s", ErrBinary, strings.Join(errs, "; "), fix)
+	}
+	return nil
+}
+
+func checkVersion(ctx context.Context, path, want string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s not found", path)
+	}
+	out, err := exec.CommandContext(ctx, path, "--version").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s --version failed: %v", path, err)
+	}
+	got := strings.TrimSpace(string(out))
+	if !strings.Contains(got, want) {
+		return fmt.Errorf("%s is %q, want %s", path, firstLine(got), want)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 120 {
+		s = s[:120] + "..."
+	}
+	return s
+}

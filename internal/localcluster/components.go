@@ -1,0 +1,94 @@
+package localcluster
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+)
+
+const (
+	serviceCIDR = "10.96.0.0/16"
+	serviceIP   = "10.96.0.1"
+	podCIDR     = "10.244.0.0/16"
+)
+
+// component is one child process of a cluster, in start order.
+type component struct {
+	name string
+	bin  string
+	args []string
+}
+
+func (c *Cluster) components(kwokConfig string) []component {
+	p, dir := c.pki, c.cfg.Dir
+	apiserver := []string{
+		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(c.ports.EtcdClient),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		"--endpoint-reconciler-type=none", // loopback may not be an endpoint
+		"--secure-port=" + strconv.Itoa(c.ports.APIServer),
+		"--tls-cert-file=" + p.crt(certAPIServer),
+		"--tls-private-key-file=" + p.key(certAPIServer),
+		"--client-ca-file=" + p.crt(certCA),
+		"--kubelet-client-certificate=" + p.crt(certKubeletClient),
+		"--kubelet-client-key=" + p.key(certKubeletClient),
+		"--kubelet-preferred-address-types=InternalIP",
+		"--service-account-key-file=" + p.saPub(),
+		"--service-account-signing-key-file=" + p.key(keyServiceAccount),
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--authorization-mode=RBAC",
+		"--anonymous-auth=false",
+		"--allow-privileged=true",
+		"--profiling=false",
+		"--cert-dir=" + filepath.Join(dir, "pki", "generated"),
+	}
+	apiserver = append(apiserver, c.cfg.ExtraAPIServerArgs...)
+	controller := []string{
+		"--kubeconfig=" + filepath.Join(dir, "kubeconfigs", "controller-manager.kubeconfig"),
+		"--authentication-kubeconfig=" + filepath.Join(dir, "kubeconfigs", "controller-manager.kubeconfig"),
+		"--authorization-kubeconfig=" + filepath.Join(dir, "kubeconfigs", "controller-manager.kubeconfig"),
+		"--secure-port=0",
+		"--use-service-account-credentials=true",
+		"--service-account-private-key-file=" + p.key(keyServiceAccount),
+		"--root-ca-file=" + p.crt(certCA),
+		"--cluster-signing-cert-file=" + p.crt(certCA),
+		"--cluster-signing-key-file=" + p.key(certCA),
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--leader-elect=true",
+		"--profiling=false",
+	}
+	scheduler := []string{
+		"--kubeconfig=" + filepath.Join(dir, "kubeconfigs", "scheduler.kubeconfig"),
+		"--authentication-kubeconfig=" + filepath.Join(dir, "kubeconfigs", "scheduler.kubeconfig"),
+		"--authorization-kubeconfig=" + filepath.Join(dir, "kubeconfigs", "scheduler.kubeconfig"),
+		"--secure-port=0",
+		"--leader-elect=true",
+		"--profiling=false",
+	}
+	kwok := []string{
+		"--kubeconfig=" + c.KubeconfigPath(),
+		"--config=" + kwokConfig,
+		"--manage-all-nodes=false",
+		"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=fake",
+		"--node-ip=127.0.0.1",
+		"--node-name=" + c.cfg.Name + "-kwok",
+		"--node-port=" + strconv.Itoa(c.ports.Kwok),
+		"--server-address=127.0.0.1:" + strconv.Itoa(c.ports.Kwok),
+		"--tls-cert-file=" + p.crt(certKwok),
+		"--tls-private-key-file=" + p.key(certKwok),
+		"--node-lease-duration-seconds=40",
+		"--cidr=" + podCIDR,
+	}
+	bin := func(name string) string { return filepath.Join(c.cfg.BinDir, name) }
+	return []component{
+		{name: "kube-apiserver", bin: bin(binAPIServer), args: apiserver},
+		{name: "kube-controller-manager", bin: bin(binController), args: controller},
+		{name: "kube-scheduler", bin: bin(binScheduler), args: scheduler},
+		{name: "kwok", bin: bin(binKwok), args: kwok},
+	}
+}
+
+func (c *Cluster) serverURL() string {
+	return fmt.Sprintf("https://127.0.0.1:%d", c.ports.APIServer)
+}

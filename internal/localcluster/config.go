@@ -1,0 +1,130 @@
+package localcluster
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Config describes one local cluster. Zero values are documented per field.
+type Config struct {
+	// Name names the cluster: a DNS label (lowercase letters, digits, '-';
+	// at most 40 characters). Required.
+	Name string
+	// Dir holds all of the cluster's state: PKI, etcd data, logs and the
+	// admin kubeconfig. It must be empty, missing, or a directory that an
+	// earlier run of this cluster left. Required.
+	Dir string
+	// BinDir holds kube-apiserver, kube-controller-manager, kube-scheduler,
+	// kwok and kwok-stages.yaml as `make kube` builds them. Empty: DefaultBinDir().
+	BinDir string
+	// Nodes lists the fake nodes to register. Empty: DefaultNodes(Name, 1).
+	Nodes []NodeSpec
+	// APIServerPort is the kube-apiserver's secure port on 127.0.0.1.
+	// Zero: the port of the previous run if it is free, else a free one.
+	APIServerPort int
+	// ExtraAPIServerArgs are appended to kube-apiserver's command line
+	// ("--flag=value"), after Herd's own, so they win.
+	ExtraAPIServerArgs []string
+	// StartTimeout bounds Start. Zero: 2 minutes.
+	StartTimeout time.Duration
+	// Logger receives progress and failures. Nil: discard.
+	Logger *slog.Logger
+}
+
+// NodeSpec describes one fake node that kwok keeps Ready.
+type NodeSpec struct {
+	// Name of the Node object. Required.
+	Name string
+	// Roles become node-role.kubernetes.io/<role> labels.
+	Roles []string
+	// Labels are added to the node.
+	Labels map[string]string
+	// CPU, Memory and Pods are the node's capacity. Empty: "8", "32Gi", "110".
+	CPU, Memory, Pods string
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+
+// Errors that callers can test with errors.Is.
+var (
+	ErrInvalidConfig = errors.New("localcluster: invalid configuration")
+	ErrBinary        = errors.New("localcluster: Kubernetes binaries missing or of the wrong version")
+	ErrPortInUse     = errors.New("localcluster: port in use")
+	ErrForeignDir    = errors.New("localcluster: state directory is not a Herd local cluster")
+	ErrRunning       = errors.New("localcluster: cluster is already running")
+	ErrNotFound      = errors.New("localcluster: no such cluster")
+	ErrExists        = errors.New("localcluster: cluster already exists")
+)
+
+// ValidateName reports whether name can name a local cluster.
+func ValidateName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: cluster name %q must be 1-40 lowercase letters, digits or '-', starting and ending with a letter or digit", ErrInvalidConfig, name)
+	}
+	return nil
+}
+
+// Validate checks the configuration; errors name the field at fault.
+func (c *Config) Validate() error {
+	if err := ValidateName(c.Name); err != nil {
+		return err
+	}
+	if c.Dir == "" {
+		return fmt.Errorf("%w: Dir (--state-dir) is required", ErrInvalidConfig)
+	}
+	if !filepath.IsAbs(c.Dir) {
+		return fmt.Errorf("%w: Dir (--state-dir) %q must be an absolute path", ErrInvalidConfig, c.Dir)
+	}
+	if c.APIServerPort < 0 || c.APIServerPort > 65535 {
+		return fmt.Errorf("%w: APIServerPort (--port) %d is not a TCP port", ErrInvalidConfig, c.APIServerPort)
+	}
+	seen := map[string]bool{}
+	for _, n := range c.Nodes {
+		if errs := validation.IsDNS1123Subdomain(n.Name); len(errs) > 0 {
+			return fmt.Errorf("%w: node name %q: %s", ErrInvalidConfig, n.Name, strings.Join(errs, "; "))
+		}
+		if seen[n.Name] {
+			return fmt.Errorf("%w: node %q is listed twice", ErrInvalidConfig, n.Name)
+		}
+		seen[n.Name] = true
+	}
+	return nil
+}
+
+// withDefaults returns a copy with the documented defaults filled in.
+func (c Config) withDefaults() Config {
+	if c.BinDir == "" {
+		c.BinDir = DefaultBinDir()
+	}
+	if len(c.Nodes) == 0 {
+		c.Nodes = DefaultNodes(c.Name, 1)
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = 2 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// DefaultNodes returns n nodes named <cluster>-node-<i>; the first one has
+// the control-plane and etcd roles, the others the worker role.
+func DefaultNodes(cluster string, n int) []NodeSpec {
+	nodes := make([]NodeSpec, 0, n)
+	for i := range n {
+		roles := []string{"worker"}
+		if i == 0 {
+			roles = []string{"control-plane", "etcd"}
+		}
+		nodes = append(nodes, NodeSpec{Name: fmt.Sprintf("%s-node-%d", cluster, i), Roles: roles})
+	}
+	return nodes
+}
