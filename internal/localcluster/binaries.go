@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -98,6 +99,7 @@ func CheckBinaries(ctx context.Context, binDir string) error {
 	}
 	wg.Wait()
 	if len(errs) > 0 {
+		sort.Strings(errs)
 		return fmt.Errorf("%w: %s: %s", ErrBinary, strings.Join(errs, "; "), fix)
 	}
 	return nil

@@ -205,7 +205,7 @@ func (c *Cluster) prepareDir() error {
 	}
 	kc := func(name string) string { return filepath.Join(dir, "kubeconfigs", name+".kubeconfig") }
 	for path, cert := range map[string]string{
-		c.KubeconfigPath():        certAdmin,
+		c.KubeconfigPath():       certAdmin,
 		kc("controller-manager"): certController,
 		kc("scheduler"):          certScheduler,
 	} {
@@ -242,7 +242,7 @@ func (c *Cluster) startComponent(comp component) error {
 	c.mu.Unlock()
 	go func() {
 		<-p.done
-		c.fail(fmt.Errorf("%s exited (%v); see %s", p.name, p.err, p.logPath))
+		c.fail(fmt.Errorf("%s exited (%v); the end of %s:\n%s", p.name, p.err, p.logPath, tail(p.logPath, 3)))
 	}()
 	return nil
 }

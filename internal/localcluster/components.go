@@ -57,6 +57,9 @@ func (c *Cluster) components(kwokConfig string) []component {
 		"--service-cluster-ip-range=" + serviceCIDR,
 		"--leader-elect=true",
 		"--profiling=false",
+		// Everything but volumes, node IPAM and autoscaling, which kwok nodes
+		// cannot serve anyway.
+		"--controllers=*,-persistentvolume-attach-detach-controller,-persistentvolume-binder-controller,-persistentvolume-expander-controller,-persistentvolume-protection-controller,-persistentvolumeclaim-protection-controller,-ephemeral-volume-controller,-volumeattributesclass-protection-controller,-node-ipam-controller,-horizontal-pod-autoscaler-controller,-storage-version-migrator-controller",
 	}
 	scheduler := []string{
 		"--kubeconfig=" + filepath.Join(dir, "kubeconfigs", "scheduler.kubeconfig"),
