@@ -131,10 +131,13 @@ func newLocalClusterCommand(logger *slog.Logger) *cobra.Command {
 	return cmd
 }
 
-func newLocalClusterStartCommand(common *localClusterFlags, logger *slog.Logger, verb, short string) *cobra.Command {
+// clusterCommand makes a subcommand that takes a cluster name and the
+// start flags, and hands both to fn with a Manager.
+func clusterCommand(common *localClusterFlags, logger *slog.Logger, use, short string,
+	fn func(cmd *cobra.Command, m *localcluster.Manager, name string, opts localcluster.Options) error) *cobra.Command {
 	var f startFlags
 	cmd := &cobra.Command{
-		Use:   verb + " NAME",
+		Use:   use,
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -146,47 +149,38 @@ func newLocalClusterStartCommand(common *localClusterFlags, logger *slog.Logger,
 			if err != nil {
 				return err
 			}
-			start := m.Create
-			if verb == "start" {
-				start = m.Start
-			}
-			began := time.Now()
-			info, err := start(cmd.Context(), args[0], opts)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "local cluster %s is running at %s (took %s)\nkubeconfig: %s\ntry: kubectl --kubeconfig %s get nodes\n",
-				info.Name, info.Server, time.Since(began).Round(100*time.Millisecond), info.Kubeconfig, info.Kubeconfig)
-			return nil
+			return fn(cmd, m, args[0], opts)
 		},
 	}
 	f.bind(cmd)
 	return cmd
 }
 
+func newLocalClusterStartCommand(common *localClusterFlags, logger *slog.Logger, verb, short string) *cobra.Command {
+	return clusterCommand(common, logger, verb+" NAME", short, func(cmd *cobra.Command, m *localcluster.Manager, name string, opts localcluster.Options) error {
+		start := m.Create
+		if verb == "start" {
+			start = m.Start
+		}
+		began := time.Now()
+		info, err := start(cmd.Context(), name, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "local cluster %s is running at %s (took %s)\nkubeconfig: %s\ntry: kubectl --kubeconfig %s get nodes\n",
+			info.Name, info.Server, time.Since(began).Round(100*time.Millisecond), info.Kubeconfig, info.Kubeconfig)
+		return nil
+	})
+}
+
 // newLocalClusterRunCommand is the supervisor that create and start launch
 // in the background; it runs one cluster in the foreground.
 func newLocalClusterRunCommand(common *localClusterFlags, logger *slog.Logger) *cobra.Command {
-	var f startFlags
-	cmd := &cobra.Command{
-		Use:   "run NAME",
-		Short: "Run a local cluster in the foreground until interrupted",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := f.options()
-			if err != nil {
-				return err
-			}
-			m, err := common.manager(logger)
-			if err != nil {
-				return err
-			}
+	return clusterCommand(common, logger, "run NAME", "Run a local cluster in the foreground until interrupted",
+		func(cmd *cobra.Command, m *localcluster.Manager, name string, opts localcluster.Options) error {
 			if err := os.MkdirAll(m.Root, 0o700); err != nil {
 				return err
 			}
-			return m.Serve(cmd.Context(), args[0], opts)
-		},
-	}
-	f.bind(cmd)
-	return cmd
+			return m.Serve(cmd.Context(), name, opts)
+		})
 }

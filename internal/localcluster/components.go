@@ -44,31 +44,18 @@ func (c *Cluster) components(kwokConfig string) []component {
 		"--cert-dir=" + filepath.Join(dir, "pki", "generated"),
 	}
 	apiserver = append(apiserver, c.cfg.ExtraAPIServerArgs...)
-	controller := []string{
-		"--kubeconfig=" + filepath.Join(dir, "kubeconfigs", "controller-manager.kubeconfig"),
-		"--authentication-kubeconfig=" + filepath.Join(dir, "kubeconfigs", "controller-manager.kubeconfig"),
-		"--authorization-kubeconfig=" + filepath.Join(dir, "kubeconfigs", "controller-manager.kubeconfig"),
-		"--secure-port=0",
+	controller := append(clientFlags(filepath.Join(dir, "kubeconfigs", "controller-manager.kubeconfig")),
 		"--use-service-account-credentials=true",
-		"--service-account-private-key-file=" + p.key(keyServiceAccount),
-		"--root-ca-file=" + p.crt(certCA),
-		"--cluster-signing-cert-file=" + p.crt(certCA),
-		"--cluster-signing-key-file=" + p.key(certCA),
-		"--service-cluster-ip-range=" + serviceCIDR,
-		"--leader-elect=true",
-		"--profiling=false",
+		"--service-account-private-key-file="+p.key(keyServiceAccount),
+		"--root-ca-file="+p.crt(certCA),
+		"--cluster-signing-cert-file="+p.crt(certCA),
+		"--cluster-signing-key-file="+p.key(certCA),
+		"--service-cluster-ip-range="+serviceCIDR,
 		// Everything but volumes, node IPAM and autoscaling, which kwok nodes
 		// cannot serve anyway.
 		"--controllers=*,-persistentvolume-attach-detach-controller,-persistentvolume-binder-controller,-persistentvolume-expander-controller,-persistentvolume-protection-controller,-persistentvolumeclaim-protection-controller,-ephemeral-volume-controller,-volumeattributesclass-protection-controller,-node-ipam-controller,-horizontal-pod-autoscaler-controller,-storage-version-migrator-controller",
-	}
-	scheduler := []string{
-		"--kubeconfig=" + filepath.Join(dir, "kubeconfigs", "scheduler.kubeconfig"),
-		"--authentication-kubeconfig=" + filepath.Join(dir, "kubeconfigs", "scheduler.kubeconfig"),
-		"--authorization-kubeconfig=" + filepath.Join(dir, "kubeconfigs", "scheduler.kubeconfig"),
-		"--secure-port=0",
-		"--leader-elect=true",
-		"--profiling=false",
-	}
+	)
+	scheduler := clientFlags(filepath.Join(dir, "kubeconfigs", "scheduler.kubeconfig"))
 	kwok := []string{
 		"--kubeconfig=" + c.KubeconfigPath(),
 		"--config=" + kwokConfig,
@@ -89,6 +76,19 @@ func (c *Cluster) components(kwokConfig string) []component {
 		{name: "kube-controller-manager", bin: bin(binController), args: controller},
 		{name: "kube-scheduler", bin: bin(binScheduler), args: scheduler},
 		{name: "kwok", bin: bin(binKwok), args: kwok},
+	}
+}
+
+// clientFlags are the flags kube-controller-manager and kube-scheduler share:
+// one kubeconfig for everything, no serving port, leader election on.
+func clientFlags(kubeconfig string) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--secure-port=0",
+		"--leader-elect=true",
+		"--profiling=false",
 	}
 }
 

@@ -76,15 +76,21 @@ func (m *Manager) log() *slog.Logger {
 
 func (m *Manager) dir(name string) string { return filepath.Join(m.Root, name) }
 
+// lookup checks name and returns its folder and state (nil if none).
+func (m *Manager) lookup(name string) (string, *state, error) {
+	if err := ValidateName(name); err != nil {
+		return "", nil, err
+	}
+	dir := m.dir(name)
+	st, err := readState(dir)
+	return dir, st, err
+}
+
 // Create starts a new cluster in the background and returns once it is
 // usable. A name that is taken is an error; a failed start leaves nothing
 // behind.
 func (m *Manager) Create(ctx context.Context, name string, opts Options) (*Info, error) {
-	if err := ValidateName(name); err != nil {
-		return nil, err
-	}
-	dir := m.dir(name)
-	st, err := readState(dir)
+	dir, st, err := m.lookup(name)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +117,7 @@ func (m *Manager) Create(ctx context.Context, name string, opts Options) (*Info,
 
 // Start starts an existing, stopped cluster again with the state it had.
 func (m *Manager) Start(ctx context.Context, name string, opts Options) (*Info, error) {
-	if err := ValidateName(name); err != nil {
-		return nil, err
-	}
-	dir := m.dir(name)
-	st, err := readState(dir)
+	dir, st, err := m.lookup(name)
 	if err != nil {
 		return nil, err
 	}
@@ -227,11 +229,7 @@ func (m *Manager) Serve(ctx context.Context, name string, opts Options) error {
 
 // Delete stops cluster name if it runs and removes all of its state.
 func (m *Manager) Delete(ctx context.Context, name string) error {
-	if err := ValidateName(name); err != nil {
-		return err
-	}
-	dir := m.dir(name)
-	st, err := readState(dir)
+	dir, st, err := m.lookup(name)
 	if err != nil {
 		return err
 	}
@@ -306,11 +304,7 @@ func (m *Manager) Kubeconfig(name string) ([]byte, error) {
 }
 
 func (m *Manager) info(name string) (*Info, error) {
-	if err := ValidateName(name); err != nil {
-		return nil, err
-	}
-	dir := m.dir(name)
-	st, err := readState(dir)
+	dir, st, err := m.lookup(name)
 	if err != nil {
 		return nil, err
 	}
