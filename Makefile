@@ -25,7 +25,7 @@ bench: kube build
 	HERD_KUBE_BIN_DIR=$(KUBE_BIN) $(GO) test -run '^$$' -bench . -benchtime 3x -count=1 -timeout 30m ./...
 
 generate:
-	$(GO) generate ./...
+	hack/generate.sh
 
 demo: kube build
 	hack/demo.sh

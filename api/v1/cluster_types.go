@@ -1,0 +1,125 @@
+package v1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types of a Cluster.
+const (
+	// ClusterConnected is True while the cluster's agent holds a tunnel.
+	ClusterConnected = "Connected"
+	// ClusterReady is True while the downstream /readyz passes.
+	ClusterReady = "Ready"
+)
+
+// ClusterSpec is what the user asks for.
+type ClusterSpec struct {
+	// DisplayName is shown instead of the object name.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// Description says what the cluster is for.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Description string `json:"description,omitempty"`
+}
+
+// ClusterStatus is what Herd observes of the downstream cluster.
+type ClusterStatus struct {
+	// Conditions: Connected and Ready.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// APIEndpoint is the downstream kube-apiserver's address as the agent reports it.
+	// +optional
+	APIEndpoint string `json:"apiEndpoint,omitempty"`
+	// CACert is the PEM CA bundle of the downstream kube-apiserver.
+	// +optional
+	CACert string `json:"caCert,omitempty"`
+	// KubernetesVersion of the downstream kube-apiserver.
+	// +optional
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// NodeCount is the number of nodes.
+	// +optional
+	NodeCount int32 `json:"nodeCount,omitempty"`
+	// Capacity, Allocatable and Requested sum CPU, memory and pods over all nodes.
+	// +optional
+	Capacity corev1.ResourceList `json:"capacity,omitempty"`
+	// +optional
+	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
+	// +optional
+	Requested corev1.ResourceList `json:"requested,omitempty"`
+	// LastSeen is when the agent was last heard from.
+	// +optional
+	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
+}
+
+// Cluster is one downstream Kubernetes cluster that Herd manages.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="Connected",type=string,JSONPath=`.status.conditions[?(@.type=="Connected")].status`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.kubernetesVersion`
+// +kubebuilder:printcolumn:name="Nodes",type=integer,JSONPath=`.status.nodeCount`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Cluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ClusterSpec   `json:"spec,omitempty"`
+	Status ClusterStatus `json:"status,omitempty"`
+}
+
+// ClusterList is a list of Clusters.
+//
+// +kubebuilder:object:root=true
+type ClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Cluster `json:"items"`
+}
+
+// ClusterRegistrationTokenSpec names the cluster that the token registers.
+type ClusterRegistrationTokenSpec struct {
+	// ClusterName is the Cluster this token registers.
+	// +kubebuilder:validation:MinLength=1
+	ClusterName string `json:"clusterName"`
+	// TokenHash is the salted hash of the token's secret; the secret itself is never stored.
+	TokenHash string `json:"tokenHash"`
+	// ExpiresAt ends the token's validity.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+}
+
+// ClusterRegistrationToken lets an agent register its cluster; the token
+// secret is the key to the import manifest.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterName`
+// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.spec.expiresAt`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ClusterRegistrationToken struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec ClusterRegistrationTokenSpec `json:"spec"`
+}
+
+// ClusterRegistrationTokenList is a list of ClusterRegistrationTokens.
+//
+// +kubebuilder:object:root=true
+type ClusterRegistrationTokenList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ClusterRegistrationToken `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Cluster{}, &ClusterList{}, &ClusterRegistrationToken{}, &ClusterRegistrationTokenList{})
+}

@@ -1,0 +1,94 @@
+package v1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// ProjectNamespaceLabel on a downstream namespace names the Project it belongs to.
+const ProjectNamespaceLabel = "management.herd.dev/project"
+
+// ProjectSpec describes a set of namespaces of one cluster.
+type ProjectSpec struct {
+	// ClusterName is the cluster whose namespaces the project groups.
+	// +kubebuilder:validation:MinLength=1
+	ClusterName string `json:"clusterName"`
+	// DisplayName is shown instead of the object name.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// Description says what the project is for.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Description string `json:"description,omitempty"`
+}
+
+// ProjectStatus lists what the project holds downstream.
+type ProjectStatus struct {
+	// Namespaces currently labelled into the project.
+	// +optional
+	Namespaces []string `json:"namespaces,omitempty"`
+}
+
+// Project groups namespaces of one cluster for access control.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterName`
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Project struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ProjectSpec   `json:"spec"`
+	Status ProjectStatus `json:"status,omitempty"`
+}
+
+// ProjectList is a list of Projects.
+//
+// +kubebuilder:object:root=true
+type ProjectList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Project `json:"items"`
+}
+
+// AuthConfigSpec configures one identity provider. Secrets such as bind
+// passwords and client secrets are in Secrets, named here, never inline.
+type AuthConfigSpec struct {
+	// Type is the provider: local, activedirectory, openldap, github or oidc.
+	// +kubebuilder:validation:Enum=local;activedirectory;openldap;github;oidc
+	Type string `json:"type"`
+	// Enabled turns the provider on.
+	Enabled bool `json:"enabled"`
+	// Settings are the provider's non-secret settings (server URLs, search bases, attribute names).
+	// +optional
+	Settings map[string]string `json:"settings,omitempty"`
+	// SecretRef names the Secret (in Herd's namespace) with the provider's secrets.
+	// +optional
+	SecretRef string `json:"secretRef,omitempty"`
+}
+
+// AuthConfig is the configuration of one identity provider.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
+// +kubebuilder:printcolumn:name="Enabled",type=boolean,JSONPath=`.spec.enabled`
+type AuthConfig struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec AuthConfigSpec `json:"spec"`
+}
+
+// AuthConfigList is a list of AuthConfigs.
+//
+// +kubebuilder:object:root=true
+type AuthConfigList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AuthConfig `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Project{}, &ProjectList{}, &AuthConfig{}, &AuthConfigList{})
+}
