@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"herd.dev/herd/internal/certs"
 )
 
 // writeKubeconfig writes a kubeconfig for server that authenticates with
@@ -34,5 +36,5 @@ func writeKubeconfig(path, clusterName, server string, p pki, cert string) error
 	if err != nil {
 		return fmt.Errorf("failed to encode kubeconfig: %w", err)
 	}
-	return writeFileAtomic(path, data, 0o600)
+	return certs.WriteFileAtomic(path, data, 0o600)
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"herd.dev/herd/internal/certs"
 )
 
 // podLogLine is what `kubectl logs` shows for every container on a kwok
@@ -52,5 +54,5 @@ spec:
       workDir: %q
 `, logFile, execDir)
 	path := filepath.Join(dir, "kwok", "kwok.yaml")
-	return path, writeFileAtomic(path, []byte(b.String()), 0o600)
+	return path, certs.WriteFileAtomic(path, []byte(b.String()), 0o600)
 }

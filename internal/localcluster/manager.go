@@ -333,3 +333,8 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"herd.dev/herd/internal/certs"
 )
 
 // stateFile marks a directory as a Herd local cluster and records what a
@@ -56,7 +58,7 @@ func writeState(dir string, s *state) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, stateFile), append(data, '\n'), 0o600)
+	return certs.WriteFileAtomic(filepath.Join(dir, stateFile), append(data, '\n'), 0o600)
 }
 
 // lock takes an exclusive lock on dir, held until the returned file is
