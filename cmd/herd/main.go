@@ -31,6 +31,6 @@ func run() error {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newLocalClusterCommand(logger))
+	root.AddCommand(newLocalClusterCommand(logger), newServerCommand(logger))
 	return root.ExecuteContext(ctx)
 }

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// caChecksumHeader carries the sha256 of the /cacerts body.
+const caChecksumHeader = "X-Herd-Ca-Checksum"
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /cacerts", s.handleCACerts)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok"))
+	})
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	return mux
+}
+
+// handleCACerts serves the CA bundle that clients pin, unauthenticated, with
+// its sha256 checksum in a header.
+func (s *Server) handleCACerts(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set(caChecksumHeader, Checksum(s.caBundle))
+	_, _ = w.Write(s.caBundle)
+}
+
+// handleReadyz answers 200 while the management cluster answers its /readyz.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() || s.managementReady(r) != nil {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (s *Server) managementReady(r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	_, err := s.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil {
+		s.cfg.Logger.Warn("management cluster not ready", "err", err)
+	}
+	return err
+}
