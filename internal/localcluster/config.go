@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -89,6 +90,11 @@ func (c *Config) Validate() error {
 	for _, n := range c.Nodes {
 		if errs := validation.IsDNS1123Subdomain(n.Name); len(errs) > 0 {
 			return fmt.Errorf("%w: node name %q: %s", ErrInvalidConfig, n.Name, strings.Join(errs, "; "))
+		}
+		for field, q := range map[string]string{"CPU": n.CPU, "Memory": n.Memory, "Pods": n.Pods} {
+			if _, err := resource.ParseQuantity(q); q != "" && err != nil {
+				return fmt.Errorf("%w: node %q: %s %q is not a quantity (like 8, 500m, 32Gi)", ErrInvalidConfig, n.Name, field, q)
+			}
 		}
 		if seen[n.Name] {
 			return fmt.Errorf("%w: node %q is listed twice", ErrInvalidConfig, n.Name)

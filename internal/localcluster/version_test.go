@@ -58,3 +58,14 @@ func TestValidateName(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateNodeCapacity(t *testing.T) {
+	cfg := Config{Name: "x", Dir: "/tmp/x", Nodes: []NodeSpec{{Name: "n", Memory: "lots"}}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `Memory "lots"`) {
+		t.Errorf("got %v, want an error naming Memory \"lots\"", err)
+	}
+	cfg.Nodes[0].Memory = "32Gi"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("valid capacity refused: %v", err)
+	}
+}

@@ -100,7 +100,6 @@ func TestServerEmbedded(t *testing.T) {
 	}
 
 	k := herdtest.Kubectl{Kubeconfig: filepath.Join(dataDir, "management", "kubeconfig")}
-	k.ExecStdin("", "version") // warm discovery
 	if _, errOut, err := k.ExecStdin(`apiVersion: management.herd.dev/v1
 kind: Cluster
 metadata: {name: c-keep}
