@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,8 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = logger
+			cfg.BootstrapPassword = os.Getenv("HERD_BOOTSTRAP_PASSWORD")
+			cfg.BootstrapOut = cmd.OutOrStdout()
 			s, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -29,6 +32,12 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.Listen, "listen", ":8443", "HTTPS listen address")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serving certificate (PEM); default: generated under --data-dir")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "serving key (PEM), with --tls-cert")
+	f.StringVar(&cfg.ServerURL, "server-url", "", "https URL that agents use to reach this server, written into import manifests (default: the host the client used)")
+	f.StringVar(&cfg.AgentImage, "agent-image", "", "agent image in import manifests (default herd/herd:dev)")
+	f.DurationVar(&cfg.TokenTTLs.Session, "session-ttl", 0, "lifetime of session tokens (default 16h)")
+	f.DurationVar(&cfg.TokenTTLs.Kubeconfig, "kubeconfig-token-ttl", 0, "lifetime of kubeconfig tokens (default 720h)")
+	f.DurationVar(&cfg.TokenTTLs.Max, "max-token-ttl", 0, "upper bound of every token's lifetime (default: none beyond the above)")
+	f.DurationVar(&cfg.RegistrationTokenTTL, "registration-token-ttl", 0, "lifetime of cluster registration tokens (default 24h)")
 	f.StringVar(&cfg.KubeBinDir, "kube-bin-dir", "", "Kubernetes binaries for the embedded management cluster (default: as herd local-cluster)")
 	return cmd
 }

@@ -3,10 +3,15 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"time"
+
+	"herd.dev/herd/internal/authn"
 )
 
 // Config configures a Herd server. Zero values are documented per field.
@@ -27,6 +32,38 @@ type Config struct {
 	KubeBinDir string
 	// Logger receives structured logs. Nil: discard.
 	Logger *slog.Logger
+
+	// BootstrapPassword is the password of the first admin, created when
+	// no user "admin" exists (from HERD_BOOTSTRAP_PASSWORD). Empty: one is
+	// generated, written once to BootstrapOut and to
+	// DataDir/bootstrap-password (mode 0600), and never logged.
+	BootstrapPassword string
+	// BootstrapOut receives the generated bootstrap password. Nil: discard
+	// (the file under DataDir still has it).
+	BootstrapOut io.Writer
+	// ServerURL is the https URL that downstream agents use to reach the
+	// server, written into import manifests. Empty: https:// and the host
+	// that the client fetching the manifest used.
+	ServerURL string
+	// AgentImage is the image of the agent in import manifests. Empty:
+	// importmanifest.DefaultImage.
+	AgentImage string
+	// TokenTTLs are token lifetimes. Zero fields: 16h sessions, 30 days for
+	// kubeconfig tokens, no further maximum.
+	TokenTTLs authn.TTLs
+	// RegistrationTokenTTL is the lifetime of cluster registration tokens.
+	// Zero: 24 hours.
+	RegistrationTokenTTL time.Duration
+	// LoginFailureLimit is the number of failed logins per username per
+	// LoginFailureWindow before logins answer 429; a source address may
+	// fail four times as often. Zero: 5.
+	LoginFailureLimit int
+	// LoginFailureWindow: zero means one minute.
+	LoginFailureWindow time.Duration
+	// LeaseDuration is the leader election lease. Zero: 15 seconds.
+	LeaseDuration time.Duration
+	// TokenUseFlush is how often lastUsedAt updates are written. Zero: 10s.
+	TokenUseFlush time.Duration
 }
 
 // ErrConfig prefixes configuration errors.
@@ -50,6 +87,23 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: %s %q: %v", ErrConfig, flag, path, err)
 		}
 	}
+	if c.ServerURL != "" {
+		u, err := url.Parse(c.ServerURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("%w: --server-url %q must be https://HOST[:PORT]", ErrConfig, c.ServerURL)
+		}
+	}
+	if c.BootstrapPassword != "" {
+		if err := authn.CheckPassword(c.BootstrapPassword); err != nil {
+			return fmt.Errorf("%w: HERD_BOOTSTRAP_PASSWORD: %v", ErrConfig, err)
+		}
+	}
+	for flag, d := range map[string]time.Duration{"--session-ttl": c.TokenTTLs.Session, "--kubeconfig-token-ttl": c.TokenTTLs.Kubeconfig,
+		"--max-token-ttl": c.TokenTTLs.Max, "--registration-token-ttl": c.RegistrationTokenTTL} {
+		if d < 0 {
+			return fmt.Errorf("%w: %s must not be negative", ErrConfig, flag)
+		}
+	}
 	return nil
 }
 
@@ -63,6 +117,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Listen == "" {
 		c.Listen = ":8443"
+	}
+	if c.BootstrapOut == nil {
+		c.BootstrapOut = io.Discard
+	}
+	if c.RegistrationTokenTTL == 0 {
+		c.RegistrationTokenTTL = 24 * time.Hour
+	}
+	if c.LoginFailureLimit == 0 {
+		c.LoginFailureLimit = 5
+	}
+	if c.LoginFailureWindow == 0 {
+		c.LoginFailureWindow = time.Minute
+	}
+	if c.LeaseDuration == 0 {
+		c.LeaseDuration = 15 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -17,6 +17,29 @@ func (s *Server) routes() http.Handler {
 		_, _ = w.Write([]byte("ok"))
 	})
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+
+	mux.HandleFunc("POST /v1/login", s.handleLogin)
+	mux.HandleFunc("POST /v1/logout", s.authed(s.handleLogout))
+	mux.HandleFunc("GET /v1/me", s.authed(s.handleMe))
+
+	mux.HandleFunc("GET /v1/users", s.authed(s.handleListUsers))
+	mux.HandleFunc("POST /v1/users", s.authed(s.handleCreateUser))
+	mux.HandleFunc("GET /v1/users/{username}", s.authed(s.handleGetUser))
+	mux.HandleFunc("PATCH /v1/users/{username}", s.authed(s.handleUpdateUser))
+	mux.HandleFunc("DELETE /v1/users/{username}", s.authed(s.handleDeleteUser))
+	mux.HandleFunc("PUT /v1/users/{username}/password", s.authed(s.handleSetPassword))
+
+	mux.HandleFunc("GET /v1/tokens", s.authed(s.handleListTokens))
+	mux.HandleFunc("POST /v1/tokens", s.authed(s.handleCreateToken))
+	mux.HandleFunc("DELETE /v1/tokens/{name}", s.authed(s.handleRevokeToken))
+
+	mux.HandleFunc("GET /v1/clusters", s.authed(s.handleListClusters))
+	mux.HandleFunc("POST /v1/clusters", s.authed(s.handleCreateCluster))
+	mux.HandleFunc("GET /v1/clusters/{name}", s.authed(s.handleGetCluster))
+	mux.HandleFunc("DELETE /v1/clusters/{name}", s.authed(s.handleDeleteCluster))
+	mux.HandleFunc("POST /v1/clusters/{name}/import", s.authed(s.handleImport))
+
+	mux.HandleFunc("GET /v1/import/{file}", s.handleImportManifest)
 	return mux
 }
 

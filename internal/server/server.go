@@ -3,12 +3,10 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -16,8 +14,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"herd.dev/herd/internal/certs"
+	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/crds"
 	"herd.dev/herd/internal/localcluster"
 )
@@ -34,6 +33,19 @@ type Server struct {
 	kube     kubernetes.Interface
 	caBundle []byte
 	ready    atomic.Bool
+	mgrErr   atomic.Pointer[error]
+	leader   <-chan struct{}
+	keyPin   string // curl --pinnedpubkey of the generated serving key
+
+	client  client.Client // reads from the cache, writes to the management cluster
+	cache   client.Reader
+	api     client.Reader // uncached reads
+	authn   *authn.Authenticator
+	local   *authn.Local
+	usage   *authn.UsageRecorder
+	byUser  *authn.LoginLimiter
+	byAddr  *authn.LoginLimiter
+	now     func() time.Time
 }
 
 // New checks cfg and returns a server that Run starts.
@@ -59,32 +71,99 @@ func (s *Server) ManagementConfig() *rest.Config { return rest.CopyConfig(s.rest
 
 // Run starts everything and serves until ctx ends, then shuts down.
 func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
-	log := s.cfg.Logger
 	begin := time.Now()
 	if err := s.checkDataDir(); err != nil {
 		return err
 	}
-	err := s.startManagement(ctx)
-	if err != nil {
+	if err := s.startManagement(ctx); err != nil {
 		return err
 	}
 	if s.mgmt != nil {
 		defer s.mgmt.Stop()
 	}
-	if s.kube, err = kubernetes.NewForConfig(s.rest); err != nil {
+	mctx, stopManager := context.WithCancel(ctx)
+	mgrDone, err := s.startControlPlane(mctx)
+	defer func() {
+		stopManager()
+		if mgrDone != nil {
+			<-mgrDone
+		}
+	}()
+	if err != nil {
 		return err
+	}
+	srv, errc, err := s.serve()
+	if err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	s.cfg.Logger.Info("herd server ready", "addr", s.listener.Addr().String(), "took", time.Since(begin).Round(time.Millisecond),
+		"embedded", s.mgmt != nil, "caChecksum", Checksum(s.caBundle))
+	if started != nil {
+		close(started)
+	}
+	err = s.wait(ctx, errc, mgrDone)
+	s.ready.Store(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	s.cfg.Logger.Info("herd server stopped")
+	return err
+}
+
+// startControlPlane installs the CRDs, starts the manager (cache, leader
+// election, controllers) and creates the built-in objects. The returned
+// channel closes when the manager has stopped.
+func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error) {
+	var err error
+	if s.kube, err = kubernetes.NewForConfig(s.rest); err != nil {
+		return nil, err
 	}
 	if err := crds.Install(ctx, s.rest); err != nil {
-		return fmt.Errorf("failed to install CRDs: %w", err)
+		return nil, fmt.Errorf("failed to install CRDs: %w", err)
 	}
+	mgr, err := s.newManager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureNamespace(ctx, mgr.GetClient()); err != nil {
+		return nil, err
+	}
+	s.wire(mgr)
+	if err := s.addControllers(mgr); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			s.mgrErr.Store(&err)
+		}
+	}()
+	if err := startCache(ctx, mgr); err != nil {
+		return done, err
+	}
+	if err := s.bootstrap(ctx); err != nil {
+		return done, err
+	}
+	return done, nil
+}
+
+// serve starts HTTPS on the configured address.
+func (s *Server) serve() (*http.Server, <-chan error, error) {
 	pair, bundle, err := serverTLS(s.cfg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	s.caBundle = bundle
+	if s.cfg.TLSCert == "" {
+		if s.keyPin, err = publicKeyPin(pair); err != nil {
+			return nil, nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("failed to listen on --listen %s: %w", s.cfg.Listen, err)
+		return nil, nil, fmt.Errorf("failed to listen on --listen %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
 	srv := &http.Server{
@@ -92,32 +171,32 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	s.ready.Store(true)
-	log.Info("herd server ready", "addr", ln.Addr().String(), "took", time.Since(begin).Round(time.Millisecond),
-		"embedded", s.mgmt != nil, "caChecksum", Checksum(bundle))
-	if started != nil {
-		close(started)
-	}
+	return srv, errc, nil
+}
+
+// wait blocks until ctx ends or a part fails.
+func (s *Server) wait(ctx context.Context, errc <-chan error, mgrDone <-chan struct{}) error {
 	var failed <-chan struct{}
 	if s.mgmt != nil {
 		failed = s.mgmt.Failed()
 	}
 	select {
 	case <-ctx.Done():
+		return nil
 	case err := <-errc:
 		return fmt.Errorf("https server failed: %w", err)
 	case <-failed:
-		err = fmt.Errorf("embedded management cluster failed: %w", s.mgmt.Err())
+		return fmt.Errorf("embedded management cluster failed: %w", s.mgmt.Err())
+	case <-mgrDone:
+		if p := s.mgrErr.Load(); p != nil {
+			return fmt.Errorf("controller manager failed: %w", *p)
+		}
+		return fmt.Errorf("controller manager stopped")
 	}
-	s.ready.Store(false)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	log.Info("herd server stopped")
-	return err
 }
 
 func (s *Server) startManagement(ctx context.Context) error {
@@ -149,36 +228,3 @@ func (s *Server) startManagement(ctx context.Context) error {
 	return nil
 }
 
-type dataDirInfo struct {
-	Kind    string `json:"kind"`
-	Version int    `json:"version"`
-}
-
-// checkDataDir creates DataDir or checks that this version of Herd wrote it.
-func (s *Server) checkDataDir() error {
-	dir := s.cfg.DataDir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("failed to create --data-dir %s: %w", dir, err)
-	}
-	path := filepath.Join(dir, "herd-server.json")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		entries, _ := os.ReadDir(dir)
-		if len(entries) > 0 {
-			return fmt.Errorf("%w: --data-dir %s is not empty and was not written by herd server: choose another --data-dir", ErrConfig, dir)
-		}
-		data, _ = json.Marshal(dataDirInfo{Kind: "HerdServerData", Version: dataVersion})
-		return certs.WriteFileAtomic(path, data, 0o600)
-	}
-	if err != nil {
-		return err
-	}
-	var info dataDirInfo
-	if err := json.Unmarshal(data, &info); err != nil || info.Kind != "HerdServerData" {
-		return fmt.Errorf("%w: %s is unreadable: choose another --data-dir", ErrConfig, path)
-	}
-	if info.Version != dataVersion {
-		return fmt.Errorf("%w: --data-dir %s has data layout version %d, this herd reads version %d: use the herd release that wrote it, or another --data-dir", ErrConfig, dir, info.Version, dataVersion)
-	}
-	return nil
-}

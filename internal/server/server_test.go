@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,48 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/server"
 )
-
-// startServer runs a server on dataDir until the test ends or stop is called.
-func startServer(t *testing.T, dataDir string, logs io.Writer) (s *server.Server, stop func()) {
-	t.Helper()
-	s, err := server.New(server.Config{
-		DataDir: dataDir,
-		Listen:  "127.0.0.1:0",
-		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	started := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, started) }()
-	select {
-	case <-started:
-	case err := <-done:
-		cancel()
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(3 * time.Minute):
-		cancel()
-		t.Fatal("server did not start within 3 minutes")
-	}
-	var once bool
-	stop = func() {
-		if once {
-			return
-		}
-		once = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server run: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return s, stop
-}
 
 func get(t *testing.T, client *http.Client, url string) (*http.Response, string) {
 	t.Helper()
@@ -69,13 +30,17 @@ func get(t *testing.T, client *http.Client, url string) (*http.Response, string)
 	return resp, string(body)
 }
 
-// TestServerEmbedded starts the server on an embedded management cluster,
-// checks its endpoints and the CRDs, restarts it and finds its state again.
+// TestServerEmbedded starts the server on an embedded management cluster
+// with a generated admin password, checks its endpoints and the CRDs, makes
+// users, tokens and clusters, restarts it and finds them all again.
 func TestServerEmbedded(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "server")
-	var logs bytes.Buffer
-	s, stop := startServer(t, dataDir, &logs)
-	base := "https://" + s.Addr().String()
+	var printed bytes.Buffer
+	embedded := func(c *server.Config) {
+		c.DataDir, c.BootstrapPassword, c.BootstrapOut = dataDir, "", &printed
+	}
+	s := herdtest.NewServer(t, embedded)
+	base := s.URL
 
 	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	resp, bundle := get(t, insecure, base+"/cacerts")
@@ -99,26 +64,53 @@ func TestServerEmbedded(t *testing.T) {
 		t.Errorf("/nosuch: got %d, want 404", resp.StatusCode)
 	}
 
-	k := herdtest.Kubectl{Kubeconfig: filepath.Join(dataDir, "management", "kubeconfig")}
-	if _, errOut, err := k.ExecStdin(`apiVersion: management.herd.dev/v1
-kind: Cluster
-metadata: {name: c-keep}
-spec: {displayName: Kept across restarts}
-`, "apply", "-f", "-"); err != nil {
-		t.Fatalf("apply cluster: %v %s", err, errOut)
-	}
-	stop()
+	password := bootstrapPassword(t, dataDir, printed.String())
+	admin := s.Login(t, "admin", password)
+	createUser(t, s, admin, "dora", "dora-password-1234")
+	code, body := s.Do(t, "POST", "/v1/clusters", admin, herdapi.ClusterCreateRequest{Name: "c-keep", DisplayName: "Kept across restarts"})
+	herdtest.Expect(t, "create cluster", code, body, http.StatusCreated)
+	s.Stop()
 
-	s, _ = startServer(t, dataDir, &logs)
+	s = herdtest.NewServer(t, embedded)
+	k := herdtest.Kubectl{Kubeconfig: filepath.Join(dataDir, "management", "kubeconfig")}
 	if got := k.Run(t, "get", "clusters.management.herd.dev", "c-keep", "-o", "jsonpath={.spec.displayName}"); got != "Kept across restarts" {
 		t.Errorf("cluster after restart: got %q", got)
 	}
+	code, body = s.Do(t, "GET", "/v1/clusters/c-keep", admin, nil)
+	herdtest.Expect(t, "the admin token and the cluster after a restart", code, body, http.StatusOK)
+	s.Login(t, "dora", "dora-password-1234")
 	if !bytes.Equal(s.CABundle(), []byte(bundle)) {
 		t.Error("the CA changed across a restart; pinned clients would break")
 	}
-	if !strings.Contains(logs.String(), `"msg":"herd server ready"`) {
-		t.Errorf("no structured ready line in the log:\n%s", logs.String())
+	if n := strings.Count(printed.String(), password); n != 1 {
+		t.Errorf("the bootstrap password was printed %d times, want once", n)
 	}
+	if !strings.Contains(s.Logs.String(), `"msg":"herd server ready"`) {
+		t.Errorf("no structured ready line in the log:\n%s", s.Logs.String())
+	}
+	if strings.Contains(s.Logs.String(), password) {
+		t.Error("the bootstrap password is in the log")
+	}
+}
+
+// bootstrapPassword returns the generated password from the 0600 file,
+// checking that the printed line has the same one.
+func bootstrapPassword(t *testing.T, dataDir, printed string) string {
+	t.Helper()
+	path := filepath.Join(dataDir, "bootstrap-password")
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", path, info.Mode().Perm())
+	}
+	data, _ := os.ReadFile(path)
+	password := strings.TrimSpace(string(data))
+	if len(password) < 32 || !strings.Contains(printed, password) {
+		t.Fatalf("generated password %d chars; printed %q", len(password), printed)
+	}
+	return password
 }
 
 func TestServerBadInput(t *testing.T) {

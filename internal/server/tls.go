@@ -3,6 +3,8 @@ package server
 import (
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -57,4 +59,14 @@ func serverTLS(cfg Config) (tls.Certificate, []byte, error) {
 func Checksum(bundle []byte) string {
 	sum := sha256.Sum256(bundle)
 	return hex.EncodeToString(sum[:])
+}
+
+// publicKeyPin is the curl --pinnedpubkey value of the serving key.
+func publicKeyPin(pair tls.Certificate) (string, error) {
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	return "sha256//" + base64.StdEncoding.EncodeToString(sum[:]), nil
 }

@@ -1,0 +1,33 @@
+package authn
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// ErrInvalidUsername prefixes username errors.
+var ErrInvalidUsername = errors.New("authn: invalid username")
+
+var usernamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9._@-]{0,62}[a-z0-9])?$`)
+
+// CheckUsername allows lowercase letters, digits and . _ @ - (not at the
+// ends), at most 64 characters.
+func CheckUsername(username string) error {
+	if !usernamePattern.MatchString(username) {
+		return fmt.Errorf("%w %q: use 1-64 lowercase letters, digits, '.', '_', '@' or '-', starting and ending with a letter or digit", ErrInvalidUsername, username)
+	}
+	return nil
+}
+
+// UserObjectName is the name of the User object of a local username. It is
+// derived from the username so that two replicas creating the same username
+// at once collide in the management cluster instead of making two users.
+func UserObjectName(username string) string {
+	sum := sha256.Sum256([]byte("local:" + username))
+	return "u-" + nameEncoding.EncodeToString(sum[:])[:12]
+}
+
+// LocalPrincipal is the principal id of a local user.
+func LocalPrincipal(userObjectName string) string { return "local://" + userObjectName }

@@ -1,0 +1,171 @@
+// Package herdapi is the contract of Herd's own HTTP API under /v1: the
+// JSON bodies that `herd server` reads and writes and that herdctl sends.
+//
+// Every request except login, /cacerts, /healthz, /readyz and the import
+// manifest carries `Authorization: Bearer <token>`. Errors are Kubernetes
+// metav1.Status objects with a generic message and the HTTP status in code.
+//
+//	POST   /v1/login                         LoginRequest -> 201 TokenResponse (401 bad credentials, 429 + Retry-After)
+//	POST   /v1/logout                        -> 204, revokes the calling token
+//	GET    /v1/me                            -> User
+//	GET    /v1/users                         -> UserList            (admin)
+//	POST   /v1/users                         UserCreateRequest -> 201 User (admin; 409 duplicate username)
+//	GET    /v1/users/{username}              -> User                (admin or self)
+//	PATCH  /v1/users/{username}              UserUpdateRequest -> User (admin)
+//	DELETE /v1/users/{username}              -> 204                 (admin)
+//	PUT    /v1/users/{username}/password     PasswordRequest -> 204 (admin, or self with currentPassword)
+//	GET    /v1/tokens[?all=true]             -> TokenList  (own tokens; all=true: everyone's, admin)
+//	POST   /v1/tokens                        TokenCreateRequest -> 201 TokenResponse
+//	DELETE /v1/tokens/{name}                 -> 204 (own token, or admin)
+//	GET    /v1/clusters                      -> ClusterList
+//	POST   /v1/clusters                      ClusterCreateRequest -> 201 ClusterCreateResponse (admin)
+//	GET    /v1/clusters/{name}               -> Cluster
+//	DELETE /v1/clusters/{name}               -> 204 (admin)
+//	POST   /v1/clusters/{name}/import        ImportRequest -> 201 ImportInfo (admin; new registration token)
+//	GET    /v1/import/{token}.yaml           -> the import manifest (unauthenticated; the token is the key)
+package herdapi
+
+import "time"
+
+// Token kinds.
+const (
+	KindSession    = "session"
+	KindKubeconfig = "kubeconfig"
+)
+
+// MaxBodyBytes is the largest request body the server reads.
+const MaxBodyBytes = 64 << 10
+
+// LoginRequest exchanges a username and password for a token.
+type LoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	// Kind is session (default) or kubeconfig.
+	Kind string `json:"kind,omitempty"`
+	// TTLSeconds shortens the token's life; 0 means the kind's default.
+	TTLSeconds int64 `json:"ttlSeconds,omitempty"`
+	// Description says what the token is for.
+	Description string `json:"description,omitempty"`
+}
+
+// TokenCreateRequest makes another token for the calling user.
+type TokenCreateRequest struct {
+	Kind        string `json:"kind,omitempty"`
+	TTLSeconds  int64  `json:"ttlSeconds,omitempty"`
+	Description string `json:"description,omitempty"`
+	// ClusterName scopes the token to one cluster.
+	ClusterName string `json:"clusterName,omitempty"`
+}
+
+// TokenResponse carries a new token. Token is shown once and never stored.
+type TokenResponse struct {
+	Token string    `json:"token"`
+	Info  TokenInfo `json:"info"`
+}
+
+// TokenInfo describes a token without its secret.
+type TokenInfo struct {
+	Name        string     `json:"name"`
+	UserName    string     `json:"userName"`
+	Username    string     `json:"username,omitempty"`
+	Kind        string     `json:"kind"`
+	ClusterName string     `json:"clusterName,omitempty"`
+	Description string     `json:"description,omitempty"`
+	Enabled     bool       `json:"enabled"`
+	Expired     bool       `json:"expired"`
+	ExpiresAt   time.Time  `json:"expiresAt"`
+	LastUsedAt  *time.Time `json:"lastUsedAt,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	// Current is true for the token that made the request.
+	Current bool `json:"current,omitempty"`
+}
+
+// TokenList is a list of tokens.
+type TokenList struct {
+	Items []TokenInfo `json:"items"`
+}
+
+// User is a Herd user as the API shows it.
+type User struct {
+	// Name is the User object's name (u-...), the id used in bindings.
+	Name         string    `json:"name"`
+	Username     string    `json:"username"`
+	DisplayName  string    `json:"displayName,omitempty"`
+	Enabled      bool      `json:"enabled"`
+	PrincipalIDs []string  `json:"principalIds,omitempty"`
+	GlobalRoles  []string  `json:"globalRoles,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+}
+
+// UserList is a list of users.
+type UserList struct {
+	Items []User `json:"items"`
+}
+
+// UserCreateRequest makes a local user.
+type UserCreateRequest struct {
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName,omitempty"`
+	Password    string `json:"password"`
+	// GlobalRoles to bind; empty means the roles marked newUserDefault.
+	GlobalRoles []string `json:"globalRoles,omitempty"`
+}
+
+// UserUpdateRequest changes the fields that are set.
+type UserUpdateRequest struct {
+	Enabled     *bool   `json:"enabled,omitempty"`
+	DisplayName *string `json:"displayName,omitempty"`
+}
+
+// PasswordRequest sets a password. CurrentPassword is required when users
+// change their own password.
+type PasswordRequest struct {
+	CurrentPassword string `json:"currentPassword,omitempty"`
+	Password        string `json:"password"`
+}
+
+// Cluster is a downstream cluster as the API shows it.
+type Cluster struct {
+	Name        string     `json:"name"`
+	DisplayName string     `json:"displayName,omitempty"`
+	Description string     `json:"description,omitempty"`
+	Connected   string     `json:"connected"`
+	Ready       string     `json:"ready"`
+	Version     string     `json:"version,omitempty"`
+	NodeCount   int32      `json:"nodeCount"`
+	LastSeen    *time.Time `json:"lastSeen,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+}
+
+// ClusterList is a list of clusters.
+type ClusterList struct {
+	Items []Cluster `json:"items"`
+}
+
+// ClusterCreateRequest makes a cluster to import.
+type ClusterCreateRequest struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// ClusterCreateResponse is the new cluster and how to import it.
+type ClusterCreateResponse struct {
+	Cluster Cluster    `json:"cluster"`
+	Import  ImportInfo `json:"import"`
+}
+
+// ImportRequest asks for a new registration token. Older tokens of the
+// cluster stay valid for GracePeriodSeconds (default 3600; 0 keeps the
+// default, negative ends them now).
+type ImportRequest struct {
+	GracePeriodSeconds int64 `json:"gracePeriodSeconds,omitempty"`
+}
+
+// ImportInfo says how to register a cluster. URL holds the registration
+// token, so it is shown once.
+type ImportInfo struct {
+	URL       string    `json:"url"`
+	Command   string    `json:"command"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}

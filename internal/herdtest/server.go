@@ -1,0 +1,173 @@
+package herdtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"herd.dev/herd/internal/server"
+)
+
+// BootstrapPassword is the admin password of servers from NewServer.
+const BootstrapPassword = "herd-test-bootstrap-password"
+
+// Server is a Herd server run by a test.
+type Server struct {
+	*server.Server
+	// URL is https://ADDR.
+	URL string
+	// Client trusts the server's CA.
+	Client *http.Client
+	// Logs holds everything the server logged.
+	Logs *SyncBuffer
+	stop func()
+}
+
+// NewServer runs a Herd server until the test ends. It listens on a free
+// loopback port, logs into Logs and has the admin password
+// BootstrapPassword; mod changes the configuration (for example to set
+// Kubeconfig, so no embedded management cluster is started).
+func NewServer(t testing.TB, mod func(*server.Config)) *Server {
+	t.Helper()
+	logs := &SyncBuffer{}
+	cfg := server.Config{
+		DataDir:           t.TempDir(),
+		Listen:            "127.0.0.1:0",
+		Logger:            slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		BootstrapPassword: BootstrapPassword,
+		LeaseDuration:     3 * time.Second,
+		TokenUseFlush:     200 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, started) }()
+	select {
+	case <-started:
+	case err := <-done:
+		cancel()
+		t.Fatalf("server did not start: %v\n%s", err, logs.String())
+	case <-time.After(3 * time.Minute):
+		cancel()
+		<-done
+		t.Fatal("server did not start within 3 minutes")
+	}
+	ts := &Server{Server: s, URL: "https://" + s.Addr().String(), Logs: logs}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(s.CABundle())
+	ts.Client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	var once sync.Once
+	ts.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server run: %v", err)
+			}
+			ts.Client.CloseIdleConnections()
+		})
+	}
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+// Stop stops the server; it is also stopped when the test ends.
+func (s *Server) Stop() { s.stop() }
+
+// Do sends a request with an optional bearer token and JSON body (a
+// string is sent as is) and returns the status and response body.
+func (s *Server) Do(t testing.TB, method, path, token string, body any) (int, []byte) {
+	t.Helper()
+	resp, data := s.DoResponse(t, method, path, token, body)
+	return resp.StatusCode, data
+}
+
+// DoResponse is Do that also returns the response (its body is read).
+func (s *Server) DoResponse(t testing.TB, method, path, token string, body any) (*http.Response, []byte) {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
+}
+
+// Login logs in and returns the token, failing the test otherwise.
+func (s *Server) Login(t testing.TB, username, password string) string {
+	t.Helper()
+	code, body := s.Do(t, "POST", "/v1/login", "", map[string]string{"username": username, "password": password})
+	if code != http.StatusCreated {
+		t.Fatalf("login %s: got %d %s", username, code, body)
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Token == "" {
+		t.Fatalf("login %s: no token in %s", username, body)
+	}
+	return out.Token
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent use.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Expect fails the test unless code is want, showing the body.
+func Expect(t testing.TB, what string, code int, body []byte, want int) {
+	t.Helper()
+	if code != want {
+		t.Fatalf("%s: got %d %s, want %d", what, code, body, want)
+	}
+}
+

@@ -1,0 +1,125 @@
+package importmanifest_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"herd.dev/herd/internal/herdtest"
+	"herd.dev/herd/internal/importmanifest"
+)
+
+// workers is the number of worker nodes besides the control-plane node.
+const workers = 2
+
+// clusters holds the one downstream cluster, "import", that the manifest is
+// applied to.
+var clusters *herdtest.Clusters
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	clusters, err = herdtest.StartClusters(context.Background(), workers, "import")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
+		return 1
+	}
+	defer clusters.Stop()
+	return m.Run()
+}
+
+// applier applies YAML with the real kubectl to the "import" cluster.
+type applier struct {
+	t *testing.T
+	k herdtest.Kubectl
+}
+
+func (a applier) apply(yaml string, args ...string) {
+	a.t.Helper()
+	out, errOut, err := a.k.ExecStdin(yaml, append([]string{"apply", "-f", "-"}, args...)...)
+	if err != nil {
+		a.t.Fatalf("kubectl apply %v: %v\nstdout: %s\nstderr: %s", args, err, out, errOut)
+	}
+}
+
+// wantAbsent fails unless every object (kubectl get arguments) is NotFound.
+func (a applier) wantAbsent(objs ...string) {
+	a.t.Helper()
+	for _, o := range objs {
+		args := append([]string{"-n", importmanifest.Namespace, "get"}, strings.Fields(o)...)
+		if _, errOut, err := a.k.Exec(args...); err == nil || !strings.Contains(errOut, "NotFound") {
+			a.t.Errorf("%s exists after a dry run: err=%v stderr=%q", o, err, errOut)
+		}
+	}
+}
+
+// TestApply applies the manifest to a real cluster with the real kubectl:
+// first server-side dry runs that must create nothing, then for real.
+//
+// A server-side dry run cannot create objects in a namespace that the same
+// dry run "creates" (kubernetes/kubernetes#83562), so the dry run goes in
+// two steps: the cluster-scoped objects while herd-system does not exist,
+// then, once the Namespace alone is applied, the whole manifest.
+func TestApply(t *testing.T) {
+	a := applier{t: t, k: herdtest.Kubectl{Kubeconfig: clusters.Get("import").KubeconfigPath()}}
+	docs, objs := render(t, validParams())
+	var clusterScoped []string
+	for i, o := range objs {
+		if o.GetNamespace() == "" {
+			clusterScoped = append(clusterScoped, docs[i])
+		}
+	}
+
+	a.apply(strings.Join(clusterScoped, "\n---\n"), "--dry-run=server")
+	a.wantAbsent("namespace herd-system", "clusterrole herd-agent", "clusterrolebinding herd-agent")
+
+	a.apply(docs[0]) // the Namespace
+	a.apply(strings.Join(docs, "\n---\n"), "--dry-run=server")
+	a.wantAbsent("serviceaccount herd-agent", "serviceaccount herd-node-agent", "clusterrole herd-agent",
+		"clusterrolebinding herd-agent", "secret herd-credentials", "deployment herd-agent",
+		"daemonset herd-node-agent", "service herd-agent")
+	if t.Failed() {
+		return
+	}
+
+	out, err := importmanifest.Render(validParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.apply(string(out))
+	t.Run("agent", func(t *testing.T) { checkAgent(t, a.k) })
+	t.Run("node agent", func(t *testing.T) { checkNodeAgent(t, a.k) })
+}
+
+// checkAgent waits for the agent Deployment and checks that its two pods
+// run on two different nodes.
+func checkAgent(t *testing.T, k herdtest.Kubectl) {
+	ns := []string{"-n", importmanifest.Namespace}
+	k.Run(t, append(ns, "rollout", "status", "deployment/herd-agent", "--timeout=60s")...)
+	nodes := strings.Fields(k.Run(t, append(ns, "get", "pods", "-l", "app=herd-agent",
+		"--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].spec.nodeName}")...))
+	if len(nodes) != 2 || nodes[0] == nodes[1] {
+		t.Errorf("agent pods run on %v, want two different nodes", nodes)
+	}
+}
+
+// checkNodeAgent checks that the node agent DaemonSet runs a pod on every
+// node, the control-plane node included.
+func checkNodeAgent(t *testing.T, k herdtest.Kubectl) {
+	nodes := strings.Fields(k.Run(t, "get", "nodes", "-o", "name"))
+	if len(nodes) != workers+1 {
+		t.Fatalf("nodes: got %v, want %d", nodes, workers+1)
+	}
+	ns := []string{"-n", importmanifest.Namespace}
+	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-node-agent", "--timeout=60s")...)
+	got := k.Run(t, append(ns, "get", "daemonset", "herd-node-agent",
+		"-o", "jsonpath={.status.desiredNumberScheduled}/{.status.numberReady}")...)
+	if want := fmt.Sprintf("%d/%d", len(nodes), len(nodes)); got != want {
+		t.Errorf("node agent desired/ready: got %s, want %s", got, want)
+	}
+}

@@ -1,0 +1,138 @@
+package importmanifest_test
+
+import (
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"herd.dev/herd/internal/importmanifest"
+)
+
+// typed converts the first object of kind in p's manifest into into.
+func typed(t *testing.T, p importmanifest.Params, kind string, into any) {
+	t.Helper()
+	_, objs := render(t, p)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(find(t, objs, kind).Object, into); err != nil {
+		t.Fatalf("convert %s: %v", kind, err)
+	}
+}
+
+func TestDeploymentSpreadsAcrossNodes(t *testing.T) {
+	var d appsv1.Deployment
+	typed(t, validParams(), "Deployment", &d)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+		t.Errorf("replicas: got %v, want 2", d.Spec.Replicas)
+	}
+	spread := d.Spec.Template.Spec.TopologySpreadConstraints
+	if len(spread) != 1 || spread[0].TopologyKey != "kubernetes.io/hostname" || spread[0].MaxSkew != 1 ||
+		spread[0].WhenUnsatisfiable != corev1.DoNotSchedule || spread[0].LabelSelector.MatchLabels["app"] != "herd-agent" {
+		t.Errorf("topologySpreadConstraints: got %+v, want one on kubernetes.io/hostname, maxSkew 1, DoNotSchedule", spread)
+	}
+	aff := d.Spec.Template.Spec.Affinity
+	if aff == nil || aff.PodAntiAffinity == nil || len(aff.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution) != 1 {
+		t.Errorf("affinity: got %+v, want one preferred pod anti-affinity term", aff)
+	}
+	if got := d.Spec.Strategy.Type; got != appsv1.RollingUpdateDeploymentStrategyType {
+		t.Errorf("strategy: got %q, want RollingUpdate", got)
+	}
+	spec := d.Spec.Template.Spec
+	if spec.ServiceAccountName != "herd-agent" {
+		t.Errorf("serviceAccountName: got %q, want herd-agent", spec.ServiceAccountName)
+	}
+	if len(spec.Tolerations) != 1 || spec.Tolerations[0].Key != "node-role.kubernetes.io/control-plane" {
+		t.Errorf("tolerations: got %+v, want control-plane", spec.Tolerations)
+	}
+	c := spec.Containers[0]
+	sc := c.SecurityContext
+	if c.Name != "agent" || strings.Join(c.Args, " ") != "agent" || sc == nil || !*sc.RunAsNonRoot ||
+		!*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || sc.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("container: got %+v, want agent, args [agent], locked down", c)
+	}
+	if c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Port.StrVal != "http" {
+		t.Errorf("probes: got %+v / %+v, want /healthz on http", c.LivenessProbe, c.ReadinessProbe)
+	}
+	if c.Resources.Requests.Cpu().String() != "50m" || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("resources: got %+v, want cpu 50m request and a memory limit", c.Resources)
+	}
+	wantEnv(t, c.Env, "HERD_SERVER", "url", "HERD_TOKEN", "token", "HERD_CA_CHECKSUM", "ca-checksum", "HERD_CLUSTER", "cluster")
+}
+
+func TestDaemonSetRunsEverywhere(t *testing.T) {
+	var ds appsv1.DaemonSet
+	typed(t, validParams(), "DaemonSet", &ds)
+	spec := ds.Spec.Template.Spec
+	if len(spec.Tolerations) != 1 || spec.Tolerations[0].Operator != corev1.TolerationOpExists || spec.Tolerations[0].Key != "" {
+		t.Errorf("tolerations: got %+v, want one that tolerates everything", spec.Tolerations)
+	}
+	c := spec.Containers[0]
+	if strings.Join(c.Args, " ") != "node-agent" {
+		t.Errorf("args: got %v, want [node-agent]", c.Args)
+	}
+	wantEnv(t, c.Env, "HERD_SERVER", "url", "HERD_TOKEN", "token", "HERD_CA_CHECKSUM", "ca-checksum")
+	if e := c.Env[len(c.Env)-1]; e.Name != "NODE_NAME" || e.ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
+		t.Errorf("last env: got %+v, want NODE_NAME from spec.nodeName", e)
+	}
+}
+
+// wantEnv checks that env sets each name (pairs of name, Secret key) from
+// the credentials Secret.
+func wantEnv(t *testing.T, env []corev1.EnvVar, pairs ...string) {
+	t.Helper()
+	byName := map[string]corev1.EnvVar{}
+	for _, e := range env {
+		byName[e.Name] = e
+	}
+	for i := 0; i < len(pairs); i += 2 {
+		e, ok := byName[pairs[i]]
+		if !ok || e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil ||
+			e.ValueFrom.SecretKeyRef.Name != "herd-credentials" || e.ValueFrom.SecretKeyRef.Key != pairs[i+1] {
+			t.Errorf("env %s: got %+v, want secretKeyRef herd-credentials/%s", pairs[i], e, pairs[i+1])
+		}
+	}
+}
+
+func TestTokenOnlyInSecret(t *testing.T) {
+	p := validParams()
+	var s corev1.Secret
+	typed(t, p, "Secret", &s)
+	want := map[string]string{"url": p.ServerURL, "token": p.Token, "ca-checksum": p.CAChecksum, "cluster": p.ClusterName}
+	for k, v := range want {
+		if got := s.StringData[k] + string(s.Data[k]); got != v {
+			t.Errorf("Secret key %s: got %q, want %q", k, got, v)
+		}
+	}
+	// The secret half of the token must not show up outside the Secret
+	// either (in an annotation, say).
+	_, secretPart, _ := strings.Cut(p.Token, ":")
+	docs, objs := render(t, p)
+	for i, doc := range docs {
+		isSecret := objs[i].GetKind() == "Secret"
+		if has := strings.Contains(doc, secretPart); has != isSecret {
+			t.Errorf("%s %s: holds the token: got %v, want %v", objs[i].GetKind(), objs[i].GetName(), has, isSecret)
+		}
+	}
+}
+
+func TestImage(t *testing.T) {
+	for _, tt := range []struct{ name, image, want string }{
+		{"default", "", importmanifest.DefaultImage},
+		{"given", "herd/herd:v1.2.3", "herd/herd:v1.2.3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validParams()
+			p.Image = tt.image
+			var d appsv1.Deployment
+			var ds appsv1.DaemonSet
+			typed(t, p, "Deployment", &d)
+			typed(t, p, "DaemonSet", &ds)
+			for _, got := range []string{d.Spec.Template.Spec.Containers[0].Image, ds.Spec.Template.Spec.Containers[0].Image} {
+				if got != tt.want {
+					t.Errorf("image: got %q, want %q", got, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,140 @@
+package importmanifest
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+const (
+	agentReplicas = 2
+	hostnameKey   = "kubernetes.io/hostname"
+	tmpVolume     = "tmp"
+	nonRootUID    = 65532
+)
+
+// deployment runs the cluster agent: two replicas on different nodes where
+// there are two, allowed onto control-plane nodes.
+func deployment(p Params) *appsv1.Deployment {
+	labels := map[string]string{"app": agentName}
+	c := container("agent", p.image(), credentialEnv(keyCluster, "HERD_CLUSTER"))
+	c.Ports = []corev1.ContainerPort{{Name: portName, ContainerPort: agentPort, Protocol: corev1.ProtocolTCP}}
+	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+		HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString(portName)},
+	}}
+	c.LivenessProbe, c.ReadinessProbe = probe, probe.DeepCopy()
+	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}
+	spec := podSpec(agentName, c)
+	spreadAgents(&spec, labels)
+	maxUnavailable, maxSurge := intstr.FromInt32(0), intstr.FromInt32(1)
+	return &appsv1.Deployment{
+		TypeMeta:   typeMeta("apps/v1", "Deployment"),
+		ObjectMeta: meta(Namespace, agentName, labels),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: new(int32(agentReplicas)),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Strategy: appsv1.DeploymentStrategy{
+				Type:          appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &maxUnavailable, MaxSurge: &maxSurge},
+			},
+			Template: corev1.PodTemplateSpec{ObjectMeta: meta("", "", labels), Spec: spec},
+		},
+	}
+}
+
+// spreadAgents puts the agent pods (selected by labels) on different nodes
+// where there are enough, and lets them onto control-plane nodes.
+func spreadAgents(spec *corev1.PodSpec, labels map[string]string) {
+	selector := &metav1.LabelSelector{MatchLabels: labels}
+	spec.Tolerations = []corev1.Toleration{{
+		Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule,
+	}}
+	spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+		MaxSkew: 1, TopologyKey: hostnameKey, WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: selector,
+		// Count only pods of the same revision, so that a rollout is not
+		// held up by the pods it replaces.
+		MatchLabelKeys: []string{appsv1.DefaultDeploymentUniqueLabelKey},
+	}}
+	spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+			Weight:          100,
+			PodAffinityTerm: corev1.PodAffinityTerm{TopologyKey: hostnameKey, LabelSelector: selector.DeepCopy()},
+		}},
+	}}
+}
+
+// daemonSet runs the node agent on every node, whatever its taints.
+func daemonSet(p Params) *appsv1.DaemonSet {
+	labels := map[string]string{"app": nodeAgentName}
+	nodeName := corev1.EnvVar{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
+		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"},
+	}}
+	c := container("node-agent", p.image(), nodeName)
+	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}
+	spec := podSpec(nodeAgentName, c)
+	spec.AutomountServiceAccountToken = new(false)
+	spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
+	return &appsv1.DaemonSet{
+		TypeMeta:   typeMeta("apps/v1", "DaemonSet"),
+		ObjectMeta: meta(Namespace, nodeAgentName, labels),
+		Spec: appsv1.DaemonSetSpec{
+			Selector:       &metav1.LabelSelector{MatchLabels: labels},
+			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType},
+			Template:       corev1.PodTemplateSpec{ObjectMeta: meta("", "", labels), Spec: spec},
+		},
+	}
+}
+
+// container returns a locked-down agent container running `herd <name>`
+// with the server credentials in its environment, then extra.
+func container(name, image string, extra corev1.EnvVar) corev1.Container {
+	env := []corev1.EnvVar{
+		credentialEnv(keyURL, "HERD_SERVER"),
+		credentialEnv(keyToken, "HERD_TOKEN"),
+		credentialEnv(keyCAChecksum, "HERD_CA_CHECKSUM"),
+		extra,
+	}
+	return corev1.Container{
+		Name:  name,
+		Image: image,
+		Args:  []string{name},
+		Env:   env,
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse("50m"),
+			corev1.ResourceMemory: resource.MustParse("64Mi"),
+		}},
+		VolumeMounts: []corev1.VolumeMount{{Name: tmpVolume, MountPath: "/tmp"}},
+		SecurityContext: &corev1.SecurityContext{
+			// A numeric user lets the kubelet verify runAsNonRoot whatever
+			// the image says; 65532 is distroless "nonroot".
+			RunAsUser:                new(int64(nonRootUID)),
+			RunAsGroup:               new(int64(nonRootUID)),
+			RunAsNonRoot:             new(true),
+			ReadOnlyRootFilesystem:   new(true),
+			AllowPrivilegeEscalation: new(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+	}
+}
+
+// credentialEnv is the environment variable env read from key of the
+// credentials Secret.
+func credentialEnv(key, env string) corev1.EnvVar {
+	return corev1.EnvVar{Name: env, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: secretName}, Key: key,
+	}}}
+}
+
+// podSpec runs c as the service account sa, with a writable /tmp.
+func podSpec(sa string, c corev1.Container) corev1.PodSpec {
+	return corev1.PodSpec{
+		ServiceAccountName: sa,
+		Containers:         []corev1.Container{c},
+		Volumes: []corev1.Volume{{
+			Name: tmpVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+		}},
+	}
+}

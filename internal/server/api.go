@@ -1,0 +1,154 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdapi"
+)
+
+// decode reads one JSON object of at most herdapi.MaxBodyBytes into v,
+// refusing unknown fields and trailing data. On failure it has answered.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			s.fail(w, r, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, "send the body as application/json", nil)
+			return false
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, herdapi.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(w, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge,
+				fmt.Sprintf("the request body is larger than %d bytes", herdapi.MaxBodyBytes), nil)
+			return false
+		}
+		s.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body could not be read", err)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		s.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body is not valid JSON for this endpoint: "+jsonProblem(err), nil)
+		return false
+	}
+	if dec.More() {
+		s.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body has data after the JSON object", nil)
+		return false
+	}
+	return true
+}
+
+// jsonProblem describes a decoding error without echoing the body.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	}
+	return "malformed JSON"
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fail answers with a metav1.Status carrying message, which must be safe
+// to show; err, if any, goes to the log only.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, reason metav1.StatusReason, message string, err error) {
+	if code >= 500 {
+		s.cfg.Logger.Error("request failed", "method", r.Method, "path", logPath(r), "code", code, "err", err)
+		message = "internal error; see the server log"
+	} else if err != nil {
+		s.cfg.Logger.Info("request refused", "method", r.Method, "path", logPath(r), "code", code, "reason", err)
+	}
+	writeJSON(w, code, metav1.Status{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"},
+		Status:   metav1.StatusFailure,
+		Message:  message,
+		Reason:   reason,
+		Code:     int32(code),
+	})
+}
+
+// logPath is the request path safe to log: the import path carries a
+// token, so it is cut.
+func logPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/v1/import/") {
+		return "/v1/import/..."
+	}
+	return r.URL.Path
+}
+
+// sourceAddr is the client's IP address. X-Forwarded-For is not trusted.
+func sourceAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// authHandler is a handler for authenticated requests.
+type authHandler func(w http.ResponseWriter, r *http.Request, id *authn.Identity)
+
+// authed authenticates the bearer token before calling h.
+func (s *Server) authed(h authHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herd"`)
+			s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized: log in with `herdctl login`", nil)
+			return
+		}
+		id, err := s.authn.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herd"`)
+			code := http.StatusUnauthorized
+			if !errors.Is(err, authn.ErrUnauthenticated) {
+				code = http.StatusInternalServerError
+			}
+			s.fail(w, r, code, metav1.StatusReasonUnauthorized, "Unauthorized: log in with `herdctl login`", err)
+			return
+		}
+		h(w, r, id)
+	}
+}
+
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, id *authn.Identity, what string) {
+	s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden, "forbidden: you may not "+what,
+		fmt.Errorf("user %s may not %s", id.UserName, what))
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, what string) {
+	s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, what+" not found", nil)
+}
+
+func (s *Server) invalid(w http.ResponseWriter, r *http.Request, message string) {
+	s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, message, nil)
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.fail(w, r, http.StatusInternalServerError, metav1.StatusReasonInternalError, "", err)
+}

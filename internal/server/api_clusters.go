@@ -1,0 +1,213 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/importmanifest"
+)
+
+// LocalClusterName is the id of the management cluster itself; it cannot be
+// created, imported or deleted.
+const LocalClusterName = "local"
+
+func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var list v1.ClusterList
+	if err := s.cache.List(r.Context(), &list); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	all := s.allowed(r.Context(), id, "list", "clusters")
+	out := herdapi.ClusterList{Items: []herdapi.Cluster{}}
+	for i := range list.Items {
+		if all || s.member(r, id, list.Items[i].Name) {
+			out.Items = append(out.Items, apiCluster(&list.Items[i]))
+		}
+	}
+	slices.SortFunc(out.Items, func(a, b herdapi.Cluster) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// member reports whether id has a role in the cluster.
+func (s *Server) member(r *http.Request, id *authn.Identity, cluster string) bool {
+	var list v1.ClusterRoleTemplateBindingList
+	if err := s.cache.List(r.Context(), &list); err != nil {
+		return false
+	}
+	return slices.ContainsFunc(list.Items, func(b v1.ClusterRoleTemplateBinding) bool {
+		return b.Spec.ClusterName == cluster && b.Spec.Subject.UserName == id.UserName
+	})
+}
+
+func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if !s.allowed(r.Context(), id, "create", "clusters") {
+		s.forbidden(w, r, id, "create clusters")
+		return
+	}
+	var req herdapi.ClusterCreateRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	switch errs := validation.NameIsDNSLabel(req.Name, false); {
+	case len(errs) > 0:
+		s.invalid(w, r, "cluster name "+strings.Join(errs, "; "))
+		return
+	case req.Name == LocalClusterName:
+		s.invalid(w, r, "cluster name local is the management cluster's; choose another")
+		return
+	case len(req.DisplayName) > 253 || len(req.Description) > 1024:
+		s.invalid(w, r, "displayName is limited to 253 bytes and description to 1024")
+		return
+	}
+	cluster := &v1.Cluster{
+		ObjectMeta: metav1.ObjectMeta{Name: req.Name},
+		Spec:       v1.ClusterSpec{DisplayName: req.DisplayName, Description: req.Description},
+	}
+	if err := s.client.Create(r.Context(), cluster); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			s.fail(w, r, http.StatusConflict, metav1.StatusReasonAlreadyExists, "cluster "+req.Name+" already exists", nil)
+			return
+		}
+		s.internal(w, r, err)
+		return
+	}
+	token, crt, err := s.issueRegistrationToken(r.Context(), cluster)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.awaitCache(r.Context(), cluster, false)
+	s.cfg.Logger.Info("cluster created", "cluster", cluster.Name, "by", id.UserName, "registrationToken", crt.Name)
+	writeJSON(w, http.StatusCreated, herdapi.ClusterCreateResponse{
+		Cluster: apiCluster(cluster),
+		Import:  s.importInfo(s.serverURL(r.Host), token, crt),
+	})
+}
+
+// visibleCluster resolves {name} to a cluster the caller may see, or
+// answers 404: a cluster the caller may not reach looks absent.
+func (s *Server) visibleCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Cluster, bool) {
+	name := r.PathValue("name")
+	var c v1.Cluster
+	if len(name) > 63 || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil ||
+		!(s.allowed(r.Context(), id, "get", "clusters") || s.member(r, id, name)) {
+		s.notFound(w, r, "cluster "+name)
+		return nil, false
+	}
+	return &c, true
+}
+
+func (s *Server) handleGetCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if c, ok := s.visibleCluster(w, r, id); ok {
+		writeJSON(w, http.StatusOK, apiCluster(c))
+	}
+}
+
+func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	c, ok := s.visibleCluster(w, r, id)
+	if !ok {
+		return
+	}
+	if !s.allowed(r.Context(), id, "delete", "clusters") {
+		s.forbidden(w, r, id, "delete clusters")
+		return
+	}
+	if err := s.client.Delete(r.Context(), c, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.awaitCache(r.Context(), c, true)
+	s.cfg.Logger.Info("cluster deleted", "cluster", c.Name, "by", id.UserName)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleImport issues a new registration token for a cluster; older ones
+// stay valid for the grace period.
+func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var req herdapi.ImportRequest
+	if r.ContentLength != 0 && !s.decode(w, r, &req) {
+		return
+	}
+	c, ok := s.visibleCluster(w, r, id)
+	if !ok {
+		return
+	}
+	if !s.allowed(r.Context(), id, "update", "clusters") {
+		s.forbidden(w, r, id, "import clusters")
+		return
+	}
+	grace := defaultGracePeriod
+	if req.GracePeriodSeconds != 0 {
+		grace = time.Duration(req.GracePeriodSeconds) * time.Second
+	}
+	token, crt, err := s.rotateRegistrationToken(r.Context(), c, grace)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.cfg.Logger.Info("registration token rotated", "cluster", c.Name, "registrationToken", crt.Name, "grace", grace, "by", id.UserName)
+	writeJSON(w, http.StatusCreated, s.importInfo(s.serverURL(r.Host), token, crt))
+}
+
+// handleImportManifest serves the manifest that registers a cluster. It is
+// unauthenticated: the registration token in the path is the key, and
+// every refusal is the same 404.
+func (s *Server) handleImportManifest(w http.ResponseWriter, r *http.Request) {
+	token, ok := strings.CutSuffix(r.PathValue("file"), ".yaml")
+	crt, cluster, err := s.verifyRegistrationToken(r.Context(), token)
+	if !ok || err != nil {
+		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "no such import manifest: ask for a new one with `herdctl clusters import-command`", err)
+		return
+	}
+	manifest, err := importmanifest.Render(importmanifest.Params{
+		ServerURL:   s.serverURL(r.Host),
+		Token:       token,
+		CAChecksum:  Checksum(s.caBundle),
+		ClusterName: cluster.Name,
+		Image:       s.cfg.AgentImage,
+	})
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the import manifest cannot be made for this request: set --server-url", err)
+		return
+	}
+	s.cfg.Logger.Info("import manifest served", "cluster", cluster.Name, "registrationToken", crt.Name, "from", sourceAddr(r))
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(manifest)
+}
+
+func apiCluster(c *v1.Cluster) herdapi.Cluster {
+	out := herdapi.Cluster{
+		Name:        c.Name,
+		DisplayName: c.Spec.DisplayName,
+		Description: c.Spec.Description,
+		Connected:   conditionStatus(c, v1.ClusterConnected),
+		Ready:       conditionStatus(c, v1.ClusterReady),
+		Version:     c.Status.KubernetesVersion,
+		NodeCount:   c.Status.NodeCount,
+		CreatedAt:   c.CreationTimestamp.Time,
+	}
+	if c.Status.LastSeen != nil {
+		t := c.Status.LastSeen.Time
+		out.LastSeen = &t
+	}
+	return out
+}
+
+func conditionStatus(c *v1.Cluster, t string) string {
+	if cond := meta.FindStatusCondition(c.Status.Conditions, t); cond != nil {
+		return string(cond.Status)
+	}
+	return "Unknown"
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdapi"
+)
+
+// handleListTokens lists the caller's tokens, or with ?all=true everyone's.
+func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var opts []client.ListOption
+	switch all := r.URL.Query().Get("all"); all {
+	case "true":
+		if !s.allowed(r.Context(), id, "list", "tokens") {
+			s.forbidden(w, r, id, "list other users' tokens")
+			return
+		}
+	case "", "false":
+		opts = append(opts, client.MatchingLabels{authn.UserLabel: id.UserName})
+	default:
+		s.invalid(w, r, "all must be true or false")
+		return
+	}
+	var list v1.TokenList
+	if err := s.cache.List(r.Context(), &list, opts...); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := herdapi.TokenList{Items: []herdapi.TokenInfo{}}
+	for i := range list.Items {
+		t := &list.Items[i]
+		out.Items = append(out.Items, tokenInfo(t, s.usernameOf(r, t.Spec.UserName), id.TokenName))
+	}
+	slices.SortFunc(out.Items, func(a, b herdapi.TokenInfo) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) usernameOf(r *http.Request, userName string) string {
+	var u v1.User
+	if s.cache.Get(r.Context(), client.ObjectKey{Name: userName}, &u) != nil {
+		return ""
+	}
+	return u.Spec.Username
+}
+
+// handleCreateToken issues another token for the caller.
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var req herdapi.TokenCreateRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.ClusterName != "" {
+		if errs := validation.NameIsDNSLabel(req.ClusterName, false); len(errs) > 0 {
+			s.invalid(w, r, "clusterName "+strings.Join(errs, "; "))
+			return
+		}
+		if s.cache.Get(r.Context(), client.ObjectKey{Name: req.ClusterName}, &v1.Cluster{}) != nil {
+			s.notFound(w, r, "cluster "+req.ClusterName)
+			return
+		}
+	}
+	var user v1.User
+	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &user); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second,
+		Description: req.Description, ClusterName: req.ClusterName})
+}
+
+// handleRevokeToken disables a token: the caller's own, or any for those
+// who may update tokens. Others' tokens answer 404, as if absent.
+func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	name := r.PathValue("name")
+	var tok v1.Token
+	if len(name) > 63 || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &tok) != nil ||
+		(tok.Spec.UserName != id.UserName && !s.allowed(r.Context(), id, "update", "tokens")) {
+		s.notFound(w, r, "token "+name)
+		return
+	}
+	patch := client.MergeFrom(tok.DeepCopy())
+	tok.Spec.Enabled = false
+	if err := s.client.Patch(r.Context(), &tok, patch); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.awaitCache(r.Context(), &tok, false)
+	s.cfg.Logger.Info("token revoked", "token", name, "user", tok.Spec.UserName, "by", id.UserName)
+	w.WriteHeader(http.StatusNoContent)
+}

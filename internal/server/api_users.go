@@ -1,0 +1,218 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdapi"
+)
+
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if !s.allowed(r.Context(), id, "list", "users") {
+		s.forbidden(w, r, id, "list users")
+		return
+	}
+	var list v1.UserList
+	if err := s.cache.List(r.Context(), &list); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := herdapi.UserList{Items: []herdapi.User{}}
+	for i := range list.Items {
+		out.Items = append(out.Items, s.apiUser(r.Context(), &list.Items[i]))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if !s.allowed(r.Context(), id, "create", "users") {
+		s.forbidden(w, r, id, "create users")
+		return
+	}
+	var req herdapi.UserCreateRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if msg := s.checkNewUser(r.Context(), &req); msg != "" {
+		s.invalid(w, r, msg)
+		return
+	}
+	user, err := s.createUser(r.Context(), req.Username, req.DisplayName, req.GlobalRoles)
+	if apierrors.IsAlreadyExists(err) {
+		s.fail(w, r, http.StatusConflict, "AlreadyExists", "username "+req.Username+" is taken", nil)
+		return
+	}
+	if err == nil {
+		err = authn.SetPassword(r.Context(), s.client, Namespace, user, req.Password)
+	}
+	if err != nil {
+		if user != nil { // do not leave a user without its password or roles
+			_ = s.client.Delete(context.WithoutCancel(r.Context()), user)
+		}
+		s.internal(w, r, err)
+		return
+	}
+	s.awaitCache(r.Context(), user, false)
+	s.cfg.Logger.Info("user created", "user", user.Name, "username", req.Username, "by", id.UserName)
+	writeJSON(w, http.StatusCreated, s.apiUser(r.Context(), user))
+}
+
+// checkNewUser returns what is wrong with req, or "".
+func (s *Server) checkNewUser(ctx context.Context, req *herdapi.UserCreateRequest) string {
+	if err := authn.CheckUsername(req.Username); err != nil {
+		return strings.TrimPrefix(err.Error(), "authn: ")
+	}
+	if err := authn.CheckPassword(req.Password); err != nil {
+		return strings.TrimPrefix(err.Error(), "authn: ")
+	}
+	if len(req.DisplayName) > 253 {
+		return "displayName is longer than 253 bytes"
+	}
+	for _, role := range req.GlobalRoles {
+		if s.cache.Get(ctx, client.ObjectKey{Name: role}, &v1.GlobalRole{}) != nil {
+			return "global role " + role + " does not exist"
+		}
+	}
+	return ""
+}
+
+// targetUser resolves {username}; it answers 404 itself when there is no
+// such user or when the caller may neither act on others nor is that user.
+func (s *Server) targetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity, verb string) (*v1.User, bool) {
+	username := r.PathValue("username")
+	self := username == id.Username
+	if !self && !s.allowed(r.Context(), id, verb, "users") {
+		s.forbidden(w, r, id, verb+" other users")
+		return nil, false
+	}
+	var user v1.User
+	if authn.CheckUsername(username) != nil || s.cache.Get(r.Context(), client.ObjectKey{Name: authn.UserObjectName(username)}, &user) != nil {
+		s.notFound(w, r, "user "+username)
+		return nil, false
+	}
+	return &user, true
+}
+
+func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if user, ok := s.targetUser(w, r, id, "get"); ok {
+		writeJSON(w, http.StatusOK, s.apiUser(r.Context(), user))
+	}
+}
+
+func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var req herdapi.UserUpdateRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if !s.allowed(r.Context(), id, "update", "users") {
+		s.forbidden(w, r, id, "change users")
+		return
+	}
+	user, ok := s.targetUser(w, r, id, "update")
+	if !ok {
+		return
+	}
+	switch {
+	case req.Enabled != nil && !*req.Enabled && user.Name == id.UserName:
+		s.fail(w, r, http.StatusConflict, "Conflict", "you cannot disable yourself; ask another administrator", nil)
+		return
+	case req.DisplayName != nil && len(*req.DisplayName) > 253:
+		s.invalid(w, r, "displayName is longer than 253 bytes")
+		return
+	}
+	updated, err := s.updateUser(r.Context(), user.Name, func(u *v1.User) {
+		if req.Enabled != nil {
+			u.Spec.Enabled = *req.Enabled
+		}
+		if req.DisplayName != nil {
+			u.Spec.DisplayName = *req.DisplayName
+		}
+	})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.cfg.Logger.Info("user updated", "user", user.Name, "enabled", updated.Spec.Enabled, "by", id.UserName)
+	writeJSON(w, http.StatusOK, s.apiUser(r.Context(), updated))
+}
+
+// updateUser applies change to the current User, retrying on conflicts,
+// and waits for the cache to see it.
+func (s *Server) updateUser(ctx context.Context, name string, change func(*v1.User)) (*v1.User, error) {
+	var user v1.User
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := s.api.Get(ctx, client.ObjectKey{Name: name}, &user); err != nil {
+			return err
+		}
+		change(&user)
+		return s.client.Update(ctx, &user)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.awaitCache(ctx, &user, false)
+	return &user, nil
+}
+
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if !s.allowed(r.Context(), id, "delete", "users") {
+		s.forbidden(w, r, id, "delete users")
+		return
+	}
+	user, ok := s.targetUser(w, r, id, "delete")
+	if !ok {
+		return
+	}
+	if user.Name == id.UserName {
+		s.fail(w, r, http.StatusConflict, "Conflict", "you cannot delete yourself; ask another administrator", nil)
+		return
+	}
+	// Tokens, password Secret and bindings are owned by the User and go
+	// with it; the authenticator refuses a deleted user's tokens at once.
+	if err := s.client.Delete(r.Context(), user, client.PropagationPolicy("Background")); client.IgnoreNotFound(err) != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.awaitCache(r.Context(), user, true)
+	s.cfg.Logger.Info("user deleted", "user", user.Name, "by", id.UserName)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var req herdapi.PasswordRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	user, ok := s.targetUser(w, r, id, "update")
+	if !ok {
+		return
+	}
+	if err := authn.CheckPassword(req.Password); err != nil {
+		s.invalid(w, r, strings.TrimPrefix(err.Error(), "authn: "))
+		return
+	}
+	if user.Name == id.UserName {
+		if _, err := s.local.Login(r.Context(), user.Spec.Username, req.CurrentPassword); err != nil {
+			if errors.Is(err, authn.ErrBadCredentials) {
+				s.fail(w, r, http.StatusForbidden, "Forbidden", "currentPassword is wrong", err)
+				return
+			}
+			s.internal(w, r, err)
+			return
+		}
+	}
+	if err := authn.SetPassword(r.Context(), s.client, Namespace, user, req.Password); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.cfg.Logger.Info("password changed", "user", user.Name, "by", id.UserName)
+	w.WriteHeader(http.StatusNoContent)
+}

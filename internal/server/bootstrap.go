@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/certs"
+)
+
+// Built-in global roles.
+const (
+	RoleAdmin    = "admin"
+	RoleUser     = "user"
+	RoleUserBase = "user-base"
+)
+
+// bootstrapUsername is the first admin's username.
+const bootstrapUsername = "admin"
+
+// bootstrapPasswordFile, under DataDir, holds a generated bootstrap password.
+const bootstrapPasswordFile = "bootstrap-password"
+
+func builtinGlobalRoles() []*v1.GlobalRole {
+	role := func(name, display string, newUser bool, rules ...rbacv1.PolicyRule) *v1.GlobalRole {
+		return &v1.GlobalRole{
+			TypeMeta:   metav1.TypeMeta{APIVersion: v1.GroupVersion.String(), Kind: "GlobalRole"},
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       v1.GlobalRoleSpec{DisplayName: display, Builtin: true, NewUserDefault: newUser, Rules: rules},
+		}
+	}
+	return []*v1.GlobalRole{
+		role(RoleAdmin, "Administrator", false, rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}),
+		role(RoleUser, "Standard user", true),
+		role(RoleUserBase, "User base: log in and manage own tokens", false),
+	}
+}
+
+// bootstrap creates the built-in global roles and the first admin.
+func (s *Server) bootstrap(ctx context.Context) error {
+	for _, r := range builtinGlobalRoles() {
+		//nolint:staticcheck // server-side apply of a typed object
+		if err := s.client.Patch(ctx, r, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+			return fmt.Errorf("failed to create global role %s: %w", r.Name, err)
+		}
+	}
+	return s.bootstrapAdmin(ctx)
+}
+
+const fieldOwner = "herd-server"
+
+// bootstrapAdmin creates user "admin" with the admin role once. The
+// replica whose create succeeds sets the password; the User's name is
+// derived from the username, so two replicas cannot both create it.
+func (s *Server) bootstrapAdmin(ctx context.Context) error {
+	name := authn.UserObjectName(bootstrapUsername)
+	var user v1.User
+	err := s.api.Get(ctx, client.ObjectKey{Name: name}, &user)
+	switch {
+	case err == nil:
+		return s.ensureAdminPassword(ctx, &user)
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("failed to read the bootstrap admin: %w", err)
+	}
+	u, err := s.createUser(ctx, bootstrapUsername, "Default Admin", []string{RoleAdmin})
+	if apierrors.IsAlreadyExists(err) {
+		return nil // another replica made it
+	}
+	if err != nil {
+		return fmt.Errorf("failed to create the bootstrap admin: %w", err)
+	}
+	return s.ensureAdminPassword(ctx, u)
+}
+
+// ensureAdminPassword sets the admin's password if it has none yet.
+func (s *Server) ensureAdminPassword(ctx context.Context, user *v1.User) error {
+	var existing metav1.PartialObjectMetadata
+	existing.SetGroupVersionKind(secretGVK)
+	err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: user.Spec.PasswordSecretRef}, &existing)
+	if err == nil {
+		if s.cfg.BootstrapPassword != "" {
+			s.cfg.Logger.Info("the bootstrap admin exists; HERD_BOOTSTRAP_PASSWORD is ignored")
+		}
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return err
+	}
+	password, generated := s.cfg.BootstrapPassword, false
+	if password == "" {
+		password, generated = authn.NewSecret(), true
+	}
+	if err := authn.SetPassword(ctx, s.client, Namespace, user, password); err != nil {
+		return err
+	}
+	if !generated {
+		s.cfg.Logger.Info("bootstrap admin created with the password from HERD_BOOTSTRAP_PASSWORD", "username", bootstrapUsername)
+		return nil
+	}
+	path := filepath.Join(s.cfg.DataDir, bootstrapPasswordFile)
+	if err := certs.WriteFileAtomic(path, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("failed to write the bootstrap password: %w", err)
+	}
+	fmt.Fprintf(s.cfg.BootstrapOut, "Herd bootstrap admin: username %q, password %s (also in %s; change it with `herdctl users set-password admin`)\n",
+		bootstrapUsername, password, path)
+	s.cfg.Logger.Info("bootstrap admin created with a generated password", "username", bootstrapUsername, "passwordFile", path)
+	return nil
+}

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1 "herd.dev/herd/api/v1"
+)
+
+// Namespace holds Herd's Secrets and its leader election Lease in the
+// management cluster.
+const Namespace = "herd-system"
+
+// leaderElectionID names the Lease that the controllers' leader holds.
+const leaderElectionID = "herd-server"
+
+// subjectUserIndex indexes GlobalRoleBindings by spec.subject.userName.
+const subjectUserIndex = "spec.subject.userName"
+
+func newScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := v1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	return scheme, nil
+}
+
+// newManager builds the controller-runtime manager: the informer cache
+// every replica reads from, and leader election for the controllers.
+func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
+	scheme, err := newScheme()
+	if err != nil {
+		return nil, err
+	}
+	lease := s.cfg.LeaseDuration
+	renew := lease * 2 / 3
+	retry := lease / 5
+	mgr, err := manager.New(s.rest, manager.Options{
+		Scheme:                        scheme,
+		Logger:                        logr.FromSlogHandler(s.cfg.Logger.Handler()),
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		LeaderElection:                true,
+		LeaderElectionID:              leaderElectionID,
+		LeaderElectionNamespace:       Namespace,
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &lease,
+		RenewDeadline:                 &renew,
+		RetryPeriod:                   &retry,
+		// Secrets (password hashes) are read on demand, never cached.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to set up the controller manager: %w", err)
+	}
+	err = mgr.GetFieldIndexer().IndexField(ctx, &v1.GlobalRoleBinding{}, subjectUserIndex, func(o client.Object) []string {
+		if u := o.(*v1.GlobalRoleBinding).Spec.Subject.UserName; u != "" {
+			return []string{u}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// watchedTypes are the objects the request path reads from the cache.
+var watchedTypes = []client.Object{
+	&v1.Token{}, &v1.User{}, &v1.Cluster{}, &v1.ClusterRegistrationToken{},
+	&v1.GlobalRole{}, &v1.GlobalRoleBinding{}, &v1.ClusterRoleTemplateBinding{},
+}
+
+// startCache starts informers for watchedTypes and waits for them to sync.
+func startCache(ctx context.Context, mgr manager.Manager) error {
+	for _, obj := range watchedTypes {
+		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("failed to watch %T: %w", obj, err)
+		}
+	}
+	syncCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
+		return fmt.Errorf("the management cluster cache did not sync")
+	}
+	return nil
+}
+
+// ensureNamespace creates Herd's namespace in the management cluster.
+func ensureNamespace(ctx context.Context, c client.Client) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create namespace %s: %w", Namespace, err)
+	}
+	return nil
+}

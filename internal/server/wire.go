@@ -1,0 +1,55 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/controllers/expiry"
+)
+
+// everyReplica is a runnable that runs on every replica, not only the leader.
+type everyReplica func(context.Context) error
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+func (everyReplica) NeedLeaderElection() bool           { return false }
+
+var _ manager.LeaderElectionRunnable = everyReplica(nil)
+
+// wire connects the request path to the manager's clients and cache.
+func (s *Server) wire(mgr manager.Manager) {
+	s.now = time.Now
+	s.client = mgr.GetClient()
+	s.cache = mgr.GetCache()
+	s.api = mgr.GetAPIReader()
+	s.leader = mgr.Elected()
+	s.usage = &authn.UsageRecorder{Client: s.client, Flush: s.cfg.TokenUseFlush, Logger: s.cfg.Logger}
+	s.authn = &authn.Authenticator{Cache: s.cache, Usage: s.usage, Now: s.now}
+	s.local = &authn.Local{Users: s.cache, Secrets: s.api, Namespace: Namespace}
+	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
+	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
+}
+
+// addControllers registers what runs on every replica and what runs on the
+// leader only.
+func (s *Server) addControllers(mgr manager.Manager) error {
+	if err := mgr.Add(everyReplica(s.usage.Run)); err != nil {
+		return err
+	}
+	return expiry.Setup(mgr, expiry.Options{Logger: s.cfg.Logger})
+}
+
+// IsLeader reports whether this replica runs the controllers.
+func (s *Server) IsLeader() bool {
+	if s.leader == nil {
+		return false
+	}
+	select {
+	case <-s.leader:
+		return true
+	default:
+		return false
+	}
+}
