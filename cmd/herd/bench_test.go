@@ -17,10 +17,7 @@ import (
 // processes (supervisor with in-process etcd, apiserver, controller
 // manager, scheduler, kwok) 15 s after it became usable.
 func BenchmarkLocalClusterCreate(b *testing.B) {
-	exe := filepath.Join(b.TempDir(), "herd")
-	if out, err := runCmd("go", "build", "-o", exe, "."); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	exe := herdtest.Build(b, ".", "herd")
 	stateDir := b.TempDir()
 	h := herdCLI{exe: exe, stateDir: stateDir}
 	var rssTotal float64

@@ -12,15 +12,7 @@ import (
 )
 
 // buildHerd builds this command into a temporary folder.
-func buildHerd(t *testing.T) string {
-	t.Helper()
-	exe := filepath.Join(t.TempDir(), "herd")
-	out, err := exec.Command("go", "build", "-o", exe, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return exe
-}
+func buildHerd(t *testing.T) string { return herdtest.Build(t, ".", "herd") }
 
 type herdCLI struct {
 	exe, stateDir string

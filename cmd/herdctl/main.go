@@ -1,23 +1,44 @@
-// Command herdctl is the user's CLI for Herd. Its commands (login,
-// clusters, kubeconfig, token) arrive with the server.
+// Command herdctl is the user's CLI for Herd: it logs in to a Herd server
+// (pinning its CA by checksum) and manages clusters, users and tokens
+// through the API in package herdapi. Its settings live in ~/.herd/config
+// (HERDCONFIG overrides the path).
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "herdctl:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
-	if len(args) > 0 && (args[0] == "version" || args[0] == "--version") {
-		fmt.Println("herdctl (development build)")
-		return nil
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stdinFD := int(os.Stdin.Fd())
+	a := &app{
+		stdin:      os.Stdin,
+		stdout:     os.Stdout,
+		stderr:     os.Stderr,
+		getenv:     os.Getenv,
+		now:        time.Now,
+		isTerminal: func() bool { return term.IsTerminal(stdinFD) },
+		readPassword: func() (string, error) {
+			pw, err := term.ReadPassword(stdinFD)
+			return string(pw), err
+		},
 	}
-	return fmt.Errorf("no commands yet: the Herd server and its CLI are not built yet; see README.md")
+	root := newRootCommand(a)
+	root.SetArgs(os.Args[1:])
+	return root.ExecuteContext(ctx)
 }

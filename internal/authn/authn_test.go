@@ -43,10 +43,10 @@ func TestPassword(t *testing.T) {
 
 func TestCheckPassword(t *testing.T) {
 	for pw, ok := range map[string]bool{
-		"short":                    false,
-		"twelve chars":             true,
-		"ünïcödé-pässwörd":         true,
-		strings.Repeat("x", 257):   false,
+		"short":                     false,
+		"twelve chars":              true,
+		"ünïcödé-pässwörd":          true,
+		strings.Repeat("x", 257):    false,
 		"bad utf8 \xff\xfe padding": false,
 	} {
 		if err := authn.CheckPassword(pw); (err == nil) != ok {

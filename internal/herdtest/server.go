@@ -170,4 +170,3 @@ func Expect(t testing.TB, what string, code int, body []byte, want int) {
 		t.Fatalf("%s: got %d %s, want %d", what, code, body, want)
 	}
 }
-

@@ -37,15 +37,15 @@ type Server struct {
 	leader   <-chan struct{}
 	keyPin   string // curl --pinnedpubkey of the generated serving key
 
-	client  client.Client // reads from the cache, writes to the management cluster
-	cache   client.Reader
-	api     client.Reader // uncached reads
-	authn   *authn.Authenticator
-	local   *authn.Local
-	usage   *authn.UsageRecorder
-	byUser  *authn.LoginLimiter
-	byAddr  *authn.LoginLimiter
-	now     func() time.Time
+	client client.Client // reads from the cache, writes to the management cluster
+	cache  client.Reader
+	api    client.Reader // uncached reads
+	authn  *authn.Authenticator
+	local  *authn.Local
+	usage  *authn.UsageRecorder
+	byUser *authn.LoginLimiter
+	byAddr *authn.LoginLimiter
+	now    func() time.Time
 }
 
 // New checks cfg and returns a server that Run starts.
@@ -81,6 +81,9 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	if s.mgmt != nil {
 		defer s.mgmt.Stop()
 	}
+	// The server is the management cluster's main client; client-go's
+	// default of 5 requests a second would throttle logins and controllers.
+	s.rest.QPS, s.rest.Burst = 200, 400
 	mctx, stopManager := context.WithCancel(ctx)
 	mgrDone, err := s.startControlPlane(mctx)
 	defer func() {
@@ -227,4 +230,3 @@ func (s *Server) startManagement(ctx context.Context) error {
 	}
 	return nil
 }
-

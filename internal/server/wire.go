@@ -14,7 +14,7 @@ import (
 type everyReplica func(context.Context) error
 
 func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
-func (everyReplica) NeedLeaderElection() bool           { return false }
+func (everyReplica) NeedLeaderElection() bool          { return false }
 
 var _ manager.LeaderElectionRunnable = everyReplica(nil)
 

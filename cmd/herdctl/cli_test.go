@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"herd.dev/herd/internal/herdclient"
+)
+
+// cli runs herdctl in-process against a fake server, with its own HOME and
+// HERDCONFIG.
+type cli struct {
+	t      *testing.T
+	srv    *fakeServer
+	home   string
+	config string
+	env    map[string]string
+	// terminal, if set, makes stdin a terminal whose prompts answer these lines.
+	terminal []string
+}
+
+func newCLI(t *testing.T) *cli {
+	t.Helper()
+	home := t.TempDir()
+	c := &cli{t: t, srv: newFakeServer(t), home: home, config: filepath.Join(home, "herdconfig")}
+	c.env = map[string]string{"HOME": home, configEnv: c.config}
+	return c
+}
+
+// run runs herdctl with args and stdin and returns stdout, stderr and the error.
+func (c *cli) run(stdin string, args ...string) (string, string, error) {
+	c.t.Helper()
+	var out, errOut bytes.Buffer
+	a := &app{
+		stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut,
+		getenv:     func(k string) string { return c.env[k] },
+		now:        func() time.Time { return testNow },
+		isTerminal: func() bool { return c.terminal != nil },
+		readPassword: func() (string, error) {
+			line := c.terminal[0]
+			c.terminal = c.terminal[1:]
+			return line, nil
+		},
+	}
+	root := newRootCommand(a)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+// ok runs herdctl and fails the test on an error.
+func (c *cli) ok(stdin string, args ...string) string {
+	c.t.Helper()
+	out, errOut, err := c.run(stdin, args...)
+	if err != nil {
+		c.t.Fatalf("herdctl %s: %v (stderr %q)", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
+// fails runs herdctl and checks that it fails with an error containing want.
+func (c *cli) fails(want, stdin string, args ...string) {
+	c.t.Helper()
+	_, _, err := c.run(stdin, args...)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		c.t.Errorf("herdctl %s: got error %v, want one containing %q", strings.Join(args, " "), err, want)
+	}
+}
+
+// login logs in as user with the CA pinned.
+func (c *cli) login(user, password string) {
+	c.t.Helper()
+	c.ok(password+"\n", "login", c.srv.URL, "--username", user, "--password-stdin", "--ca-checksum", herdclient.Checksum(c.srv.caPEM()))
+}
+
+func (c *cli) readConfig() fileConfig {
+	c.t.Helper()
+	data, err := os.ReadFile(c.config)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var cfg fileConfig
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		c.t.Fatal(err)
+	}
+	return cfg
+}

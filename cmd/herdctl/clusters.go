@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"herd.dev/herd/internal/herdapi"
+)
+
+func newClustersCommand(a *app) *cobra.Command {
+	return group("clusters", "List, create, delete and import downstream clusters",
+		newClustersListCommand(a),
+		newClustersGetCommand(a),
+		newClustersCreateCommand(a),
+		newClustersDeleteCommand(a),
+		newClustersImportCommand(a),
+	)
+}
+
+func newClustersListCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use: "list", Aliases: []string{"ls"}, Short: "List the clusters you may see", Args: needArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			list, err := s.client.ListClusters(cmd.Context())
+			if err != nil {
+				return explain(err, s.cfg, action{what: "list clusters"})
+			}
+			if list.Items == nil {
+				list.Items = []herdapi.Cluster{}
+			}
+			if a.tableMode() && len(list.Items) == 0 {
+				fmt.Fprintln(a.stderr, "No clusters: an administrator adds one with `herdctl clusters create NAME`")
+				return nil
+			}
+			return a.print(list, func(w io.Writer) { a.clusterTable(w, list.Items...) })
+		},
+	}
+}
+
+func (a *app) clusterTable(w io.Writer, clusters ...herdapi.Cluster) {
+	row(w, "NAME", "DISPLAY NAME", "CONNECTED", "READY", "VERSION", "NODES", "AGE")
+	now := a.now()
+	for _, c := range clusters {
+		row(w, c.Name, c.DisplayName, c.Connected, c.Ready, c.Version, strconv.Itoa(int(c.NodeCount)), age(c.CreatedAt, now))
+	}
+}
+
+func newClustersGetCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use: "get NAME", Short: "Show one cluster", Args: needArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			c, err := s.client.GetCluster(cmd.Context(), args[0])
+			if err != nil {
+				return explain(err, s.cfg, action{what: "get cluster " + args[0], kind: "cluster", name: args[0]})
+			}
+			return a.print(c, func(w io.Writer) { a.clusterTable(w, *c) })
+		},
+	}
+}
+
+func newClustersCreateCommand(a *app) *cobra.Command {
+	var req herdapi.ClusterCreateRequest
+	cmd := &cobra.Command{
+		Use:   "create NAME [--display-name TEXT] [--description TEXT]",
+		Short: "Create a cluster to import and print its import command",
+		Args:  needArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			req.Name = args[0]
+			resp, err := s.client.CreateCluster(cmd.Context(), req)
+			if err != nil {
+				return explain(err, s.cfg, action{what: "create cluster " + req.Name, kind: "cluster", name: req.Name})
+			}
+			return a.print(resp, func(w io.Writer) {
+				a.clusterTable(w, resp.Cluster)
+				fmt.Fprintf(w, "\nTo import the cluster, run this against it (the command holds a registration token: it is shown once and expires %s):\n\n",
+					until(resp.Import.ExpiresAt, a.now()))
+				fmt.Fprintf(w, "  %s\n", importCommand(resp.Import))
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.DisplayName, "display-name", "", "a human-friendly name")
+	cmd.Flags().StringVar(&req.Description, "description", "", "what the cluster is for")
+	return cmd
+}
+
+// importCommand is the server's command line, or one built from the URL.
+func importCommand(info herdapi.ImportInfo) string {
+	if info.Command != "" {
+		return info.Command
+	}
+	return "kubectl apply -f " + info.URL
+}
+
+func newClustersDeleteCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use: "delete NAME", Short: "Delete a cluster from Herd (the cluster itself keeps running)", Args: needArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			if err := s.client.DeleteCluster(cmd.Context(), args[0]); err != nil {
+				return explain(err, s.cfg, action{what: "delete cluster " + args[0], kind: "cluster", name: args[0]})
+			}
+			fmt.Fprintf(a.stdout, "cluster %s deleted\n", args[0])
+			return nil
+		},
+	}
+}
+
+func newClustersImportCommand(a *app) *cobra.Command {
+	var grace time.Duration
+	cmd := &cobra.Command{
+		Use:   "import-command NAME [--grace-period DURATION]",
+		Short: "Print a new import command for a cluster",
+		Long: `Print a new import command for a cluster: kubectl apply -f URL, where the URL
+holds a new registration token. Earlier import commands of the cluster keep
+working for --grace-period (the server's default, one hour, when not given;
+0 ends them now).`,
+		Args: needArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := importRequest(cmd.Flags().Changed("grace-period"), grace)
+			if err != nil {
+				return err
+			}
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			info, err := s.client.ImportCluster(cmd.Context(), args[0], req)
+			if err != nil {
+				return explain(err, s.cfg, action{what: "make an import command for cluster " + args[0], kind: "cluster", name: args[0]})
+			}
+			return a.print(info, func(w io.Writer) { fmt.Fprintln(w, importCommand(*info)) })
+		},
+	}
+	cmd.Flags().DurationVar(&grace, "grace-period", 0, "how long earlier import commands keep working, such as 10m (0 ends them now)")
+	return cmd
+}
+
+// importRequest maps --grace-period to the API: unset keeps the server's
+// default, 0 ends older tokens now (negative in the API), and partial
+// seconds round up.
+func importRequest(set bool, grace time.Duration) (herdapi.ImportRequest, error) {
+	switch {
+	case !set:
+		return herdapi.ImportRequest{}, nil
+	case grace < 0:
+		return herdapi.ImportRequest{}, fmt.Errorf("--grace-period %s is negative: use 0 to end earlier import commands now", grace)
+	case grace == 0:
+		return herdapi.ImportRequest{GracePeriodSeconds: -1}, nil
+	}
+	return herdapi.ImportRequest{GracePeriodSeconds: int64(math.Ceil(grace.Seconds()))}, nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"herd.dev/herd/internal/herdapi"
+)
+
+func TestClustersListFormats(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	c.srv.clusters["dev"] = herdapi.Cluster{Name: "dev", Connected: "False", Ready: "Unknown", CreatedAt: testNow.Add(-90 * time.Second)}
+	want := herdapi.ClusterList{Items: []herdapi.Cluster{c.srv.clusters["dev"], c.srv.clusters["prod"]}}
+
+	t.Run("table", func(t *testing.T) {
+		got := c.ok("", "clusters", "list")
+		wantTable := "" +
+			"NAME   DISPLAY NAME   CONNECTED   READY     VERSION   NODES   AGE\n" +
+			"dev    -              False       Unknown   -         0       90s\n" +
+			"prod   Production     True        True      v1.37.2   3       2d\n"
+		if got != wantTable {
+			t.Errorf("got\n%s\nwant\n%s", got, wantTable)
+		}
+	})
+	for _, format := range []string{"json", "yaml"} {
+		t.Run(format, func(t *testing.T) {
+			out := c.ok("", "clusters", "list", "-o", format)
+			var got herdapi.ClusterList
+			var err error
+			if format == "json" {
+				err = json.Unmarshal([]byte(out), &got)
+			} else {
+				err = yaml.UnmarshalStrict([]byte(out), &got)
+			}
+			if err != nil {
+				t.Fatalf("output is not %s: %v\n%s", format, err, out)
+			}
+			if len(got.Items) != 2 || got.Items[0].Name != "dev" || got.Items[1] != want.Items[1] {
+				t.Errorf("got %+v, want %+v", got, want)
+			}
+		})
+	}
+	t.Run("unknown format", func(t *testing.T) {
+		c.fails(`unknown output format "xml": use one of table, json, yaml`, "", "clusters", "list", "-o", "xml")
+	})
+}
+
+func TestClustersCreateGetDelete(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	out := c.ok("", "clusters", "create", "edge", "--display-name", "Edge", "--description", "shop floor")
+	wantCmd := "kubectl apply -f " + c.srv.URL + "/v1/import/regtoken-edge.yaml"
+	for _, want := range []string{"edge   Edge", "To import the cluster", "expires in 60m", "  " + wantCmd + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("create: got\n%s\nwant %q in it", out, want)
+		}
+	}
+	if got := c.srv.find("POST", "/v1/clusters")[0].Body; !strings.Contains(got, `{"name":"edge","displayName":"Edge","description":"shop floor"}`) {
+		t.Errorf("create body: got %s", got)
+	}
+	var resp herdapi.ClusterCreateResponse
+	if err := json.Unmarshal([]byte(c.ok("", "clusters", "create", "edge2", "-o", "json")), &resp); err != nil || resp.Import.Command == "" {
+		t.Errorf("create -o json: got %+v, %v", resp, err)
+	}
+
+	if out := c.ok("", "clusters", "get", "edge"); !strings.Contains(out, "edge   Edge") {
+		t.Errorf("get: got %q", out)
+	}
+	if out := c.ok("", "clusters", "delete", "edge"); out != "cluster edge deleted\n" {
+		t.Errorf("delete: got %q", out)
+	}
+	c.fails("cluster edge not found: see `herdctl clusters list`", "", "clusters", "get", "edge")
+	c.fails("cluster edge2 already exists: see `herdctl clusters list`", "", "clusters", "create", "edge2")
+	c.fails("missing NAME: usage: herdctl clusters delete NAME", "", "clusters", "delete")
+	c.fails(`unknown command "lst" for "herdctl clusters"`, "", "clusters", "lst")
+}
+
+func TestClustersImportCommand(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	tests := []struct {
+		name  string
+		flags []string
+		want  herdapi.ImportRequest
+	}{
+		{"server default", nil, herdapi.ImportRequest{}},
+		{"grace period", []string{"--grace-period", "10m"}, herdapi.ImportRequest{GracePeriodSeconds: 600}},
+		{"partial seconds round up", []string{"--grace-period", "1500ms"}, herdapi.ImportRequest{GracePeriodSeconds: 2}},
+		{"zero ends older tokens now", []string{"--grace-period", "0"}, herdapi.ImportRequest{GracePeriodSeconds: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, err := c.run("", append([]string{"clusters", "import-command", "prod"}, tt.flags...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "kubectl apply -f " + c.srv.URL + "/v1/import/regtoken-prod.yaml\n"; out != want || errOut != "" {
+				t.Errorf("got stdout %q stderr %q, want only %q", out, errOut, want)
+			}
+			if got := c.srv.imports[len(c.srv.imports)-1]; got != tt.want {
+				t.Errorf("request: got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	c.fails("--grace-period -1m0s is negative", "", "clusters", "import-command", "prod", "--grace-period", "-1m")
+	c.fails("cluster nope not found: see `herdctl clusters list`", "", "clusters", "import-command", "nope")
+}

@@ -1,0 +1,68 @@
+package herdclient
+
+import (
+	"context"
+	"net/http"
+
+	"herd.dev/herd/internal/herdapi"
+)
+
+// ListClusters returns the clusters the caller may see.
+func (c *Client) ListClusters(ctx context.Context) (*herdapi.ClusterList, error) {
+	var out herdapi.ClusterList
+	if err := c.do(ctx, http.MethodGet, "/v1/clusters", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateCluster makes a cluster to import and returns how to import it
+// (admin).
+func (c *Client) CreateCluster(ctx context.Context, req herdapi.ClusterCreateRequest) (*herdapi.ClusterCreateResponse, error) {
+	var out herdapi.ClusterCreateResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/clusters", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetCluster returns a cluster by name.
+func (c *Client) GetCluster(ctx context.Context, name string) (*herdapi.Cluster, error) {
+	path, err := clusterPath(name)
+	if err != nil {
+		return nil, err
+	}
+	var out herdapi.Cluster
+	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteCluster removes a cluster (admin).
+func (c *Client) DeleteCluster(ctx context.Context, name string) error {
+	path, err := clusterPath(name)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, path, nil, nil)
+}
+
+// ImportCluster makes a new registration token for a cluster and returns
+// the import command that carries it (admin).
+func (c *Client) ImportCluster(ctx context.Context, name string, req herdapi.ImportRequest) (*herdapi.ImportInfo, error) {
+	path, err := clusterPath(name)
+	if err != nil {
+		return nil, err
+	}
+	var out herdapi.ImportInfo
+	if err := c.do(ctx, http.MethodPost, path+"/import", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func clusterPath(name string) (string, error) {
+	seg, err := segment("cluster", name)
+	return "/v1/clusters/" + seg, err
+}
