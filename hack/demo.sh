@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job for now: build Herd and the pinned Kubernetes, start a local
-# cluster named "demo" with three kwok nodes, and show how to use it.
+# The main job: build Herd and the pinned Kubernetes, start a local cluster
+# named "demo" with three kwok nodes and a Herd server in the background, log
+# in with herdctl, register the demo cluster with the server, and show how
+# to use it all.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -16,11 +18,30 @@ fi
 kubeconfig="$(mktemp)"
 ./bin/herd local-cluster kubeconfig demo > "$kubeconfig"
 "$kubectl" --kubeconfig "$kubeconfig" get nodes -o wide
+
+data="$HOME/.herd/demo-server"
+addr="127.0.0.1:${HERD_DEMO_PORT:-8443}"
+export HERDCONFIG="$data.herdctl-config"
+if ! curl -skf "https://$addr/healthz" >/dev/null; then
+  mkdir -p "$data"
+  setsid nohup ./bin/herd server --data-dir "$data" --listen "$addr" --kube-bin-dir "$(dirname "$kubectl")" \
+    >"$data.out" 2>"$data.log" </dev/null &
+  echo "herd server starting (log: $data.log)"
+  for _ in $(seq 120); do curl -skf "https://$addr/readyz" >/dev/null && break; sleep 1; done
+fi
+checksum="$(curl -skI "https://$addr/cacerts" | awk 'tolower($1)=="x-herd-ca-checksum:" {print $2}' | tr -d '\r')"
+./bin/herdctl login "https://$addr" --username admin --password-stdin --ca-checksum "$checksum" <"$data/bootstrap-password"
+if ! ./bin/herdctl clusters get demo >/dev/null 2>&1; then
+  ./bin/herdctl clusters create demo --display-name "Demo cluster" >/dev/null
+fi
+KUBECONFIG="$kubeconfig" PATH="$(dirname "$kubectl"):$PATH" bash -o pipefail -c "$(./bin/herdctl clusters import-command demo)"
 rm -f "$kubeconfig"
+./bin/herdctl clusters list
 cat <<MSG
 
-The demo cluster runs in the background. Use it with:
-  $kubectl --kubeconfig ~/.herd/local-clusters/demo/kubeconfig get pods -A
-Stop and remove it with:
-  ./bin/herd local-cluster delete demo
+The demo cluster and the Herd server run in the background.
+  $kubectl --kubeconfig ~/.herd/local-clusters/demo/kubeconfig -n herd-system get pods
+  HERDCONFIG=$HERDCONFIG ./bin/herdctl clusters list     # admin password: $data/bootstrap-password
+Stop and remove them with:
+  pkill -f 'herd server --data-dir $data'; ./bin/herd local-cluster delete demo
 MSG

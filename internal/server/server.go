@@ -100,7 +100,7 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 		return err
 	}
 	s.ready.Store(true)
-	s.cfg.Logger.Info("herd server ready", "addr", s.listener.Addr().String(), "took", time.Since(begin).Round(time.Millisecond),
+	s.cfg.Logger.Info("herd server ready", "addr", s.listener.Addr().String(), "took", time.Since(begin).Round(time.Millisecond).String(),
 		"embedded", s.mgmt != nil, "caChecksum", Checksum(s.caBundle))
 	if started != nil {
 		close(started)
