@@ -3,9 +3,9 @@ module herd.dev/herd
 go 1.26.0
 
 require (
-	github.com/coder/websocket v1.8.15
 	github.com/go-logr/logr v1.4.3
 	github.com/gorilla/websocket v1.5.4-0.20250319132907-e064f32e3674
+	github.com/hashicorp/yamux v0.1.2
 	github.com/spf13/cobra v1.10.2
 	go.etcd.io/etcd/server/v3 v3.7.0
 	golang.org/x/crypto v0.54.0

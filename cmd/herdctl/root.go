@@ -59,6 +59,8 @@ Settings are kept in ~/.herd/config, or in the file HERDCONFIG names.`,
 		newClustersCommand(a),
 		newUsersCommand(a),
 		newTokensCommand(a),
+		newKubeconfigCommand(a),
+		newTokenCommand(a),
 		newVersionCommand(a),
 	)
 	return root

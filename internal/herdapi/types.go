@@ -22,7 +22,11 @@
 //	GET    /v1/clusters/{name}               -> Cluster
 //	DELETE /v1/clusters/{name}               -> 204 (admin)
 //	POST   /v1/clusters/{name}/import        ImportRequest -> 201 ImportInfo (admin; new registration token)
+//	GET    /v1/clusters/{name}/kubeconfig[?exec=true] -> kubeconfig YAML (a new cluster-scoped kubeconfig token, or herdctl token as exec plugin)
 //	GET    /v1/import/{token}.yaml           -> the import manifest (unauthenticated; the token is the key)
+//	POST   /v1/agent/register                AgentRegistration -> 200 AgentRegistrationResponse (registration token as bearer)
+//	GET    /v1/connect                       the agent's tunnel (WebSocket; registration token as bearer)
+//	*      /k8s/clusters/{id}/{path...}      the authenticating proxy to cluster id
 package herdapi
 
 import "time"
@@ -168,4 +172,23 @@ type ImportInfo struct {
 	URL       string    `json:"url"`
 	Command   string    `json:"command"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// AgentRegistration is what a cluster agent reports at
+// POST /v1/agent/register, authenticated with the cluster's registration
+// token as bearer: how the server reaches the downstream kube-apiserver
+// through the tunnel.
+type AgentRegistration struct {
+	// APIEndpoint is the kube-apiserver URL as the agent dials it.
+	APIEndpoint string `json:"apiEndpoint"`
+	// CACert is the PEM CA bundle of the kube-apiserver.
+	CACert string `json:"caCert"`
+	// Token is the agent's service account token; Herd stores it in a
+	// Secret and uses it, with impersonation, for proxied requests.
+	Token string `json:"token"`
+}
+
+// AgentRegistrationResponse names the cluster the agent registered.
+type AgentRegistrationResponse struct {
+	ClusterName string `json:"clusterName"`
 }

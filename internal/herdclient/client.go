@@ -227,6 +227,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return nil
+	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("failed to decode the answer to %s %s: %w", method, path, err)
 	}

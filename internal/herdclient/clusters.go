@@ -66,3 +66,21 @@ func clusterPath(name string) (string, error) {
 	seg, err := segment("cluster", name)
 	return "/v1/clusters/" + seg, err
 }
+
+// Kubeconfig returns a kubeconfig (YAML) that reaches the cluster through
+// Herd: with a new cluster-scoped token, or with exec, `herdctl token`.
+func (c *Client) Kubeconfig(ctx context.Context, name string, exec bool) ([]byte, error) {
+	path, err := clusterPath(name)
+	if err != nil {
+		return nil, err
+	}
+	path += "/kubeconfig"
+	if exec {
+		path += "?exec=true"
+	}
+	var out []byte
+	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"herd.dev/herd/internal/server"
 )
 
@@ -39,6 +42,7 @@ type Server struct {
 func NewServer(t testing.TB, mod func(*server.Config)) *Server {
 	t.Helper()
 	logs := &SyncBuffer{}
+	quietProcessLoggers()
 	cfg := server.Config{
 		DataDir:           t.TempDir(),
 		Listen:            "127.0.0.1:0",
@@ -169,4 +173,12 @@ func Expect(t testing.TB, what string, code int, body []byte, want int) {
 	if code != want {
 		t.Fatalf("%s: got %d %s, want %d", what, code, body, want)
 	}
+}
+
+var processLoggers sync.Once
+
+// quietProcessLoggers points controller-runtime's process-wide logger
+// somewhere, once, as cmd/herd does, so it does not complain in tests.
+func quietProcessLoggers() {
+	processLoggers.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 }

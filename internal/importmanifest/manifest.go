@@ -49,6 +49,7 @@ func Render(p Params) ([]byte, error) {
 		serviceAccount(nodeAgentName, new(false)),
 		clusterRole(),
 		clusterRoleBinding(),
+		adminsBinding(),
 		secret(p),
 		deployment(p),
 		daemonSet(p),
@@ -109,6 +110,22 @@ func clusterRoleBinding() *rbacv1.ClusterRoleBinding {
 		ObjectMeta: meta("", agentName, nil),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: agentName},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: Namespace, Name: agentName}},
+	}
+}
+
+// AdminsGroup is the group that Herd's proxy adds for users whose global
+// role grants every cluster (Herd administrators); it holds cluster-admin
+// downstream. Provider groups are principals with a scheme
+// (openldap_group://...), so none can be named this.
+const AdminsGroup = "herd:global-admins"
+
+// adminsBinding gives Herd administrators cluster-admin.
+func adminsBinding() *rbacv1.ClusterRoleBinding {
+	return &rbacv1.ClusterRoleBinding{
+		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+		ObjectMeta: meta("", "herd-global-admins", nil),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: AdminsGroup}},
 	}
 }
 

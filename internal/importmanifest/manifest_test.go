@@ -107,6 +107,7 @@ func TestRenderObjects(t *testing.T) {
 		"ServiceAccount/herd-system/herd-node-agent",
 		"ClusterRole//herd-agent",
 		"ClusterRoleBinding//herd-agent",
+		"ClusterRoleBinding//herd-global-admins",
 		"Secret/herd-system/herd-credentials",
 		"Deployment/herd-system/herd-agent",
 		"DaemonSet/herd-system/herd-node-agent",

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,7 +32,7 @@ func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *
 	all := s.allowed(r.Context(), id, "list", "clusters")
 	out := herdapi.ClusterList{Items: []herdapi.Cluster{}}
 	for i := range list.Items {
-		if all || s.member(r, id, list.Items[i].Name) {
+		if all || s.member(r.Context(), id, list.Items[i].Name) {
 			out.Items = append(out.Items, apiCluster(&list.Items[i]))
 		}
 	}
@@ -40,9 +41,9 @@ func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *
 }
 
 // member reports whether id has a role in the cluster.
-func (s *Server) member(r *http.Request, id *authn.Identity, cluster string) bool {
+func (s *Server) member(ctx context.Context, id *authn.Identity, cluster string) bool {
 	var list v1.ClusterRoleTemplateBindingList
-	if err := s.cache.List(r.Context(), &list); err != nil {
+	if err := s.cache.List(ctx, &list); err != nil {
 		return false
 	}
 	return slices.ContainsFunc(list.Items, func(b v1.ClusterRoleTemplateBinding) bool {
@@ -101,7 +102,7 @@ func (s *Server) visibleCluster(w http.ResponseWriter, r *http.Request, id *auth
 	name := r.PathValue("name")
 	var c v1.Cluster
 	if len(name) > 63 || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil ||
-		!(s.allowed(r.Context(), id, "get", "clusters") || s.member(r, id, name)) {
+		!(s.allowed(r.Context(), id, "get", "clusters") || s.member(r.Context(), id, name)) {
 		s.notFound(w, r, "cluster "+name)
 		return nil, false
 	}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"herd.dev/herd/internal/authproxy"
+
 	"context"
 	"net/http"
 	"time"
@@ -38,8 +40,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/clusters/{name}", s.authed(s.handleGetCluster))
 	mux.HandleFunc("DELETE /v1/clusters/{name}", s.authed(s.handleDeleteCluster))
 	mux.HandleFunc("POST /v1/clusters/{name}/import", s.authed(s.handleImport))
+	mux.HandleFunc("GET /v1/clusters/{name}/kubeconfig", s.authed(s.handleKubeconfig))
 
 	mux.HandleFunc("GET /v1/import/{file}", s.handleImportManifest)
+	mux.HandleFunc("POST /v1/agent/register", s.handleAgentRegister)
+	mux.Handle("GET /v1/connect", s.tunnel)
+	mux.Handle(authproxy.Prefix, s.proxy)
 	return mux
 }
 

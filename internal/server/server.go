@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,8 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/crds"
 	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/tunnel"
 )
 
 // dataVersion is the layout version of DataDir; a different one is refused.
@@ -36,6 +39,11 @@ type Server struct {
 	mgrErr   atomic.Pointer[error]
 	leader   <-chan struct{}
 	keyPin   string // curl --pinnedpubkey of the generated serving key
+	tunnel   *tunnel.Server
+	proxy    *authproxy.Proxy
+	targets  sync.Map // cluster name -> *authproxy.Target
+	// connectedMu serializes writes of the Connected condition.
+	connectedMu sync.Mutex
 
 	client client.Client // reads from the cache, writes to the management cluster
 	cache  client.Reader
@@ -110,6 +118,7 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
+	_ = s.tunnel.Close() // hijacked tunnel connections outlive Shutdown
 	s.cfg.Logger.Info("herd server stopped")
 	return err
 }
@@ -133,6 +142,9 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 		return nil, err
 	}
 	s.wire(mgr)
+	if err := s.newTunnel(); err != nil {
+		return nil, err
+	}
 	if err := s.addControllers(mgr); err != nil {
 		return nil, err
 	}

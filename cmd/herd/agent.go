@@ -1,0 +1,37 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"herd.dev/herd/internal/agent"
+)
+
+func newAgentCommand(logger *slog.Logger) *cobra.Command {
+	var cfg agent.Config
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the cluster agent: register this cluster with Herd and hold its tunnel",
+		Long: `Run the cluster agent. In a pod it is configured by HERD_SERVER, HERD_TOKEN and
+HERD_CA_CHECKSUM (from the import manifest's Secret) and the in-cluster service account;
+outside a cluster give --server, --token, --ca-checksum and --kubeconfig (with a bearer token).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for flag, env := range map[*string]string{&cfg.Server: "HERD_SERVER", &cfg.Token: "HERD_TOKEN", &cfg.CAChecksum: "HERD_CA_CHECKSUM"} {
+				if *flag == "" {
+					*flag = os.Getenv(env)
+				}
+			}
+			cfg.Logger = logger
+			return agent.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Server, "server", "", "Herd server URL (default $HERD_SERVER)")
+	f.StringVar(&cfg.Token, "token", "", "cluster registration token (default $HERD_TOKEN)")
+	f.StringVar(&cfg.CAChecksum, "ca-checksum", "", "sha256 of the server CA (default $HERD_CA_CHECKSUM)")
+	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig of this cluster with a bearer token (default: in-cluster service account)")
+	return cmd
+}

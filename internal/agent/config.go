@@ -1,0 +1,56 @@
+// Package agent is the cluster agent (`herd agent`): it runs in a
+// downstream cluster, checks the Herd server against the pinned CA
+// checksum, registers the cluster's kube-apiserver endpoint, CA and its own
+// service account credential, and holds the tunnel over which the server
+// reaches that kube-apiserver, and nothing else.
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"time"
+)
+
+// ErrConfig prefixes configuration errors.
+var ErrConfig = errors.New("agent: invalid configuration")
+
+// Config configures the agent. Zero values are documented per field.
+type Config struct {
+	// Server is the Herd server's https URL (HERD_SERVER, --server).
+	Server string
+	// Token is the cluster registration token (HERD_TOKEN, --token).
+	Token string
+	// CAChecksum is the sha256 of the server's CA bundle
+	// (HERD_CA_CHECKSUM, --ca-checksum); the server is refused on a mismatch.
+	CAChecksum string
+	// Kubeconfig reaches the local kube-apiserver with a bearer token
+	// (--kubeconfig). Empty: the in-cluster service account.
+	Kubeconfig string
+	// MinBackoff and MaxBackoff bound the reconnect waits. Zero: 1 s and 60 s.
+	MinBackoff, MaxBackoff time.Duration
+	// KeepAlive is the tunnel ping interval. Zero: the tunnel default.
+	KeepAlive time.Duration
+	// Logger; nil: discard.
+	Logger *slog.Logger
+}
+
+var hexChecksum = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Validate checks the configuration; errors name the flag at fault.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.Server)
+	switch {
+	case c.Server == "":
+		return fmt.Errorf("%w: --server (HERD_SERVER) is required", ErrConfig)
+	case err != nil || u.Scheme != "https" || u.Host == "":
+		return fmt.Errorf("%w: --server %q must be https://HOST[:PORT]", ErrConfig, c.Server)
+	case c.Token == "" || len(c.Token) > 512:
+		return fmt.Errorf("%w: --token (HERD_TOKEN) must be the registration token from the import manifest", ErrConfig)
+	case !hexChecksum.MatchString(c.CAChecksum):
+		return fmt.Errorf("%w: --ca-checksum (HERD_CA_CHECKSUM) must be 64 lowercase hex digits", ErrConfig)
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package authproxy
+
+import (
+	"bufio"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// reverseProxy forwards to target. The outgoing request is built in
+// Rewrite, after the hop-by-hop headers are gone, so a client's Connection
+// header cannot remove what Herd sets.
+func (p *Proxy) reverseProxy(target *Target, path string, id Identity) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			out := pr.Out
+			out.URL.Scheme, out.URL.Host, out.Host = target.URL.Scheme, target.URL.Host, target.URL.Host
+			escaped := strings.TrimSuffix(target.URL.EscapedPath(), "/") + path
+			out.URL.Path, _ = url.PathUnescape(escaped)
+			out.URL.RawPath = escaped
+			SetHeaders(out.Header, target.Credential, id)
+		},
+		Transport:     target.Transport,
+		ErrorLog:      slog.NewLogLogger(p.cfg.Logger.Handler(), slog.LevelDebug),
+		FlushInterval: -1, // watches and logs -f stream
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.Request.Header.Get("Upgrade") != "" && resp.StatusCode != http.StatusSwitchingProtocols {
+				resp.Header.Set("Connection", "close") // a refused upgrade ends the client connection
+				resp.Close = true
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			p.fail(w, r, http.StatusBadGateway, metav1.StatusReasonServiceUnavailable, "the cluster could not be reached", err)
+		},
+	}
+}
+
+// fail answers with a metav1.Status; err goes to the log only.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, reason metav1.StatusReason, msg string, err error) {
+	if err != nil {
+		p.cfg.Logger.Info("proxy request refused", "path", r.URL.Path, "code", code, "err", err)
+	}
+	if r.Header.Get("Upgrade") != "" {
+		w.Header().Set("Connection", "close")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(metav1.Status{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"},
+		Status:   metav1.StatusFailure, Message: msg, Reason: reason, Code: int32(code),
+	})
+}
+
+func (p *Proxy) audit(r *http.Request, start time.Time, code int, cluster string, id Identity, tokenID string) {
+	p.cfg.Audit.Info("proxied", "user", id.User, "token", tokenID, "cluster", cluster, "verb", r.Method,
+		"path", r.URL.Path, "status", code, "duration", time.Since(start).String())
+}
+
+// recorder keeps the status code for the audit line; Unwrap lets
+// http.ResponseController reach Flush and Hijack underneath.
+type recorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack is used for upgraded (exec, attach, port-forward) connections.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	r.code = http.StatusSwitchingProtocols
+	return http.NewResponseController(r.ResponseWriter).Hijack()
+}
+
+// Flush streams watches.
+func (r *recorder) Flush() { _ = http.NewResponseController(r.ResponseWriter).Flush() }

@@ -1,0 +1,120 @@
+package authproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Prefix is where the proxy is mounted.
+const Prefix = "/k8s/clusters/"
+
+// Errors that Config functions return to choose the answer.
+var (
+	ErrUnauthenticated = errors.New("authproxy: unauthenticated")
+	ErrNotFound        = errors.New("authproxy: cluster not found")
+	ErrUnavailable     = errors.New("authproxy: cluster unavailable")
+)
+
+// Target is where and how requests for one cluster go.
+type Target struct {
+	// URL is the downstream kube-apiserver (https://host:port).
+	URL *url.URL
+	// Transport reaches it (through the tunnel, with its CA).
+	Transport http.RoundTripper
+	// Credential is the bearer token Herd uses downstream.
+	Credential string
+}
+
+// Config wires the proxy to Herd. All functions are required.
+type Config struct {
+	// Authenticate returns the caller of a request for clusterID and the
+	// id of the token used, or an error wrapping ErrUnauthenticated.
+	Authenticate func(r *http.Request, clusterID string) (Identity, string, error)
+	// Resolve returns the target of a cluster that id may reach, or an
+	// error wrapping ErrNotFound (also for clusters id may not reach) or
+	// ErrUnavailable.
+	Resolve func(ctx context.Context, clusterID string, id Identity) (*Target, error)
+	// Logger gets errors; Audit gets one line per request. Nil: discard.
+	Logger, Audit *slog.Logger
+}
+
+// Proxy serves Prefix.
+type Proxy struct{ cfg Config }
+
+var _ http.Handler = (*Proxy)(nil)
+
+// New returns a proxy.
+func New(cfg Config) *Proxy {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = slog.New(slog.DiscardHandler)
+	}
+	return &Proxy{cfg: cfg}
+}
+
+var clusterIDPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// split cuts the escaped request path into the cluster id and the
+// downstream path, refusing ids that are not DNS labels (.., %2F, ...).
+func split(r *http.Request) (id, path string, ok bool) {
+	rest, found := strings.CutPrefix(r.URL.EscapedPath(), Prefix)
+	if !found {
+		return "", "", false
+	}
+	id, path, _ = strings.Cut(rest, "/")
+	return id, "/" + path, clusterIDPattern.MatchString(id)
+}
+
+// ServeHTTP authenticates, resolves the cluster and forwards the request.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
+	clusterID, path, ok := split(r)
+	var id Identity
+	var tokenID string
+	defer func() { p.audit(r, start, rec.code, clusterID, id, tokenID) }()
+	if !ok {
+		p.fail(rec, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster not found", nil)
+		return
+	}
+	id, tokenID, err := p.cfg.Authenticate(r, clusterID)
+	if err != nil {
+		code, reason, msg := http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized"
+		if !errors.Is(err, ErrUnauthenticated) {
+			code, reason, msg = http.StatusInternalServerError, metav1.StatusReasonInternalError, "internal error"
+		}
+		p.fail(rec, r, code, reason, msg, err)
+		return
+	}
+	target, err := p.cfg.Resolve(r.Context(), clusterID, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		p.fail(rec, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster not found", err)
+		return
+	case err != nil:
+		p.fail(rec, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "cluster unavailable", err)
+		return
+	}
+	if asked := requestedImpersonation(r.Header); asked != nil {
+		ok, err := mayImpersonate(r.Context(), target, id, asked)
+		if err != nil || !ok {
+			p.fail(rec, r, http.StatusForbidden, metav1.StatusReasonForbidden, "forbidden: you may not impersonate "+asked.User,
+				fmt.Errorf("user %s may not impersonate %s %v: %v", id.User, asked.User, asked.Groups, err))
+			return
+		}
+		// Herd's identity headers say who asked; the downstream sees whom.
+		id = Identity{User: asked.User, Groups: asked.Groups, Extra: map[string][]string{"impersonatedby": {id.User}}}
+	}
+	p.reverseProxy(target, path, id).ServeHTTP(rec, r)
+}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authproxy"
+	"herd.dev/herd/internal/tunnel"
+)
+
+// newTunnel makes the tunnel server (agents connect with their
+// registration token) and the proxy that uses it.
+func (s *Server) newTunnel() error {
+	t, err := tunnel.NewServer(tunnel.ServerConfig{
+		Authorize: func(r *http.Request) (string, error) {
+			c, err := s.registrationBearer(r)
+			if err != nil {
+				return "", err
+			}
+			return c.Name, nil
+		},
+		OnChange: func(cluster string, connected bool) {
+			s.targets.Delete(cluster)
+			go s.setConnected(cluster)
+		},
+		Logger: s.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	s.tunnel = t
+	s.proxy = authproxy.New(authproxy.Config{
+		Authenticate: s.proxyAuthenticate,
+		Resolve:      s.proxyResolve,
+		Logger:       s.cfg.Logger,
+		Audit:        s.cfg.Logger.With("log", "audit"),
+	})
+	return nil
+}
+
+// setConnected records the tunnel's current state in the Cluster's
+// Connected condition and lastSeen. Calls are serialized and read the
+// state themselves, so the last one wins with the truth.
+func (s *Server) setConnected(cluster string) {
+	s.connectedMu.Lock()
+	defer s.connectedMu.Unlock()
+	connected := s.tunnel.Connected(cluster)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var c v1.Cluster
+	if err := s.api.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil {
+		return
+	}
+	cond := metav1.Condition{Type: v1.ClusterConnected, Status: metav1.ConditionFalse, Reason: "AgentDisconnected",
+		Message: "no agent tunnel", ObservedGeneration: c.Generation}
+	if connected {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "AgentConnected", "the agent's tunnel is up"
+	}
+	conditions := c.Status.Conditions
+	meta.SetStatusCondition(&conditions, cond)
+	now := metav1.Now()
+	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": conditions, "lastSeen": now}})
+	if err := s.client.Status().Patch(ctx, &c, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		s.cfg.Logger.Warn("failed to record the tunnel state", "cluster", cluster, "connected", connected, "err", err)
+	}
+}

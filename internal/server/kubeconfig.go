@@ -1,0 +1,76 @@
+package server
+
+import (
+	"net/http"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+)
+
+// handleKubeconfig returns a kubeconfig whose context reaches the cluster
+// through Herd's proxy: with a new kubeconfig token scoped to the cluster,
+// or with ?exec=true a `herdctl token` exec credential plugin.
+func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	name := r.PathValue("name")
+	if name != LocalClusterName {
+		if _, ok := s.visibleCluster(w, r, id); !ok {
+			return
+		}
+	} else if !s.allowed(r.Context(), id, "proxy", "clusters") {
+		s.notFound(w, r, "cluster "+name)
+		return
+	}
+	user := &clientcmdapi.AuthInfo{}
+	switch r.URL.Query().Get("exec") {
+	case "true":
+		user.Exec = &clientcmdapi.ExecConfig{
+			APIVersion: "client.authentication.k8s.io/v1", Command: "herdctl", Args: []string{"token"},
+			InteractiveMode: clientcmdapi.IfAvailableExecInteractiveMode,
+			InstallHint:     "herdctl is Herd's CLI; log in first with `herdctl login SERVER`",
+		}
+	case "", "false":
+		var u v1.User
+		if err := s.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &u); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		token, tok, err := authn.Issue(r.Context(), s.client, s.cfg.TokenTTLs, s.now(), &u,
+			authn.TokenRequest{Kind: v1.TokenKindKubeconfig, ClusterName: name, Description: "kubeconfig for cluster " + name})
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		s.awaitCache(r.Context(), tok, false)
+		user.Token = token
+	default:
+		s.invalid(w, r, "exec must be true or false")
+		return
+	}
+	s.writeKubeconfig(w, r, name, user)
+}
+
+func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster string, user *clientcmdapi.AuthInfo) {
+	cfg := clientcmdapi.NewConfig()
+	c := clientcmdapi.NewCluster()
+	c.Server = s.serverURL(r.Host) + "/k8s/clusters/" + cluster
+	if s.cfg.TLSCert == "" {
+		c.CertificateAuthorityData = s.caBundle
+	}
+	cfg.Clusters[cluster] = c
+	cfg.AuthInfos[cluster] = user
+	cfg.Contexts[cluster] = &clientcmdapi.Context{Cluster: cluster, AuthInfo: cluster}
+	cfg.CurrentContext = cluster
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(data)
+	s.cfg.Logger.Info("kubeconfig issued", "cluster", cluster, "exec", user.Exec != nil)
+}

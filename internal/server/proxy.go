@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authproxy"
+	"herd.dev/herd/internal/importmanifest"
+)
+
+// proxyAuthenticate authenticates a proxied request; a token scoped to
+// another cluster is refused.
+func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy.Identity, string, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return authproxy.Identity{}, "", fmt.Errorf("%w: no bearer token", authproxy.ErrUnauthenticated)
+	}
+	id, err := s.authn.Authenticate(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return authproxy.Identity{}, "", fmt.Errorf("%w: %w", authproxy.ErrUnauthenticated, err)
+	}
+	if id.ClusterName != "" && id.ClusterName != clusterID {
+		return authproxy.Identity{}, id.TokenName, fmt.Errorf("%w: token %s is for cluster %s", authproxy.ErrUnauthenticated, id.TokenName, id.ClusterName)
+	}
+	groups := id.Groups
+	if s.allowed(r.Context(), id, "proxy", "clusters") {
+		groups = append(slices.Clip(groups), importmanifest.AdminsGroup)
+	}
+	return authproxy.Identity{
+		User:   id.UserName,
+		Groups: groups,
+		Extra: map[string][]string{
+			"principalid":    id.Principals,
+			"username":       {id.Username},
+			"requesttokenid": {id.TokenName},
+		},
+	}, id.TokenName, nil
+}
+
+// proxyResolve returns the target of a cluster the caller may reach.
+func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authproxy.Identity) (*authproxy.Target, error) {
+	id := &authn.Identity{UserName: pid.User}
+	if clusterID == LocalClusterName {
+		if !s.allowed(ctx, id, "proxy", "clusters") {
+			return nil, fmt.Errorf("%w: user %s may not reach the management cluster", authproxy.ErrNotFound, pid.User)
+		}
+		if t, ok := s.targets.Load(LocalClusterName); ok {
+			return t.(*authproxy.Target), nil
+		}
+		t, err := s.localTarget()
+		if err == nil {
+			s.targets.Store(LocalClusterName, t)
+		}
+		return t, err
+	}
+	var c v1.Cluster
+	if err := s.cache.Get(ctx, client.ObjectKey{Name: clusterID}, &c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", authproxy.ErrNotFound, clusterID, err)
+	}
+	if !s.allowed(ctx, id, "get", "clusters") && !s.member(ctx, id, clusterID) {
+		return nil, fmt.Errorf("%w: user %s has no role in cluster %s", authproxy.ErrNotFound, pid.User, clusterID)
+	}
+	if !s.tunnel.Connected(clusterID) {
+		return nil, fmt.Errorf("%w: cluster %s has no agent connected", authproxy.ErrUnavailable, clusterID)
+	}
+	if t, ok := s.targets.Load(clusterID); ok {
+		return t.(*authproxy.Target), nil
+	}
+	t, err := s.downstreamTarget(ctx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	s.targets.Store(clusterID, t)
+	return t, nil
+}
+
+// downstreamTarget builds the transport to a cluster from its credential
+// Secret: dialed through the tunnel, verified against the cluster's CA.
+func (s *Server) downstreamTarget(ctx context.Context, clusterID string) (*authproxy.Target, error) {
+	var secret corev1.Secret
+	if err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: credentialSecretName(clusterID)}, &secret); err != nil {
+		return nil, fmt.Errorf("%w: cluster %s has not registered: %v", authproxy.ErrUnavailable, clusterID, err)
+	}
+	endpoint, err := url.Parse(string(secret.Data[credEndpoint]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: cluster %s endpoint: %v", authproxy.ErrUnavailable, clusterID, err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(secret.Data[credCA])
+	transport := &http.Transport{
+		DialContext:         s.tunnel.Dialer(clusterID),
+		TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: endpoint.Hostname(), MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+	return &authproxy.Target{URL: endpoint, Transport: transport, Credential: string(secret.Data[credToken])}, nil
+}
+
+// localTarget reaches the management cluster with the server's own
+// credential (the transport carries it; no bearer is added).
+func (s *Server) localTarget() (*authproxy.Target, error) {
+	transport, err := rest.TransportFor(s.rest)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(s.rest.Host)
+	if err != nil {
+		return nil, err
+	}
+	return &authproxy.Target{URL: u, Transport: transport}, nil
+}

@@ -1,0 +1,193 @@
+package tunnel
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestHTTPRoundTrip(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s", r.URL.Path)
+	}))
+	defer backend.Close()
+	h := newHarness(t, nil)
+	startAgent(t, h.agentConfig(t, "c1", backend.Listener.Addr().String()))
+	h.waitConnected(t, "c1")
+
+	client := h.client(t, "c1")
+	for i := range 20 {
+		resp, err := client.Get(fmt.Sprintf("%s/%d", backend.URL, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got, want := string(body), fmt.Sprintf("hello /%d", i); err != nil || got != want {
+			t.Fatalf("body = %q, %v; want %q", got, err, want)
+		}
+	}
+	if got := <-h.changes; got != (change{"c1", true}) {
+		t.Errorf("OnChange got %+v, want c1 connected", got)
+	}
+}
+
+func TestConcurrentStreams(t *testing.T) {
+	echo := startEcho(t)
+	h := newHarness(t, nil)
+	startAgent(t, h.agentConfig(t, "c1", echo))
+	h.waitConnected(t, "c1")
+
+	const streams, size = 64, 256 << 10 // beyond yamux's initial window
+	var wg sync.WaitGroup
+	errs := make(chan error, streams)
+	for i := range streams {
+		wg.Go(func() { errs <- echoThrough(h.srv, "c1", echo, size+i) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// echoThrough sends size random bytes to the echo server through the
+// tunnel, half-closes, and checks what comes back.
+func echoThrough(srv *Server, cluster, echo string, size int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	c, err := srv.DialContext(ctx, cluster, "tcp", echo)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(waitFor))
+	want := make([]byte, size)
+	rand.Read(want)
+	go func() {
+		c.Write(want)
+		c.(interface{ CloseWrite() error }).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil || !bytes.Equal(got, want) {
+		return fmt.Errorf("echo of %d bytes: got %d bytes (equal %v), err %v", size, len(got), bytes.Equal(got, want), err)
+	}
+	return nil
+}
+
+func TestDialRefusals(t *testing.T) {
+	var accepted atomic.Int32
+	forbidden := serveTCP(t, func(net.Conn) { accepted.Add(1) })
+	closedPort := func() string {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		return ln.Addr().String()
+	}()
+	h := newHarness(t, nil)
+	startAgent(t, h.agentConfig(t, "c1", closedPort))
+	denyAll := h.agentConfig(t, "c2")
+	denyAll.Allow = nil
+	startAgent(t, denyAll)
+	h.waitConnected(t, "c1")
+	h.waitConnected(t, "c2")
+
+	tests := []struct {
+		name, cluster, addr string
+		want                error
+	}{
+		{"not allowed", "c1", forbidden, ErrNotAllowed},
+		{"nil Allow denies all", "c2", forbidden, ErrNotAllowed},
+		{"allowed but nothing listens", "c1", closedPort, ErrDialFailed},
+		{"no session", "c3", forbidden, ErrNotConnected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := h.srv.Dialer(tt.cluster)(context.Background(), "tcp", tt.addr)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("dial got conn %v, err %v; want %v", c, err, tt.want)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("the forbidden address got %d connections, want 0", n)
+	}
+}
+
+func TestUnauthorizedAgentIsRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	d := websocket.Dialer{TLSClientConfig: h.tls}
+	_, resp, err := d.Dial(h.url, http.Header{"Authorization": {"Bearer wrong"}, "X-Test-Cluster": {"c1"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("connect with a wrong token: err %v, response %v; want 401", err, resp)
+	}
+	if h.srv.Connected("c1") {
+		t.Error("a refused agent has a session")
+	}
+}
+
+func TestSessionReplacement(t *testing.T) {
+	backend := func(name string) string {
+		return serveTCP(t, func(c net.Conn) { io.WriteString(c, name) })
+	}
+	first, second := backend("first"), backend("second")
+	h := newHarness(t, nil)
+	cfg := h.agentConfig(t, "c1", first, second)
+	cfg.MinBackoff, cfg.MaxBackoff = time.Hour, time.Hour // no reconnect
+	a := startAgent(t, cfg)
+	a.waitConnect(t)
+	h.waitConnected(t, "c1")
+	if got := readFrom(t, h.srv, "c1", first); got != "first" {
+		t.Fatalf("through the first agent got %q", got)
+	}
+
+	cfg2 := h.agentConfig(t, "c1", second) // may not reach first
+	b := startAgent(t, cfg2)
+	b.waitConnect(t)
+	a.waitDisconnect(t)
+	h.waitConnected(t, "c1")
+	if got := readFrom(t, h.srv, "c1", second); got != "second" {
+		t.Fatalf("through the second agent got %q", got)
+	}
+	if _, err := h.srv.DialContext(context.Background(), "c1", "tcp", first); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("dial reached the replaced agent: err %v, want %v", err, ErrNotAllowed)
+	}
+	want := []change{{"c1", true}, {"c1", true}}
+	for _, w := range want {
+		if got := <-h.changes; got != w {
+			t.Errorf("OnChange got %+v, want %+v", got, w)
+		}
+	}
+	if len(h.changes) != 0 {
+		t.Errorf("OnChange got %+v after the replacement", <-h.changes)
+	}
+}
+
+// readFrom dials addr through the cluster and reads until EOF.
+func readFrom(t *testing.T, srv *Server, cluster, addr string) string {
+	t.Helper()
+	c, err := srv.DialContext(context.Background(), cluster, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

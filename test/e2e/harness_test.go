@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtest"
+	"herd.dev/herd/internal/server"
+)
+
+// env is a server with one imported cluster and its agent running.
+type env struct {
+	s       *herdtest.Server
+	admin   string // admin token
+	herd    string // the herd binary
+	cluster string
+	agent   *exec.Cmd
+	agentKC string // the agent's kubeconfig (service account token)
+	regTok  string
+	dataDir string
+}
+
+// restartServer stops the server and starts another on the same address,
+// data dir (so the same CA) and management cluster.
+func (e *env) restartServer(t *testing.T) {
+	addr := e.s.Addr().String()
+	e.s.Stop()
+	e.s = herdtest.NewServer(t, func(c *server.Config) {
+		c.Kubeconfig, c.DataDir, c.Listen = clusters.Get("mgmt").KubeconfigPath(), e.dataDir, addr
+	})
+}
+
+func newEnv(t *testing.T, cluster string) *env {
+	dataDir := t.TempDir()
+	s := herdtest.NewServer(t, func(c *server.Config) {
+		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
+	})
+	e := &env{s: s, herd: herdtest.Build(t, "../../cmd/herd", "herd"), cluster: cluster, dataDir: dataDir}
+	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
+	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: cluster})
+	if code == http.StatusConflict {
+		code, body = s.Do(t, "POST", "/v1/clusters/"+cluster+"/import", e.admin, nil)
+		herdtest.Expect(t, "new import command", code, body, http.StatusCreated)
+	} else {
+		herdtest.Expect(t, "create cluster", code, body, http.StatusCreated)
+	}
+	down := herdtest.Kubectl{Kubeconfig: clusters.Get(cluster).KubeconfigPath()}
+	manifest, err := exec.Command("curl", "-fsSk", strings.TrimPrefix(importURL(t, body), "")).Output()
+	if err != nil {
+		t.Fatalf("fetch the import manifest: %v", err)
+	}
+	if _, errOut, err := down.ExecStdin(string(manifest), "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply the import manifest: %v\n%s", err, errOut)
+	}
+	tok, _ := base64.StdEncoding.DecodeString(down.Run(t, "-n", "herd-system", "get", "secret", "herd-credentials", "-o", "jsonpath={.data.token}"))
+	e.regTok = string(tok)
+	e.agentKC = agentKubeconfig(t, down, clusters.Get(cluster).ServerURL())
+	t.Cleanup(e.stopAgent)
+	e.startAgent(t)
+	e.waitConnected(t, "True")
+	return e
+}
+
+func importURL(t *testing.T, body []byte) string {
+	var created herdapi.ClusterCreateResponse
+	if decode(body, &created) == nil && created.Import.URL != "" {
+		return created.Import.URL
+	}
+	var info herdapi.ImportInfo
+	if err := decode(body, &info); err != nil || info.URL == "" {
+		t.Fatalf("no import URL in %s", body)
+	}
+	return info.URL
+}
+
+// agentKubeconfig is what the agent's pod would have: the herd-agent
+// service account's token and the cluster CA.
+func agentKubeconfig(t *testing.T, down herdtest.Kubectl, serverURL string) string {
+	token := strings.TrimSpace(down.Run(t, "-n", "herd-system", "create", "token", "herd-agent", "--duration=2h"))
+	ca := down.Run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
+	path := filepath.Join(t.TempDir(), "agent.kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: " + serverURL + ", certificate-authority-data: " + ca + "}}]\n" +
+		"users: [{name: u, user: {token: " + token + "}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startAgent runs `herd agent` as a process until stopAgent or the end
+// of the test that made e.
+func (e *env) startAgent(t *testing.T) {
+	cmd := exec.Command(e.herd, "agent", "--server", e.s.URL, "--ca-checksum", server.Checksum(e.s.CABundle()), "--kubeconfig", e.agentKC)
+	cmd.Env = append(os.Environ(), "HERD_TOKEN="+e.regTok)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.agent = cmd
+}
+
+func (e *env) stopAgent() {
+	if e.agent != nil && e.agent.Process != nil {
+		_ = e.agent.Process.Kill()
+		_ = e.agent.Wait()
+		e.agent = nil
+	}
+}
+
+func (e *env) waitConnected(t *testing.T, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster, e.admin, nil)
+		var c herdapi.Cluster
+		if decode(body, &c) == nil && c.Connected == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster %s: Connected is not %s after 30 s: %s", e.cluster, want, body)
+		}
+	}
+}
+
+// kubectl returns a kubectl that talks to the cluster through Herd's proxy
+// with token.
+func (e *env) kubectl(t *testing.T, token string) herdtest.Kubectl {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(ca, e.s.CABundle(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: " + e.s.URL + "/k8s/clusters/" + e.cluster + ", certificate-authority: " + ca + "}}]\n" +
+		"users: [{name: u, user: {token: \"" + token + "\"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return herdtest.Kubectl{Kubeconfig: path}
+}
+
+func ctxTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
+func checksum(e *env) string { return server.Checksum(e.s.CABundle()) }
