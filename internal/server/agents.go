@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,6 +56,11 @@ func (s *Server) handleAgentRegister(w http.ResponseWriter, r *http.Request) {
 		s.invalid(w, r, msg)
 		return
 	}
+	if err := s.sameCluster(r.Context(), cluster.Name, &reg); err != nil {
+		s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict,
+			"this cluster is registered with another kube-apiserver CA: delete it in Herd and import it again to move it", err)
+		return
+	}
 	if err := s.storeRegistration(r.Context(), cluster, &reg); err != nil {
 		s.internal(w, r, err)
 		return
@@ -62,6 +68,24 @@ func (s *Server) handleAgentRegister(w http.ResponseWriter, r *http.Request) {
 	s.targets.Delete(cluster.Name)
 	s.cfg.Logger.Info("agent registered", "cluster", cluster.Name, "apiEndpoint", reg.APIEndpoint, "from", sourceAddr(r))
 	writeJSON(w, http.StatusOK, herdapi.AgentRegistrationResponse{ClusterName: cluster.Name})
+}
+
+// sameCluster refuses a registration whose apiserver CA differs from the
+// one the cluster first registered with: a registration token replayed
+// from another cluster must not take over this one's tunnel.
+func (s *Server) sameCluster(ctx context.Context, cluster string, reg *herdapi.AgentRegistration) error {
+	var existing corev1.Secret
+	err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: credentialSecretName(cluster)}, &existing)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if string(existing.Data[credCA]) != reg.CACert {
+		return fmt.Errorf("cluster %s: a registration with a different apiserver CA (endpoint %s)", cluster, reg.APIEndpoint)
+	}
+	return nil
 }
 
 func checkRegistration(reg *herdapi.AgentRegistration) string {

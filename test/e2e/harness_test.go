@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"net/http"
@@ -46,15 +45,26 @@ func newEnv(t *testing.T, cluster string) *env {
 	})
 	e := &env{s: s, herd: herdtest.Build(t, "../../cmd/herd", "herd"), cluster: cluster, dataDir: dataDir}
 	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
-	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: cluster})
+	e.regTok, e.agentKC = e.importCluster(t, cluster)
+	t.Cleanup(e.stopAgent)
+	e.startAgent(t)
+	e.waitConnected(t, "True")
+	return e
+}
+
+// importCluster creates (or re-imports) a cluster in Herd, applies its
+// import manifest, and returns the registration token from the manifest's
+// Secret and a kubeconfig with the agent service account's token.
+func (e *env) importCluster(t *testing.T, cluster string) (regTok, agentKC string) {
+	code, body := e.s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: cluster})
 	if code == http.StatusConflict {
-		code, body = s.Do(t, "POST", "/v1/clusters/"+cluster+"/import", e.admin, nil)
+		code, body = e.s.Do(t, "POST", "/v1/clusters/"+cluster+"/import", e.admin, nil)
 		herdtest.Expect(t, "new import command", code, body, http.StatusCreated)
 	} else {
 		herdtest.Expect(t, "create cluster", code, body, http.StatusCreated)
 	}
 	down := herdtest.Kubectl{Kubeconfig: clusters.Get(cluster).KubeconfigPath()}
-	manifest, err := exec.Command("curl", "-fsSk", strings.TrimPrefix(importURL(t, body), "")).Output()
+	manifest, err := exec.Command("curl", "-fsSk", importURL(t, body)).Output()
 	if err != nil {
 		t.Fatalf("fetch the import manifest: %v", err)
 	}
@@ -62,12 +72,7 @@ func newEnv(t *testing.T, cluster string) *env {
 		t.Fatalf("apply the import manifest: %v\n%s", err, errOut)
 	}
 	tok, _ := base64.StdEncoding.DecodeString(down.Run(t, "-n", "herd-system", "get", "secret", "herd-credentials", "-o", "jsonpath={.data.token}"))
-	e.regTok = string(tok)
-	e.agentKC = agentKubeconfig(t, down, clusters.Get(cluster).ServerURL())
-	t.Cleanup(e.stopAgent)
-	e.startAgent(t)
-	e.waitConnected(t, "True")
-	return e
+	return string(tok), agentKubeconfig(t, down, clusters.Get(cluster).ServerURL())
 }
 
 func importURL(t *testing.T, body []byte) string {
@@ -99,14 +104,20 @@ func agentKubeconfig(t *testing.T, down herdtest.Kubectl, serverURL string) stri
 // startAgent runs `herd agent` as a process until stopAgent or the end
 // of the test that made e.
 func (e *env) startAgent(t *testing.T) {
-	cmd := exec.Command(e.herd, "agent", "--server", e.s.URL, "--ca-checksum", server.Checksum(e.s.CABundle()), "--kubeconfig", e.agentKC)
-	cmd.Env = append(os.Environ(), "HERD_TOKEN="+e.regTok)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	e.agent, _ = e.agentProcess(t, e.regTok, e.agentKC)
+}
+
+// agentProcess starts `herd agent` with a registration token and a
+// kubeconfig; the caller stops it. Its output goes to the returned buffer.
+func (e *env) agentProcess(t *testing.T, regTok, kubeconfig string) (*exec.Cmd, *herdtest.SyncBuffer) {
+	cmd := exec.Command(e.herd, "agent", "--server", e.s.URL, "--ca-checksum", server.Checksum(e.s.CABundle()), "--kubeconfig", kubeconfig)
+	cmd.Env = append(os.Environ(), "HERD_TOKEN="+regTok)
+	logs := &herdtest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	e.agent = cmd
+	return cmd, logs
 }
 
 func (e *env) stopAgent() {
@@ -131,16 +142,21 @@ func (e *env) waitConnected(t *testing.T, want string) {
 	}
 }
 
-// kubectl returns a kubectl that talks to the cluster through Herd's proxy
-// with token.
+// kubectl returns a kubectl that talks to e's cluster through Herd's
+// proxy with token.
 func (e *env) kubectl(t *testing.T, token string) herdtest.Kubectl {
+	return e.kubectlFor(t, e.cluster, token)
+}
+
+// kubectlFor is kubectl for another cluster of the same server.
+func (e *env) kubectlFor(t *testing.T, cluster, token string) herdtest.Kubectl {
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.crt")
 	if err := os.WriteFile(ca, e.s.CABundle(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: " + e.s.URL + "/k8s/clusters/" + e.cluster + ", certificate-authority: " + ca + "}}]\n" +
+	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: " + e.s.URL + "/k8s/clusters/" + cluster + ", certificate-authority: " + ca + "}}]\n" +
 		"users: [{name: u, user: {token: \"" + token + "\"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
 	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
 		t.Fatal(err)

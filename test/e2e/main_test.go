@@ -13,12 +13,13 @@ import (
 	"herd.dev/herd/internal/herdtest"
 )
 
-// clusters: "mgmt" holds the server's state, "east" is a downstream cluster.
+// clusters: "mgmt" holds the server's state; "east" and "west" are
+// downstream clusters.
 var clusters *herdtest.Clusters
 
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cs, err := herdtest.StartClusters(ctx, 1, "mgmt", "east")
+	cs, err := herdtest.StartClusters(ctx, 1, "mgmt", "east", "west")
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "failed to start local clusters:", err)

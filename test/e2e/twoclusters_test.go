@@ -1,0 +1,60 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTwoClusters imports a second cluster next to the first: both work
+// through one server, a token scoped to one is refused by the other, and
+// one cluster's registration token cannot take the other over.
+func TestTwoClusters(t *testing.T) {
+	e := newEnv(t, "east")
+	westTok, westKC := e.importCluster(t, "west")
+	west, _ := e.agentProcess(t, westTok, westKC)
+	t.Cleanup(func() { _ = west.Process.Kill(); _ = west.Wait() })
+	waitClusterConnected(t, e, "west")
+
+	westK := e.kubectlFor(t, "west", e.admin)
+	if nodes := westK.Run(t, "get", "nodes", "-o", "name"); strings.Count(nodes, "node/") != 2 {
+		t.Errorf("west nodes: %q", nodes)
+	}
+	e.kubectl(t, e.admin).Run(t, "get", "nodes")
+
+	code, body := e.s.Do(t, "POST", "/v1/tokens", e.admin, map[string]any{"kind": "kubeconfig", "clusterName": "east"})
+	if code != 201 {
+		t.Fatalf("east token: %d %s", code, body)
+	}
+	var created struct{ Token string }
+	_ = decode(body, &created)
+	if code := rawGet(t, e, created.Token, "/api", nil, "east"); code != 200 {
+		t.Errorf("east token on east: got %d, want 200", code)
+	}
+	if code := rawGet(t, e, created.Token, "/api", nil, "west"); code != 401 {
+		t.Errorf("east token on west: got %d, want 401", code)
+	}
+
+	// east's registration token, replayed by an agent of west, is refused.
+	replay, logs := e.agentProcess(t, e.regTok, westKC)
+	done := make(chan error, 1)
+	go func() { done <- replay.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(logs.String(), "another kube-apiserver CA") {
+			t.Errorf("replayed registration: exit %v, output:\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = replay.Process.Kill()
+		t.Fatalf("the agent with a replayed registration token kept running:\n%s", logs.String())
+	}
+	e.kubectl(t, e.admin).Run(t, "get", "nodes") // east still reaches east
+}
+
+func waitClusterConnected(t *testing.T, e *env, name string) {
+	t.Helper()
+	saved := e.cluster
+	e.cluster = name
+	defer func() { e.cluster = saved }()
+	e.waitConnected(t, "True")
+}
