@@ -17,7 +17,11 @@ import (
 // reverseProxy forwards to target. The outgoing request is built in
 // Rewrite, after the hop-by-hop headers are gone, so a client's Connection
 // header cannot remove what Herd sets.
-func (p *Proxy) reverseProxy(target *Target, path string, id Identity) *httputil.ReverseProxy {
+func (p *Proxy) reverseProxy(target *Target, path string, id Identity, upgrade bool) *httputil.ReverseProxy {
+	transport := target.Transport
+	if upgrade && target.UpgradeTransport != nil {
+		transport = target.UpgradeTransport
+	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out
@@ -27,7 +31,7 @@ func (p *Proxy) reverseProxy(target *Target, path string, id Identity) *httputil
 			out.URL.RawPath = escaped
 			SetHeaders(out.Header, target.Credential, id)
 		},
-		Transport:     target.Transport,
+		Transport:     transport,
 		ErrorLog:      slog.NewLogLogger(p.cfg.Logger.Handler(), slog.LevelDebug),
 		FlushInterval: -1, // watches and logs -f stream
 		ModifyResponse: func(resp *http.Response) error {

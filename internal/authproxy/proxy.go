@@ -30,6 +30,9 @@ type Target struct {
 	URL *url.URL
 	// Transport reaches it (through the tunnel, with its CA).
 	Transport http.RoundTripper
+	// UpgradeTransport, if set, carries upgrade requests (exec, attach,
+	// port-forward), which need HTTP/1.1 while Transport may speak HTTP/2.
+	UpgradeTransport http.RoundTripper
 	// Credential is the bearer token Herd uses downstream.
 	Credential string
 }
@@ -116,5 +119,5 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Herd's identity headers say who asked; the downstream sees whom.
 		id = Identity{User: asked.User, Groups: asked.Groups, Extra: map[string][]string{"impersonatedby": {id.User}}}
 	}
-	p.reverseProxy(target, path, id).ServeHTTP(rec, r)
+	p.reverseProxy(target, path, id, r.Header.Get("Upgrade") != "").ServeHTTP(rec, r)
 }

@@ -100,14 +100,20 @@ func (s *Server) downstreamTarget(ctx context.Context, clusterID string) (*authp
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(secret.Data[credCA])
-	transport := &http.Transport{
-		DialContext:         s.tunnel.Dialer(clusterID),
-		TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: endpoint.Hostname(), MinVersion: tls.VersionTLS12},
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
+	transport := func(h2 bool) *http.Transport {
+		return &http.Transport{
+			DialContext:         s.tunnel.Dialer(clusterID),
+			TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: endpoint.Hostname(), MinVersion: tls.VersionTLS12},
+			ForceAttemptHTTP2:   h2,
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+		}
 	}
-	return &authproxy.Target{URL: endpoint, Transport: transport, Credential: string(secret.Data[credToken])}, nil
+	// HTTP/2 multiplexes requests over few tunnel streams; upgrades
+	// (exec, attach, port-forward over SPDY or WebSocket) need HTTP/1.1.
+	return &authproxy.Target{URL: endpoint, Transport: transport(true), UpgradeTransport: transport(false),
+		Credential: string(secret.Data[credToken])}, nil
 }
 
 // localTarget reaches the management cluster with the server's own

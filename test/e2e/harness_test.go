@@ -30,7 +30,7 @@ type env struct {
 
 // restartServer stops the server and starts another on the same address,
 // data dir (so the same CA) and management cluster.
-func (e *env) restartServer(t *testing.T) {
+func (e *env) restartServer(t testing.TB) {
 	addr := e.s.Addr().String()
 	e.s.Stop()
 	e.s = herdtest.NewServer(t, func(c *server.Config) {
@@ -38,7 +38,7 @@ func (e *env) restartServer(t *testing.T) {
 	})
 }
 
-func newEnv(t *testing.T, cluster string) *env {
+func newEnv(t testing.TB, cluster string) *env {
 	dataDir := t.TempDir()
 	s := herdtest.NewServer(t, func(c *server.Config) {
 		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
@@ -55,7 +55,7 @@ func newEnv(t *testing.T, cluster string) *env {
 // importCluster creates (or re-imports) a cluster in Herd, applies its
 // import manifest, and returns the registration token from the manifest's
 // Secret and a kubeconfig with the agent service account's token.
-func (e *env) importCluster(t *testing.T, cluster string) (regTok, agentKC string) {
+func (e *env) importCluster(t testing.TB, cluster string) (regTok, agentKC string) {
 	code, body := e.s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: cluster})
 	if code == http.StatusConflict {
 		code, body = e.s.Do(t, "POST", "/v1/clusters/"+cluster+"/import", e.admin, nil)
@@ -75,7 +75,7 @@ func (e *env) importCluster(t *testing.T, cluster string) (regTok, agentKC strin
 	return string(tok), agentKubeconfig(t, down, clusters.Get(cluster).ServerURL())
 }
 
-func importURL(t *testing.T, body []byte) string {
+func importURL(t testing.TB, body []byte) string {
 	var created herdapi.ClusterCreateResponse
 	if decode(body, &created) == nil && created.Import.URL != "" {
 		return created.Import.URL
@@ -89,7 +89,7 @@ func importURL(t *testing.T, body []byte) string {
 
 // agentKubeconfig is what the agent's pod would have: the herd-agent
 // service account's token and the cluster CA.
-func agentKubeconfig(t *testing.T, down herdtest.Kubectl, serverURL string) string {
+func agentKubeconfig(t testing.TB, down herdtest.Kubectl, serverURL string) string {
 	token := strings.TrimSpace(down.Run(t, "-n", "herd-system", "create", "token", "herd-agent", "--duration=2h"))
 	ca := down.Run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
 	path := filepath.Join(t.TempDir(), "agent.kubeconfig")
@@ -103,13 +103,13 @@ func agentKubeconfig(t *testing.T, down herdtest.Kubectl, serverURL string) stri
 
 // startAgent runs `herd agent` as a process until stopAgent or the end
 // of the test that made e.
-func (e *env) startAgent(t *testing.T) {
+func (e *env) startAgent(t testing.TB) {
 	e.agent, _ = e.agentProcess(t, e.regTok, e.agentKC)
 }
 
 // agentProcess starts `herd agent` with a registration token and a
 // kubeconfig; the caller stops it. Its output goes to the returned buffer.
-func (e *env) agentProcess(t *testing.T, regTok, kubeconfig string) (*exec.Cmd, *herdtest.SyncBuffer) {
+func (e *env) agentProcess(t testing.TB, regTok, kubeconfig string) (*exec.Cmd, *herdtest.SyncBuffer) {
 	cmd := exec.Command(e.herd, "agent", "--server", e.s.URL, "--ca-checksum", server.Checksum(e.s.CABundle()), "--kubeconfig", kubeconfig)
 	cmd.Env = append(os.Environ(), "HERD_TOKEN="+regTok)
 	logs := &herdtest.SyncBuffer{}
@@ -128,7 +128,7 @@ func (e *env) stopAgent() {
 	}
 }
 
-func (e *env) waitConnected(t *testing.T, want string) {
+func (e *env) waitConnected(t testing.TB, want string) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster, e.admin, nil)
@@ -144,12 +144,12 @@ func (e *env) waitConnected(t *testing.T, want string) {
 
 // kubectl returns a kubectl that talks to e's cluster through Herd's
 // proxy with token.
-func (e *env) kubectl(t *testing.T, token string) herdtest.Kubectl {
+func (e *env) kubectl(t testing.TB, token string) herdtest.Kubectl {
 	return e.kubectlFor(t, e.cluster, token)
 }
 
 // kubectlFor is kubectl for another cluster of the same server.
-func (e *env) kubectlFor(t *testing.T, cluster, token string) herdtest.Kubectl {
+func (e *env) kubectlFor(t testing.TB, cluster, token string) herdtest.Kubectl {
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.crt")
 	if err := os.WriteFile(ca, e.s.CABundle(), 0o600); err != nil {

@@ -152,7 +152,7 @@ spec: {clusterName: east, roleTemplateName: read-only, subject: {userName: `+aut
 
 // rawGet sends GET /k8s/clusters/<id><path> with extra headers and returns
 // the status.
-func rawGet(t *testing.T, e *env, token, path string, headers map[string]string, id ...string) int {
+func rawGet(t testing.TB, e *env, token, path string, headers map[string]string, id ...string) int {
 	t.Helper()
 	cluster := e.cluster
 	if len(id) > 0 {

@@ -131,8 +131,12 @@ func TestStreaming(t *testing.T) {
 	})
 }
 
+func clientcmdConfig(kubeconfig string) (*rest.Config, error) {
+	return clientcmd.BuildConfigFromFlags("", kubeconfig)
+}
+
 func restConfig(t *testing.T, kubeconfig string) *rest.Config {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	cfg, err := clientcmdConfig(kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}

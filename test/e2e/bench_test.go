@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// BenchmarkGet measures a single-object GET (the default namespace)
+// through Herd (proxy, tunnel, agent) and directly to the same apiserver,
+// with 1 and 32 concurrent clients. It reports p50 and p99 latency and
+// requests per second.
+func BenchmarkGet(b *testing.B) {
+	e := newEnv(b, "east")
+	direct, err := rest.TransportFor(restConfigTB(b, clusters.Get("east").KubeconfigPath()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	targets := []struct {
+		name, url, token string
+		client           *http.Client
+	}{
+		{"herd", e.s.URL + "/k8s/clusters/east/api/v1/namespaces/default", e.admin, e.s.Client},
+		{"direct", clusters.Get("east").ServerURL() + "/api/v1/namespaces/default", "", &http.Client{Transport: direct}},
+	}
+	for _, tgt := range targets {
+		for _, clients := range []int{1, 32} {
+			b.Run(tgt.name+"/clients="+itoa(clients), func(b *testing.B) {
+				for range 2 * clients { // warm the connection pools
+					get(b, tgt.client, tgt.url, tgt.token)
+				}
+				lat := runGets(b, clients, func() { get(b, tgt.client, tgt.url, tgt.token) })
+				reportLatency(b, lat)
+			})
+		}
+	}
+}
+
+// runGets runs b.N calls of f over clients goroutines and returns each
+// call's latency.
+func runGets(b *testing.B, clients int, f func()) []time.Duration {
+	lat := make([]time.Duration, b.N)
+	var next sync.Mutex
+	i := 0
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				n := i
+				i++
+				next.Unlock()
+				if n >= b.N {
+					return
+				}
+				t0 := time.Now()
+				f()
+				lat[n] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	return lat
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+func get(b *testing.B, c *http.Client, url, token string) {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Errorf("GET %s: %d", url, resp.StatusCode)
+	}
+}
+
+func restConfigTB(b testing.TB, kubeconfig string) *rest.Config {
+	cfg, err := clientcmdConfig(kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling in a benchmark
+	return cfg
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
