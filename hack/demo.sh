@@ -35,13 +35,37 @@ if ! ./bin/herdctl clusters get demo >/dev/null 2>&1; then
   ./bin/herdctl clusters create demo --display-name "Demo cluster" >/dev/null
 fi
 KUBECONFIG="$kubeconfig" PATH="$(dirname "$kubectl"):$PATH" bash -o pipefail -c "$(./bin/herdctl clusters import-command demo)"
+
+# kwok's pods run no containers, so the agent that the manifest deploys runs
+# here as a process, with the same service account and registration token.
+if ! pgrep -f "herd agent --server https://$addr" >/dev/null; then
+  k() { "$kubectl" --kubeconfig "$kubeconfig" "$@"; }
+  agentkc="$data/agent.kubeconfig"
+  umask 077
+  cat >"$agentkc" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: demo, cluster: {server: "$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')", certificate-authority-data: "$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')"}}]
+users: [{name: agent, user: {token: "$(k -n herd-system create token herd-agent --duration=24h)"}}]
+contexts: [{name: demo, context: {cluster: demo, user: agent}}]
+current-context: demo
+KC
+  regtoken="$(k -n herd-system get secret herd-credentials -o jsonpath='{.data.token}' | base64 -d)"
+  HERD_TOKEN="$regtoken" setsid nohup ./bin/herd agent --server "https://$addr" --ca-checksum "$checksum" --kubeconfig "$agentkc" \
+    >"$data.agent.log" 2>&1 </dev/null &
+fi
 rm -f "$kubeconfig"
+for _ in $(seq 30); do ./bin/herdctl clusters get demo -o json | grep -q '"connected": "True"' && break; sleep 1; done
 ./bin/herdctl clusters list
+./bin/herdctl kubeconfig demo >"$data/demo.kubeconfig"
+echo "kubectl through Herd:"
+"$kubectl" --kubeconfig "$data/demo.kubeconfig" get nodes
 cat <<MSG
 
 The demo cluster and the Herd server run in the background.
   $kubectl --kubeconfig ~/.herd/local-clusters/demo/kubeconfig -n herd-system get pods
   HERDCONFIG=$HERDCONFIG ./bin/herdctl clusters list     # admin password: $data/bootstrap-password
+  $kubectl --kubeconfig $data/demo.kubeconfig get pods -A        # through Herd
 Stop and remove them with:
-  pkill -f 'herd server --data-dir $data'; ./bin/herd local-cluster delete demo
+  pkill -f 'herd agent --server https://$addr'; pkill -f 'herd server --data-dir $data'; ./bin/herd local-cluster delete demo
 MSG
