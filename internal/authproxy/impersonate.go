@@ -60,8 +60,8 @@ func subjectAccessReview(ctx context.Context, target *Target, caller Identity, a
 		return false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if target.Credential != "" {
-		req.Header.Set("Authorization", "Bearer "+target.Credential)
+	if cred := target.reviewCredential(); cred != "" {
+		req.Header.Set("Authorization", "Bearer "+cred)
 	}
 	resp, err := target.Transport.RoundTrip(req)
 	if err != nil {
@@ -87,4 +87,11 @@ func filterGroups(groups []string) []string {
 		}
 	}
 	return out
+}
+
+func (t *Target) reviewCredential() string {
+	if t.ReviewCredential != "" {
+		return t.ReviewCredential
+	}
+	return t.Credential
 }

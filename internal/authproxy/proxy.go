@@ -33,8 +33,14 @@ type Target struct {
 	// UpgradeTransport, if set, carries upgrade requests (exec, attach,
 	// port-forward), which need HTTP/1.1 while Transport may speak HTTP/2.
 	UpgradeTransport http.RoundTripper
-	// Credential is the bearer token Herd uses downstream.
+	// Credential is the bearer token that forwards this caller's requests
+	// (an account that may impersonate only the caller). Empty: the
+	// transport carries its own.
 	Credential string
+	// ReviewCredential may create SubjectAccessReviews and impersonate
+	// anyone: used for `kubectl --as` after a review allowed it. Empty:
+	// Credential.
+	ReviewCredential string
 }
 
 // Config wires the proxy to Herd. All functions are required.
@@ -118,6 +124,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// Herd's identity headers say who asked; the downstream sees whom.
 		id = Identity{User: asked.User, Groups: asked.Groups, Extra: map[string][]string{"impersonatedby": {id.User}}}
+		forwarded := *target
+		forwarded.Credential = target.reviewCredential()
+		target = &forwarded
 	}
 	p.reverseProxy(target, path, id, r.Header.Get("Upgrade") != "").ServeHTTP(rec, r)
 }

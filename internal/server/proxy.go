@@ -12,12 +12,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authproxy"
+	"herd.dev/herd/internal/impersonation"
 	"herd.dev/herd/internal/importmanifest"
 )
 
@@ -57,14 +59,7 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 		if !s.allowed(ctx, id, "proxy", "clusters") {
 			return nil, fmt.Errorf("%w: user %s may not reach the management cluster", authproxy.ErrNotFound, pid.User)
 		}
-		if t, ok := s.targets.Load(LocalClusterName); ok {
-			return t.(*authproxy.Target), nil
-		}
-		t, err := s.localTarget()
-		if err == nil {
-			s.targets.Store(LocalClusterName, t)
-		}
-		return t, err
+		return s.localTarget()
 	}
 	var c v1.Cluster
 	if err := s.cache.Get(ctx, client.ObjectKey{Name: clusterID}, &c); err != nil {
@@ -76,20 +71,43 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 	if !s.tunnel.Connected(clusterID) {
 		return nil, fmt.Errorf("%w: cluster %s has no agent connected", authproxy.ErrUnavailable, clusterID)
 	}
-	if t, ok := s.targets.Load(clusterID); ok {
-		return t.(*authproxy.Target), nil
+	var d *downstream
+	if v, ok := s.targets.Load(clusterID); ok {
+		d = v.(*downstream)
+	} else {
+		var err error
+		if d, err = s.newDownstream(ctx, clusterID); err != nil {
+			return nil, err
+		}
+		s.targets.Store(clusterID, d)
 	}
-	t, err := s.downstreamTarget(ctx, clusterID)
+	token, err := d.accounts.Token(ctx, subjectOf(pid))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: no impersonation account for %s in %s: %v", authproxy.ErrUnavailable, pid.User, clusterID, err)
 	}
-	s.targets.Store(clusterID, t)
-	return t, nil
+	t := d.target
+	t.Credential = token
+	return &t, nil
 }
 
-// downstreamTarget builds the transport to a cluster from its credential
+// downstream is what the proxy keeps per cluster: the target with the
+// agent's credential (for reviews) and the users' impersonation accounts.
+type downstream struct {
+	target   authproxy.Target
+	accounts *impersonation.Accounts
+}
+
+func subjectOf(id authproxy.Identity) impersonation.Subject {
+	s := impersonation.Subject{User: id.User, Groups: id.Groups, Principals: id.Extra["principalid"]}
+	if u := id.Extra["username"]; len(u) > 0 {
+		s.Username = u[0]
+	}
+	return s
+}
+
+// newDownstream builds the transport to a cluster from its credential
 // Secret: dialed through the tunnel, verified against the cluster's CA.
-func (s *Server) downstreamTarget(ctx context.Context, clusterID string) (*authproxy.Target, error) {
+func (s *Server) newDownstream(ctx context.Context, clusterID string) (*downstream, error) {
 	var secret corev1.Secret
 	if err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: credentialSecretName(clusterID)}, &secret); err != nil {
 		return nil, fmt.Errorf("%w: cluster %s has not registered: %v", authproxy.ErrUnavailable, clusterID, err)
@@ -112,20 +130,30 @@ func (s *Server) downstreamTarget(ctx context.Context, clusterID string) (*authp
 	}
 	// HTTP/2 multiplexes requests over few tunnel streams; upgrades
 	// (exec, attach, port-forward over SPDY or WebSocket) need HTTP/1.1.
-	return &authproxy.Target{URL: endpoint, Transport: transport(true), UpgradeTransport: transport(false),
-		Credential: string(secret.Data[credToken])}, nil
+	h2 := transport(true)
+	agentCred := string(secret.Data[credToken])
+	kube, err := kubernetes.NewForConfig(&rest.Config{Host: endpoint.String(), Transport: h2, BearerToken: agentCred, QPS: 50, Burst: 100})
+	if err != nil {
+		return nil, err
+	}
+	return &downstream{
+		target: authproxy.Target{URL: endpoint, Transport: h2, UpgradeTransport: transport(false),
+			ReviewCredential: agentCred},
+		accounts: &impersonation.Accounts{Client: kube, Now: s.now},
+	}, nil
 }
 
 // localTarget reaches the management cluster with the server's own
 // credential (the transport carries it; no bearer is added).
 func (s *Server) localTarget() (*authproxy.Target, error) {
-	transport, err := rest.TransportFor(s.rest)
-	if err != nil {
-		return nil, err
-	}
-	u, err := url.Parse(s.rest.Host)
-	if err != nil {
-		return nil, err
-	}
-	return &authproxy.Target{URL: u, Transport: transport}, nil
+	s.localOnce.Do(func() {
+		transport, err := rest.TransportFor(s.rest)
+		if err != nil {
+			s.localTgtErr = err
+			return
+		}
+		u, err := url.Parse(s.rest.Host)
+		s.localTgt, s.localTgtErr = &authproxy.Target{URL: u, Transport: transport}, err
+	})
+	return s.localTgt, s.localTgtErr
 }

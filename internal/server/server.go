@@ -41,7 +41,11 @@ type Server struct {
 	keyPin   string // curl --pinnedpubkey of the generated serving key
 	tunnel   *tunnel.Server
 	proxy    *authproxy.Proxy
-	targets  sync.Map // cluster name -> *authproxy.Target
+	targets  sync.Map // cluster name -> *downstream
+	// localOnce builds the target of the management cluster once.
+	localOnce   sync.Once
+	localTgt    *authproxy.Target
+	localTgtErr error
 	// connectedMu serializes writes of the Connected condition.
 	connectedMu sync.Mutex
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,18 @@ spec: {clusterName: east, roleTemplateName: read-only, subject: {userName: `+aut
 		_, errOut, err := e.kubectl(t, gail).Exec("get", "pods")
 		if err == nil || !strings.Contains(errOut, "Forbidden") || !strings.Contains(errOut, authn.UserObjectName("gail")) {
 			t.Errorf("a member without downstream RBAC: %v %s, want 403 for the Herd user", err, errOut)
+		}
+		// gail's requests went with an account that may impersonate only her.
+		down := herdtest.Kubectl{Kubeconfig: clusters.Get("east").KubeconfigPath()}
+		gailID := authn.UserObjectName("gail")
+		if got := down.Run(t, "get", "clusterrole", "herd-imp-"+gailID, "-o", "jsonpath={.rules[0].resourceNames}"); got != `["`+gailID+`"]` {
+			t.Errorf("impersonation role of gail may impersonate users %s", got)
+		}
+		saToken := strings.TrimSpace(down.Run(t, "-n", "herd-system", "create", "token", "herd-imp-"+gailID))
+		tokenOnly := herdtest.Kubectl{Kubeconfig: os.DevNull}
+		if _, errOut, err := tokenOnly.Exec("get", "pods", "--server="+clusters.Get("east").ServerURL(),
+			"--certificate-authority="+clusters.Get("east").CACertPath(), "--token="+saToken, "--as=someone-else"); err == nil || !strings.Contains(errOut, "cannot impersonate") {
+			t.Errorf("gail's impersonation account impersonating someone else: %v %s", err, errOut)
 		}
 		// kubectl --as works where the downstream says the caller may impersonate.
 		if _, errOut, err := k.Exec("get", "pods", "--as=someone"); err == nil || !strings.Contains(errOut, `User "someone" cannot list`) {
