@@ -2,7 +2,6 @@ package crds_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -19,17 +18,7 @@ import (
 
 var clusters *herdtest.Clusters
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	var err error
-	if clusters, err = herdtest.StartClusters(context.Background(), 0, "mgmt"); err != nil {
-		fmt.Fprintln(os.Stderr, "TestMain:", err)
-		return 1
-	}
-	defer clusters.Stop()
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(herdtest.RunWithClusters(m, &clusters, 0, "mgmt")) }
 
 func TestInstall(t *testing.T) {
 	c := clusters.Get("mgmt")

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"testing"
+	"time"
 
 	"herd.dev/herd/internal/localcluster"
 )
@@ -90,4 +92,20 @@ func (cs *Clusters) Stop() {
 		wg.Wait()
 		_ = os.RemoveAll(cs.root)
 	})
+}
+
+// RunWithClusters is the body of a TestMain: it starts local clusters
+// (workers worker nodes each) into *into, runs the package's tests and stops
+// the clusters. Its result is the exit code.
+func RunWithClusters(m *testing.M, into **Clusters, workers int, names ...string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	cs, err := StartClusters(ctx, workers, names...)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain: failed to start local clusters:", err)
+		return 1
+	}
+	defer cs.Stop()
+	*into = cs
+	return m.Run()
 }

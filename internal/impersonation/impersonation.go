@@ -125,4 +125,3 @@ func rulesHash(rules []rbacv1.PolicyRule) string {
 }
 
 func ptr[T any](v T) *T { return &v }
-

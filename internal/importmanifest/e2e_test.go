@@ -1,7 +1,6 @@
 package importmanifest_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -18,20 +17,7 @@ const workers = 2
 // applied to.
 var clusters *herdtest.Clusters
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	var err error
-	clusters, err = herdtest.StartClusters(context.Background(), workers, "import")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "TestMain:", err)
-		return 1
-	}
-	defer clusters.Stop()
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(herdtest.RunWithClusters(m, &clusters, workers, "import")) }
 
 // applier applies YAML with the real kubectl to the "import" cluster.
 type applier struct {

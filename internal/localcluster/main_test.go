@@ -1,8 +1,6 @@
 package localcluster_test
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -12,17 +10,4 @@ import (
 // clusters are the two clusters that run side by side for this package.
 var clusters *herdtest.Clusters
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	var err error
-	clusters, err = herdtest.StartClusters(context.Background(), 2, "alpha", "beta")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "TestMain:", err)
-		return 1
-	}
-	defer clusters.Stop()
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(herdtest.RunWithClusters(m, &clusters, 2, "alpha", "beta")) }

@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -16,19 +14,7 @@ import (
 // import.
 var clusters *herdtest.Clusters
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cs, err := herdtest.StartClusters(ctx, 1, "mgmt", "downstream")
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "failed to start local clusters:", err)
-		os.Exit(1)
-	}
-	clusters = cs
-	code := m.Run()
-	cs.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(herdtest.RunWithClusters(m, &clusters, 1, "mgmt", "downstream")) }
 
 // onMgmt runs a server on the shared management cluster.
 func onMgmt(t *testing.T, mod func(*server.Config)) *herdtest.Server {

@@ -4,11 +4,8 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"herd.dev/herd/internal/herdtest"
 )
@@ -18,15 +15,5 @@ import (
 var clusters *herdtest.Clusters
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cs, err := herdtest.StartClusters(ctx, 1, "mgmt", "east", "west")
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "failed to start local clusters:", err)
-		os.Exit(1)
-	}
-	clusters = cs
-	code := m.Run()
-	cs.Stop()
-	os.Exit(code)
+	os.Exit(herdtest.RunWithClusters(m, &clusters, 1, "mgmt", "east", "west"))
 }
