@@ -49,13 +49,17 @@ func Run(ctx context.Context, cfg Config) error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
 	tlsConfig := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	if err := register(ctx, cfg, tlsConfig, reg, log); err != nil {
+	token, err := register(ctx, cfg, tlsConfig, reg, log)
+	if err != nil {
 		return err
+	}
+	if cfg.Kubeconfig == "" {
+		keepAgentToken(ctx, token, log)
 	}
 	wsURL := "wss" + strings.TrimPrefix(strings.TrimSuffix(cfg.Server, "/"), "https") + "/v1/connect"
 	return tunnel.RunAgent(ctx, tunnel.AgentConfig{
 		URL:        wsURL,
-		Header:     http.Header{"Authorization": {"Bearer " + cfg.Token}},
+		Header:     http.Header{"Authorization": {"Bearer " + token}},
 		TLSConfig:  tlsConfig,
 		Allow:      func(network, addr string) bool { return network == "tcp" && addr == apiserver },
 		MinBackoff: cfg.MinBackoff,
@@ -119,24 +123,25 @@ func hostPort(endpoint string) (string, error) {
 }
 
 // register reports the registration, retrying with backoff on failures
-// that may pass (network, 5xx); a refused token ends the agent.
-func register(ctx context.Context, cfg Config, tlsConfig *tls.Config, reg *herdapi.AgentRegistration, log *slog.Logger) error {
+// that may pass (network, 5xx); a refused token ends the agent. It returns
+// the cluster's agent token.
+func register(ctx context.Context, cfg Config, tlsConfig *tls.Config, reg *herdapi.AgentRegistration, log *slog.Logger) (string, error) {
 	body, _ := json.Marshal(reg)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig, Proxy: http.ProxyFromEnvironment}}
 	defer client.CloseIdleConnections()
 	wait := max(cfg.MinBackoff, time.Second)
 	for {
-		err := registerOnce(ctx, client, cfg, body)
+		token, err := registerOnce(ctx, client, cfg, body)
 		if err == nil || errors.Is(err, errRefused) {
 			if err == nil {
 				log.Info("registered", "server", cfg.Server, "apiEndpoint", reg.APIEndpoint)
 			}
-			return err
+			return token, err
 		}
 		log.Warn("registration failed; retrying", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, max(cfg.MaxBackoff, time.Minute))
@@ -145,24 +150,28 @@ func register(ctx context.Context, cfg Config, tlsConfig *tls.Config, reg *herda
 
 var errRefused = errors.New("agent: the server refused the registration")
 
-func registerOnce(ctx context.Context, client *http.Client, cfg Config, body []byte) error {
+func registerOnce(ctx context.Context, client *http.Client, cfg Config, body []byte) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(cfg.Server, "/")+"/v1/agent/register", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+cfg.Token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	switch {
 	case resp.StatusCode == http.StatusOK:
-		return nil
+		var out herdapi.AgentRegistrationResponse
+		if err := json.Unmarshal(msg, &out); err != nil || out.AgentToken == "" {
+			return "", fmt.Errorf("%w: the server sent no agent token", errRefused)
+		}
+		return out.AgentToken, nil
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		return fmt.Errorf("%w (%d: %s): the registration token may be expired or rotated; re-run the cluster's import command", errRefused, resp.StatusCode, strings.TrimSpace(string(msg)))
+		return "", fmt.Errorf("%w (%d: %s): the registration token may be expired or rotated; re-run the cluster's import command", errRefused, resp.StatusCode, strings.TrimSpace(string(msg)))
 	}
-	return fmt.Errorf("server answered %d", resp.StatusCode)
+	return "", fmt.Errorf("server answered %d", resp.StatusCode)
 }

@@ -188,7 +188,11 @@ type AgentRegistration struct {
 	Token string `json:"token"`
 }
 
-// AgentRegistrationResponse names the cluster the agent registered.
+// AgentRegistrationResponse names the cluster the agent registered and
+// gives it the cluster's agent token, which the agent uses from then on
+// instead of the registration token (which expires): for the tunnel and
+// for registering again.
 type AgentRegistrationResponse struct {
 	ClusterName string `json:"clusterName"`
+	AgentToken  string `json:"agentToken"`
 }

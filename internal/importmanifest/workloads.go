@@ -19,7 +19,11 @@ const (
 // there are two, allowed onto control-plane nodes.
 func deployment(p Params) *appsv1.Deployment {
 	labels := map[string]string{"app": agentName}
+	podNamespace := corev1.EnvVar{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"},
+	}}
 	c := container("agent", p.image(), credentialEnv(keyCluster, "HERD_CLUSTER"))
+	c.Env = append(c.Env, podNamespace)
 	c.Ports = []corev1.ContainerPort{{Name: portName, ContainerPort: agentPort, Protocol: corev1.ProtocolTCP}}
 	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 		HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString(portName)},

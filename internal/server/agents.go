@@ -29,14 +29,18 @@ const (
 
 func credentialSecretName(cluster string) string { return "cluster-" + cluster }
 
-// registrationBearer verifies the registration token an agent sends as
-// bearer and returns its cluster.
+// registrationBearer verifies the registration token or agent token an
+// agent sends as bearer and returns its cluster.
 func (s *Server) registrationBearer(r *http.Request) (*v1.Cluster, error) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return nil, errors.New("no bearer registration token")
 	}
-	_, cluster, err := s.verifyRegistrationToken(r.Context(), strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	if strings.HasPrefix(token, agentTokenPrefix) {
+		return s.verifyAgentToken(r.Context(), token)
+	}
+	_, cluster, err := s.verifyRegistrationToken(r.Context(), token)
 	return cluster, err
 }
 
@@ -67,7 +71,7 @@ func (s *Server) handleAgentRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	s.targets.Delete(cluster.Name)
 	s.cfg.Logger.Info("agent registered", "cluster", cluster.Name, "apiEndpoint", reg.APIEndpoint, "from", sourceAddr(r))
-	writeJSON(w, http.StatusOK, herdapi.AgentRegistrationResponse{ClusterName: cluster.Name})
+	writeJSON(w, http.StatusOK, herdapi.AgentRegistrationResponse{ClusterName: cluster.Name, AgentToken: s.agentToken(cluster)})
 }
 
 // sameCluster refuses a registration whose apiserver CA differs from the

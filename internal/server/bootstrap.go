@@ -51,6 +51,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("failed to create global role %s: %w", r.Name, err)
 		}
 	}
+	if err := s.loadAgentKey(ctx); err != nil {
+		return err
+	}
 	return s.bootstrapAdmin(ctx)
 }
 

@@ -39,6 +39,7 @@ type Server struct {
 	mgrErr   atomic.Pointer[error]
 	leader   <-chan struct{}
 	keyPin   string // curl --pinnedpubkey of the generated serving key
+	agentKey []byte // derives cluster agent tokens
 	tunnel   *tunnel.Server
 	proxy    *authproxy.Proxy
 	targets  sync.Map // cluster name -> *downstream

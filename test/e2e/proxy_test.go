@@ -150,6 +150,12 @@ spec: {clusterName: east, roleTemplateName: read-only, subject: {userName: `+aut
 	})
 
 	t.Run("server restart", func(t *testing.T) {
+		// End the registration token: the running agent reconnects with the
+		// cluster's agent token, which registration gave it.
+		code, body := e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/import", e.admin, herdapi.ImportRequest{GracePeriodSeconds: -1})
+		herdtest.Expect(t, "end the registration token", code, body, http.StatusCreated)
+		code, _ = e.s.Do(t, "GET", "/v1/connect", "cluster-agent:"+e.cluster+":forged", nil)
+		herdtest.Expect(t, "a forged agent token", code, nil, http.StatusUnauthorized)
 		e.restartServer(t)
 		e.waitConnected(t, "True") // the agent came back on its own
 		for deadline := time.Now().Add(70 * time.Second); ; time.Sleep(200 * time.Millisecond) {
