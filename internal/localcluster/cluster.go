@@ -133,7 +133,7 @@ func (c *Cluster) Start(ctx context.Context) (err error) {
 	if err := c.startEtcd(ctx); err != nil {
 		return err
 	}
-	kwokConfig, err := writeKwokConfig(c.cfg.Dir, c.cfg.BinDir)
+	kwokConfig, err := writeKwokConfig(c.cfg.Dir, c.cfg.BinDir, c.ports.APIServer)
 	if err != nil {
 		return err
 	}

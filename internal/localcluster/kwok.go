@@ -16,9 +16,11 @@ const podLogLine = "herd local cluster: container started on a kwok node"
 
 // writeKwokConfig writes kwok's configuration: the node and pod stages of
 // the pinned kwok version (kwok-stages.yaml from `make kube`), plus
-// ClusterLogs and ClusterExec so that `kubectl logs` and `kubectl exec`
-// reach every pod. Exec runs the command on this machine in <dir>/exec.
-func writeKwokConfig(dir, binDir string) (string, error) {
+// ClusterLogs, ClusterExec and ClusterPortForward so that `kubectl logs`,
+// `exec` and `port-forward` reach every pod. Exec runs the command on this
+// machine in <dir>/exec; every pod port forwards to the cluster's own
+// kube-apiserver (127.0.0.1:apiPort), a real server for clients to reach.
+func writeKwokConfig(dir, binDir string, apiPort int) (string, error) {
 	stages, err := os.ReadFile(filepath.Join(binDir, kwokStages))
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBinary, err)
@@ -52,7 +54,17 @@ spec:
   execs:
   - local:
       workDir: %q
-`, logFile, execDir)
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata:
+  name: herd-port-forward
+spec:
+  forwards:
+  - target:
+      address: 127.0.0.1
+      port: %d
+`, logFile, execDir, apiPort)
 	path := filepath.Join(dir, "kwok", "kwok.yaml")
 	return path, certs.WriteFileAtomic(path, []byte(b.String()), 0o600)
 }

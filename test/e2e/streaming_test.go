@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +93,32 @@ func TestStreaming(t *testing.T) {
 		k.Run(t, "cp", "default/"+pod+":"+remote, back)
 		if data, _ := os.ReadFile(back); string(data) != "hello through herd\n" {
 			t.Errorf("cp round trip: %q", data)
+		}
+	})
+
+	t.Run("port-forward", func(t *testing.T) {
+		// kwok forwards every pod port to the cluster's kube-apiserver, so a
+		// TLS handshake and an HTTP answer from it prove the stream works.
+		for _, websockets := range []string{"true", "false"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			cmd := exec.CommandContext(ctx, localcluster.KubectlPath(""), "--kubeconfig="+k.Kubeconfig, "port-forward", "deployment/web", ":80")
+			cmd.Env = append(os.Environ(), "KUBECTL_PORT_FORWARD_WEBSOCKETS="+websockets)
+			out, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			local, _, _ := strings.Cut(strings.TrimPrefix(line, "Forwarding from "), " ")
+			resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}).Get("https://" + local + "/version")
+			if err != nil || resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("websockets=%s: GET through port-forward %q: %v %v, want the apiserver's 401", websockets, line, err, resp)
+			}
+			if resp != nil {
+				resp.Body.Close()
+			}
+			cancel()
+			_ = cmd.Wait()
 		}
 	})
 

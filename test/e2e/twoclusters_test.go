@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +51,18 @@ func TestTwoClusters(t *testing.T) {
 		t.Fatalf("the agent with a replayed registration token kept running:\n%s", logs.String())
 	}
 	e.kubectl(t, e.admin).Run(t, "get", "nodes") // east still reaches east
+
+	// An agent given the wrong CA checksum refuses the server.
+	wrong := exec.Command(e.herd, "agent", "--server", e.s.URL, "--ca-checksum", strings.Repeat("0", 64), "--kubeconfig", westKC)
+	wrong.Env = append(os.Environ(), "HERD_TOKEN="+westTok)
+	if out, err := wrong.CombinedOutput(); err == nil || !strings.Contains(string(out), "checksum") {
+		t.Errorf("agent with a wrong CA checksum: %v\n%s", err, out)
+	}
+
+	// Oversized headers are refused before anything else.
+	if code := rawGet(t, e, e.admin, "/api", map[string]string{"X-Big": strings.Repeat("a", 100<<10)}); code != 431 {
+		t.Errorf("100 KiB of headers: got %d, want 431", code)
+	}
 }
 
 func waitClusterConnected(t *testing.T, e *env, name string) {
