@@ -63,8 +63,8 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, reason me
 	})
 }
 
-func (p *Proxy) audit(r *http.Request, start time.Time, code int, cluster string, id Identity, tokenID string) {
-	p.cfg.Audit.Info("proxied", "user", id.User, "token", tokenID, "cluster", cluster, "verb", r.Method,
+func (p *Proxy) audit(r *http.Request, path string, start time.Time, code int, cluster string, id Identity, tokenID string) {
+	p.cfg.Audit.Info("proxied", "user", id.User, "token", tokenID, "cluster", cluster, "verb", kubeVerb(r, path), "method", r.Method,
 		"path", r.URL.Path, "status", code, "duration", time.Since(start).String())
 }
 

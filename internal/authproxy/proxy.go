@@ -92,7 +92,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	clusterID, path, ok := split(r)
 	var id Identity
 	var tokenID string
-	defer func() { p.audit(r, start, rec.code, clusterID, id, tokenID) }()
+	defer func() { p.audit(r, path, start, rec.code, clusterID, id, tokenID) }()
 	if !ok {
 		p.fail(rec, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster not found", nil)
 		return
