@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,8 @@ type wsConn struct {
 	rmu sync.Mutex
 	r   io.Reader // the message being read; nil between messages
 
-	wmu sync.Mutex // gorilla allows one writer at a time
+	wmu     sync.Mutex // gorilla allows one writer at a time
+	pending []byte     // a yamux data frame header waiting for its body
 
 	closeOnce sync.Once
 	closeErr  error
@@ -78,10 +80,40 @@ func (c *wsConn) Read(p []byte) (int, error) {
 func (c *wsConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
+	if c.pending == nil && isDataHeader(p) {
+		// yamux writes a data frame's header and body in two calls; send
+		// them as one message (one TLS record, one syscall) instead of two.
+		c.pending = append(make([]byte, 0, yamuxHeaderSize), p...)
+		return len(p), nil
+	}
+	w, err := c.ws.NextWriter(websocket.BinaryMessage)
+	if err != nil {
+		return 0, err
+	}
+	if c.pending != nil {
+		_, err = w.Write(c.pending)
+		c.pending = nil
+	}
+	if err == nil {
+		_, err = w.Write(p)
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// yamuxHeaderSize is the size of a yamux frame header: version, type,
+// flags (2), stream id (4), length (4).
+const yamuxHeaderSize = 12
+
+// isDataHeader reports whether p is exactly the header of a yamux data
+// frame with a body, which yamux's send loop writes right after it.
+func isDataHeader(p []byte) bool {
+	return len(p) == yamuxHeaderSize && p[0] == 0 && p[1] == 0 && binary.BigEndian.Uint32(p[8:12]) > 0
 }
 
 // Close sends a close frame, waiting at most closeGrace, and closes the
