@@ -13,6 +13,7 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/certs"
+	"herd.dev/herd/internal/importmanifest"
 )
 
 // Built-in global roles.
@@ -53,6 +54,18 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	}
 	if err := s.loadAgentKey(ctx); err != nil {
 		return err
+	}
+	// Herd administrators reach the management cluster (cluster id
+	// "local") through the proxy as this group, as on imported clusters.
+	admins := &rbacv1.ClusterRoleBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: "herd-global-admins", Labels: map[string]string{"app.kubernetes.io/managed-by": "herd"}},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: importmanifest.AdminsGroup}},
+	}
+	//nolint:staticcheck // server-side apply of a typed object
+	if err := s.client.Patch(ctx, admins, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("failed to bind the Herd administrators in the management cluster: %w", err)
 	}
 	return s.bootstrapAdmin(ctx)
 }

@@ -104,6 +104,17 @@ spec: {clusterName: east, roleTemplateName: read-only, subject: {userName: `+aut
 		}
 	})
 
+	t.Run("the management cluster as local", func(t *testing.T) {
+		local := e.kubectlFor(t, "local", e.admin)
+		if out := local.Run(t, "get", "clusters.management.herd.dev", "-o", "name"); !strings.Contains(out, "east") {
+			t.Errorf("admin on local: %q", out)
+		}
+		gail := e.s.Login(t, "gail", "gail-password-1234")
+		if _, errOut, err := e.kubectlFor(t, "local", gail).Exec("get", "ns"); err == nil || !strings.Contains(errOut, "NotFound") {
+			t.Errorf("a standard user on local: %v %s, want 404", err, errOut)
+		}
+	})
+
 	t.Run("bad cluster ids", func(t *testing.T) {
 		for _, id := range []string{"..", "%2Fetc", "EAST", "nosuch"} {
 			if code := rawGet(t, e, e.admin, "", nil, id); code != http.StatusNotFound {
