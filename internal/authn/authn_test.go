@@ -149,11 +149,18 @@ func TestLoginLimiter(t *testing.T) {
 	if l.Blocked("u") != 0 {
 		t.Error("a success did not reset the count")
 	}
+	// At most MaxKeys keys are tracked; the oldest window goes first.
+	l = authn.NewLoginLimiter(1, time.Minute, func() time.Time { return now })
 	l.MaxKeys = 2
 	l.Fail("a")
+	now = now.Add(time.Second)
 	l.Fail("b")
+	if l.Blocked("a") == 0 || l.Blocked("b") == 0 {
+		t.Fatal("a and b are not blocked after reaching the limit")
+	}
+	now = now.Add(time.Second)
 	l.Fail("c")
-	if l.Blocked("c") != 0 || l.Blocked("a") != 0 {
-		t.Error("eviction is wrong")
+	if l.Blocked("a") != 0 || l.Blocked("b") == 0 || l.Blocked("c") == 0 {
+		t.Errorf("after a third key: a blocked %v, b %v, c %v; want the oldest (a) dropped", l.Blocked("a"), l.Blocked("b"), l.Blocked("c"))
 	}
 }
