@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
@@ -21,7 +23,9 @@ type herdctlRun struct {
 
 func (h herdctlRun) run(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
-	cmd := exec.Command(h.exe, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, h.exe, args...)
 	cmd.Env = append(os.Environ(), "HERDCONFIG="+h.config)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer

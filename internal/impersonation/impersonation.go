@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	authnv1 "k8s.io/api/authentication/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,6 +49,9 @@ type Accounts struct {
 
 	mu     sync.Mutex
 	tokens map[string]cached // by user
+	// fetch makes concurrent first requests of one user share one
+	// round of writes and one TokenRequest.
+	fetch singleflight.Group
 }
 
 type cached struct {
@@ -66,20 +70,29 @@ func (a *Accounts) Token(ctx context.Context, s Subject) (string, error) {
 	if ok && c.rules == key && a.now().Before(c.renewAt) {
 		return c.token, nil
 	}
-	if err := a.ensure(ctx, s.User, rules); err != nil {
+	token, err, _ := a.fetch.Do(s.User+"\x00"+key, func() (any, error) { return a.refresh(ctx, s.User, rules, key) })
+	if err != nil {
 		return "", err
 	}
-	tr, err := a.Client.CoreV1().ServiceAccounts(Namespace).CreateToken(ctx, accountName(s.User), &authnv1.TokenRequest{
+	return token.(string), nil
+}
+
+// refresh makes sure the account and its role exist and gets a new token.
+func (a *Accounts) refresh(ctx context.Context, user string, rules []rbacv1.PolicyRule, key string) (string, error) {
+	if err := a.ensure(ctx, user, rules); err != nil {
+		return "", err
+	}
+	tr, err := a.Client.CoreV1().ServiceAccounts(Namespace).CreateToken(ctx, accountName(user), &authnv1.TokenRequest{
 		Spec: authnv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(tokenTTL.Seconds()))},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return "", fmt.Errorf("failed to get a token for %s: %w", accountName(s.User), err)
+		return "", fmt.Errorf("failed to get a token for %s: %w", accountName(user), err)
 	}
 	a.mu.Lock()
 	if a.tokens == nil {
 		a.tokens = map[string]cached{}
 	}
-	a.tokens[s.User] = cached{token: tr.Status.Token, rules: key, renewAt: a.now().Add(tokenTTL * 2 / 3)}
+	a.tokens[user] = cached{token: tr.Status.Token, rules: key, renewAt: a.now().Add(tokenTTL * 2 / 3)}
 	a.mu.Unlock()
 	return tr.Status.Token, nil
 }

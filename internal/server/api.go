@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
@@ -151,4 +152,18 @@ func (s *Server) invalid(w http.ResponseWriter, r *http.Request, message string)
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.fail(w, r, http.StatusInternalServerError, metav1.StatusReasonInternalError, "", err)
+}
+
+// deleteObject deletes obj (its dependents go with it, by owner
+// references), waits for this replica's cache to see it gone, and answers
+// 204.
+func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, id *authn.Identity, obj client.Object, kind string) {
+	err := s.client.Delete(r.Context(), obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if client.IgnoreNotFound(err) != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.awaitCache(r.Context(), obj, true)
+	s.cfg.Logger.Info(kind+" deleted", kind, obj.GetName(), "by", id.UserName)
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -43,7 +43,8 @@ func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *
 // member reports whether id has a role in the cluster.
 func (s *Server) member(ctx context.Context, id *authn.Identity, cluster string) bool {
 	var list v1.ClusterRoleTemplateBindingList
-	if err := s.cache.List(ctx, &list); err != nil {
+	if err := s.cache.List(ctx, &list, client.MatchingFields{subjectUserIndex: id.UserName}); err != nil {
+		s.cfg.Logger.Error("failed to list cluster role template bindings", "user", id.UserName, "err", err)
 		return false
 	}
 	return slices.ContainsFunc(list.Items, func(b v1.ClusterRoleTemplateBinding) bool {
@@ -124,13 +125,7 @@ func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id 
 		s.forbidden(w, r, id, "delete clusters")
 		return
 	}
-	if err := s.client.Delete(r.Context(), c, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-		s.internal(w, r, err)
-		return
-	}
-	s.awaitCache(r.Context(), c, true)
-	s.cfg.Logger.Info("cluster deleted", "cluster", c.Name, "by", id.UserName)
-	w.WriteHeader(http.StatusNoContent)
+	s.deleteObject(w, r, id, c, "cluster")
 }
 
 // handleImport issues a new registration token for a cluster; older ones

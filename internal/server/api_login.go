@@ -65,7 +65,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, user *v1.Use
 	}
 	s.awaitCache(r.Context(), tok, false)
 	s.cfg.Logger.Info("token issued", "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind, "expiresAt", tok.Spec.ExpiresAt.Time)
-	writeJSON(w, http.StatusCreated, herdapi.TokenResponse{Token: token, Info: tokenInfo(tok, user.Spec.Username, "")})
+	writeJSON(w, http.StatusCreated, herdapi.TokenResponse{Token: token, Info: tokenInfo(tok, user.Spec.Username, "", s.now())})
 }
 
 // handleLogout deletes the token the request came with.
@@ -89,7 +89,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, id *authn.Iden
 	writeJSON(w, http.StatusOK, s.apiUser(r.Context(), &user))
 }
 
-func tokenInfo(t *v1.Token, username, current string) herdapi.TokenInfo {
+func tokenInfo(t *v1.Token, username, current string, now time.Time) herdapi.TokenInfo {
 	info := herdapi.TokenInfo{
 		Name:        t.Name,
 		UserName:    t.Spec.UserName,
@@ -98,7 +98,7 @@ func tokenInfo(t *v1.Token, username, current string) herdapi.TokenInfo {
 		ClusterName: t.Spec.ClusterName,
 		Description: t.Spec.Description,
 		Enabled:     t.Spec.Enabled,
-		Expired:     !time.Now().Before(t.Spec.ExpiresAt.Time),
+		Expired:     !now.Before(t.Spec.ExpiresAt.Time),
 		ExpiresAt:   t.Spec.ExpiresAt.Time,
 		CreatedAt:   t.CreationTimestamp.Time,
 		Current:     t.Name == current && current != "",

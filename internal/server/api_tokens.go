@@ -37,7 +37,7 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, id *au
 	out := herdapi.TokenList{Items: []herdapi.TokenInfo{}}
 	for i := range list.Items {
 		t := &list.Items[i]
-		out.Items = append(out.Items, tokenInfo(t, s.usernameOf(r, t.Spec.UserName), id.TokenName))
+		out.Items = append(out.Items, tokenInfo(t, s.usernameOf(r, t.Spec.UserName), id.TokenName, s.now()))
 	}
 	slices.SortFunc(out.Items, func(a, b herdapi.TokenInfo) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	writeJSON(w, http.StatusOK, out)

@@ -177,13 +177,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, id *au
 	}
 	// Tokens, password Secret and bindings are owned by the User and go
 	// with it; the authenticator refuses a deleted user's tokens at once.
-	if err := s.client.Delete(r.Context(), user, client.PropagationPolicy("Background")); client.IgnoreNotFound(err) != nil {
-		s.internal(w, r, err)
-		return
-	}
-	s.awaitCache(r.Context(), user, true)
-	s.cfg.Logger.Info("user deleted", "user", user.Name, "by", id.UserName)
-	w.WriteHeader(http.StatusNoContent)
+	s.deleteObject(w, r, id, user, "user")
 }
 
 func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, id *authn.Identity) {

@@ -25,7 +25,8 @@ const Namespace = "herd-system"
 // leaderElectionID names the Lease that the controllers' leader holds.
 const leaderElectionID = "herd-server"
 
-// subjectUserIndex indexes GlobalRoleBindings by spec.subject.userName.
+// subjectUserIndex indexes GlobalRoleBindings and
+// ClusterRoleTemplateBindings by spec.subject.userName.
 const subjectUserIndex = "spec.subject.userName"
 
 func newScheme() (*runtime.Scheme, error) {
@@ -66,14 +67,23 @@ func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to set up the controller manager: %w", err)
 	}
-	err = mgr.GetFieldIndexer().IndexField(ctx, &v1.GlobalRoleBinding{}, subjectUserIndex, func(o client.Object) []string {
-		if u := o.(*v1.GlobalRoleBinding).Spec.Subject.UserName; u != "" {
-			return []string{u}
+	// Bindings are looked up by their user on the request path.
+	bySubject := func(subject func(client.Object) v1.Subject) func(client.Object) []string {
+		return func(o client.Object) []string {
+			if u := subject(o).UserName; u != "" {
+				return []string{u}
+			}
+			return nil
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	indexes := map[client.Object]func(client.Object) v1.Subject{
+		&v1.GlobalRoleBinding{}:          func(o client.Object) v1.Subject { return o.(*v1.GlobalRoleBinding).Spec.Subject },
+		&v1.ClusterRoleTemplateBinding{}: func(o client.Object) v1.Subject { return o.(*v1.ClusterRoleTemplateBinding).Spec.Subject },
+	}
+	for obj, subject := range indexes {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, obj, subjectUserIndex, bySubject(subject)); err != nil {
+			return nil, err
+		}
 	}
 	return mgr, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func (e *env) importCluster(t testing.TB, cluster string) (regTok, agentKC strin
 		herdtest.Expect(t, "create cluster", code, body, http.StatusCreated)
 	}
 	down := herdtest.Kubectl{Kubeconfig: clusters.Get(cluster).KubeconfigPath()}
-	manifest, err := exec.Command("curl", "-fsSk", importURL(t, body)).Output()
+	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", importURL(t, body)).Output()
 	if err != nil {
 		t.Fatalf("fetch the import manifest: %v", err)
 	}
@@ -112,6 +113,8 @@ func (e *env) startAgent(t testing.TB) {
 func (e *env) agentProcess(t testing.TB, regTok, kubeconfig string) (*exec.Cmd, *herdtest.SyncBuffer) {
 	cmd := exec.Command(e.herd, "agent", "--server", e.s.URL, "--ca-checksum", server.Checksum(e.s.CABundle()), "--kubeconfig", kubeconfig)
 	cmd.Env = append(os.Environ(), "HERD_TOKEN="+regTok)
+	// The agent dies with the test binary, even when a test panics or times out.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logs := &herdtest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -126,7 +126,9 @@ func TestStreaming(t *testing.T) {
 		herdctl := herdtest.Build(t, "../../cmd/herdctl", "herdctl")
 		cfg := filepath.Join(t.TempDir(), "herdctl-config")
 		run := func(stdin string, args ...string) string {
-			cmd := exec.Command(herdctl, args...)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, herdctl, args...)
 			cmd.Env = append(os.Environ(), "HERDCONFIG="+cfg)
 			cmd.Stdin = strings.NewReader(stdin)
 			out, err := cmd.Output()

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -52,11 +53,13 @@ func TestTwoClusters(t *testing.T) {
 	}
 	e.kubectl(t, e.admin).Run(t, "get", "nodes") // east still reaches east
 
-	// An agent given the wrong CA checksum refuses the server.
-	wrong := exec.Command(e.herd, "agent", "--server", e.s.URL, "--ca-checksum", strings.Repeat("0", 64), "--kubeconfig", westKC)
+	// An agent given the wrong CA checksum refuses the server and exits.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wrong := exec.CommandContext(ctx, e.herd, "agent", "--server", e.s.URL, "--ca-checksum", strings.Repeat("0", 64), "--kubeconfig", westKC)
 	wrong.Env = append(os.Environ(), "HERD_TOKEN="+westTok)
-	if out, err := wrong.CombinedOutput(); err == nil || !strings.Contains(string(out), "checksum") {
-		t.Errorf("agent with a wrong CA checksum: %v\n%s", err, out)
+	if out, err := wrong.CombinedOutput(); err == nil || ctx.Err() != nil || !strings.Contains(string(out), "checksum") {
+		t.Errorf("agent with a wrong CA checksum: %v (%v)\n%s", err, ctx.Err(), out)
 	}
 
 	// Oversized headers are refused before anything else.
