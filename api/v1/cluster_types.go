@@ -11,6 +11,9 @@ const (
 	ClusterConnected = "Connected"
 	// ClusterReady is True while the downstream /readyz passes.
 	ClusterReady = "Ready"
+	// ClusterRBACSynced is True when the cluster holds Herd's roles and
+	// bindings as they are now.
+	ClusterRBACSynced = "RBACSynced"
 )
 
 // ClusterSpec is what the user asks for.
@@ -41,6 +44,9 @@ type ClusterStatus struct {
 	// KubernetesVersion of the downstream kube-apiserver.
 	// +optional
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// Nodes are the downstream nodes, sorted by name.
+	// +optional
+	Nodes []ClusterNode `json:"nodes,omitempty"`
 	// NodeCount is the number of nodes.
 	// +optional
 	NodeCount int32 `json:"nodeCount,omitempty"`
@@ -56,6 +62,19 @@ type ClusterStatus struct {
 	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
 }
 
+// ClusterNode is one downstream node as the cluster controller sees it.
+type ClusterNode struct {
+	Name string `json:"name"`
+	// Roles from the node-role.kubernetes.io/<role> labels.
+	// +optional
+	Roles []string `json:"roles,omitempty"`
+	// KubeletVersion as the node reports it.
+	// +optional
+	KubeletVersion string `json:"kubeletVersion,omitempty"`
+	// Ready is the node's Ready condition.
+	Ready bool `json:"ready"`
+}
+
 // Cluster is one downstream Kubernetes cluster that Herd manages.
 //
 // +kubebuilder:object:root=true
@@ -66,6 +85,11 @@ type ClusterStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.kubernetesVersion`
 // +kubebuilder:printcolumn:name="Nodes",type=integer,JSONPath=`.status.nodeCount`
+// +kubebuilder:printcolumn:name="CPU",type=string,JSONPath=`.status.allocatable.cpu`
+// +kubebuilder:printcolumn:name="CPU Requested",type=string,JSONPath=`.status.requested.cpu`,priority=1
+// +kubebuilder:printcolumn:name="Memory",type=string,JSONPath=`.status.allocatable.memory`
+// +kubebuilder:printcolumn:name="Pods",type=string,JSONPath=`.status.requested.pods`
+// +kubebuilder:printcolumn:name="Last Seen",type=date,JSONPath=`.status.lastSeen`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Cluster struct {
 	metav1.TypeMeta   `json:",inline"`

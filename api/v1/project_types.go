@@ -24,6 +24,11 @@ type ProjectStatus struct {
 	// Namespaces currently labelled into the project.
 	// +optional
 	Namespaces []string `json:"namespaces,omitempty"`
+	// Conditions: Ready.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Project groups namespaces of one cluster for access control.

@@ -5,6 +5,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// ConditionReady is the condition that says whether a RoleTemplate, a
+// binding or a Project is valid and in force; its reason says what is wrong.
+const ConditionReady = "Ready"
+
+// Status is the observed state of RoleTemplates, bindings and Projects.
+type Status struct {
+	// Conditions: Ready.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
 // Subject is who a binding grants to: a user or a group principal.
 type Subject struct {
 	// UserName is a Herd User.
@@ -109,6 +122,9 @@ type RoleTemplateSpec struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Context",type=string,JSONPath=`.spec.context`
 // +kubebuilder:printcolumn:name="Builtin",type=boolean,JSONPath=`.spec.builtin`
@@ -116,7 +132,8 @@ type RoleTemplate struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec RoleTemplateSpec `json:"spec"`
+	Spec   RoleTemplateSpec `json:"spec"`
+	Status Status `json:"status,omitempty"`
 }
 
 // RoleTemplateList is a list of RoleTemplates.
@@ -144,6 +161,9 @@ type ClusterRoleTemplateBindingSpec struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterName`
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.roleTemplateName`
 // +kubebuilder:printcolumn:name="User",type=string,JSONPath=`.spec.subject.userName`
@@ -152,7 +172,8 @@ type ClusterRoleTemplateBinding struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec ClusterRoleTemplateBindingSpec `json:"spec"`
+	Spec   ClusterRoleTemplateBindingSpec `json:"spec"`
+	Status Status `json:"status,omitempty"`
 }
 
 // ClusterRoleTemplateBindingList is a list of ClusterRoleTemplateBindings.
@@ -181,6 +202,9 @@ type ProjectRoleTemplateBindingSpec struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.spec.projectName`
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.roleTemplateName`
 // +kubebuilder:printcolumn:name="User",type=string,JSONPath=`.spec.subject.userName`
@@ -189,7 +213,8 @@ type ProjectRoleTemplateBinding struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec ProjectRoleTemplateBindingSpec `json:"spec"`
+	Spec   ProjectRoleTemplateBindingSpec `json:"spec"`
+	Status Status `json:"status,omitempty"`
 }
 
 // ProjectRoleTemplateBindingList is a list of ProjectRoleTemplateBindings.

@@ -30,6 +30,7 @@ type UserSpec struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster
+// +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Username",type=string,JSONPath=`.spec.username`
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Enabled",type=boolean,JSONPath=`.spec.enabled`
@@ -38,7 +39,21 @@ type User struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec UserSpec `json:"spec"`
+	Spec   UserSpec   `json:"spec"`
+	Status UserStatus `json:"status,omitempty"`
+}
+
+// UserStatus is what the identity providers last said about the user.
+type UserStatus struct {
+	// GroupPrincipals are the user's groups (openldap_group://..., github_team://...)
+	// as the identity provider reported them at the last login or refresh.
+	// Bindings to these groups apply to the user.
+	// +listType=set
+	// +optional
+	GroupPrincipals []string `json:"groupPrincipals,omitempty"`
+	// GroupsRefreshedAt is when GroupPrincipals were last read from the provider.
+	// +optional
+	GroupsRefreshedAt *metav1.Time `json:"groupsRefreshedAt,omitempty"`
 }
 
 // UserList is a list of Users.

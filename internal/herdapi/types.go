@@ -23,6 +23,17 @@
 //	DELETE /v1/clusters/{name}               -> 204 (admin)
 //	POST   /v1/clusters/{name}/import        ImportRequest -> 201 ImportInfo (admin; new registration token)
 //	GET    /v1/clusters/{name}/kubeconfig[?exec=true] -> kubeconfig YAML (a new cluster-scoped kubeconfig token, or herdctl token as exec plugin)
+//	GET    /v1/roles                         -> RoleList (global roles and role templates)
+//	GET    /v1/roles/{name}                  -> Role with its effective rules (a role template, else a global role)
+//	GET    /v1/projects[?cluster=C]          -> ProjectList (projects the caller may see)
+//	POST   /v1/projects                      ProjectCreateRequest -> 201 Project (admin, or create projects in the cluster)
+//	GET    /v1/projects/{name}               -> Project
+//	DELETE /v1/projects/{name}               -> 204 (namespaces leave the project; their bindings go)
+//	POST   /v1/projects/{name}/namespaces    ProjectNamespaceRequest -> 200 Project (409: in another project)
+//	DELETE /v1/projects/{name}/namespaces/{namespace} -> 204
+//	GET    /v1/members?cluster=C | ?project=P -> MemberList (bindings of the cluster or project)
+//	POST   /v1/members                       MemberRequest -> 201 Member (403 when it would grant more than the caller holds)
+//	DELETE /v1/members/{name}                -> 204
 //	GET    /v1/import/{token}.yaml           -> the import manifest (unauthenticated; the token is the key)
 //	POST   /v1/agent/register                AgentRegistration -> 200 AgentRegistrationResponse (registration token as bearer)
 //	GET    /v1/connect                       the agent's tunnel (WebSocket; registration token as bearer)
