@@ -150,6 +150,22 @@ type Cluster struct {
 	NodeCount   int32      `json:"nodeCount"`
 	LastSeen    *time.Time `json:"lastSeen,omitempty"`
 	CreatedAt   time.Time  `json:"createdAt"`
+	// Capacity, Allocatable and Requested are quantities ("4", "16Gi",
+	// "110") keyed by cpu, memory and pods.
+	Capacity    map[string]string `json:"capacity,omitempty"`
+	Allocatable map[string]string `json:"allocatable,omitempty"`
+	Requested   map[string]string `json:"requested,omitempty"`
+	Nodes       []ClusterNode     `json:"nodes,omitempty"`
+	// Message explains a Connected or Ready that is not True.
+	Message string `json:"message,omitempty"`
+}
+
+// ClusterNode is one node of a cluster.
+type ClusterNode struct {
+	Name           string   `json:"name"`
+	Roles          []string `json:"roles,omitempty"`
+	KubeletVersion string   `json:"kubeletVersion,omitempty"`
+	Ready          bool     `json:"ready"`
 }
 
 // ClusterList is a list of clusters.
