@@ -9,6 +9,12 @@ import (
 // binding or a Project is valid and in force; its reason says what is wrong.
 const ConditionReady = "Ready"
 
+// RoleTemplate contexts: where a template may be bound.
+const (
+	ContextCluster = "cluster"
+	ContextProject = "project"
+)
+
 // Status is the observed state of RoleTemplates, bindings and Projects.
 type Status struct {
 	// Conditions: Ready.

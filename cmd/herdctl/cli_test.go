@@ -92,3 +92,46 @@ func (c *cli) readConfig() fileConfig {
 	}
 	return cfg
 }
+
+// cmdTest is one herdctl command line against the fake server: the
+// requests it sends and what it prints, or the error it fails with.
+type cmdTest struct {
+	name string
+	args []string
+	// stdout and stderr are the whole output; with wantErr, stdout is a
+	// part of the error instead.
+	stdout, stderr string
+	wantErr        bool
+	// requests are "METHOD URI[ BODY]" of the requests sent, in order.
+	requests []string
+}
+
+// runTests runs the tests in order on one CLI: each sees what the earlier
+// ones changed.
+func (c *cli) runTests(t *testing.T, tests []cmdTest) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(c.srv.since(0))
+			out, errOut, err := c.run("", tt.args...)
+			switch {
+			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), tt.stdout)):
+				t.Errorf("herdctl %s: got error %v, want one containing %q", strings.Join(tt.args, " "), err, tt.stdout)
+			case !tt.wantErr && err != nil:
+				t.Errorf("herdctl %s: got error %v, want none", strings.Join(tt.args, " "), err)
+			case !tt.wantErr && out != tt.stdout:
+				t.Errorf("stdout: got\n%s\nwant\n%s", out, tt.stdout)
+			}
+			if errOut != tt.stderr {
+				t.Errorf("stderr: got %q, want %q", errOut, tt.stderr)
+			}
+			var got []string
+			for _, r := range c.srv.since(before) {
+				got = append(got, strings.TrimSpace(r.Method+" "+r.URI+" "+r.Body))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.requests, "\n") {
+				t.Errorf("requests: got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.requests, "\n"))
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,8 @@ func newClustersCommand(a *app) *cobra.Command {
 func newClustersListCommand(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Aliases: []string{"ls"}, Short: "List the clusters you may see", Args: needArgs(),
+		Long: `List the clusters you may see. CPU (in cores), MEMORY and PODS are what the
+pods request out of what the nodes can allocate.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := a.session()
 			if err != nil {
@@ -46,17 +49,20 @@ func newClustersListCommand(a *app) *cobra.Command {
 	}
 }
 
+// clusterTable has one row per cluster; CPU, MEMORY and PODS are
+// requested/allocatable.
 func (a *app) clusterTable(w io.Writer, clusters ...herdapi.Cluster) {
-	row(w, "NAME", "DISPLAY NAME", "CONNECTED", "READY", "VERSION", "NODES", "AGE")
+	row(w, "NAME", "CONNECTED", "READY", "VERSION", "NODES", "CPU", "MEMORY", "PODS", "AGE")
 	now := a.now()
 	for _, c := range clusters {
-		row(w, c.Name, c.DisplayName, c.Connected, c.Ready, c.Version, strconv.Itoa(int(c.NodeCount)), age(c.CreatedAt, now))
+		row(w, c.Name, c.Connected, c.Ready, c.Version, strconv.Itoa(int(c.NodeCount)),
+			usage(c, "cpu"), usage(c, "memory"), usage(c, "pods"), age(c.CreatedAt, now))
 	}
 }
 
 func newClustersGetCommand(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use: "get NAME", Short: "Show one cluster", Args: needArgs("NAME"),
+		Use: "get NAME", Short: "Show one cluster with its nodes and resources", Args: needArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.session()
 			if err != nil {
@@ -66,9 +72,42 @@ func newClustersGetCommand(a *app) *cobra.Command {
 			if err != nil {
 				return explain(err, s.cfg, action{what: "get cluster " + args[0], kind: "cluster", name: args[0]})
 			}
-			return a.print(c, func(w io.Writer) { a.clusterTable(w, *c) })
+			return a.print(c, func(w io.Writer) { a.clusterDetail(w, *c) })
 		},
 	}
+}
+
+// clusterDetail shows a cluster's fields, then its resources and nodes
+// when it reports them.
+func (a *app) clusterDetail(w io.Writer, c herdapi.Cluster) {
+	fields(w, "Name", c.Name, "Display name", c.DisplayName, "Description", c.Description,
+		"Connected", c.Connected, "Ready", c.Ready)
+	if c.Message != "" {
+		fields(w, "Message", c.Message)
+	}
+	fields(w, "Version", c.Version, "Nodes", strconv.Itoa(int(c.NodeCount)), "Age", age(c.CreatedAt, a.now()))
+	if names := resourceNames(c); len(names) > 0 {
+		fmt.Fprintln(w)
+		row(w, "RESOURCE", "REQUESTED", "ALLOCATABLE", "CAPACITY")
+		for _, name := range names {
+			row(w, name, quantity(name, c.Requested[name]), quantity(name, c.Allocatable[name]), quantity(name, c.Capacity[name]))
+		}
+	}
+	if len(c.Nodes) > 0 {
+		fmt.Fprintln(w)
+		row(w, "NODE", "ROLES", "VERSION", "READY")
+		for _, n := range c.Nodes {
+			row(w, n.Name, strings.Join(n.Roles, ","), n.KubeletVersion, conditionStatus(n.Ready))
+		}
+	}
+}
+
+// conditionStatus writes a bool as a condition status, True or False.
+func conditionStatus(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
 }
 
 func newClustersCreateCommand(a *app) *cobra.Command {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,14 +16,15 @@ func TestClustersListFormats(t *testing.T) {
 	c := newCLI(t)
 	c.login("alice", "s3cret")
 	c.srv.clusters["dev"] = herdapi.Cluster{Name: "dev", Connected: "False", Ready: "Unknown", CreatedAt: testNow.Add(-90 * time.Second)}
+	c.srv.clusters["prod"] = prodWithNodes(c.srv.clusters["prod"])
 	want := herdapi.ClusterList{Items: []herdapi.Cluster{c.srv.clusters["dev"], c.srv.clusters["prod"]}}
 
 	t.Run("table", func(t *testing.T) {
 		got := c.ok("", "clusters", "list")
 		wantTable := "" +
-			"NAME   DISPLAY NAME   CONNECTED   READY     VERSION   NODES   AGE\n" +
-			"dev    -              False       Unknown   -         0       90s\n" +
-			"prod   Production     True        True      v1.37.2   3       2d\n"
+			"NAME   CONNECTED   READY     VERSION   NODES   CPU        MEMORY       PODS     AGE\n" +
+			"dev    False       Unknown   -         0       -          -            -        90s\n" +
+			"prod   True        True      v1.37.2   3       2.25/8.5   3Gi/45.2Gi   27/330   2d\n"
 		if got != wantTable {
 			t.Errorf("got\n%s\nwant\n%s", got, wantTable)
 		}
@@ -40,7 +42,7 @@ func TestClustersListFormats(t *testing.T) {
 			if err != nil {
 				t.Fatalf("output is not %s: %v\n%s", format, err, out)
 			}
-			if len(got.Items) != 2 || got.Items[0].Name != "dev" || got.Items[1] != want.Items[1] {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
 		})
@@ -50,12 +52,66 @@ func TestClustersListFormats(t *testing.T) {
 	})
 }
 
+// prodWithNodes is c with three nodes and their resources.
+func prodWithNodes(c herdapi.Cluster) herdapi.Cluster {
+	c.Capacity = map[string]string{"cpu": "9", "memory": "48Gi", "pods": "330", "ephemeral-storage": "300Gi"}
+	c.Allocatable = map[string]string{"cpu": "8500m", "memory": "47395988Ki", "pods": "330"}
+	c.Requested = map[string]string{"cpu": "2250m", "memory": "3Gi", "pods": "27"}
+	c.Nodes = []herdapi.ClusterNode{
+		{Name: "cp-1", Roles: []string{"control-plane", "etcd"}, KubeletVersion: "v1.37.2", Ready: true},
+		{Name: "worker-1", KubeletVersion: "v1.37.2", Ready: true},
+		{Name: "worker-2", KubeletVersion: "v1.37.1", Ready: false},
+	}
+	return c
+}
+
+func TestClustersGet(t *testing.T) {
+	c := newCLI(t)
+	c.login("bob", "hunter2")
+	c.srv.clusters["prod"] = prodWithNodes(c.srv.clusters["prod"])
+	c.srv.clusters["edge"] = herdapi.Cluster{Name: "edge", Connected: "False", Ready: "False", Message: "the agent has not connected yet", CreatedAt: testNow}
+	c.runTests(t, []cmdTest{
+		{name: "nodes and resources", args: []string{"clusters", "get", "prod"}, stdout: "" +
+			"Name:           prod\n" +
+			"Display name:   Production\n" +
+			"Description:    -\n" +
+			"Connected:      True\n" +
+			"Ready:          True\n" +
+			"Version:        v1.37.2\n" +
+			"Nodes:          3\n" +
+			"Age:            2d\n" +
+			"\n" +
+			"RESOURCE            REQUESTED   ALLOCATABLE   CAPACITY\n" +
+			"cpu                 2.25        8.5           9\n" +
+			"memory              3Gi         45.2Gi        48Gi\n" +
+			"pods                27          330           330\n" +
+			"ephemeral-storage   -           -             300Gi\n" +
+			"\n" +
+			"NODE       ROLES                VERSION   READY\n" +
+			"cp-1       control-plane,etcd   v1.37.2   True\n" +
+			"worker-1   -                    v1.37.2   True\n" +
+			"worker-2   -                    v1.37.1   False\n",
+			requests: []string{"GET /v1/clusters/prod"}},
+		{name: "not ready, no nodes", args: []string{"clusters", "get", "edge"}, stdout: "" +
+			"Name:           edge\n" +
+			"Display name:   -\n" +
+			"Description:    -\n" +
+			"Connected:      False\n" +
+			"Ready:          False\n" +
+			"Message:        the agent has not connected yet\n" +
+			"Version:        -\n" +
+			"Nodes:          0\n" +
+			"Age:            0s\n",
+			requests: []string{"GET /v1/clusters/edge"}},
+	})
+}
+
 func TestClustersCreateGetDelete(t *testing.T) {
 	c := newCLI(t)
 	c.login("alice", "s3cret")
 	out := c.ok("", "clusters", "create", "edge", "--display-name", "Edge", "--description", "shop floor")
 	wantCmd := "kubectl apply -f " + c.srv.URL + "/v1/import/regtoken-edge.yaml"
-	for _, want := range []string{"edge   Edge", "To import the cluster", "expires in 60m", "  " + wantCmd + "\n"} {
+	for _, want := range []string{"edge   False       Unknown", "To import the cluster", "expires in 60m", "  " + wantCmd + "\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("create: got\n%s\nwant %q in it", out, want)
 		}
@@ -68,7 +124,7 @@ func TestClustersCreateGetDelete(t *testing.T) {
 		t.Errorf("create -o json: got %+v, %v", resp, err)
 	}
 
-	if out := c.ok("", "clusters", "get", "edge"); !strings.Contains(out, "edge   Edge") {
+	if out := c.ok("", "clusters", "get", "edge"); !strings.Contains(out, "Display name:   Edge\n") {
 		t.Errorf("get: got %q", out)
 	}
 	if out := c.ok("", "clusters", "delete", "edge"); out != "cluster edge deleted\n" {

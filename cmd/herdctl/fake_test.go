@@ -32,9 +32,11 @@ type seen struct {
 }
 
 // fakeServer implements just enough of the Herd API to check what herdctl
-// sends: users alice (admin) and bob, clusters, tokens.
+// sends: users alice (admin) and bob, clusters, tokens, and roles,
+// projects and members (fakeRBAC).
 type fakeServer struct {
 	*httptest.Server
+	fakeRBAC
 	mu         sync.Mutex
 	requests   []seen
 	passwords  map[string]string            // username -> password
@@ -58,6 +60,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 		clusters: map[string]herdapi.Cluster{
 			"prod": {Name: "prod", DisplayName: "Production", Connected: "True", Ready: "True", Version: "v1.37.2", NodeCount: 3, CreatedAt: created},
 		},
+		fakeRBAC: newFakeRBAC(),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cacerts", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(f.caPEM()) })
@@ -77,6 +80,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("GET /v1/tokens", f.authed(false, f.listTokens))
 	mux.HandleFunc("POST /v1/tokens", f.authed(false, f.createToken))
 	mux.HandleFunc("DELETE /v1/tokens/{name}", f.authed(false, f.revokeToken))
+	f.routeRBAC(mux)
 	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
@@ -106,6 +110,13 @@ func (f *fakeServer) find(method, uri string) []seen {
 		}
 	}
 	return out
+}
+
+// since returns the requests after the first n.
+func (f *fakeServer) since(n int) []seen {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests[n:])
 }
 
 // issue makes a token for username and returns its secret.

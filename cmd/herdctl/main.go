@@ -1,7 +1,7 @@
 // Command herdctl is the user's CLI for Herd: it logs in to a Herd server
-// (pinning its CA by checksum) and manages clusters, users and tokens
-// through the API in package herdapi. Its settings live in ~/.herd/config
-// (HERDCONFIG overrides the path).
+// (pinning its CA by checksum) and manages clusters, users, tokens, roles,
+// projects and members through the API in package herdapi. Its settings
+// live in ~/.herd/config (HERDCONFIG overrides the path).
 package main
 
 import (

@@ -101,3 +101,39 @@ func human(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dy", int(d.Hours()/24/365))
 }
+
+// fields writes the "Name:<tab>value" lines of a detail view, name and
+// value alternating; empty values show as "-".
+func fields(w io.Writer, kv ...string) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		value := kv[i+1]
+		if value == "" {
+			value = "-"
+		}
+		fmt.Fprintf(w, "%s:\t%s\n", kv[i], value)
+	}
+}
+
+// list writes a field whose values go one a line, aligned under the first.
+func list(w io.Writer, name string, values []string) {
+	if len(values) == 0 {
+		fields(w, name, "")
+		return
+	}
+	for i, v := range values {
+		if i == 0 {
+			fmt.Fprintf(w, "%s:\t%s\n", name, v)
+		} else {
+			fmt.Fprintf(w, "\t%s\n", v)
+		}
+	}
+}
+
+// compact joins values with commas, naming at most limit of them and
+// counting the rest: "a,b,c +2 more".
+func compact(values []string, limit int) string {
+	if len(values) <= limit {
+		return strings.Join(values, ",")
+	}
+	return fmt.Sprintf("%s +%d more", strings.Join(values[:limit], ","), len(values)-limit)
+}

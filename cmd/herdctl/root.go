@@ -32,8 +32,8 @@ type app struct {
 func newRootCommand(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "herdctl",
-		Short: "herdctl manages a Herd server: clusters, users and tokens",
-		Long: `herdctl manages a Herd server: clusters, users and tokens.
+		Short: "herdctl manages a Herd server: clusters, users, tokens, projects and members",
+		Long: `herdctl manages a Herd server: clusters, users, tokens, projects and members.
 
 Start with
   herdctl login https://herd.example.com --username alice --password-stdin --ca-checksum SHA256
@@ -59,6 +59,9 @@ Settings are kept in ~/.herd/config, or in the file HERDCONFIG names.`,
 		newClustersCommand(a),
 		newUsersCommand(a),
 		newTokensCommand(a),
+		newRolesCommand(a),
+		newProjectsCommand(a),
+		newMembersCommand(a),
 		newKubeconfigCommand(a),
 		newTokenCommand(a),
 		newVersionCommand(a),

@@ -85,6 +85,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identi
 		UserName:    user.Name,
 		Username:    user.Spec.Username,
 		Principals:  user.Spec.PrincipalIDs,
+		Groups:      user.Status.GroupPrincipals,
 		TokenName:   tok.Name,
 		TokenKind:   tok.Spec.Kind,
 		ClusterName: tok.Spec.ClusterName,

@@ -104,16 +104,7 @@ func TestEndpoints(t *testing.T) {
 	cluster := herdapi.Cluster{Name: "c1", Connected: "True", Ready: "True", CreatedAt: created}
 	token := herdapi.TokenResponse{Token: "secret", Info: herdapi.TokenInfo{Name: "t-1", Kind: "session", CreatedAt: created}}
 	importInfo := herdapi.ImportInfo{URL: "https://h/v1/import/x.yaml", Command: "kubectl apply -f https://h/v1/import/x.yaml", ExpiresAt: created}
-	tests := []struct {
-		name       string
-		call       func(c *Client) (any, error)
-		status     int
-		answer     any // JSON body; nil for none
-		wantMethod string
-		wantPath   string
-		wantBody   string // JSON, "" for none
-		wantAuth   string
-	}{
+	testEndpoints(t, []endpointTest{
 		{"login", func(c *Client) (any, error) {
 			return c.Login(ctx, herdapi.LoginRequest{Username: "alice", Password: "pw"})
 		}, 201, token, "POST", "/v1/login", `{"username":"alice","password":"pw"}`, ""},
@@ -157,7 +148,25 @@ func TestEndpoints(t *testing.T) {
 		{"import cluster", func(c *Client) (any, error) {
 			return c.ImportCluster(ctx, "c1", herdapi.ImportRequest{GracePeriodSeconds: -1})
 		}, 201, importInfo, "POST", "/v1/clusters/c1/import", `{"gracePeriodSeconds":-1}`, "Bearer tok"},
-	}
+	})
+}
+
+// endpointTest is one call of a client method: what the server answers
+// and what request the method must send.
+type endpointTest struct {
+	name       string
+	call       func(c *Client) (any, error)
+	status     int
+	answer     any // JSON body; nil for none
+	wantMethod string
+	wantPath   string
+	wantBody   string // JSON, "" for none
+	wantAuth   string
+}
+
+// testEndpoints runs each call against one test server, with token tok.
+func testEndpoints(t *testing.T, tests []endpointTest) {
+	t.Helper()
 	ts := newTestServer(t)
 	c := newTestClient(t, ts, "tok")
 	for _, tt := range tests {

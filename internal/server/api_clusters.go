@@ -1,7 +1,7 @@
 package server
 
 import (
-	"context"
+	corev1 "k8s.io/api/core/v1"
 	"net/http"
 	"slices"
 	"strings"
@@ -38,18 +38,6 @@ func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *
 	}
 	slices.SortFunc(out.Items, func(a, b herdapi.Cluster) int { return strings.Compare(a.Name, b.Name) })
 	writeJSON(w, http.StatusOK, out)
-}
-
-// member reports whether id has a role in the cluster.
-func (s *Server) member(ctx context.Context, id *authn.Identity, cluster string) bool {
-	var list v1.ClusterRoleTemplateBindingList
-	if err := s.cache.List(ctx, &list, client.MatchingFields{subjectUserIndex: id.UserName}); err != nil {
-		s.cfg.Logger.Error("failed to list cluster role template bindings", "user", id.UserName, "err", err)
-		return false
-	}
-	return slices.ContainsFunc(list.Items, func(b v1.ClusterRoleTemplateBinding) bool {
-		return b.Spec.ClusterName == cluster && b.Spec.Subject.UserName == id.UserName
-	})
 }
 
 func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
@@ -197,6 +185,26 @@ func apiCluster(c *v1.Cluster) herdapi.Cluster {
 	if c.Status.LastSeen != nil {
 		t := c.Status.LastSeen.Time
 		out.LastSeen = &t
+	}
+	quantities := func(l corev1.ResourceList) map[string]string {
+		if len(l) == 0 {
+			return nil
+		}
+		m := map[string]string{}
+		for k, v := range l {
+			m[string(k)] = v.String()
+		}
+		return m
+	}
+	out.Capacity, out.Allocatable, out.Requested = quantities(c.Status.Capacity), quantities(c.Status.Allocatable), quantities(c.Status.Requested)
+	for _, n := range c.Status.Nodes {
+		out.Nodes = append(out.Nodes, herdapi.ClusterNode{Name: n.Name, Roles: n.Roles, KubeletVersion: n.KubeletVersion, Ready: n.Ready})
+	}
+	for _, t := range []string{v1.ClusterConnected, v1.ClusterReady, v1.ClusterRBACSynced} {
+		if cond := meta.FindStatusCondition(c.Status.Conditions, t); cond != nil && cond.Status != metav1.ConditionTrue {
+			out.Message = t + ": " + cond.Message
+			break
+		}
 	}
 	return out
 }

@@ -14,13 +14,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/certs"
 	"herd.dev/herd/internal/importmanifest"
-)
-
-// Built-in global roles.
-const (
-	RoleAdmin    = "admin"
-	RoleUser     = "user"
-	RoleUserBase = "user-base"
+	"herd.dev/herd/internal/roles"
 )
 
 // bootstrapUsername is the first admin's username.
@@ -29,27 +23,19 @@ const bootstrapUsername = "admin"
 // bootstrapPasswordFile, under DataDir, holds a generated bootstrap password.
 const bootstrapPasswordFile = "bootstrap-password"
 
-func builtinGlobalRoles() []*v1.GlobalRole {
-	role := func(name, display string, newUser bool, rules ...rbacv1.PolicyRule) *v1.GlobalRole {
-		return &v1.GlobalRole{
-			TypeMeta:   metav1.TypeMeta{APIVersion: v1.GroupVersion.String(), Kind: "GlobalRole"},
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec:       v1.GlobalRoleSpec{DisplayName: display, Builtin: true, NewUserDefault: newUser, Rules: rules},
-		}
-	}
-	return []*v1.GlobalRole{
-		role(RoleAdmin, "Administrator", false, rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}),
-		role(RoleUser, "Standard user", true),
-		role(RoleUserBase, "User base: log in and manage own tokens", false),
-	}
-}
-
 // bootstrap creates the built-in global roles and the first admin.
 func (s *Server) bootstrap(ctx context.Context) error {
-	for _, r := range builtinGlobalRoles() {
+	var builtins []client.Object
+	for _, r := range roles.GlobalRoles() {
+		builtins = append(builtins, r)
+	}
+	for _, r := range roles.RoleTemplates() {
+		builtins = append(builtins, r)
+	}
+	for _, obj := range builtins {
 		//nolint:staticcheck // server-side apply of a typed object
-		if err := s.client.Patch(ctx, r, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("failed to create global role %s: %w", r.Name, err)
+		if err := s.client.Patch(ctx, obj, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+			return fmt.Errorf("failed to create built-in %T %s: %w", obj, obj.GetName(), err)
 		}
 	}
 	if err := s.loadAgentKey(ctx); err != nil {
@@ -85,7 +71,7 @@ func (s *Server) bootstrapAdmin(ctx context.Context) error {
 	case !apierrors.IsNotFound(err):
 		return fmt.Errorf("failed to read the bootstrap admin: %w", err)
 	}
-	u, err := s.createUser(ctx, bootstrapUsername, "Default Admin", []string{RoleAdmin})
+	u, err := s.createUser(ctx, bootstrapUsername, "Default Admin", []string{roles.GlobalAdmin})
 	if apierrors.IsAlreadyExists(err) {
 		return nil // another replica made it
 	}

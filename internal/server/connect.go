@@ -2,14 +2,11 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authproxy"
@@ -47,28 +44,23 @@ func (s *Server) newTunnel() error {
 }
 
 // setConnected records the tunnel's current state in the Cluster's
-// Connected condition and lastSeen. Calls are serialized and read the
-// state themselves, so the last one wins with the truth.
+// Connected condition and lastSeen, then starts or stops the cluster's
+// controllers. Calls are serialized and read the state themselves, so the
+// last one wins with the truth.
 func (s *Server) setConnected(cluster string) {
 	s.connectedMu.Lock()
 	defer s.connectedMu.Unlock()
 	connected := s.tunnel.Connected(cluster)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.baseCtx, 10*time.Second)
 	defer cancel()
-	var c v1.Cluster
-	if err := s.api.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil {
-		return
-	}
 	cond := metav1.Condition{Type: v1.ClusterConnected, Status: metav1.ConditionFalse, Reason: "AgentDisconnected",
-		Message: "no agent tunnel", ObservedGeneration: c.Generation}
+		Message: "no agent tunnel"}
 	if connected {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "AgentConnected", "the agent's tunnel is up"
 	}
-	conditions := c.Status.Conditions
-	meta.SetStatusCondition(&conditions, cond)
-	now := metav1.Now()
-	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": conditions, "lastSeen": now}})
-	if err := s.client.Status().Patch(ctx, &c, client.RawPatch(types.MergePatchType, patch)); err != nil {
+	extra := map[string]any{"lastSeen": metav1.NewTime(s.now())}
+	if err := s.applyClusterCondition(ctx, cluster, ownerTunnel, cond, extra, false); err != nil && !apierrors.IsNotFound(err) {
 		s.cfg.Logger.Warn("failed to record the tunnel state", "cluster", cluster, "connected", connected, "err", err)
 	}
+	s.syncRuntime(s.baseCtx, cluster)
 }

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/roles"
 	"herd.dev/herd/internal/authn"
 )
 
@@ -20,7 +21,7 @@ func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *au
 		if _, ok := s.visibleCluster(w, r, id); !ok {
 			return
 		}
-	} else if !s.allowed(r.Context(), id, "proxy", "clusters") {
+	} else if !s.allowed(r.Context(), id, roles.VerbProxyLocal, "clusters") {
 		s.notFound(w, r, "cluster "+name)
 		return
 	}

@@ -25,9 +25,6 @@ const Namespace = "herd-system"
 // leaderElectionID names the Lease that the controllers' leader holds.
 const leaderElectionID = "herd-server"
 
-// subjectUserIndex indexes GlobalRoleBindings and
-// ClusterRoleTemplateBindings by spec.subject.userName.
-const subjectUserIndex = "spec.subject.userName"
 
 func newScheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
@@ -67,23 +64,8 @@ func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to set up the controller manager: %w", err)
 	}
-	// Bindings are looked up by their user on the request path.
-	bySubject := func(subject func(client.Object) v1.Subject) func(client.Object) []string {
-		return func(o client.Object) []string {
-			if u := subject(o).UserName; u != "" {
-				return []string{u}
-			}
-			return nil
-		}
-	}
-	indexes := map[client.Object]func(client.Object) v1.Subject{
-		&v1.GlobalRoleBinding{}:          func(o client.Object) v1.Subject { return o.(*v1.GlobalRoleBinding).Spec.Subject },
-		&v1.ClusterRoleTemplateBinding{}: func(o client.Object) v1.Subject { return o.(*v1.ClusterRoleTemplateBinding).Spec.Subject },
-	}
-	for obj, subject := range indexes {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, obj, subjectUserIndex, bySubject(subject)); err != nil {
-			return nil, err
-		}
+	if err := addIndexes(ctx, mgr); err != nil {
+		return nil, err
 	}
 	return mgr, nil
 }
@@ -92,6 +74,7 @@ func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
 var watchedTypes = []client.Object{
 	&v1.Token{}, &v1.User{}, &v1.Cluster{}, &v1.ClusterRegistrationToken{},
 	&v1.GlobalRole{}, &v1.GlobalRoleBinding{}, &v1.ClusterRoleTemplateBinding{},
+	&v1.RoleTemplate{}, &v1.ProjectRoleTemplateBinding{}, &v1.Project{},
 }
 
 // startCache starts informers for watchedTypes and waits for them to sync.

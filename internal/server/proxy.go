@@ -21,6 +21,7 @@ import (
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/impersonation"
 	"herd.dev/herd/internal/importmanifest"
+	"herd.dev/herd/internal/roles"
 )
 
 // proxyAuthenticate authenticates a proxied request; a token scoped to
@@ -38,7 +39,7 @@ func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy
 		return authproxy.Identity{}, id.TokenName, fmt.Errorf("%w: token %s is for cluster %s", authproxy.ErrUnauthenticated, id.TokenName, id.ClusterName)
 	}
 	groups := id.Groups
-	if s.allowed(r.Context(), id, "proxy", "clusters") {
+	if clusterID != LocalClusterName && s.allowed(r.Context(), id, roles.VerbOwn, "clusters") {
 		groups = append(slices.Clip(groups), importmanifest.AdminsGroup)
 	}
 	return authproxy.Identity{
@@ -54,9 +55,9 @@ func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy
 
 // proxyResolve returns the target of a cluster the caller may reach.
 func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authproxy.Identity) (*authproxy.Target, error) {
-	id := &authn.Identity{UserName: pid.User}
+	id := &authn.Identity{UserName: pid.User, Groups: pid.Groups}
 	if clusterID == LocalClusterName {
-		if !s.allowed(ctx, id, "proxy", "clusters") {
+		if !s.allowed(ctx, id, roles.VerbProxyLocal, "clusters") {
 			return nil, fmt.Errorf("%w: user %s may not reach the management cluster", authproxy.ErrNotFound, pid.User)
 		}
 		return s.localTarget()
@@ -71,15 +72,9 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 	if !s.tunnel.Connected(clusterID) {
 		return nil, fmt.Errorf("%w: cluster %s has no agent connected", authproxy.ErrUnavailable, clusterID)
 	}
-	var d *downstream
-	if v, ok := s.targets.Load(clusterID); ok {
-		d = v.(*downstream)
-	} else {
-		var err error
-		if d, err = s.newDownstream(ctx, clusterID); err != nil {
-			return nil, err
-		}
-		s.targets.Store(clusterID, d)
+	d, err := s.downstreamFor(ctx, clusterID)
+	if err != nil {
+		return nil, err
 	}
 	token, err := d.accounts.Token(ctx, subjectOf(pid))
 	if err != nil {
@@ -88,6 +83,19 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 	t := d.target
 	t.Credential = token
 	return &t, nil
+}
+
+// downstreamFor returns the cached transport and clients of a cluster.
+func (s *Server) downstreamFor(ctx context.Context, clusterID string) (*downstream, error) {
+	if v, ok := s.targets.Load(clusterID); ok {
+		return v.(*downstream), nil
+	}
+	d, err := s.newDownstream(ctx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	s.targets.Store(clusterID, d)
+	return d, nil
 }
 
 // downstream is what the proxy keeps per cluster: the target with the

@@ -42,6 +42,18 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/clusters/{name}/import", s.authed(s.handleImport))
 	mux.HandleFunc("GET /v1/clusters/{name}/kubeconfig", s.authed(s.handleKubeconfig))
 
+	mux.HandleFunc("GET /v1/roles", s.authed(s.handleListRoles))
+	mux.HandleFunc("GET /v1/roles/{name}", s.authed(s.handleGetRole))
+	mux.HandleFunc("GET /v1/projects", s.authed(s.handleListProjects))
+	mux.HandleFunc("POST /v1/projects", s.authed(s.handleCreateProject))
+	mux.HandleFunc("GET /v1/projects/{name}", s.authed(s.handleGetProject))
+	mux.HandleFunc("DELETE /v1/projects/{name}", s.authed(s.handleDeleteProject))
+	mux.HandleFunc("POST /v1/projects/{name}/namespaces", s.authed(s.handleAddNamespace))
+	mux.HandleFunc("DELETE /v1/projects/{name}/namespaces/{namespace}", s.authed(s.handleRemoveNamespace))
+	mux.HandleFunc("GET /v1/members", s.authed(s.handleListMembers))
+	mux.HandleFunc("POST /v1/members", s.authed(s.handleAddMember))
+	mux.HandleFunc("DELETE /v1/members/{name}", s.authed(s.handleRemoveMember))
+
 	mux.HandleFunc("GET /v1/import/{file}", s.handleImportManifest)
 	mux.HandleFunc("POST /v1/agent/register", s.handleAgentRegister)
 	mux.Handle("GET /v1/connect", s.tunnel)

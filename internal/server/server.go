@@ -49,6 +49,9 @@ type Server struct {
 	localTgtErr error
 	// connectedMu serializes writes of the Connected condition.
 	connectedMu sync.Mutex
+	// baseCtx ends when the server stops; cluster controllers run under it.
+	baseCtx  context.Context
+	runtimes runtimes
 
 	client client.Client // reads from the cache, writes to the management cluster
 	cache  client.Reader
@@ -98,9 +101,11 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	// default of 5 requests a second would throttle logins and controllers.
 	s.rest.QPS, s.rest.Burst = 200, 400
 	mctx, stopManager := context.WithCancel(ctx)
+	s.baseCtx = mctx
 	mgrDone, err := s.startControlPlane(mctx)
 	defer func() {
 		stopManager()
+		s.stopRuntimes()
 		if mgrDone != nil {
 			<-mgrDone
 		}
@@ -161,6 +166,9 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 		}
 	}()
 	if err := startCache(ctx, mgr); err != nil {
+		return done, err
+	}
+	if err := s.watchRBACInputs(ctx, mgr); err != nil {
 		return done, err
 	}
 	if err := s.bootstrap(ctx); err != nil {

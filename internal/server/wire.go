@@ -8,6 +8,7 @@ import (
 
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/controllers/expiry"
+	"herd.dev/herd/internal/controllers/validation"
 )
 
 // everyReplica is a runnable that runs on every replica, not only the leader.
@@ -36,6 +37,12 @@ func (s *Server) wire(mgr manager.Manager) {
 // leader only.
 func (s *Server) addControllers(mgr manager.Manager) error {
 	if err := mgr.Add(everyReplica(s.usage.Run)); err != nil {
+		return err
+	}
+	if err := mgr.Add(leaderOnly(s.sweepLostAgents)); err != nil {
+		return err
+	}
+	if err := validation.Setup(mgr, validation.Options{Logger: s.cfg.Logger}); err != nil {
 		return err
 	}
 	return expiry.Setup(mgr, expiry.Options{Logger: s.cfg.Logger})

@@ -66,7 +66,7 @@ func TestProxy(t *testing.T) {
 		if _, errOut, err := mgmt.ExecStdin(`apiVersion: management.herd.dev/v1
 kind: ClusterRoleTemplateBinding
 metadata: {name: gail-east}
-spec: {clusterName: east, roleTemplateName: read-only, subject: {userName: `+authn.UserObjectName("gail")+`}}
+spec: {clusterName: east, roleTemplateName: view-nodes, subject: {userName: `+authn.UserObjectName("gail")+`}}
 `, "apply", "-f", "-"); err != nil {
 			t.Fatalf("bind: %v %s", err, errOut)
 		}

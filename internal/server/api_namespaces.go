@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/roles"
+)
+
+// errOtherProject means a namespace already belongs to another project.
+var errOtherProject = errors.New("server: namespace belongs to another project")
+
+// downstreamKube is a client of a connected cluster with the agent's credential.
+func (s *Server) downstreamKube(ctx context.Context, cluster string) (kubernetes.Interface, error) {
+	if !s.tunnel.Connected(cluster) {
+		return nil, fmt.Errorf("cluster %s has no agent connected", cluster)
+	}
+	d, err := s.downstreamFor(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	return d.accounts.Client, nil
+}
+
+// mayMoveNamespaces reports whether id may put namespaces of a cluster in
+// and out of projects: that changes who reaches them, so it takes the
+// right to update namespaces in the whole cluster (and to create them,
+// with create).
+func (s *Server) mayMoveNamespaces(ctx context.Context, id *authn.Identity, cluster string, create bool) bool {
+	verbs := []string{"update"}
+	if create {
+		verbs = append(verbs, "create")
+	}
+	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: verbs}}
+	return len(roles.Missing(s.clusterRules(ctx, id, cluster), want)) == 0
+}
+
+func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var req herdapi.ProjectNamespaceRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	p, ok := s.project(w, r, id)
+	if !ok {
+		return
+	}
+	if errs := validation.ValidateNamespaceName(req.Namespace, false); len(errs) > 0 {
+		s.invalid(w, r, "namespace name "+strings.Join(errs, "; "))
+		return
+	}
+	if !s.mayMoveNamespaces(r.Context(), id, p.Spec.ClusterName, req.Create) {
+		s.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" into projects")
+		return
+	}
+	kube, err := s.downstreamKube(r.Context(), p.Spec.ClusterName)
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
+		return
+	}
+	err = setNamespaceProject(r.Context(), kube, req.Namespace, "", p.Name)
+	if apierrors.IsNotFound(err) && req.Create {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: req.Namespace, Labels: map[string]string{v1.ProjectNamespaceLabel: p.Name}}}
+		_, err = kube.CoreV1().Namespaces().Create(r.Context(), ns, metav1.CreateOptions{})
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound,
+			"namespace "+req.Namespace+" does not exist in cluster "+p.Spec.ClusterName+"; add --create to make it", err)
+		return
+	case errors.Is(err, errOtherProject):
+		s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, err.Error()+"; remove it from that project first", err)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	s.cfg.Logger.Info("namespace added to project", "project", p.Name, "namespace", req.Namespace, "by", id.UserName)
+	out := apiProject(p)
+	if !slices.Contains(out.Namespaces, req.Namespace) {
+		out.Namespaces = append(out.Namespaces, req.Namespace)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	p, ok := s.project(w, r, id)
+	if !ok {
+		return
+	}
+	ns := r.PathValue("namespace")
+	if !s.mayMoveNamespaces(r.Context(), id, p.Spec.ClusterName, false) {
+		s.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" out of projects")
+		return
+	}
+	kube, err := s.downstreamKube(r.Context(), p.Spec.ClusterName)
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
+		return
+	}
+	switch err := setNamespaceProject(r.Context(), kube, ns, p.Name, ""); {
+	case apierrors.IsNotFound(err) || errors.Is(err, errOtherProject):
+		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "namespace "+ns+" is not in project "+p.Name, err)
+	case err != nil:
+		s.internal(w, r, err)
+	default:
+		s.cfg.Logger.Info("namespace removed from project", "project", p.Name, "namespace", ns, "by", id.UserName)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// setNamespaceProject moves a downstream namespace from project from ("":
+// none) to project to ("": none), failing with errOtherProject when it is
+// in another one. The write is conditional on the namespace's
+// resourceVersion, so a concurrent move cannot be overwritten.
+func setNamespaceProject(ctx context.Context, kube kubernetes.Interface, name, from, to string) error {
+	ns, err := kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	switch have := ns.Labels[v1.ProjectNamespaceLabel]; {
+	case have == to:
+		return nil
+	case have != from:
+		return fmt.Errorf("%w: namespace %s is in project %s", errOtherProject, name, have)
+	}
+	var value any
+	if to != "" {
+		value = to
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+		"resourceVersion": ns.ResourceVersion, "labels": map[string]any{v1.ProjectNamespaceLabel: value}}})
+	_, err = kube.CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/roles"
+)
+
+// mayInCluster reports whether id may do verb on Herd resource in a
+// cluster: by a global role, or by their roles in the cluster.
+func (s *Server) mayInCluster(ctx context.Context, id *authn.Identity, cluster, verb, resource string) bool {
+	if s.allowed(ctx, id, verb, resource) {
+		return true
+	}
+	want := []rbacv1.PolicyRule{{APIGroups: []string{v1.GroupVersion.Group}, Resources: []string{resource}, Verbs: []string{verb}}}
+	return len(roles.Missing(s.clusterRules(ctx, id, cluster), want)) == 0
+}
+
+// visibleProject reports whether id may see a project: globally, through
+// their roles in its cluster, or as one of its members.
+func (s *Server) visibleProject(ctx context.Context, id *authn.Identity, p *v1.Project) bool {
+	return s.mayInCluster(ctx, id, p.Spec.ClusterName, "get", "projects") ||
+		len(s.projectBindings(ctx, id, func(name string) bool { return name == p.Name })) > 0
+}
+
+func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var list v1.ProjectList
+	var opts []client.ListOption
+	if c := r.URL.Query().Get("cluster"); c != "" {
+		opts = append(opts, client.MatchingFields{clusterIndex: c})
+	}
+	if err := s.cache.List(r.Context(), &list, opts...); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := herdapi.ProjectList{Items: []herdapi.Project{}}
+	for i := range list.Items {
+		if s.visibleProject(r.Context(), id, &list.Items[i]) {
+			out.Items = append(out.Items, apiProject(&list.Items[i]))
+		}
+	}
+	slices.SortFunc(out.Items, func(a, b herdapi.Project) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// project reads the named project and answers 404 when id may not see it.
+func (s *Server) project(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Project, bool) {
+	var p v1.Project
+	name := r.PathValue("name")
+	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &p); err != nil || !s.visibleProject(r.Context(), id, &p) {
+		s.notFound(w, r, "project "+name)
+		return nil, false
+	}
+	return &p, true
+}
+
+func (s *Server) handleGetProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if p, ok := s.project(w, r, id); ok {
+		writeJSON(w, http.StatusOK, apiProject(p))
+	}
+}
+
+func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var req herdapi.ProjectCreateRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	switch errs := validation.NameIsDNSLabel(req.Name, false); {
+	case len(errs) > 0:
+		s.invalid(w, r, "project name "+strings.Join(errs, "; "))
+		return
+	case len(req.DisplayName) > 253 || len(req.Description) > 1024:
+		s.invalid(w, r, "displayName is limited to 253 bytes and description to 1024")
+		return
+	case req.ClusterName == "":
+		s.invalid(w, r, "clusterName is required: the cluster whose namespaces the project groups")
+		return
+	}
+	var cluster v1.Cluster
+	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: req.ClusterName}, &cluster); err != nil ||
+		!(s.allowed(r.Context(), id, "get", "clusters") || s.member(r.Context(), id, cluster.Name)) {
+		s.invalid(w, r, "cluster "+req.ClusterName+" does not exist; see `herdctl clusters list`")
+		return
+	}
+	if !s.mayInCluster(r.Context(), id, cluster.Name, "create", "projects") {
+		s.forbidden(w, r, id, "create projects in cluster "+cluster.Name)
+		return
+	}
+	p := &v1.Project{
+		ObjectMeta: metav1.ObjectMeta{Name: req.Name, OwnerReferences: []metav1.OwnerReference{ownerRef(&cluster, "Cluster")}},
+		Spec:       v1.ProjectSpec{ClusterName: cluster.Name, DisplayName: req.DisplayName, Description: req.Description},
+	}
+	if err := s.client.Create(r.Context(), p); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			s.fail(w, r, http.StatusConflict, metav1.StatusReasonAlreadyExists, "project "+req.Name+" already exists; project names are unique across clusters", err)
+			return
+		}
+		s.internal(w, r, err)
+		return
+	}
+	s.awaitCache(r.Context(), p, false)
+	// Like Rancher, a creator who is not an administrator owns the project.
+	if !s.allowed(r.Context(), id, "create", "projectroletemplatebindings") {
+		b := newPRTB(p, roles.ProjectOwner, v1.Subject{UserName: id.UserName})
+		if err := s.client.Create(r.Context(), b); err != nil && !apierrors.IsAlreadyExists(err) {
+			s.internal(w, r, err)
+			return
+		}
+		s.awaitCache(r.Context(), b, false)
+	}
+	s.cfg.Logger.Info("project created", "project", p.Name, "cluster", p.Spec.ClusterName, "by", id.UserName)
+	writeJSON(w, http.StatusCreated, apiProject(p))
+}
+
+func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	p, ok := s.project(w, r, id)
+	if !ok {
+		return
+	}
+	if !s.mayInCluster(r.Context(), id, p.Spec.ClusterName, "delete", "projects") {
+		s.forbidden(w, r, id, "delete project "+p.Name)
+		return
+	}
+	// Namespaces leave the project first (best effort: an offline cluster
+	// keeps labels that name no project, which grant nothing).
+	if kube, err := s.downstreamKube(r.Context(), p.Spec.ClusterName); err == nil {
+		for _, ns := range p.Status.Namespaces {
+			if err := setNamespaceProject(r.Context(), kube, ns, p.Name, ""); err != nil {
+				s.cfg.Logger.Warn("failed to take a namespace out of a deleted project", "project", p.Name, "namespace", ns, "err", err)
+			}
+		}
+	}
+	s.deleteObject(w, r, id, p, "project")
+}
+
+func apiProject(p *v1.Project) herdapi.Project {
+	ns := p.Status.Namespaces
+	if ns == nil {
+		ns = []string{}
+	}
+	return herdapi.Project{Name: p.Name, ClusterName: p.Spec.ClusterName, DisplayName: p.Spec.DisplayName,
+		Description: p.Spec.Description, Namespaces: ns, CreatedAt: p.CreationTimestamp.Time}
+}
+
+func ownerRef(obj client.Object, kind string) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: v1.GroupVersion.String(), Kind: kind, Name: obj.GetName(), UID: obj.GetUID()}
+}

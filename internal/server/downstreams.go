@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/controllers/rbac"
+)
+
+// runtimes runs, on this replica, the controllers of every cluster whose
+// agent tunnel ends here: they reach the cluster through the tunnel, so
+// they run where the tunnel is. Two replicas that both hold a tunnel of
+// one cluster (one per agent replica) both run them; their writes are
+// idempotent.
+type runtimes struct {
+	mu      sync.Mutex
+	running map[string]*clusterRuntime
+	wg      sync.WaitGroup
+}
+
+// clusterRuntime is one cluster's controllers.
+type clusterRuntime struct {
+	cancel context.CancelFunc
+	rbac   *rbac.Controller
+}
+
+// syncRuntime starts or stops the controllers of a cluster to match its
+// tunnel. Calls are serialized.
+func (s *Server) syncRuntime(ctx context.Context, cluster string) {
+	rt := &s.runtimes
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.running == nil {
+		rt.running = map[string]*clusterRuntime{}
+	}
+	current, running := rt.running[cluster]
+	connected := s.tunnel.Connected(cluster) && ctx.Err() == nil
+	switch {
+	case connected && !running:
+		r, err := s.startRuntime(ctx, cluster)
+		if err != nil {
+			s.cfg.Logger.Error("failed to start the cluster's controllers", "cluster", cluster, "err", err)
+			return
+		}
+		rt.running[cluster] = r
+	case !connected && running:
+		current.cancel()
+		delete(rt.running, cluster)
+	}
+}
+
+func (s *Server) startRuntime(ctx context.Context, cluster string) (*clusterRuntime, error) {
+	d, err := s.newDownstream(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	ctrl, err := rbac.New(rbac.Config{
+		Cluster: cluster,
+		Kube:    d.accounts.Client,
+		Source:  &mgmtSource{cache: s.cache},
+		Report:  s.reportRBAC,
+		Logger:  s.cfg.Logger.With("controller", "rbac", "cluster", cluster),
+	})
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	r := &clusterRuntime{cancel: cancel, rbac: ctrl}
+	s.runtimes.wg.Add(1)
+	go func() {
+		defer s.runtimes.wg.Done()
+		if err := ctrl.Run(rctx); err != nil && rctx.Err() == nil {
+			s.cfg.Logger.Error("cluster RBAC controller stopped", "cluster", cluster, "err", err)
+		}
+	}()
+	s.cfg.Logger.Info("cluster controllers started", "cluster", cluster)
+	return r, nil
+}
+
+// stopRuntimes stops every cluster's controllers and waits for them.
+func (s *Server) stopRuntimes() {
+	s.runtimes.mu.Lock()
+	for name, r := range s.runtimes.running {
+		r.cancel()
+		delete(s.runtimes.running, name)
+	}
+	s.runtimes.mu.Unlock()
+	s.runtimes.wg.Wait()
+}
+
+// triggerRBAC asks the RBAC controllers of the named clusters (all of
+// them when clusters is nil) to sync.
+func (s *Server) triggerRBAC(clusters ...string) {
+	s.runtimes.mu.Lock()
+	defer s.runtimes.mu.Unlock()
+	if clusters == nil {
+		for _, r := range s.runtimes.running {
+			r.rbac.Trigger()
+		}
+		return
+	}
+	for _, c := range clusters {
+		if r, ok := s.runtimes.running[c]; ok {
+			r.rbac.Trigger()
+		}
+	}
+}
+
+// mgmtSource reads a cluster's RBAC input from the management cache.
+type mgmtSource struct {
+	cache client.Reader
+}
+
+var _ rbac.Source = (*mgmtSource)(nil)
+
+func (m *mgmtSource) Input(ctx context.Context, cluster string) (rbac.Input, error) {
+	var (
+		templates v1.RoleTemplateList
+		crtbs     v1.ClusterRoleTemplateBindingList
+		projects  v1.ProjectList
+	)
+	if err := m.cache.List(ctx, &templates); err != nil {
+		return rbac.Input{}, err
+	}
+	if err := m.cache.List(ctx, &crtbs, client.MatchingFields{clusterIndex: cluster}); err != nil {
+		return rbac.Input{}, err
+	}
+	if err := m.cache.List(ctx, &projects, client.MatchingFields{clusterIndex: cluster}); err != nil {
+		return rbac.Input{}, err
+	}
+	in := rbac.Input{Templates: templates.Items, CRTBs: crtbs.Items, Projects: projects.Items}
+	for _, p := range projects.Items {
+		var prtbs v1.ProjectRoleTemplateBindingList
+		if err := m.cache.List(ctx, &prtbs, client.MatchingFields{projectIndex: p.Name}); err != nil {
+			return rbac.Input{}, err
+		}
+		in.PRTBs = append(in.PRTBs, prtbs.Items...)
+	}
+	return in, nil
+}

@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	v1 "herd.dev/herd/api/v1"
+)
+
+// Cache indexes.
+const (
+	// subjectIndex indexes bindings by subjectKey of their subject.
+	subjectIndex = "subject"
+	// clusterIndex indexes ClusterRoleTemplateBindings and Projects by spec.clusterName.
+	clusterIndex = "spec.clusterName"
+	// projectIndex indexes ProjectRoleTemplateBindings by spec.projectName.
+	projectIndex = "spec.projectName"
+)
+
+// subjectKey is the index value of a user (by User id) or group subject.
+func subjectKey(s v1.Subject) string {
+	if s.UserName != "" {
+		return "user:" + s.UserName
+	}
+	return "group:" + s.GroupPrincipalID
+}
+
+// subjectKeys are the index values that select the bindings of a user.
+func subjectKeys(userName string, groups []string) []string {
+	keys := []string{subjectKey(v1.Subject{UserName: userName})}
+	for _, g := range groups {
+		keys = append(keys, subjectKey(v1.Subject{GroupPrincipalID: g}))
+	}
+	return keys
+}
+
+// addIndexes registers the field indexes the request path and the
+// controllers look objects up by.
+func addIndexes(ctx context.Context, mgr manager.Manager) error {
+	one := func(f func(client.Object) string) client.IndexerFunc {
+		return func(o client.Object) []string {
+			if v := f(o); v != "" {
+				return []string{v}
+			}
+			return nil
+		}
+	}
+	indexes := []struct {
+		obj   client.Object
+		field string
+		fn    client.IndexerFunc
+	}{
+		{&v1.GlobalRoleBinding{}, subjectIndex, one(func(o client.Object) string { return subjectKey(o.(*v1.GlobalRoleBinding).Spec.Subject) })},
+		{&v1.ClusterRoleTemplateBinding{}, subjectIndex, one(func(o client.Object) string {
+			return subjectKey(o.(*v1.ClusterRoleTemplateBinding).Spec.Subject)
+		})},
+		{&v1.ProjectRoleTemplateBinding{}, subjectIndex, one(func(o client.Object) string {
+			return subjectKey(o.(*v1.ProjectRoleTemplateBinding).Spec.Subject)
+		})},
+		{&v1.ClusterRoleTemplateBinding{}, clusterIndex, one(func(o client.Object) string { return o.(*v1.ClusterRoleTemplateBinding).Spec.ClusterName })},
+		{&v1.Project{}, clusterIndex, one(func(o client.Object) string { return o.(*v1.Project).Spec.ClusterName })},
+		{&v1.ProjectRoleTemplateBinding{}, projectIndex, one(func(o client.Object) string { return o.(*v1.ProjectRoleTemplateBinding).Spec.ProjectName })},
+	}
+	for _, ix := range indexes {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
