@@ -87,7 +87,26 @@ func NewServer(t testing.TB, mod func(*server.Config)) *Server {
 		})
 	}
 	t.Cleanup(ts.stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log (warnings and errors):\n%s", importantLines(logs.String(), 40))
+		}
+	})
 	return ts
+}
+
+// importantLines returns the last n lines of a JSON log at level WARN or ERROR.
+func importantLines(log string, n int) string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			out = append(out, line)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return strings.Join(out, "\n")
 }
 
 // Stop stops the server; it is also stopped when the test ends.

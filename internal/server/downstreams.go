@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/controllers/clusterstatus"
 	"herd.dev/herd/internal/controllers/rbac"
 )
 
@@ -67,15 +68,28 @@ func (s *Server) startRuntime(ctx context.Context, cluster string) (*clusterRunt
 	if err != nil {
 		return nil, err
 	}
+	status, err := clusterstatus.New(clusterstatus.Config{
+		Cluster:   cluster,
+		Kube:      d.accounts.Client,
+		Writer:    &clusterstatus.ManagementWriter{Client: s.client},
+		Logger:    s.cfg.Logger.With("controller", "clusterstatus", "cluster", cluster),
+		Now:       s.now,
+		Heartbeat: statusHeartbeat,
+	})
+	if err != nil {
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	r := &clusterRuntime{cancel: cancel, rbac: ctrl}
-	s.runtimes.wg.Add(1)
-	go func() {
-		defer s.runtimes.wg.Done()
-		if err := ctrl.Run(rctx); err != nil && rctx.Err() == nil {
-			s.cfg.Logger.Error("cluster RBAC controller stopped", "cluster", cluster, "err", err)
-		}
-	}()
+	for name, run := range map[string]func(context.Context) error{"rbac": ctrl.Run, "clusterstatus": status.Run} {
+		s.runtimes.wg.Add(1)
+		go func() {
+			defer s.runtimes.wg.Done()
+			if err := run(rctx); err != nil && rctx.Err() == nil {
+				s.cfg.Logger.Error("cluster controller stopped", "controller", name, "cluster", cluster, "err", err)
+			}
+		}()
+	}
 	s.cfg.Logger.Info("cluster controllers started", "cluster", cluster)
 	return r, nil
 }

@@ -39,7 +39,11 @@ func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy
 		return authproxy.Identity{}, id.TokenName, fmt.Errorf("%w: token %s is for cluster %s", authproxy.ErrUnauthenticated, id.TokenName, id.ClusterName)
 	}
 	groups := id.Groups
-	if clusterID != LocalClusterName && s.allowed(r.Context(), id, roles.VerbOwn, "clusters") {
+	adminVerb := roles.VerbOwn // of every downstream cluster
+	if clusterID == LocalClusterName {
+		adminVerb = roles.VerbProxyLocal
+	}
+	if s.allowed(r.Context(), id, adminVerb, "clusters") {
 		groups = append(slices.Clip(groups), importmanifest.AdminsGroup)
 	}
 	return authproxy.Identity{

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"encoding/base64"
 	"net/http"
 	"os"
@@ -48,9 +49,27 @@ func newEnv(t testing.TB, cluster string) *env {
 	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
 	e.regTok, e.agentKC = e.importCluster(t, cluster)
 	t.Cleanup(e.stopAgent)
+	// A Connected=True left by an earlier test's server is stale: wait
+	// for this agent's connection, which sets lastSeen.
+	started := time.Now().Add(-time.Second)
 	e.startAgent(t)
-	e.waitConnected(t, "True")
+	e.waitAgentSince(t, cluster, started)
 	return e
+}
+
+// waitAgentSince waits until the cluster is Connected by an agent that
+// connected after since (Connected=True left by an earlier test's server
+// is stale; a connection sets lastSeen).
+func (e *env) waitAgentSince(t testing.TB, cluster string, since time.Time) {
+	t.Helper()
+	herdtest.Eventually(t, "the agent of "+cluster+" connected", 30*time.Second, func() error {
+		_, body := e.s.Do(t, "GET", "/v1/clusters/"+cluster, e.admin, nil)
+		var c herdapi.Cluster
+		if err := decode(body, &c); err != nil || c.Connected != "True" || c.LastSeen == nil || c.LastSeen.Before(since) {
+			return fmt.Errorf("cluster %s: %s", cluster, body)
+		}
+		return nil
+	})
 }
 
 // importCluster creates (or re-imports) a cluster in Herd, applies its

@@ -15,9 +15,10 @@ import (
 func TestTwoClusters(t *testing.T) {
 	e := newEnv(t, "east")
 	westTok, westKC := e.importCluster(t, "west")
+	started := time.Now().Add(-time.Second)
 	west, _ := e.agentProcess(t, westTok, westKC)
 	t.Cleanup(func() { _ = west.Process.Kill(); _ = west.Wait() })
-	waitClusterConnected(t, e, "west")
+	e.waitAgentSince(t, "west", started)
 
 	westK := e.kubectlFor(t, "west", e.admin)
 	if nodes := westK.Run(t, "get", "nodes", "-o", "name"); strings.Count(nodes, "node/") != 2 {
@@ -66,12 +67,4 @@ func TestTwoClusters(t *testing.T) {
 	if code := rawGet(t, e, e.admin, "/api", map[string]string{"X-Big": strings.Repeat("a", 100<<10)}); code != 431 {
 		t.Errorf("100 KiB of headers: got %d, want 431", code)
 	}
-}
-
-func waitClusterConnected(t *testing.T, e *env, name string) {
-	t.Helper()
-	saved := e.cluster
-	e.cluster = name
-	defer func() { e.cluster = saved }()
-	e.waitConnected(t, "True")
 }
