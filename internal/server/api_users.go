@@ -3,16 +3,19 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/roles"
 )
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
@@ -43,6 +46,12 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, id *au
 	}
 	if msg := s.checkNewUser(r.Context(), &req); msg != "" {
 		s.invalid(w, r, msg)
+		return
+	}
+	if role, missing := s.globalEscalation(r.Context(), id, req.GlobalRoles); len(missing) > 0 {
+		s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden,
+			fmt.Sprintf("forbidden: global role %s grants permissions you do not hold (%s)", role, roles.Describe(missing, 3)),
+			fmt.Errorf("user %s may not grant global role %s: escalation", id.UserName, role))
 		return
 	}
 	user, err := s.createUser(r.Context(), req.Username, req.DisplayName, req.GlobalRoles)

@@ -150,3 +150,19 @@ func (s *Server) projectRules(ctx context.Context, id *authn.Identity, project *
 	}
 	return rules
 }
+
+// globalEscalation returns the first of the named global roles that grants
+// what id does not hold globally, with the rules missing.
+func (s *Server) globalEscalation(ctx context.Context, id *authn.Identity, names []string) (string, []rbacv1.PolicyRule) {
+	held := s.globalRules(ctx, id)
+	for _, name := range names {
+		var gr v1.GlobalRole
+		if s.cache.Get(ctx, client.ObjectKey{Name: name}, &gr) != nil {
+			continue // checkNewUser reports unknown roles
+		}
+		if missing := roles.Missing(held, gr.Spec.Rules); len(missing) > 0 {
+			return name, missing
+		}
+	}
+	return "", nil
+}

@@ -15,6 +15,7 @@ import (
 
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
+	"herd.dev/herd/internal/localcluster"
 	"herd.dev/herd/internal/server"
 )
 
@@ -76,6 +77,11 @@ func (e *env) waitAgentSince(t testing.TB, cluster string, since time.Time) {
 // import manifest, and returns the registration token from the manifest's
 // Secret and a kubeconfig with the agent service account's token.
 func (e *env) importCluster(t testing.TB, cluster string) (regTok, agentKC string) {
+	return e.importLocalCluster(t, cluster, clusters.Get(cluster))
+}
+
+// importLocalCluster imports a local cluster under a Herd cluster name.
+func (e *env) importLocalCluster(t testing.TB, cluster string, lc *localcluster.Cluster) (regTok, agentKC string) {
 	code, body := e.s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: cluster})
 	if code == http.StatusConflict {
 		code, body = e.s.Do(t, "POST", "/v1/clusters/"+cluster+"/import", e.admin, nil)
@@ -83,7 +89,7 @@ func (e *env) importCluster(t testing.TB, cluster string) (regTok, agentKC strin
 	} else {
 		herdtest.Expect(t, "create cluster", code, body, http.StatusCreated)
 	}
-	down := herdtest.Kubectl{Kubeconfig: clusters.Get(cluster).KubeconfigPath()}
+	down := herdtest.Kubectl{Kubeconfig: lc.KubeconfigPath()}
 	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", importURL(t, body)).Output()
 	if err != nil {
 		t.Fatalf("fetch the import manifest: %v", err)
@@ -92,7 +98,7 @@ func (e *env) importCluster(t testing.TB, cluster string) (regTok, agentKC strin
 		t.Fatalf("apply the import manifest: %v\n%s", err, errOut)
 	}
 	tok, _ := base64.StdEncoding.DecodeString(down.Run(t, "-n", "herd-system", "get", "secret", "herd-credentials", "-o", "jsonpath={.data.token}"))
-	return string(tok), agentKubeconfig(t, down, clusters.Get(cluster).ServerURL())
+	return string(tok), agentKubeconfig(t, down, lc.ServerURL())
 }
 
 func importURL(t testing.TB, body []byte) string {
