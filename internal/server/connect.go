@@ -51,7 +51,8 @@ func (s *Server) setConnected(cluster string) {
 	s.connectedMu.Lock()
 	defer s.connectedMu.Unlock()
 	connected := s.tunnel.Connected(cluster)
-	ctx, cancel := context.WithTimeout(s.baseCtx, 10*time.Second)
+	// Not cancelled with the server: its last word at shutdown counts.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.baseCtx), 5*time.Second)
 	defer cancel()
 	cond := metav1.Condition{Type: v1.ClusterConnected, Status: metav1.ConditionFalse, Reason: "AgentDisconnected",
 		Message: "no agent tunnel"}

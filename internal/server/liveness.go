@@ -6,7 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	v1 "herd.dev/herd/api/v1"
 )
@@ -21,16 +20,11 @@ const (
 	livenessEvery   = 5 * time.Second
 )
 
-// leaderOnly is a runnable that runs on the leader.
-type leaderOnly func(context.Context) error
-
-func (f leaderOnly) Start(ctx context.Context) error { return f(ctx) }
-func (leaderOnly) NeedLeaderElection() bool          { return true }
-
-var _ manager.LeaderElectionRunnable = leaderOnly(nil)
-
-// sweepLostAgents runs on the leader until ctx ends.
-func (s *Server) sweepLostAgents(ctx context.Context) error {
+// checkLiveness runs on every replica until ctx ends: each replica
+// re-asserts Connected for the tunnels it holds (another replica that lost
+// the agent may have written False after the agent moved here), and the
+// leader marks agents that no replica has heard from as lost.
+func (s *Server) checkLiveness(ctx context.Context) error {
 	t := time.NewTicker(livenessEvery)
 	defer t.Stop()
 	for {
@@ -38,8 +32,40 @@ func (s *Server) sweepLostAgents(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			s.markLostAgents(ctx)
+			s.reassertConnected(ctx)
+			if s.IsLeader() {
+				s.markLostAgents(ctx)
+			}
 		}
+	}
+}
+
+// reassertConnected sets Connected=True on the clusters whose tunnel is
+// here but whose condition says otherwise.
+func (s *Server) reassertConnected(ctx context.Context) {
+	var list v1.ClusterList
+	if err := s.cache.List(ctx, &list); err != nil {
+		return
+	}
+	for _, c := range list.Items {
+		if s.tunnel.Connected(c.Name) && !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
+			s.setConnected(c.Name)
+		}
+	}
+}
+
+// markDisconnected records, as the server shuts down, that the tunnels it
+// held are gone (the agents will reconnect, perhaps to another replica,
+// which then says so).
+func (s *Server) markDisconnected() {
+	s.runtimes.mu.Lock()
+	var names []string
+	for name := range s.runtimes.running {
+		names = append(names, name)
+	}
+	s.runtimes.mu.Unlock()
+	for _, name := range names {
+		s.setConnected(name)
 	}
 }
 

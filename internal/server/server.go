@@ -129,6 +129,7 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	_ = s.tunnel.Close() // hijacked tunnel connections outlive Shutdown
+	s.markDisconnected()
 	s.cfg.Logger.Info("herd server stopped")
 	return err
 }

@@ -39,7 +39,7 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 	if err := mgr.Add(everyReplica(s.usage.Run)); err != nil {
 		return err
 	}
-	if err := mgr.Add(leaderOnly(s.sweepLostAgents)); err != nil {
+	if err := mgr.Add(everyReplica(s.checkLiveness)); err != nil {
 		return err
 	}
 	if err := validation.Setup(mgr, validation.Options{Logger: s.cfg.Logger}); err != nil {
