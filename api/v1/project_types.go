@@ -1,9 +1,32 @@
 package v1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	"strings"
 
-// ProjectNamespaceLabel on a downstream namespace names the Project it belongs to.
-const ProjectNamespaceLabel = "management.herd.dev/project"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ProjectNamespaceLabel on a downstream namespace names the Project it
+// belongs to; ProjectUIDLabel carries that Project's UID, so that a
+// label left behind by a deleted project does not put the namespace in a
+// new project of the same name. A namespace is in a project only when both
+// match.
+const (
+	ProjectNamespaceLabel = "management.herd.dev/project"
+	ProjectUIDLabel       = "management.herd.dev/project-uid"
+)
+
+// InProject reports whether a downstream namespace's labels put it in p.
+func InProject(labels map[string]string, p *Project) bool {
+	return labels[ProjectNamespaceLabel] == p.Name && labels[ProjectUIDLabel] == string(p.UID) && p.UID != ""
+}
+
+// ReservedNamespace reports whether a namespace is the system's or Herd's
+// own and so may not join a project: a project role there would reach the
+// cluster's control plane or Herd's impersonation accounts.
+func ReservedNamespace(name string) bool {
+	return name == "herd-system" || name == "default" || strings.HasPrefix(name, "kube-")
+}
 
 // ProjectSpec describes a set of namespaces of one cluster.
 type ProjectSpec struct {

@@ -50,11 +50,14 @@ func Render(p Params) ([]byte, error) {
 		clusterRole(),
 		clusterRoleBinding(),
 		adminsBinding(),
+	}
+	objs = append(objs, projectLabelsObjects()...)
+	objs = append(objs,
 		secret(p),
 		deployment(p),
 		daemonSet(p),
 		service(),
-	}
+	)
 	var buf bytes.Buffer
 	for i, obj := range objs {
 		doc, err := marshal(obj)

@@ -108,6 +108,8 @@ func TestRenderObjects(t *testing.T) {
 		"ClusterRole//herd-agent",
 		"ClusterRoleBinding//herd-agent",
 		"ClusterRoleBinding//herd-global-admins",
+		"ValidatingAdmissionPolicy//herd-project-labels",
+		"ValidatingAdmissionPolicyBinding//herd-project-labels",
 		"Secret/herd-system/herd-credentials",
 		"Deployment/herd-system/herd-agent",
 		"DaemonSet/herd-system/herd-node-agent",

@@ -19,9 +19,6 @@ import (
 	"herd.dev/herd/internal/roles"
 )
 
-// maxPrincipalBytes bounds a group principal id.
-const maxPrincipalBytes = 512
-
 // bindingName derives a binding's name from what it grants, so the same
 // grant made twice collides in the apiserver instead of being duplicated.
 func bindingName(prefix, scope, template string, s v1.Subject) string {
@@ -85,9 +82,9 @@ func (s *Server) resolveScope(w http.ResponseWriter, r *http.Request, id *authn.
 	return &scope{cluster: c.Name, resource: "clusterroletemplatebindings", held: s.clusterRules(ctx, id, c.Name)}, true
 }
 
-// mayManage reports whether id may create or delete bindings in sc.
-func (s *Server) mayManage(r *http.Request, id *authn.Identity, sc *scope) bool {
-	return s.allowed(r.Context(), id, "create", sc.resource) || len(roles.Missing(sc.held, roles.Manage(sc.resource))) == 0
+// mayManage reports whether id may create or delete (verb) bindings in sc.
+func (s *Server) mayManage(r *http.Request, id *authn.Identity, sc *scope, verb string) bool {
+	return s.allowed(r.Context(), id, verb, sc.resource) || len(roles.Missing(sc.held, roles.Manage(sc.resource, verb))) == 0
 }
 
 func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
@@ -149,11 +146,12 @@ func (s *Server) subjectOfRequest(w http.ResponseWriter, r *http.Request, req *h
 		s.invalid(w, r, "name exactly one of a user (--user) and a group (--group)")
 		return v1.Subject{}, false
 	case req.Group != "":
-		if len(req.Group) > maxPrincipalBytes || strings.ContainsAny(req.Group, "\x00\n") {
-			s.invalid(w, r, fmt.Sprintf("a group principal id is at most %d bytes on one line", maxPrincipalBytes))
+		subject := v1.Subject{GroupPrincipalID: req.Group}
+		if err := roles.CheckSubject(subject); err != nil {
+			s.invalid(w, r, err.Error())
 			return v1.Subject{}, false
 		}
-		return v1.Subject{GroupPrincipalID: req.Group}, true
+		return subject, true
 	}
 	var u v1.User
 	name := authn.UserObjectName(req.Username)
@@ -195,7 +193,7 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, id *aut
 		s.invalid(w, r, "role template "+rt.Name+" cannot be used: "+err.Error())
 		return
 	}
-	if !s.mayManage(r, id, sc) {
+	if !s.mayManage(r, id, sc, "create") {
 		s.forbidden(w, r, id, "manage members of "+sc.String())
 		return
 	}

@@ -70,7 +70,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, id *
 	if !ok {
 		return
 	}
-	if !s.mayManage(r, id, sc) {
+	if !s.mayManage(r, id, sc, "delete") {
 		s.forbidden(w, r, id, "manage members of "+sc.String())
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
@@ -64,6 +65,10 @@ func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *
 		s.invalid(w, r, "namespace name "+strings.Join(errs, "; "))
 		return
 	}
+	if v1.ReservedNamespace(req.Namespace) {
+		s.invalid(w, r, "namespace "+req.Namespace+" belongs to the system or to Herd and cannot join a project")
+		return
+	}
 	if !s.mayMoveNamespaces(r.Context(), id, p.Spec.ClusterName, req.Create) {
 		s.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" into projects")
 		return
@@ -74,9 +79,10 @@ func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *
 			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
 		return
 	}
-	err = setNamespaceProject(r.Context(), kube, req.Namespace, "", p.Name)
+	err = setNamespaceProject(r.Context(), kube, req.Namespace, nil, p, s.liveProject(r.Context()))
 	if apierrors.IsNotFound(err) && req.Create {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: req.Namespace, Labels: map[string]string{v1.ProjectNamespaceLabel: p.Name}}}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: req.Namespace,
+			Labels: map[string]string{v1.ProjectNamespaceLabel: p.Name, v1.ProjectUIDLabel: string(p.UID)}}}
 		_, err = kube.CoreV1().Namespaces().Create(r.Context(), ns, metav1.CreateOptions{})
 	}
 	switch {
@@ -115,7 +121,7 @@ func (s *Server) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, i
 			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
 		return
 	}
-	switch err := setNamespaceProject(r.Context(), kube, ns, p.Name, ""); {
+	switch err := setNamespaceProject(r.Context(), kube, ns, p, nil, s.liveProject(r.Context())); {
 	case apierrors.IsNotFound(err) || errors.Is(err, errOtherProject):
 		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "namespace "+ns+" is not in project "+p.Name, err)
 	case err != nil:
@@ -126,27 +132,43 @@ func (s *Server) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, i
 	}
 }
 
-// setNamespaceProject moves a downstream namespace from project from ("":
-// none) to project to ("": none), failing with errOtherProject when it is
-// in another one. The write is conditional on the namespace's
-// resourceVersion, so a concurrent move cannot be overwritten.
-func setNamespaceProject(ctx context.Context, kube kubernetes.Interface, name, from, to string) error {
+// liveProject reports whether a project of that name and UID exists.
+func (s *Server) liveProject(ctx context.Context) func(name, uid string) bool {
+	return func(name, uid string) bool {
+		var p v1.Project
+		return name != "" && s.cache.Get(ctx, client.ObjectKey{Name: name}, &p) == nil && string(p.UID) == uid
+	}
+}
+
+// setNamespaceProject moves a downstream namespace from project from (nil:
+// none) to project to (nil: none), failing with errOtherProject when it is
+// in another one. Labels left by a deleted project count as none. The
+// write is conditional on the namespace's resourceVersion, so a concurrent
+// move cannot be overwritten.
+func setNamespaceProject(ctx context.Context, kube kubernetes.Interface, name string, from, to *v1.Project, live func(name, uid string) bool) error {
 	ns, err := kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
-	switch have := ns.Labels[v1.ProjectNamespaceLabel]; {
-	case have == to:
+	var current *v1.Project
+	for _, p := range []*v1.Project{from, to} {
+		if p != nil && v1.InProject(ns.Labels, p) {
+			current = p
+		}
+	}
+	switch {
+	case current == to:
 		return nil
-	case have != from:
-		return fmt.Errorf("%w: namespace %s is in project %s", errOtherProject, name, have)
+	case current == nil && from != nil:
+		return fmt.Errorf("%w: namespace %s is not in project %s", errOtherProject, name, from.Name)
+	case current == nil && to != nil && live(ns.Labels[v1.ProjectNamespaceLabel], ns.Labels[v1.ProjectUIDLabel]):
+		return fmt.Errorf("%w: namespace %s is in project %s", errOtherProject, name, ns.Labels[v1.ProjectNamespaceLabel])
 	}
-	var value any
-	if to != "" {
-		value = to
+	labels := map[string]any{v1.ProjectNamespaceLabel: nil, v1.ProjectUIDLabel: nil}
+	if to != nil {
+		labels = map[string]any{v1.ProjectNamespaceLabel: to.Name, v1.ProjectUIDLabel: string(to.UID)}
 	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
-		"resourceVersion": ns.ResourceVersion, "labels": map[string]any{v1.ProjectNamespaceLabel: value}}})
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": ns.ResourceVersion, "labels": labels}})
 	_, err = kube.CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
 }

@@ -137,7 +137,7 @@ func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request, id 
 	// keeps labels that name no project, which grant nothing).
 	if kube, err := s.downstreamKube(r.Context(), p.Spec.ClusterName); err == nil {
 		for _, ns := range p.Status.Namespaces {
-			if err := setNamespaceProject(r.Context(), kube, ns, p.Name, ""); err != nil {
+			if err := setNamespaceProject(r.Context(), kube, ns, p, nil, s.liveProject(r.Context())); err != nil {
 				s.cfg.Logger.Warn("failed to take a namespace out of a deleted project", "project", p.Name, "namespace", ns, "err", err)
 			}
 		}

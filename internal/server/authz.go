@@ -14,10 +14,12 @@ import (
 
 // allowed reports whether id may do verb on resource of Herd's API group,
 // by the rules of the GlobalRoles bound to the user or their groups (read
-// from the cache).
+// from the cache). Rules limited to resourceNames grant nothing here: the
+// API does not check per object, so they must not grant on every object.
+// A "*" verb includes Herd's own verbs own and proxy.
 func (s *Server) allowed(ctx context.Context, id *authn.Identity, verb, resource string) bool {
 	for _, rule := range s.globalRules(ctx, id) {
-		if matches(rule.Verbs, verb) && matches(rule.APIGroups, v1.GroupVersion.Group) && matches(rule.Resources, resource) {
+		if len(rule.ResourceNames) == 0 && matches(rule.Verbs, verb) && matches(rule.APIGroups, v1.GroupVersion.Group) && matches(rule.Resources, resource) {
 			return true
 		}
 	}

@@ -63,7 +63,7 @@ func (s *Server) reportRBAC(ctx context.Context, cluster string, res rbac.Result
 	case res.Err != nil && errors.Is(res.Err, rbac.ErrConflict):
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "NameConflict", truncate(res.Err.Error(), 1024)
 	case res.Err != nil:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "SyncFailed", "could not write to the cluster; retrying (details in the server log)"
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "SyncFailed", truncate("retrying: "+res.Err.Error(), 1024)
 	case len(res.Problems) > 0:
 		keys := slices.Sorted(maps.Keys(res.Problems))
 		cond.Message = fmt.Sprintf("%d object(s) skipped as invalid, e.g. %s: %v", len(keys), keys[0], res.Problems[keys[0]])

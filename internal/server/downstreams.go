@@ -71,7 +71,7 @@ func (s *Server) startRuntime(ctx context.Context, cluster string) (*clusterRunt
 	status, err := clusterstatus.New(clusterstatus.Config{
 		Cluster:   cluster,
 		Kube:      d.accounts.Client,
-		Writer:    &clusterstatus.ManagementWriter{Client: s.client},
+		Writer:    &clusterstatus.ManagementWriter{Client: s.client, OmitLastSeen: true},
 		Logger:    s.cfg.Logger.With("controller", "clusterstatus", "cluster", cluster),
 		Now:       s.now,
 		Heartbeat: statusHeartbeat,

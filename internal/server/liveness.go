@@ -40,16 +40,25 @@ func (s *Server) checkLiveness(ctx context.Context) error {
 	}
 }
 
-// reassertConnected sets Connected=True on the clusters whose tunnel is
-// here but whose condition says otherwise.
+// reassertConnected keeps, for each tunnel held here, Connected=True and
+// lastSeen fresh (the tunnel is what lastSeen means: the agent was heard
+// from), and the cluster's controllers running (a start that failed is
+// retried here).
 func (s *Server) reassertConnected(ctx context.Context) {
 	var list v1.ClusterList
 	if err := s.cache.List(ctx, &list); err != nil {
 		return
 	}
+	now := s.now()
 	for _, c := range list.Items {
-		if s.tunnel.Connected(c.Name) && !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
-			s.setConnected(c.Name)
+		if !s.tunnel.Connected(c.Name) {
+			continue
+		}
+		stale := c.Status.LastSeen == nil || now.Sub(c.Status.LastSeen.Time) >= statusHeartbeat
+		if stale || !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
+			s.setConnected(c.Name) // also starts the controllers
+		} else {
+			s.syncRuntime(s.baseCtx, c.Name)
 		}
 	}
 }

@@ -57,8 +57,7 @@ func (e *rbacEnv) waitReason(t *testing.T, resource, name, want string) {
 }
 
 func (e *rbacEnv) testDrift(t *testing.T) {
-	pat := e.user(t, "pat")
-	e.member(t, e.admin, herdapi.MemberRequest{ClusterName: "west", RoleTemplate: "view-nodes", Username: "pat"}, http.StatusCreated)
+	pat := e.user(t, "pat") // a view-nodes member of west since the start
 	herdtest.Eventually(t, "pat lists nodes", 5*time.Second, allowed(e, t, pat, "get", "nodes"))
 	crb := strings.TrimPrefix(e.down.Run(t, "get", "clusterrolebindings", "-l", "management.herd.dev/owner", "-o", "name",
 		"-l", "management.herd.dev/source=crtb"), "clusterrolebinding.rbac.authorization.k8s.io/")
@@ -110,9 +109,29 @@ func (e *rbacEnv) testEscalation(t *testing.T) {
 	e.member(t, mia, herdapi.MemberRequest{ProjectName: "apps", RoleTemplate: "project-member", Username: "vic"}, http.StatusCreated)
 	// She does not manage the cluster's.
 	e.member(t, mia, herdapi.MemberRequest{ClusterName: "west", RoleTemplate: "cluster-owner", Username: "mia"}, http.StatusForbidden)
-	// Nor move the cluster's namespaces into her project.
-	code, body := e.s.Do(t, "POST", "/v1/projects/apps/namespaces", mia, herdapi.ProjectNamespaceRequest{Namespace: "kube-system"})
-	herdtest.Expect(t, "project owner moves kube-system into her project", code, body, http.StatusForbidden)
+	// Nor move the cluster's namespaces into her project, through Herd or
+	// by relabelling one of hers with kubectl.
+	e.down.Run(t, "create", "namespace", "mias-target")
+	code, body := e.s.Do(t, "POST", "/v1/projects/apps/namespaces", mia, herdapi.ProjectNamespaceRequest{Namespace: "mias-target"})
+	herdtest.Expect(t, "project owner moves a namespace into her project", code, body, http.StatusForbidden)
+	herdtest.Eventually(t, "mia owns apps-a", 5*time.Second, allowed(e, t, mia, "get", "secrets", "-n", "apps-a"))
+	_, errOut, err := e.kubectl(t, mia).Exec("label", "namespace", "apps-a", "management.herd.dev/project=tools", "--overwrite")
+	if err == nil || !strings.Contains(errOut, "only Herd moves namespaces") {
+		t.Errorf("project owner relabels her namespace: %v %s, want the admission policy's refusal", err, errOut)
+	}
+
+	// A restricted administrator owns every downstream cluster, not the management cluster.
+	ria := e.user(t, "ria")
+	e.applyMgmt(t, `apiVersion: management.herd.dev/v1
+kind: GlobalRoleBinding
+metadata: {name: ria-restricted-admin}
+spec: {globalRoleName: restricted-admin, subject: {userName: `+authn.UserObjectName("ria")+`}}
+`)
+	herdtest.Eventually(t, "ria administers west", 5*time.Second, allowed(e, t, ria, "get", "secrets", "-A"))
+	if code := rawGet(t, e.env, ria, "/api/v1/namespaces", nil, "local"); code != http.StatusNotFound {
+		t.Errorf("restricted admin on the management cluster: got %d, want 404", code)
+	}
+	e.member(t, ria, herdapi.MemberRequest{ClusterName: "west", RoleTemplate: "cluster-owner", Username: "ria"}, http.StatusCreated)
 
 	// lea may add members, but holds only what pod-viewer grants.
 	e.applyMgmt(t, roleTemplate("pod-viewer", "project", `[{apiGroups: [""], resources: [pods], verbs: [get, list]}]`, ""))
@@ -161,6 +180,40 @@ func (e *rbacEnv) testBadInput(t *testing.T) {
 			t.Errorf("apps-a is now in project %q, want apps", got)
 		}
 	})
+	t.Run("groups of Kubernetes or Herd", func(t *testing.T) {
+		for _, g := range []string{"system:authenticated", "system:serviceaccounts", "herd:global-admins", "devs"} {
+			e.member(t, e.admin, herdapi.MemberRequest{ProjectName: "apps", RoleTemplate: "read-only", Group: g}, http.StatusUnprocessableEntity)
+		}
+	})
+	t.Run("system namespaces in a project", func(t *testing.T) {
+		for _, ns := range []string{"kube-system", "herd-system", "default"} {
+			code, body := e.s.Do(t, "POST", "/v1/projects/apps/namespaces", e.admin, herdapi.ProjectNamespaceRequest{Namespace: ns})
+			herdtest.Expect(t, ns+" into a project", code, body, http.StatusUnprocessableEntity)
+		}
+	})
+	t.Run("a project name used again", func(t *testing.T) {
+		code, body := e.s.Do(t, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: "reuse", ClusterName: "west"})
+		herdtest.Expect(t, "create reuse", code, body, http.StatusCreated)
+		code, body = e.s.Do(t, "POST", "/v1/projects/reuse/namespaces", e.admin, herdapi.ProjectNamespaceRequest{Namespace: "reuse-a", Create: true})
+		herdtest.Expect(t, "reuse-a into reuse", code, body, http.StatusOK)
+		// Deleted behind Herd's back: the namespace keeps its labels.
+		e.mgmt.Run(t, "delete", "project", "reuse")
+		code, body = e.s.Do(t, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: "reuse", ClusterName: "west"})
+		herdtest.Expect(t, "create reuse again", code, body, http.StatusCreated)
+		e.member(t, e.admin, herdapi.MemberRequest{ProjectName: "reuse", RoleTemplate: "project-owner", Username: "pat"}, http.StatusCreated)
+		time.Sleep(500 * time.Millisecond)
+		if err := e.can(t, e.user(t, "pat"), "get", "secrets", "-n", "reuse-a"); err != errForbidden {
+			t.Errorf("the new project reuse inherited the old one's namespace: %v", err)
+		}
+		_, body = e.s.Do(t, "GET", "/v1/projects/reuse", e.admin, nil)
+		var p herdapi.Project
+		if decode(body, &p); len(p.Namespaces) != 0 {
+			t.Errorf("new project reuse lists namespaces %v", p.Namespaces)
+		}
+		// It can take the namespace in explicitly.
+		code, body = e.s.Do(t, "POST", "/v1/projects/reuse/namespaces", e.admin, herdapi.ProjectNamespaceRequest{Namespace: "reuse-a"})
+		herdtest.Expect(t, "reuse-a into the new reuse", code, body, http.StatusOK)
+	})
 	t.Run("an inheritance cycle", func(t *testing.T) {
 		e.applyMgmt(t, roleTemplate("loop-a", "project", "", "[loop-b]")+"---\n"+roleTemplate("loop-b", "project", "", "[loop-a]")+
 			"---\n"+roleTemplate("loop-self", "project", "", "[loop-self]"))
@@ -186,6 +239,6 @@ spec: {clusterName: west, roleTemplateName: does-not-exist, subject: {userName: 
 		e.startAgent(t)
 		e.waitConnected(t, "True")
 		herdtest.Eventually(t, "ola lists nodes", 10*time.Second, allowed(e, t, ola, "get", "nodes"))
-		e.waitReason(t, "clusterroletemplatebinding", name, "Applied")
+		e.waitReason(t, "clusterroletemplatebinding", name, "Valid")
 	})
 }

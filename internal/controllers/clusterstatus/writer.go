@@ -68,6 +68,9 @@ func (o Observed) sameAs(p Observed) bool {
 type ManagementWriter struct {
 	// Client reaches the management cluster; its scheme must hold api/v1.
 	Client client.Client
+	// OmitLastSeen leaves lastSeen to another writer (Herd's server sets
+	// it from the agent's tunnel, which stays up while /readyz fails).
+	OmitLastSeen bool
 	// FieldOwner is the field manager. Empty: DefaultFieldOwner.
 	FieldOwner string
 }
@@ -83,6 +86,9 @@ func (w ManagementWriter) WriteStatus(ctx context.Context, cluster string, o Obs
 		return fmt.Errorf("failed to get cluster %s: %w", cluster, err)
 	}
 	o.Ready = keepTransitionTime(stored.Status.Conditions, o.Ready)
+	if w.OmitLastSeen {
+		o.LastSeen = time.Time{}
+	}
 	body, err := applyBody(cluster, o)
 	if err != nil {
 		return fmt.Errorf("failed to encode the status of cluster %s: %w", cluster, err)

@@ -54,14 +54,15 @@ func (c *Controller) projectNamespaces(projects []v1.Project) (map[string][]stri
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, p := range projects {
-		known[p.Name] = true
+	known := map[string]*v1.Project{}
+	for i := range projects {
+		known[projects[i].Name] = &projects[i]
 	}
 	out := map[string][]string{}
 	for _, ns := range all {
-		if p := ns.Labels[v1.ProjectNamespaceLabel]; known[p] && ns.DeletionTimestamp == nil {
-			out[p] = append(out[p], ns.Name)
+		p := known[ns.Labels[v1.ProjectNamespaceLabel]]
+		if p != nil && v1.InProject(ns.Labels, p) && !v1.ReservedNamespace(ns.Name) && ns.DeletionTimestamp == nil {
+			out[p.Name] = append(out[p.Name], ns.Name)
 		}
 	}
 	for p := range out {
@@ -83,10 +84,27 @@ func (w *writer) record(verb, kind, name string, err error) {
 		w.changes++
 		w.c.cfg.Logger.Debug("downstream RBAC "+verb, "cluster", w.c.cfg.Cluster, "kind", kind, "name", name)
 	case verb == "delete" && apierrors.IsNotFound(err):
-	case verb == "create" && apierrors.IsAlreadyExists(err):
-		w.errs = append(w.errs, fmt.Errorf("%w: %s %s", ErrConflict, kind, name))
 	default:
 		w.errs = append(w.errs, fmt.Errorf("failed to %s %s %s: %w", verb, kind, name, err))
+	}
+}
+
+// created records a create; when the name is taken, it reads the live
+// object: Herd's own (made by another replica, or not yet in this
+// controller's cache) is left to the next sync, anyone else's is a conflict.
+func (w *writer) created(kind, name string, err error, live func() (metav1.Object, error)) {
+	if !apierrors.IsAlreadyExists(err) {
+		w.record("create", kind, name, err)
+		return
+	}
+	obj, getErr := live()
+	switch {
+	case getErr != nil:
+		w.errs = append(w.errs, fmt.Errorf("failed to read %s %s: %w", kind, name, getErr))
+	case obj.GetLabels()[SourceLabel] == "":
+		w.errs = append(w.errs, fmt.Errorf("%w: %s %s", ErrConflict, kind, name))
+	default:
+		w.errs = append(w.errs, fmt.Errorf("%s %s is being made elsewhere; retrying", kind, name))
 	}
 }
 
@@ -97,12 +115,12 @@ func (w *writer) roles(want map[string]*rbacv1.ClusterRole) {
 		switch {
 		case apierrors.IsNotFound(err):
 			_, err = api.Create(w.ctx, role, metav1.CreateOptions{})
-			w.record("create", "ClusterRole", name, err)
+			w.created("ClusterRole", name, err, func() (metav1.Object, error) { return api.Get(w.ctx, name, metav1.GetOptions{}) })
 		case err != nil:
 			w.errs = append(w.errs, err)
-		case !equality.Semantic.DeepEqual(have.Rules, role.Rules) || !sameLabels(have.Labels, role.Labels):
+		case !equality.Semantic.DeepEqual(have.Rules, role.Rules) || !sameLabels(have.Labels, role.Labels) || have.AggregationRule != nil:
 			upd := have.DeepCopy()
-			upd.Rules, upd.Labels = role.Rules, mergeLabels(upd.Labels, role.Labels)
+			upd.Rules, upd.Labels, upd.AggregationRule = role.Rules, mergeLabels(upd.Labels, role.Labels), nil
 			_, err = api.Update(w.ctx, upd, metav1.UpdateOptions{})
 			w.record("update", "ClusterRole", name, err)
 		}
@@ -130,7 +148,7 @@ func (w *writer) clusterBindings(want map[string]*rbacv1.ClusterRoleBinding) {
 		switch {
 		case apierrors.IsNotFound(err):
 			_, err = api.Create(w.ctx, b, metav1.CreateOptions{})
-			w.record("create", "ClusterRoleBinding", name, err)
+			w.created("ClusterRoleBinding", name, err, func() (metav1.Object, error) { return api.Get(w.ctx, name, metav1.GetOptions{}) })
 		case err != nil:
 			w.errs = append(w.errs, err)
 		case have.RoleRef != b.RoleRef:
@@ -167,7 +185,7 @@ func (w *writer) roleBindings(want map[string]*rbacv1.RoleBinding) {
 		switch {
 		case apierrors.IsNotFound(err):
 			_, err = api.Create(w.ctx, b, metav1.CreateOptions{})
-			w.record("create", "RoleBinding", key, err)
+			w.created("RoleBinding", key, err, func() (metav1.Object, error) { return api.Get(w.ctx, b.Name, metav1.GetOptions{}) })
 		case err != nil:
 			w.errs = append(w.errs, err)
 		case have.RoleRef != b.RoleRef:

@@ -3,9 +3,11 @@ package rbac
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/roles"
@@ -71,6 +73,9 @@ func Render(in Input) Desired {
 	valid := map[string]string{} // template -> context
 	for _, t := range in.Templates {
 		rules, err := roles.Effective(get, t.Name)
+		if err == nil {
+			err = checkName(rolePrefix, t.Name)
+		}
 		if err != nil {
 			d.Problems["roletemplate/"+t.Name] = err
 			continue
@@ -89,13 +94,15 @@ func Render(in Input) Desired {
 			return fmt.Errorf("role template %s is invalid", template)
 		case ctx != context:
 			return fmt.Errorf("role template %s is for %ss, not %ss", template, ctx, context)
-		case (s.UserName == "") == (s.GroupPrincipalID == ""):
-			return fmt.Errorf("the subject must name exactly one of userName and groupPrincipalId")
 		}
-		return nil
+		return roles.CheckSubject(s)
 	}
 	for _, b := range in.CRTBs {
-		if err := check(b.Spec.RoleTemplateName, v1.ContextCluster, b.Spec.Subject); err != nil {
+		err := check(b.Spec.RoleTemplateName, v1.ContextCluster, b.Spec.Subject)
+		if err == nil {
+			err = checkName(crtbPrefix, b.Name)
+		}
+		if err != nil {
 			d.Problems["clusterroletemplatebinding/"+b.Name] = err
 			continue
 		}
@@ -115,7 +122,11 @@ func Render(in Input) Desired {
 			d.Problems["projectroletemplatebinding/"+b.Name] = fmt.Errorf("project %s does not exist", b.Spec.ProjectName)
 			continue
 		}
-		if err := check(b.Spec.RoleTemplateName, v1.ContextProject, b.Spec.Subject); err != nil {
+		err := check(b.Spec.RoleTemplateName, v1.ContextProject, b.Spec.Subject)
+		if err == nil {
+			err = checkName(prtbPrefix, b.Name)
+		}
+		if err != nil {
 			d.Problems["projectroletemplatebinding/"+b.Name] = err
 			continue
 		}
@@ -129,6 +140,18 @@ func Render(in Input) Desired {
 		}
 	}
 	return d
+}
+
+// checkName reports whether a Herd object's name can name its downstream
+// object (prefix+name) and be its owner label's value.
+func checkName(prefix, name string) error {
+	if errs := validation.IsValidLabelValue(name); len(errs) > 0 {
+		return fmt.Errorf("name %s cannot label downstream objects: %s", name, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Subdomain(prefix + name); len(errs) > 0 {
+		return fmt.Errorf("name %s cannot name downstream objects: %s", name, strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // sameLabels reports whether have carries every label of want.

@@ -67,8 +67,8 @@ func (k checker) roleTemplate(ctx context.Context, rt *v1.RoleTemplate) verdict 
 
 // binding checks what both kinds of binding share.
 func (k checker) binding(ctx context.Context, template, context, cluster string, s v1.Subject) verdict {
-	if (s.UserName == "") == (s.GroupPrincipalID == "") {
-		return bad("InvalidSubject", "the subject must name exactly one of userName and groupPrincipalId")
+	if err := roles.CheckSubject(s); err != nil {
+		return bad("InvalidSubject", "%v", err)
 	}
 	rt, err := k.template(ctx, template)
 	switch {
@@ -90,7 +90,8 @@ func (k checker) binding(ctx context.Context, template, context, cluster string,
 		return verdict{metav1.ConditionUnknown, "ClusterOffline",
 			fmt.Sprintf("cluster %s is not connected; the binding applies when its agent reconnects", cluster)}
 	}
-	return ok("Applied", "in force in cluster "+cluster+"; Herd puts it back if it is changed there")
+	return ok("Valid", "valid, and cluster "+cluster+" is connected: Herd applies it there and puts it back if it is changed "+
+		"(the Cluster's RBACSynced condition reports a sync that fails)")
 }
 
 func (k checker) crtb(ctx context.Context, b *v1.ClusterRoleTemplateBinding) verdict {
