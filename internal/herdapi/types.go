@@ -55,6 +55,8 @@ const MaxBodyBytes = 64 << 10
 type LoginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Provider is local (default), openldap or activedirectory.
+	Provider string `json:"provider,omitempty"`
 	// Kind is session (default) or kubeconfig.
 	Kind string `json:"kind,omitempty"`
 	// TTLSeconds shortens the token's life; 0 means the kind's default.
