@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"log/slog"
 )
 
 // Errors of identity providers. Wrap them with detail for the log; clients
@@ -92,3 +93,9 @@ type Searcher interface {
 type Refresher interface {
 	Refresh(ctx context.Context, userPrincipal, state string) (groups []string, newState string, err error)
 }
+
+// ProviderFactory builds an identity provider of one type from its
+// AuthConfig's settings and the values of its Secret. The result is a
+// PasswordProvider or a RedirectProvider, and may also be a Searcher and a
+// Refresher.
+type ProviderFactory func(ctx context.Context, settings, secrets map[string]string, logger *slog.Logger) (any, error)

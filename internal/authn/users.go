@@ -29,5 +29,13 @@ func UserObjectName(username string) string {
 	return "u-" + nameEncoding.EncodeToString(sum[:])[:12]
 }
 
+// ExternalUserObjectName derives the User object name of an identity
+// provider's user from its principal id, so that concurrent first logins
+// collide in the apiserver instead of making two users.
+func ExternalUserObjectName(principal string) string {
+	sum := sha256.Sum256([]byte("principal:" + principal))
+	return "u-" + nameEncoding.EncodeToString(sum[:])[:12]
+}
+
 // LocalPrincipal is the principal id of a local user.
 func LocalPrincipal(userObjectName string) string { return "local://" + userObjectName }

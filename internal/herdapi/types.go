@@ -111,6 +111,8 @@ type User struct {
 	Enabled      bool      `json:"enabled"`
 	PrincipalIDs []string  `json:"principalIds,omitempty"`
 	GlobalRoles  []string  `json:"globalRoles,omitempty"`
+	// Groups are the group principals the user's identity provider reported.
+	Groups []string `json:"groups,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 }
 

@@ -24,7 +24,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	userKey, addrKey := "user:"+strings.ToLower(req.Username), "addr:"+sourceAddr(r)
+	userKey, addrKey := "user:"+req.Provider+":"+strings.ToLower(req.Username), "addr:"+sourceAddr(r)
 	if wait := max(s.byUser.Blocked(userKey), s.byAddr.Blocked(addrKey)); wait > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		s.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
@@ -32,7 +32,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			fmt.Errorf("login of %q from %s is rate limited", req.Username, sourceAddr(r)))
 		return
 	}
-	user, err := s.local.Login(r.Context(), req.Username, req.Password)
+	user, err := s.passwordLogin(r, &req)
+	switch {
+	case errors.Is(err, errNoProvider):
+		s.invalid(w, r, "identity provider "+req.Provider+" is not enabled; see `herdctl auth show`")
+		return
+	case errors.Is(err, authn.ErrProviderUnavailable):
+		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+			"the identity provider does not answer; try again later (local users can still log in)", err)
+		return
+	}
 	if errors.Is(err, authn.ErrBadCredentials) {
 		s.byUser.Fail(userKey)
 		s.byAddr.Fail(addrKey)
@@ -46,6 +55,25 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.byUser.Succeed(userKey)
 	s.issueToken(w, r, user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description})
+}
+
+// passwordLogin checks a username and password with the requested provider.
+func (s *Server) passwordLogin(r *http.Request, req *herdapi.LoginRequest) (*v1.User, error) {
+	if req.Provider == "" || req.Provider == authn.ProviderLocal {
+		return s.local.Login(r.Context(), req.Username, req.Password)
+	}
+	if req.Password == "" {
+		return nil, fmt.Errorf("%w: empty password", authn.ErrBadCredentials)
+	}
+	p, err := s.passwordProvider(r.Context(), req.Provider)
+	if err != nil {
+		return nil, err
+	}
+	ident, err := p.Authenticate(r.Context(), req.Username, req.Password)
+	if err != nil {
+		return nil, err
+	}
+	return s.externalUser(r.Context(), ident)
 }
 
 // issueToken creates a token for user and answers 201 with it.

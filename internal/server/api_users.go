@@ -96,18 +96,34 @@ func (s *Server) checkNewUser(ctx context.Context, req *herdapi.UserCreateReques
 // targetUser resolves {username}; it answers 404 itself when there is no
 // such user or when the caller may neither act on others nor is that user.
 func (s *Server) targetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity, verb string) (*v1.User, bool) {
-	username := r.PathValue("username")
-	self := username == id.Username
+	name := r.PathValue("username")
+	user, found := s.lookupUser(r, name)
+	// Self is the same User object, not the same login name: an LDAP user
+	// called admin is not the local admin.
+	self := found && user.Name == id.UserName
 	if !self && !s.allowed(r.Context(), id, verb, "users") {
 		s.forbidden(w, r, id, verb+" other users")
 		return nil, false
 	}
-	var user v1.User
-	if authn.CheckUsername(username) != nil || s.cache.Get(r.Context(), client.ObjectKey{Name: authn.UserObjectName(username)}, &user) != nil {
-		s.notFound(w, r, "user "+username)
+	if !found {
+		s.notFound(w, r, "user "+name)
 		return nil, false
 	}
-	return &user, true
+	return user, true
+}
+
+// lookupUser finds a user by local username, or by User id (u-...) for
+// users of identity providers.
+func (s *Server) lookupUser(r *http.Request, name string) (*v1.User, bool) {
+	var user v1.User
+	if authn.CheckUsername(name) == nil && s.cache.Get(r.Context(), client.ObjectKey{Name: authn.UserObjectName(name)}, &user) == nil &&
+		user.Spec.PasswordSecretRef != "" {
+		return &user, true
+	}
+	if len(name) <= 63 && strings.HasPrefix(name, "u-") && s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &user) == nil {
+		return &user, true
+	}
+	return nil, false
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {

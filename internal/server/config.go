@@ -64,6 +64,12 @@ type Config struct {
 	LeaseDuration time.Duration
 	// TokenUseFlush is how often lastUsedAt updates are written. Zero: 10s.
 	TokenUseFlush time.Duration
+	// GroupRefresh is how often users' groups are read again from their
+	// identity providers (--group-refresh-interval). Zero: one hour.
+	GroupRefresh time.Duration
+	// Providers build the identity providers by AuthConfig type. Nil:
+	// providers.Factories() (OpenLDAP, Active Directory, GitHub, OIDC).
+	Providers map[string]authn.ProviderFactory
 }
 
 // ErrConfig prefixes configuration errors.
@@ -99,7 +105,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for flag, d := range map[string]time.Duration{"--session-ttl": c.TokenTTLs.Session, "--kubeconfig-token-ttl": c.TokenTTLs.Kubeconfig,
-		"--max-token-ttl": c.TokenTTLs.Max, "--registration-token-ttl": c.RegistrationTokenTTL} {
+		"--max-token-ttl": c.TokenTTLs.Max, "--registration-token-ttl": c.RegistrationTokenTTL, "--group-refresh-interval": c.GroupRefresh} {
 		if d < 0 {
 			return fmt.Errorf("%w: %s must not be negative", ErrConfig, flag)
 		}
@@ -135,6 +141,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.GroupRefresh == 0 {
+		c.GroupRefresh = time.Hour
 	}
 	return c
 }

@@ -17,6 +17,10 @@ const (
 	clusterIndex = "spec.clusterName"
 	// projectIndex indexes ProjectRoleTemplateBindings by spec.projectName.
 	projectIndex = "spec.projectName"
+	// principalIndex indexes Users by spec.principalIds.
+	principalIndex = "spec.principalIds"
+	// tokenUserIndex indexes Tokens by spec.userName.
+	tokenUserIndex = "spec.userName"
 )
 
 // subjectKey is the index value of a user (by User id) or group subject.
@@ -47,11 +51,12 @@ func addIndexes(ctx context.Context, mgr manager.Manager) error {
 			return nil
 		}
 	}
-	indexes := []struct {
+	type index struct {
 		obj   client.Object
 		field string
 		fn    client.IndexerFunc
-	}{
+	}
+	indexes := []index{
 		{&v1.GlobalRoleBinding{}, subjectIndex, one(func(o client.Object) string { return subjectKey(o.(*v1.GlobalRoleBinding).Spec.Subject) })},
 		{&v1.ClusterRoleTemplateBinding{}, subjectIndex, one(func(o client.Object) string {
 			return subjectKey(o.(*v1.ClusterRoleTemplateBinding).Spec.Subject)
@@ -63,6 +68,10 @@ func addIndexes(ctx context.Context, mgr manager.Manager) error {
 		{&v1.Project{}, clusterIndex, one(func(o client.Object) string { return o.(*v1.Project).Spec.ClusterName })},
 		{&v1.ProjectRoleTemplateBinding{}, projectIndex, one(func(o client.Object) string { return o.(*v1.ProjectRoleTemplateBinding).Spec.ProjectName })},
 	}
+	indexes = append(indexes,
+		index{&v1.User{}, principalIndex, func(o client.Object) []string { return o.(*v1.User).Spec.PrincipalIDs }},
+		index{&v1.Token{}, tokenUserIndex, one(func(o client.Object) string { return o.(*v1.Token).Spec.UserName })},
+	)
 	for _, ix := range indexes {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
 			return err

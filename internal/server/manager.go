@@ -74,7 +74,7 @@ func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
 var watchedTypes = []client.Object{
 	&v1.Token{}, &v1.User{}, &v1.Cluster{}, &v1.ClusterRegistrationToken{},
 	&v1.GlobalRole{}, &v1.GlobalRoleBinding{}, &v1.ClusterRoleTemplateBinding{},
-	&v1.RoleTemplate{}, &v1.ProjectRoleTemplateBinding{}, &v1.Project{},
+	&v1.RoleTemplate{}, &v1.ProjectRoleTemplateBinding{}, &v1.Project{}, &v1.AuthConfig{},
 }
 
 // startCache starts informers for watchedTypes and waits for them to sync.

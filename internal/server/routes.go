@@ -54,6 +54,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/members", s.authed(s.handleAddMember))
 	mux.HandleFunc("DELETE /v1/members/{name}", s.authed(s.handleRemoveMember))
 
+	mux.HandleFunc("GET /v1/auth/providers", s.handleListProviders)
+	mux.HandleFunc("GET /v1/auth/providers/{type}", s.authed(s.handleGetProvider))
+	mux.HandleFunc("PUT /v1/auth/providers/{type}", s.authed(s.handleUpdateProvider))
+	mux.HandleFunc("POST /v1/auth/login/{type}", s.handleRedirectLogin)
+	mux.HandleFunc("GET /v1/auth/callback/{type}", s.handleRedirectCallback)
+	mux.HandleFunc("POST /v1/auth/tickets", s.handleRedeemTicket)
+	mux.HandleFunc("GET /v1/principals", s.authed(s.handleSearchPrincipals))
+	mux.HandleFunc("POST /v1/users/{username}/refresh", s.authed(s.handleRefreshUser))
+
 	mux.HandleFunc("GET /v1/import/{file}", s.handleImportManifest)
 	mux.HandleFunc("POST /v1/agent/register", s.handleAgentRegister)
 	mux.Handle("GET /v1/connect", s.tunnel)

@@ -50,8 +50,9 @@ type Server struct {
 	// connectedMu serializes writes of the Connected condition.
 	connectedMu sync.Mutex
 	// baseCtx ends when the server stops; cluster controllers run under it.
-	baseCtx  context.Context
-	runtimes runtimes
+	baseCtx   context.Context
+	runtimes  runtimes
+	providers providers
 
 	client client.Client // reads from the cache, writes to the management cluster
 	cache  client.Reader

@@ -33,10 +33,21 @@ func (s *Server) wire(mgr manager.Manager) {
 	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 }
 
+// leaderOnly is a runnable that runs on the leader only.
+type leaderOnly func(context.Context) error
+
+func (f leaderOnly) Start(ctx context.Context) error { return f(ctx) }
+func (leaderOnly) NeedLeaderElection() bool          { return true }
+
+var _ manager.LeaderElectionRunnable = leaderOnly(nil)
+
 // addControllers registers what runs on every replica and what runs on the
 // leader only.
 func (s *Server) addControllers(mgr manager.Manager) error {
 	if err := mgr.Add(everyReplica(s.usage.Run)); err != nil {
+		return err
+	}
+	if err := mgr.Add(leaderOnly(s.refreshGroups)); err != nil {
 		return err
 	}
 	if err := mgr.Add(everyReplica(s.checkLiveness)); err != nil {

@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdapi"
+)
+
+// Lifetimes of the single-use records of a browser login.
+const (
+	loginRequestTTL = 10 * time.Minute
+	ticketTTL       = 2 * time.Minute
+	// flowLabel marks the Secrets that hold them.
+	flowLabel = "herd.dev/login-flow"
+)
+
+// flowSecretName is the Secret of a login request or ticket: named by a
+// hash of its random key, so the key itself is stored nowhere.
+func flowSecretName(kind, key string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + key))
+	return kind + "-" + hex.EncodeToString(sum[:16])
+}
+
+// loopbackRedirect checks that the CLI's callback is on this machine.
+func loopbackRedirect(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Port() == "" {
+		return errors.New("cliRedirect must be http://127.0.0.1:PORT/... or http://localhost:PORT/...")
+	}
+	if h := u.Hostname(); h != "localhost" && !net.ParseIP(h).IsLoopback() {
+		return errors.New("cliRedirect must be a loopback address")
+	}
+	return nil
+}
+
+func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
+	var req herdapi.RedirectLoginRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if err := loopbackRedirect(req.CLIRedirect); err != nil {
+		s.invalid(w, r, err.Error())
+		return
+	}
+	if c, err := base64.RawURLEncoding.DecodeString(req.CLIChallenge); err != nil || len(c) != sha256.Size {
+		s.invalid(w, r, "cliChallenge must be base64url(sha256(verifier)) without padding")
+		return
+	}
+	typ := r.PathValue("type")
+	p, err := s.provider(r.Context(), typ)
+	rp, ok := p.(authn.RedirectProvider)
+	if err != nil || !ok {
+		s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
+			"identity provider "+typ+" is not enabled for browser logins; see `herdctl auth show`", err)
+		return
+	}
+	state, verifier := authn.NewSecret(), authn.NewSecret()
+	redirect := s.serverURL(r.Host) + "/v1/auth/callback/" + typ
+	expires := s.now().Add(loginRequestTTL)
+	err = s.saveFlow(r.Context(), flowSecretName("login", state), expires, map[string]string{
+		"provider": typ, "verifier": verifier, "cliRedirect": req.CLIRedirect, "cliChallenge": req.CLIChallenge, "redirect": redirect,
+	})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, herdapi.RedirectLoginResponse{AuthURL: rp.AuthCodeURL(state, verifier, redirect), ExpiresAt: expires})
+}
+
+// saveFlow stores a login request or ticket.
+func (s *Server) saveFlow(ctx context.Context, name string, expires time.Time, data map[string]string) error {
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace, Labels: map[string]string{flowLabel: "true"},
+			Annotations: map[string]string{flowLabel + "-expires": expires.UTC().Format(time.RFC3339)}},
+		StringData: data,
+	}
+	return s.client.Create(ctx, secret)
+}
+
+// takeFlow reads and deletes a login request or ticket: each is used
+// once. A replayed, unknown or expired one is an error.
+func (s *Server) takeFlow(ctx context.Context, name string) (map[string]string, error) {
+	var secret corev1.Secret
+	if err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: name}, &secret); err != nil {
+		return nil, fmt.Errorf("%w: unknown or used: %v", authn.ErrFlow, err)
+	}
+	uid := secret.UID
+	if err := s.client.Delete(ctx, &secret, client.Preconditions{UID: &uid}); err != nil {
+		return nil, fmt.Errorf("%w: already used: %v", authn.ErrFlow, err)
+	}
+	expires, err := time.Parse(time.RFC3339, secret.Annotations[flowLabel+"-expires"])
+	if err != nil || !s.now().Before(expires) {
+		return nil, fmt.Errorf("%w: expired", authn.ErrFlow)
+	}
+	out := map[string]string{}
+	for k, v := range secret.Data {
+		out[k] = string(v)
+	}
+	return out, nil
+}
+
+// handleRedirectCallback finishes a browser login: it redeems the
+// provider's code, finds or makes the user, and sends the browser to the
+// CLI's loopback with a single-use ticket.
+func (s *Server) handleRedirectCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	typ := r.PathValue("type")
+	req, err := s.takeFlow(r.Context(), flowSecretName("login", q.Get("state")))
+	if err == nil && req["provider"] != typ {
+		err = fmt.Errorf("%w: state of provider %s used with %s", authn.ErrFlow, req["provider"], typ)
+	}
+	if err == nil && q.Get("error") != "" {
+		err = fmt.Errorf("%w: the provider refused: %.200s", authn.ErrFlow, q.Get("error"))
+	}
+	var user *v1.User
+	if err == nil {
+		user, err = s.finishRedirect(r.Context(), typ, q.Get("code"), req)
+	}
+	if err != nil {
+		s.cfg.Logger.Warn("browser login refused", "provider", typ, "from", sourceAddr(r), "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintln(w, "Herd: this login did not succeed (it may have expired or been used already). Run `herdctl login` again.")
+		return
+	}
+	ticket := authn.NewSecret()
+	if err := s.saveFlow(r.Context(), flowSecretName("ticket", ticket), s.now().Add(ticketTTL),
+		map[string]string{"user": user.Name, "cliChallenge": req["cliChallenge"]}); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	back, _ := url.Parse(req["cliRedirect"])
+	v := back.Query()
+	v.Set("ticket", ticket)
+	back.RawQuery = v.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+func (s *Server) finishRedirect(ctx context.Context, typ, code string, req map[string]string) (*v1.User, error) {
+	p, err := s.provider(ctx, typ)
+	if err != nil {
+		return nil, err
+	}
+	rp, ok := p.(authn.RedirectProvider)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no browser login", errNoProvider, typ)
+	}
+	ident, err := rp.Exchange(ctx, code, req["verifier"], req["redirect"])
+	if err != nil {
+		return nil, err
+	}
+	return s.externalUser(ctx, ident)
+}
+
+// handleRedeemTicket gives the CLI its token for the ticket the browser
+// brought, when the CLI proves it started the login.
+func (s *Server) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
+	var req herdapi.TicketRedeemRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	t, err := s.takeFlow(r.Context(), flowSecretName("ticket", req.Ticket))
+	if err == nil {
+		sum := sha256.Sum256([]byte(req.Verifier))
+		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(t["cliChallenge"])) != 1 {
+			err = fmt.Errorf("%w: verifier does not match", authn.ErrFlow)
+		}
+	}
+	var user v1.User
+	if err == nil {
+		err = s.cache.Get(r.Context(), client.ObjectKey{Name: t["user"]}, &user)
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "the login ticket is not valid; run `herdctl login` again", err)
+		return
+	}
+	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description})
+}

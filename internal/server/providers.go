@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+)
+
+// providers builds identity providers from their AuthConfigs (one per
+// type, named after it) and keeps them until the AuthConfig or its Secret
+// changes.
+type providers struct {
+	mu    sync.Mutex
+	built map[string]builtProvider // by type
+}
+
+type builtProvider struct {
+	version string // resourceVersions of the AuthConfig and its Secret
+	p       any
+}
+
+// providerSecretName is the Secret (in Namespace) with a provider's secrets.
+func providerSecretName(typ string) string { return "authconfig-" + typ }
+
+// provider returns the enabled provider of a type.
+func (s *Server) provider(ctx context.Context, typ string) (any, error) {
+	factory, ok := s.cfg.Providers[typ]
+	if !ok {
+		return nil, fmt.Errorf("%w: no identity provider of type %q", errNoProvider, typ)
+	}
+	var ac v1.AuthConfig
+	if err := s.cache.Get(ctx, client.ObjectKey{Name: typ}, &ac); err != nil || !ac.Spec.Enabled {
+		return nil, fmt.Errorf("%w: identity provider %s is not enabled", errNoProvider, typ)
+	}
+	secrets, secretRV, err := s.providerSecrets(ctx, typ)
+	if err != nil {
+		return nil, err
+	}
+	version := ac.ResourceVersion + "/" + secretRV
+	s.providers.mu.Lock()
+	defer s.providers.mu.Unlock()
+	if b, ok := s.providers.built[typ]; ok && b.version == version {
+		return b.p, nil
+	}
+	p, err := factory(ctx, ac.Spec.Settings, secrets, s.cfg.Logger.With("provider", typ))
+	if err != nil {
+		return nil, fmt.Errorf("identity provider %s: %w", typ, err)
+	}
+	if s.providers.built == nil {
+		s.providers.built = map[string]builtProvider{}
+	}
+	s.providers.built[typ] = builtProvider{version: version, p: p}
+	return p, nil
+}
+
+var errNoProvider = fmt.Errorf("server: identity provider not available")
+
+// providerSecrets reads a provider's Secret (uncached: Secrets never are).
+func (s *Server) providerSecrets(ctx context.Context, typ string) (map[string]string, string, error) {
+	var secret corev1.Secret
+	err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: providerSecretName(typ)}, &secret)
+	if apierrors.IsNotFound(err) {
+		return map[string]string{}, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	out := map[string]string{}
+	for k, v := range secret.Data {
+		out[k] = string(v)
+	}
+	return out, secret.ResourceVersion, nil
+}
+
+// providerOfPrincipal is the provider type of a user principal id
+// (openldap_user://... -> openldap).
+func providerOfPrincipal(principal string) string {
+	scheme, _, ok := strings.Cut(principal, "://")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(scheme, "_user"), "_group")
+}
+
+// passwordProvider returns the password provider of a type ("" or local:
+// Herd's local users).
+func (s *Server) passwordProvider(ctx context.Context, typ string) (authn.PasswordProvider, error) {
+	p, err := s.provider(ctx, typ)
+	if err != nil {
+		return nil, err
+	}
+	pp, ok := p.(authn.PasswordProvider)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s does not take passwords; log in with the browser", errNoProvider, typ)
+	}
+	return pp, nil
+}
