@@ -38,6 +38,7 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.DurationVar(&cfg.TokenTTLs.Kubeconfig, "kubeconfig-token-ttl", 0, "lifetime of kubeconfig tokens (default 720h)")
 	f.DurationVar(&cfg.TokenTTLs.Max, "max-token-ttl", 0, "upper bound of every token's lifetime (default: none beyond the above)")
 	f.DurationVar(&cfg.RegistrationTokenTTL, "registration-token-ttl", 0, "lifetime of cluster registration tokens (default 24h)")
+	f.DurationVar(&cfg.GroupRefresh, "group-refresh-interval", 0, "how often users' groups are read again from their identity providers (default 1h)")
 	f.StringVar(&cfg.KubeBinDir, "kube-bin-dir", "", "Kubernetes binaries for the embedded management cluster (default: as herd local-cluster)")
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,10 @@ type cli struct {
 	env    map[string]string
 	// terminal, if set, makes stdin a terminal whose prompts answer these lines.
 	terminal []string
+	// browser, if set, is the user's browser.
+	browser func(url string) error
+	// stderrTee, if set, reads stderr as herdctl writes it.
+	stderrTee io.Writer
 }
 
 func newCLI(t *testing.T) *cli {
@@ -38,8 +43,12 @@ func newCLI(t *testing.T) *cli {
 func (c *cli) run(stdin string, args ...string) (string, string, error) {
 	c.t.Helper()
 	var out, errOut bytes.Buffer
+	var stderr io.Writer = &errOut
+	if c.stderrTee != nil {
+		stderr = io.MultiWriter(&errOut, c.stderrTee)
+	}
 	a := &app{
-		stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut,
+		stdin: strings.NewReader(stdin), stdout: &out, stderr: stderr, openBrowser: c.browser,
 		getenv:     func(k string) string { return c.env[k] },
 		now:        func() time.Time { return testNow },
 		isTerminal: func() bool { return c.terminal != nil },

@@ -20,6 +20,8 @@ type fileConfig struct {
 	Server string `json:"server,omitempty"`
 	// Username is who logged in; hints reuse it.
 	Username string `json:"username,omitempty"`
+	// Provider is the identity provider of the login; empty for local.
+	Provider string `json:"provider,omitempty"`
 	// Token is the bearer token; empty once logged out.
 	Token string `json:"token,omitempty"`
 	// TokenName is the token's name, as `herdctl tokens list` shows it.

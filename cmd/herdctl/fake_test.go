@@ -32,11 +32,12 @@ type seen struct {
 }
 
 // fakeServer implements just enough of the Herd API to check what herdctl
-// sends: users alice (admin) and bob, clusters, tokens, and roles,
-// projects and members (fakeRBAC).
+// sends: users alice (admin) and bob, clusters, tokens, roles, projects
+// and members (fakeRBAC), and identity providers (fakeAuth).
 type fakeServer struct {
 	*httptest.Server
 	fakeRBAC
+	fakeAuth
 	mu         sync.Mutex
 	requests   []seen
 	passwords  map[string]string            // username -> password
@@ -61,6 +62,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 			"prod": {Name: "prod", DisplayName: "Production", Connected: "True", Ready: "True", Version: "v1.37.2", NodeCount: 3, CreatedAt: created},
 		},
 		fakeRBAC: newFakeRBAC(),
+		fakeAuth: newFakeAuth(),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cacerts", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(f.caPEM()) })
@@ -81,6 +83,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("POST /v1/tokens", f.authed(false, f.createToken))
 	mux.HandleFunc("DELETE /v1/tokens/{name}", f.authed(false, f.revokeToken))
 	f.routeRBAC(mux)
+	f.routeAuth(mux)
 	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(strings.NewReader(string(body)))

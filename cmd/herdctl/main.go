@@ -1,6 +1,6 @@
 // Command herdctl is the user's CLI for Herd: it logs in to a Herd server
 // (pinning its CA by checksum) and manages clusters, users, tokens, roles,
-// projects and members through the API in package herdapi. Its settings
+// projects, members and identity providers through the API in package herdapi. Its settings
 // live in ~/.herd/config (HERDCONFIG overrides the path).
 package main
 
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -37,6 +38,7 @@ func run() error {
 			pw, err := term.ReadPassword(stdinFD)
 			return string(pw), err
 		},
+		openBrowser: systemBrowser{getenv: os.Getenv, goos: runtime.GOOS, run: runBrowser}.open,
 	}
 	root := newRootCommand(a)
 	root.SetArgs(os.Args[1:])

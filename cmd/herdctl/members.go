@@ -38,7 +38,7 @@ func (m *memberFlags) addBindingFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&m.role, "role", "", "the role template, of context cluster or project (see: herdctl roles list)")
 	f.StringVar(&m.user, "user", "", "a Herd user's username (exclusive with --group)")
-	f.StringVar(&m.group, "group", "", "a group principal id (exclusive with --user)")
+	f.StringVar(&m.group, "group", "", "the `PRINCIPAL` id of a group (exclusive with --user; find it with: herdctl principals search NAME)")
 }
 
 // checkScope wants exactly one of --cluster and --project.
@@ -61,7 +61,7 @@ func (m *memberFlags) checkBinding() error {
 	case m.role == "":
 		return errors.New("--role is required: see `herdctl roles list` for the role templates of context " + m.scopeKind())
 	case m.user == "" && m.group == "":
-		return errors.New("--user or --group is required: give --user USERNAME for a Herd user or --group PRINCIPAL for a group")
+		return errors.New("--user or --group is required: give --user USERNAME for a Herd user or --group PRINCIPAL for a group (find it with `herdctl principals search NAME`)")
 	case m.user != "" && m.group != "":
 		return errors.New("--user and --group are exclusive: give --user USERNAME for a Herd user or --group PRINCIPAL for a group")
 	}
@@ -158,9 +158,15 @@ func newMembersAddCommand(a *app) *cobra.Command {
 		Use:   "add (--cluster NAME | --project NAME) --role ROLE (--user USERNAME | --group PRINCIPAL)",
 		Short: "Bind a role template to a user or a group in a cluster or a project",
 		Long: `Bind a role template to a user or a group in a cluster or a project. You may
-grant only what you hold yourself.`,
+grant only what you hold yourself.
+
+--group takes a group principal id of an identity provider, such as
+github_team://1234 or openldap_group://cn=devs,ou=groups,dc=example,dc=org:
+find it with ` + "`herdctl principals search NAME`" + `. Groups can be bound before
+any of their members logs in.`,
 		Example: `  herdctl members add --cluster prod --role cluster-member --user alice
-  herdctl members add --project web --role project-owner --group local://g-devs`,
+  herdctl principals search devs
+  herdctl members add --project web --role project-owner --group github_team://1234`,
 		Args: needArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := m.checkBinding(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -87,4 +88,14 @@ func TestMembersAddForbidden(t *testing.T) {
 			stdout:   "forbidden: ask an administrator (binding cluster-owner would grant more than you hold)",
 			requests: []string{`POST /v1/members {"clusterName":"prod","roleTemplate":"cluster-owner","username":"bob"}`}},
 	})
+}
+
+func TestMembersAddHelpNamesPrincipalsSearch(t *testing.T) {
+	c := newCLI(t)
+	out := c.ok("", "members", "add", "--help")
+	for _, want := range []string{"find it with `herdctl principals search NAME`", "--group PRINCIPAL", "find it with: herdctl principals search NAME"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help: got\n%s\nwant %q in it", out, want)
+		}
+	}
 }

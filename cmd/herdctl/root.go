@@ -22,6 +22,8 @@ type app struct {
 	isTerminal func() bool
 	// readPassword reads a line from the terminal without echo.
 	readPassword func() (string, error)
+	// openBrowser opens a URL in the user's browser; nil means there is none.
+	openBrowser func(url string) error
 
 	// output is the -o flag.
 	output string
@@ -32,12 +34,13 @@ type app struct {
 func newRootCommand(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "herdctl",
-		Short: "herdctl manages a Herd server: clusters, users, tokens, projects and members",
-		Long: `herdctl manages a Herd server: clusters, users, tokens, projects and members.
+		Short: "herdctl manages a Herd server: clusters, users, tokens, projects, members and identity providers",
+		Long: `herdctl manages a Herd server: clusters, users, tokens, projects, members and identity providers.
 
 Start with
   herdctl login https://herd.example.com --username alice --password-stdin --ca-checksum SHA256
-where SHA256 is the CA checksum your administrator gives you.
+where SHA256 is the CA checksum your administrator gives you, or log in with
+a browser with --provider github or --provider oidc.
 Settings are kept in ~/.herd/config, or in the file HERDCONFIG names.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -62,6 +65,8 @@ Settings are kept in ~/.herd/config, or in the file HERDCONFIG names.`,
 		newRolesCommand(a),
 		newProjectsCommand(a),
 		newMembersCommand(a),
+		newPrincipalsCommand(a),
+		newAuthCommand(a),
 		newKubeconfigCommand(a),
 		newTokenCommand(a),
 		newVersionCommand(a),

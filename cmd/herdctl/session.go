@@ -43,12 +43,21 @@ func newClient(cfg *fileConfig, token string) (*herdclient.Client, error) {
 // loginCommand is the login command line to suggest, with what the config
 // knows filled in.
 func loginCommand(cfg *fileConfig) string {
-	server, user := "SERVER", "USERNAME"
+	server, user, provider := "SERVER", "USERNAME", ""
 	if cfg != nil && cfg.Server != "" {
 		server = cfg.Server
 	}
 	if cfg != nil && cfg.Username != "" {
 		user = cfg.Username
+	}
+	if cfg != nil {
+		provider = cfg.Provider
+	}
+	if flow, _ := loginFlow(provider); flow == flowRedirect {
+		return fmt.Sprintf("herdctl login %s --provider %s", server, provider)
+	}
+	if provider != "" && provider != providerLocal {
+		return fmt.Sprintf("herdctl login %s --provider %s --username %s --password-stdin", server, provider, user)
 	}
 	return fmt.Sprintf("herdctl login %s --username %s --password-stdin", server, user)
 }

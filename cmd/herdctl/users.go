@@ -14,13 +14,14 @@ import (
 )
 
 func newUsersCommand(a *app) *cobra.Command {
-	return group("users", "Manage local users",
+	return group("users", "Manage users: local ones, and those of identity providers",
 		newUsersListCommand(a),
 		newUsersGetCommand(a),
 		newUsersCreateCommand(a),
 		newUsersEnableCommand(a, "enable", true),
 		newUsersEnableCommand(a, "disable", false),
 		newUsersSetPasswordCommand(a),
+		newUsersRefreshCommand(a),
 		newUsersDeleteCommand(a),
 	)
 }
@@ -49,17 +50,28 @@ func newUsersListCommand(a *app) *cobra.Command {
 	}
 }
 
+// userTable shows users one a line; GROUPS counts the groups that their
+// identity provider reported (see `users get` for the ids).
 func (a *app) userTable(w io.Writer, users ...herdapi.User) {
-	row(w, "USERNAME", "NAME", "DISPLAY NAME", "ENABLED", "GLOBAL ROLES", "AGE")
+	row(w, "USERNAME", "NAME", "DISPLAY NAME", "ENABLED", "GLOBAL ROLES", "GROUPS", "AGE")
 	now := a.now()
 	for _, u := range users {
-		row(w, u.Username, u.Name, u.DisplayName, fmt.Sprint(u.Enabled), strings.Join(u.GlobalRoles, ","), age(u.CreatedAt, now))
+		row(w, u.Username, u.Name, u.DisplayName, fmt.Sprint(u.Enabled), strings.Join(u.GlobalRoles, ","), fmt.Sprint(len(u.Groups)), age(u.CreatedAt, now))
 	}
+}
+
+// userDetail shows one user with its principals and groups, one a line.
+func (a *app) userDetail(w io.Writer, u herdapi.User) {
+	fields(w, "Username", u.Username, "Name", u.Name, "Display name", u.DisplayName, "Enabled", fmt.Sprint(u.Enabled))
+	list(w, "Global roles", u.GlobalRoles)
+	list(w, "Principals", u.PrincipalIDs)
+	list(w, "Groups", u.Groups)
+	fields(w, "Age", age(u.CreatedAt, a.now()))
 }
 
 func newUsersGetCommand(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use: "get USERNAME", Short: "Show one user", Args: needArgs("USERNAME"),
+		Use: "get USERNAME", Short: "Show one user with its principals and groups", Args: needArgs("USERNAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.session()
 			if err != nil {
@@ -69,7 +81,7 @@ func newUsersGetCommand(a *app) *cobra.Command {
 			if err != nil {
 				return explain(err, s.cfg, userAction("get", args[0]))
 			}
-			return a.print(u, func(w io.Writer) { a.userTable(w, *u) })
+			return a.print(u, func(w io.Writer) { a.userDetail(w, *u) })
 		},
 	}
 }

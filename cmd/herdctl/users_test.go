@@ -13,7 +13,7 @@ func TestUsers(t *testing.T) {
 	c.login("alice", "s3cret")
 
 	out := c.ok("pw-carol\n", "users", "create", "carol", "--display-name", "Carol", "--password-stdin", "--global-role", "user", "--global-role", "auditor")
-	if !strings.Contains(out, "carol      u-carol   Carol          true      user,auditor   0s") {
+	if !strings.Contains(out, "carol      u-carol   Carol          true      user,auditor   0        0s") {
 		t.Errorf("create: got\n%s", out)
 	}
 	var req herdapi.UserCreateRequest
@@ -23,10 +23,10 @@ func TestUsers(t *testing.T) {
 	}
 
 	want := "" +
-		"USERNAME   NAME      DISPLAY NAME   ENABLED   GLOBAL ROLES   AGE\n" +
-		"alice      u-alice   Alice          true      admin          2d\n" +
-		"bob        u-bob     -              true      user           2d\n" +
-		"carol      u-carol   Carol          true      user,auditor   0s\n"
+		"USERNAME   NAME      DISPLAY NAME   ENABLED   GLOBAL ROLES   GROUPS   AGE\n" +
+		"alice      u-alice   Alice          true      admin          0        2d\n" +
+		"bob        u-bob     -              true      user           0        2d\n" +
+		"carol      u-carol   Carol          true      user,auditor   0        0s\n"
 	if got := c.ok("", "users", "list"); got != want {
 		t.Errorf("list: got\n%s\nwant\n%s", got, want)
 	}

@@ -3,7 +3,6 @@ package authproxy
 import (
 	"bufio"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -31,9 +30,13 @@ func (p *Proxy) reverseProxy(target *Target, path string, id Identity, upgrade b
 			out.URL.RawPath = escaped
 			SetHeaders(out.Header, target.Credential, id)
 		},
-		Transport:     transport,
-		ErrorLog:      slog.NewLogLogger(p.cfg.Logger.Handler(), slog.LevelDebug),
-		FlushInterval: -1, // watches and logs -f stream
+		Transport: transport,
+		ErrorLog:  p.errorLog,
+		// Zero: a response of known length (a GET of one object) leaves
+		// in one write when the handler returns. Streams (watches, logs
+		// -f: no Content-Length; text/event-stream) are still flushed
+		// after every write by ReverseProxy itself.
+		FlushInterval: 0,
 		ModifyResponse: func(resp *http.Response) error {
 			if resp.Request.Header.Get("Upgrade") != "" && resp.StatusCode != http.StatusSwitchingProtocols {
 				resp.Header.Set("Connection", "close") // a refused upgrade ends the client connection

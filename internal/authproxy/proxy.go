@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -57,7 +58,10 @@ type Config struct {
 }
 
 // Proxy serves Prefix.
-type Proxy struct{ cfg Config }
+type Proxy struct {
+	cfg      Config
+	errorLog *log.Logger // ReverseProxy's, to cfg.Logger at debug level
+}
 
 var _ http.Handler = (*Proxy)(nil)
 
@@ -69,7 +73,7 @@ func New(cfg Config) *Proxy {
 	if cfg.Audit == nil {
 		cfg.Audit = slog.New(slog.DiscardHandler)
 	}
-	return &Proxy{cfg: cfg}
+	return &Proxy{cfg: cfg, errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 }
 
 var clusterIDPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)

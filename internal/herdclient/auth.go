@@ -7,14 +7,12 @@ import (
 	"herd.dev/herd/internal/herdapi"
 )
 
-// loginPath is the one API path that never carries a token.
-const loginPath = "/v1/login"
-
-// Login exchanges a username and password for a token. It sends no bearer
-// token even if the client has one.
+// Login exchanges a username and password for a token, with the password
+// provider req.Provider names (local when empty; openldap,
+// activedirectory). It sends no bearer token even if the client has one.
 func (c *Client) Login(ctx context.Context, req herdapi.LoginRequest) (*herdapi.TokenResponse, error) {
 	var out herdapi.TokenResponse
-	if err := c.do(ctx, http.MethodPost, loginPath, req, &out); err != nil {
+	if err := c.doAnonymous(ctx, http.MethodPost, "/v1/login", req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

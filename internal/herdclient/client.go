@@ -30,7 +30,9 @@ const DefaultTimeout = 30 * time.Second
 type Config struct {
 	// Server is the base URL, https://host[:port][/prefix]. Required.
 	Server string
-	// Token is the bearer token; empty only for Login.
+	// Token is the bearer token; empty only for the requests that log in
+	// (Login, StartRedirectLogin, RedeemTicket), which never send it, and
+	// ListProviders.
 	Token string
 	// CACert is the PEM bundle to trust, as FetchCA returned it. When
 	// CAChecksum is set too, the bundle must match it.
@@ -187,8 +189,18 @@ func certPool(caPEM []byte) (*x509.CertPool, error) {
 }
 
 // do sends a request with body in and decodes a 2xx answer into out (both
-// may be nil). Every request but login carries the token.
+// may be nil), with the client's token.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.send(ctx, method, path, in, out, true)
+}
+
+// doAnonymous is do without the token, for the requests that log in: a
+// token has no business there, even if the client holds one.
+func (c *Client) doAnonymous(ctx context.Context, method, path string, in, out any) error {
+	return c.send(ctx, method, path, in, out, false)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, in, out any, bearer bool) error {
 	hc, err := c.httpClient(ctx)
 	if err != nil {
 		return err
@@ -209,7 +221,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" && path != loginPath {
+	if bearer && c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := hc.Do(req)

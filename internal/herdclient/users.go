@@ -74,3 +74,17 @@ func userPath(username string) (string, error) {
 	seg, err := segment("user", username)
 	return "/v1/users/" + seg, err
 }
+
+// RefreshUser reads a user's groups from their identity provider now and
+// returns the user with them (admin).
+func (c *Client) RefreshUser(ctx context.Context, username string) (*herdapi.User, error) {
+	path, err := userPath(username)
+	if err != nil {
+		return nil, err
+	}
+	var out herdapi.User
+	if err := c.do(ctx, http.MethodPost, path+"/refresh", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

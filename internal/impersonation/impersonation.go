@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,24 +58,59 @@ type Accounts struct {
 type cached struct {
 	token   string
 	rules   string // hash of the rules the account was made with
+	subject string // subjectKey of the subject those rules are for
 	renewAt time.Time
 }
 
 // Token returns a token of the account that may impersonate exactly s.
 func (a *Accounts) Token(ctx context.Context, s Subject) (string, error) {
-	rules := rulesFor(s)
-	key := rulesHash(rules)
+	// The common case, a user's next request as the same subject, skips
+	// building and hashing the rules.
+	subject := subjectKey(s)
 	a.mu.Lock()
 	c, ok := a.tokens[s.User]
 	a.mu.Unlock()
-	if ok && c.rules == key && a.now().Before(c.renewAt) {
+	if ok && c.subject == subject && a.now().Before(c.renewAt) {
 		return c.token, nil
 	}
+	rules := rulesFor(s)
+	key := rulesHash(rules)
+	a.mu.Lock()
+	c, ok = a.tokens[s.User]
+	if ok && c.rules == key && a.now().Before(c.renewAt) {
+		c.subject = subject // the same rules, listed in another order
+		a.tokens[s.User] = c
+		a.mu.Unlock()
+		return c.token, nil
+	}
+	a.mu.Unlock()
 	token, err, _ := a.fetch.Do(s.User+"\x00"+key, func() (any, error) { return a.refresh(ctx, s.User, rules, key) })
 	if err != nil {
 		return "", err
 	}
 	return token.(string), nil
+}
+
+// subjectKey encodes s unambiguously (every string length-prefixed).
+func subjectKey(s Subject) string {
+	var b strings.Builder
+	put := func(v string) {
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	list := func(vs []string) {
+		b.WriteString(strconv.Itoa(len(vs)))
+		b.WriteByte('[')
+		for _, v := range vs {
+			put(v)
+		}
+	}
+	put(s.User)
+	list(s.Groups)
+	list(s.Principals)
+	put(s.Username)
+	return b.String()
 }
 
 // refresh makes sure the account and its role exist and gets a new token.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authn/providers"
 )
 
 // Config configures a Herd server. Zero values are documented per field.
@@ -144,6 +145,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GroupRefresh == 0 {
 		c.GroupRefresh = time.Hour
+	}
+	if c.Providers == nil {
+		c.Providers = providers.Factories()
 	}
 	return c
 }

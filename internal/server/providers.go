@@ -14,10 +14,10 @@ import (
 	"herd.dev/herd/internal/authn"
 )
 
-// providers builds identity providers from their AuthConfigs (one per
+// providerCache builds identity providers from their AuthConfigs (one per
 // type, named after it) and keeps them until the AuthConfig or its Secret
 // changes.
-type providers struct {
+type providerCache struct {
 	mu    sync.Mutex
 	built map[string]builtProvider // by type
 }

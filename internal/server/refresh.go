@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,11 @@ func (s *Server) refreshUser(ctx context.Context, user *v1.User) error {
 	if principal == "" {
 		return nil // local users have no provider groups
 	}
+	// Refresh tokens may rotate: one refresh per user at a time (on this
+	// replica), or a reused old token reads as a user gone.
+	mu, _ := s.refreshing.LoadOrStore(user.Name, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	typ := providerOfPrincipal(principal)
 	p, err := s.provider(ctx, typ)
 	if err != nil {

@@ -52,7 +52,9 @@ type Server struct {
 	// baseCtx ends when the server stops; cluster controllers run under it.
 	baseCtx   context.Context
 	runtimes  runtimes
-	providers providers
+	providers providerCache
+	// refreshing holds a mutex per user whose groups are being refreshed.
+	refreshing sync.Map
 
 	client client.Client // reads from the cache, writes to the management cluster
 	cache  client.Reader
