@@ -26,6 +26,26 @@ type ClusterSpec struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Description string `json:"description,omitempty"`
+	// AuthorizedEndpoint lets users reach the cluster's kube-apiserver
+	// directly with their Herd tokens (checked by herd kube-api-auth in the
+	// cluster), also when Herd is down.
+	// +optional
+	AuthorizedEndpoint *AuthorizedEndpoint `json:"authorizedEndpoint,omitempty"`
+}
+
+// AuthorizedEndpoint configures direct access to a cluster.
+type AuthorizedEndpoint struct {
+	// Enabled adds a direct context to the kubeconfigs Herd hands out.
+	Enabled bool `json:"enabled"`
+	// FQDN (host[:port]) of a load balancer in front of the control-plane
+	// nodes; empty: the kube-apiserver address the agent reports.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	FQDN string `json:"fqdn,omitempty"`
+	// CACerts (PEM) that FQDN's certificate is signed by; empty: the
+	// cluster's CA.
+	// +optional
+	CACerts string `json:"caCerts,omitempty"`
 }
 
 // ClusterStatus is what Herd observes of the downstream cluster.

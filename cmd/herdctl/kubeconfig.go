@@ -5,23 +5,28 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"herd.dev/herd/internal/herdclient"
 )
 
 func newKubeconfigCommand(a *app) *cobra.Command {
-	var exec bool
+	var exec, direct bool
 	cmd := &cobra.Command{
-		Use:   "kubeconfig CLUSTER [--exec]",
+		Use:   "kubeconfig CLUSTER [--exec] [--direct]",
 		Short: "Print a kubeconfig that reaches CLUSTER through Herd",
 		Long: `Print a kubeconfig whose context reaches CLUSTER through Herd's proxy. By default it holds a
 new kubeconfig token scoped to that cluster (valid 30 days unless the server says less); with
---exec it holds no secret and runs ` + "`herdctl token`" + ` for your current login instead.`,
+--exec it holds no secret and runs ` + "`herdctl token`" + ` for your current login instead.
+When the cluster has an authorized endpoint, the kubeconfig also has a context CLUSTER-direct that
+reaches its kube-apiserver directly with the same token (it keeps working when Herd is down);
+--direct makes it the current context.`,
 		Args: needArgs("CLUSTER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.session()
 			if err != nil {
 				return err
 			}
-			data, err := s.client.Kubeconfig(cmd.Context(), args[0], exec)
+			data, err := s.client.KubeconfigWith(cmd.Context(), args[0], herdclient.KubeconfigOptions{Exec: exec, Direct: direct})
 			if err != nil {
 				return explain(err, s.cfg, action{what: "get a kubeconfig for cluster " + args[0], kind: "cluster", name: args[0]})
 			}
@@ -30,6 +35,7 @@ new kubeconfig token scoped to that cluster (valid 30 days unless the server say
 		},
 	}
 	cmd.Flags().BoolVar(&exec, "exec", false, "use `herdctl token` as a kubectl exec credential plugin instead of embedding a token")
+	cmd.Flags().BoolVar(&direct, "direct", false, "make the direct context (the cluster's authorized endpoint) current")
 	return cmd
 }
 

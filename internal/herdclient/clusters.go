@@ -3,6 +3,7 @@ package herdclient
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"herd.dev/herd/internal/herdapi"
 )
@@ -70,13 +71,33 @@ func clusterPath(name string) (string, error) {
 // Kubeconfig returns a kubeconfig (YAML) that reaches the cluster through
 // Herd: with a new cluster-scoped token, or with exec, `herdctl token`.
 func (c *Client) Kubeconfig(ctx context.Context, name string, exec bool) ([]byte, error) {
+	return c.KubeconfigWith(ctx, name, KubeconfigOptions{Exec: exec})
+}
+
+// KubeconfigOptions choose what a kubeconfig holds.
+type KubeconfigOptions struct {
+	// Exec uses `herdctl token` instead of an embedded token.
+	Exec bool
+	// Direct makes the direct context (the cluster's authorized endpoint) current.
+	Direct bool
+}
+
+// KubeconfigWith returns a kubeconfig for a cluster.
+func (c *Client) KubeconfigWith(ctx context.Context, name string, opts KubeconfigOptions) ([]byte, error) {
 	path, err := clusterPath(name)
 	if err != nil {
 		return nil, err
 	}
+	q := url.Values{}
+	if opts.Exec {
+		q.Set("exec", "true")
+	}
+	if opts.Direct {
+		q.Set("direct", "true")
+	}
 	path += "/kubeconfig"
-	if exec {
-		path += "?exec=true"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	var out []byte
 	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {

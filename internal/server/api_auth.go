@@ -114,8 +114,12 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 			secrets[k] = v
 		}
 	}
+	if err := checkAccessSettings(ac.Spec.Settings); err != nil {
+		s.invalid(w, r, "identity provider "+typ+": "+err.Error())
+		return
+	}
 	if ac.Spec.Enabled {
-		if _, err := factory(r.Context(), ac.Spec.Settings, secrets, s.cfg.Logger.With("provider", typ)); err != nil {
+		if _, err := factory(r.Context(), providerSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ)); err != nil {
 			s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "identity provider "+typ+": "+err.Error(), err)
 			return
 		}

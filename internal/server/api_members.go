@@ -153,10 +153,10 @@ func (s *Server) subjectOfRequest(w http.ResponseWriter, r *http.Request, req *h
 		}
 		return subject, true
 	}
-	var u v1.User
-	name := authn.UserObjectName(req.Username)
-	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &u); err != nil {
-		s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "user "+req.Username+" does not exist; see `herdctl users list`", err)
+	u, ok := s.lookupUser(r, req.Username)
+	if !ok {
+		s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
+			"user "+req.Username+" does not exist; give a local username or a user id (u-...) from `herdctl users list`", nil)
 		return v1.Subject{}, false
 	}
 	return v1.Subject{UserName: u.Name}, true

@@ -54,6 +54,16 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
+	if wait := s.byFlow.Blocked(sourceAddr(r)); wait > 0 {
+		s.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, "too many logins started; try again in a minute",
+			fmt.Errorf("browser logins from %s are rate limited", sourceAddr(r)))
+		return
+	}
+	s.byFlow.Fail(sourceAddr(r)) // counts every start, not only failures
+	if len(req.CLIRedirect) > 256 {
+		s.invalid(w, r, "cliRedirect is limited to 256 bytes")
+		return
+	}
 	if err := loopbackRedirect(req.CLIRedirect); err != nil {
 		s.invalid(w, r, err.Error())
 		return
@@ -191,4 +201,19 @@ func (s *Server) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description})
+}
+
+// sweepFlows deletes expired login requests and tickets (used ones are
+// deleted when used).
+func (s *Server) sweepFlows(ctx context.Context) {
+	var list corev1.SecretList
+	if err := s.api.List(ctx, &list, client.InNamespace(Namespace), client.HasLabels{flowLabel}); err != nil {
+		return
+	}
+	for i := range list.Items {
+		expires, err := time.Parse(time.RFC3339, list.Items[i].Annotations[flowLabel+"-expires"])
+		if err != nil || !s.now().Before(expires) {
+			_ = s.client.Delete(ctx, &list.Items[i])
+		}
+	}
 }

@@ -214,6 +214,10 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, id *a
 	if !ok {
 		return
 	}
+	if user.Spec.PasswordSecretRef == "" {
+		s.invalid(w, r, "user "+user.Name+" logs in through an identity provider and has no Herd password")
+		return
+	}
 	if err := authn.CheckPassword(req.Password); err != nil {
 		s.invalid(w, r, strings.TrimPrefix(err.Error(), "authn: "))
 		return

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -9,6 +10,8 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/controllers/clusterstatus"
 	"herd.dev/herd/internal/controllers/rbac"
+	"herd.dev/herd/internal/controllers/tokensync"
+	"herd.dev/herd/internal/tokencopy"
 )
 
 // runtimes runs, on this replica, the controllers of every cluster whose
@@ -26,6 +29,7 @@ type runtimes struct {
 type clusterRuntime struct {
 	cancel context.CancelFunc
 	rbac   *rbac.Controller
+	tokens *tokensync.Controller
 }
 
 // syncRuntime starts or stops the controllers of a cluster to match its
@@ -79,9 +83,19 @@ func (s *Server) startRuntime(ctx context.Context, cluster string) (*clusterRunt
 	if err != nil {
 		return nil, err
 	}
+	tokens, err := tokensync.New(tokensync.Config{
+		Cluster: cluster,
+		Kube:    d.accounts.Client,
+		Source:  &tokenSource{cache: s.cache},
+		Logger:  s.cfg.Logger.With("controller", "tokensync", "cluster", cluster),
+	})
+	if err != nil {
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &clusterRuntime{cancel: cancel, rbac: ctrl}
-	for name, run := range map[string]func(context.Context) error{"rbac": ctrl.Run, "clusterstatus": status.Run} {
+	r := &clusterRuntime{cancel: cancel, rbac: ctrl, tokens: tokens}
+	runs := map[string]func(context.Context) error{"rbac": ctrl.Run, "clusterstatus": status.Run, "tokensync": tokens.Run}
+	for name, run := range runs {
 		s.runtimes.wg.Add(1)
 		go func() {
 			defer s.runtimes.wg.Done()
@@ -121,6 +135,42 @@ func (s *Server) triggerRBAC(clusters ...string) {
 			r.rbac.Trigger()
 		}
 	}
+}
+
+// triggerTokens asks the token copy controllers of the named clusters
+// (all of them when clusters is nil) to sync.
+func (s *Server) triggerTokens(clusters ...string) {
+	s.runtimes.mu.Lock()
+	defer s.runtimes.mu.Unlock()
+	for name, r := range s.runtimes.running {
+		if clusters == nil || slices.Contains(clusters, name) {
+			r.tokens.Trigger()
+		}
+	}
+}
+
+// tokenSource lists the token copies a cluster should hold: its
+// cluster-scoped tokens, with their users' state and groups.
+type tokenSource struct {
+	cache client.Reader
+}
+
+func (t *tokenSource) Copies(ctx context.Context, cluster string) ([]tokencopy.Copy, error) {
+	var tokens v1.TokenList
+	if err := t.cache.List(ctx, &tokens, client.MatchingFields{tokenClusterIndex: cluster}); err != nil {
+		return nil, err
+	}
+	var out []tokencopy.Copy
+	for _, tok := range tokens.Items {
+		var user v1.User
+		if err := t.cache.Get(ctx, client.ObjectKey{Name: tok.Spec.UserName}, &user); err != nil {
+			continue // no user: no copy, so the token is refused
+		}
+		out = append(out, tokencopy.Copy{TokenName: tok.Name, Hash: tok.Spec.Hash, UserName: user.Name, Username: user.Spec.Username,
+			Groups: user.Status.GroupPrincipals, ExpiresAt: tok.Spec.ExpiresAt.Time, Enabled: tok.Spec.Enabled && user.Spec.Enabled,
+			Cluster: cluster})
+	}
+	return out, nil
 }
 
 // mgmtSource reads a cluster's RBAC input from the management cache.

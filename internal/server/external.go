@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +20,15 @@ import (
 // externalUser finds or makes the Herd user of a provider's identity and
 // records its groups (and refresh state) as the provider reported them.
 func (s *Server) externalUser(ctx context.Context, ident *authn.ExternalIdentity) (*v1.User, error) {
+	if err := s.mayLogIn(ctx, ident); err != nil {
+		return nil, err
+	}
+	ident.Username, ident.DisplayName = clip(ident.Username, 128), clip(ident.DisplayName, 253)
+	if len(ident.Groups) > maxGroups {
+		s.cfg.Logger.Warn("identity provider reported too many groups; keeping the first ones", "principal", ident.UserPrincipal,
+			"groups", len(ident.Groups), "kept", maxGroups)
+		ident.Groups = ident.Groups[:maxGroups]
+	}
 	var list v1.UserList
 	if err := s.cache.List(ctx, &list, client.MatchingFields{principalIndex: ident.UserPrincipal}); err != nil {
 		return nil, err
@@ -59,8 +69,14 @@ func (s *Server) createExternalUser(ctx context.Context, ident *authn.ExternalId
 	}
 	err := s.client.Create(ctx, user)
 	if apierrors.IsAlreadyExists(err) {
-		err = s.api.Get(ctx, client.ObjectKey{Name: name}, user) // a concurrent first login made it
-		return user, err
+		// A concurrent first login made it, or the name's hash collides.
+		if err := s.api.Get(ctx, client.ObjectKey{Name: name}, user); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(user.Spec.PrincipalIDs, ident.UserPrincipal) {
+			return nil, fmt.Errorf("user %s exists for other principals than %s", name, ident.UserPrincipal)
+		}
+		return user, nil
 	}
 	if err != nil {
 		return nil, err
@@ -78,6 +94,16 @@ func (s *Server) createExternalUser(ctx context.Context, ident *authn.ExternalId
 	s.awaitCache(ctx, user, false)
 	s.cfg.Logger.Info("user created at first login", "user", name, "principal", ident.UserPrincipal, "username", ident.Username)
 	return user, nil
+}
+
+// maxGroups bounds the groups kept for a user (etcd object size).
+const maxGroups = 1000
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // recordGroups writes the user's groups and when they were read.

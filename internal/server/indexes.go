@@ -21,6 +21,8 @@ const (
 	principalIndex = "spec.principalIds"
 	// tokenUserIndex indexes Tokens by spec.userName.
 	tokenUserIndex = "spec.userName"
+	// tokenClusterIndex indexes Tokens by spec.clusterName.
+	tokenClusterIndex = "token.spec.clusterName"
 )
 
 // subjectKey is the index value of a user (by User id) or group subject.
@@ -71,6 +73,7 @@ func addIndexes(ctx context.Context, mgr manager.Manager) error {
 	indexes = append(indexes,
 		index{&v1.User{}, principalIndex, func(o client.Object) []string { return o.(*v1.User).Spec.PrincipalIDs }},
 		index{&v1.Token{}, tokenUserIndex, one(func(o client.Object) string { return o.(*v1.Token).Spec.UserName })},
+		index{&v1.Token{}, tokenClusterIndex, one(func(o client.Object) string { return o.(*v1.Token).Spec.ClusterName })},
 	)
 	for _, ix := range indexes {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {

@@ -65,6 +65,14 @@ func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster
 	cfg.AuthInfos[cluster] = user
 	cfg.Contexts[cluster] = &clientcmdapi.Context{Cluster: cluster, AuthInfo: cluster}
 	cfg.CurrentContext = cluster
+	if direct := s.directCluster(r, cluster); direct != nil {
+		name := cluster + "-direct"
+		cfg.Clusters[name] = direct
+		cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: cluster}
+		if r.URL.Query().Get("direct") == "true" {
+			cfg.CurrentContext = name
+		}
+	}
 	data, err := clientcmd.Write(*cfg)
 	if err != nil {
 		s.internal(w, r, err)
@@ -74,4 +82,29 @@ func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(data)
 	s.cfg.Logger.Info("kubeconfig issued", "cluster", cluster, "exec", user.Exec != nil)
+}
+
+// directCluster is the kubeconfig cluster of a cluster's authorized
+// endpoint, or nil when it has none.
+func (s *Server) directCluster(r *http.Request, name string) *clientcmdapi.Cluster {
+	var c v1.Cluster
+	if name == LocalClusterName || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil {
+		return nil
+	}
+	ep := c.Spec.AuthorizedEndpoint
+	if ep == nil || !ep.Enabled {
+		return nil
+	}
+	out := clientcmdapi.NewCluster()
+	out.Server, out.CertificateAuthorityData = c.Status.APIEndpoint, []byte(c.Status.CACert)
+	if ep.FQDN != "" {
+		out.Server = "https://" + ep.FQDN
+		if ep.CACerts != "" {
+			out.CertificateAuthorityData = []byte(ep.CACerts)
+		}
+	}
+	if out.Server == "" {
+		return nil // the agent has not reported the apiserver's address yet
+	}
+	return out
 }

@@ -27,6 +27,7 @@ const (
 func (s *Server) checkLiveness(ctx context.Context) error {
 	t := time.NewTicker(livenessEvery)
 	defer t.Stop()
+	ticks := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -35,6 +36,9 @@ func (s *Server) checkLiveness(ctx context.Context) error {
 			s.reassertConnected(ctx)
 			if s.IsLeader() {
 				s.markLostAgents(ctx)
+				if ticks++; ticks%12 == 0 { // every minute
+					s.sweepFlows(ctx)
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -50,7 +51,7 @@ func (s *Server) provider(ctx context.Context, typ string) (any, error) {
 	if b, ok := s.providers.built[typ]; ok && b.version == version {
 		return b.p, nil
 	}
-	p, err := factory(ctx, ac.Spec.Settings, secrets, s.cfg.Logger.With("provider", typ))
+	p, err := factory(ctx, providerSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ))
 	if err != nil {
 		return nil, fmt.Errorf("identity provider %s: %w", typ, err)
 	}
@@ -102,4 +103,62 @@ func (s *Server) passwordProvider(ctx context.Context, typ string) (authn.Passwo
 		return nil, fmt.Errorf("%w: %s does not take passwords; log in with the browser", errNoProvider, typ)
 	}
 	return pp, nil
+}
+
+// Settings of every AuthConfig that Herd itself reads (not the provider).
+const (
+	// settingAccessMode is "unrestricted" (anyone the provider knows may
+	// log in) or "restricted" (only allowedPrincipals). The default is
+	// unrestricted for directories (LDAP, Active Directory) and restricted
+	// for GitHub and OIDC, where anyone with an account could log in.
+	settingAccessMode = "accessMode"
+	// settingAllowedPrincipals lists, comma-separated, the user and group
+	// principals that may log in when the access mode is restricted.
+	settingAllowedPrincipals = "allowedPrincipals"
+)
+
+// providerSettings are the settings the provider itself reads.
+func providerSettings(all map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range all {
+		if k != settingAccessMode && k != settingAllowedPrincipals {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// checkAccessSettings returns what is wrong with Herd's own settings.
+func checkAccessSettings(settings map[string]string) error {
+	switch settings[settingAccessMode] {
+	case "", "restricted", "unrestricted":
+		return nil
+	}
+	return fmt.Errorf("setting %s must be restricted or unrestricted", settingAccessMode)
+}
+
+// mayLogIn reports whether an identity may log in under its provider's
+// access mode.
+func (s *Server) mayLogIn(ctx context.Context, ident *authn.ExternalIdentity) error {
+	var ac v1.AuthConfig
+	if err := s.cache.Get(ctx, client.ObjectKey{Name: ident.Provider}, &ac); err != nil {
+		return err
+	}
+	mode := ac.Spec.Settings[settingAccessMode]
+	if mode == "" {
+		mode = "unrestricted"
+		if ident.Provider == authn.ProviderGitHub || ident.Provider == authn.ProviderOIDC {
+			mode = "restricted"
+		}
+	}
+	if mode == "unrestricted" {
+		return nil
+	}
+	for _, p := range strings.Split(ac.Spec.Settings[settingAllowedPrincipals], ",") {
+		p = strings.TrimSpace(p)
+		if p != "" && (p == ident.UserPrincipal || slices.Contains(ident.Groups, p)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s is not among the allowed principals of %s", authn.ErrBadCredentials, ident.UserPrincipal, ident.Provider)
 }

@@ -40,6 +40,15 @@ func (s *Server) refreshUser(ctx context.Context, user *v1.User) error {
 	defer mu.(*sync.Mutex).Unlock()
 	typ := providerOfPrincipal(principal)
 	p, err := s.provider(ctx, typ)
+	if errors.Is(err, errNoProvider) {
+		// The provider was disabled (perhaps because it was compromised):
+		// its users can no longer be vouched for.
+		s.cfg.Logger.Info("identity provider disabled: revoking its user's tokens", "user", user.Name, "provider", typ)
+		if err := s.revokeAllTokens(ctx, user.Name); err != nil {
+			return err
+		}
+		return s.recordGroups(ctx, user, nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -60,6 +69,12 @@ func (s *Server) refreshUser(ctx context.Context, user *v1.User) error {
 	}
 	if state != "" {
 		if err := s.saveRefreshState(ctx, user, state); err != nil {
+			return err
+		}
+	}
+	if err := s.mayLogIn(ctx, &authn.ExternalIdentity{Provider: typ, UserPrincipal: principal, Groups: groups}); err != nil {
+		s.cfg.Logger.Info("user no longer allowed by the provider's access mode: revoking their tokens", "user", user.Name, "provider", typ)
+		if err := s.revokeAllTokens(ctx, user.Name); err != nil {
 			return err
 		}
 	}

@@ -64,6 +64,7 @@ type Server struct {
 	usage  *authn.UsageRecorder
 	byUser *authn.LoginLimiter
 	byAddr *authn.LoginLimiter
+	byFlow *authn.LoginLimiter // browser logins started per source address
 	now    func() time.Time
 }
 

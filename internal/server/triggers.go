@@ -27,6 +27,9 @@ func (s *Server) watchRBACInputs(ctx context.Context, mgr manager.Manager) error
 			return nil // the project is gone: let every cluster look
 		},
 	}
+	if err := s.watchTokenInputs(ctx, mgr); err != nil {
+		return err
+	}
 	for obj, of := range clustersOf {
 		inf, err := mgr.GetCache().GetInformer(ctx, obj)
 		if err != nil {
@@ -47,6 +50,35 @@ func (s *Server) watchRBACInputs(ctx context.Context, mgr manager.Manager) error
 			DeleteFunc: trigger,
 		})
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// watchTokenInputs makes changes of tokens and users trigger the token
+// copy controllers: a token's change its cluster's, a user's every
+// cluster's (groups and enabled are in every copy of the user's tokens).
+func (s *Server) watchTokenInputs(ctx context.Context, mgr manager.Manager) error {
+	handlers := map[client.Object]func(obj any){
+		&v1.Token{}: func(o any) {
+			if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+				o = d.Obj
+			}
+			if tok, ok := o.(*v1.Token); ok && tok.Spec.ClusterName != "" {
+				s.triggerTokens(tok.Spec.ClusterName)
+			}
+		},
+		&v1.User{}: func(any) { s.triggerTokens() },
+	}
+	for obj, h := range handlers {
+		inf, err := mgr.GetCache().GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("failed to watch %T: %w", obj, err)
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc: h, UpdateFunc: func(_, cur any) { h(cur) }, DeleteFunc: h,
+		}); err != nil {
 			return err
 		}
 	}

@@ -31,6 +31,7 @@ func (s *Server) wire(mgr manager.Manager) {
 	s.local = &authn.Local{Users: s.cache, Secrets: s.api, Namespace: Namespace}
 	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
+	s.byFlow = authn.NewLoginLimiter(30, time.Minute, s.now)
 }
 
 // leaderOnly is a runnable that runs on the leader only.

@@ -107,6 +107,29 @@ func (e *idpEnv) browserLogin(t *testing.T, typ string, authorize func(authURL, 
 	return tok.Token
 }
 
+// browserLoginStatus runs a browser login up to Herd's callback and
+// returns the callback's status.
+func (e *idpEnv) browserLoginStatus(t *testing.T, typ string, authorize func(authURL, callback string) url.Values) int {
+	t.Helper()
+	sum := sha256.Sum256([]byte(authn.NewSecret()))
+	code, body := e.s.Do(t, "POST", "/v1/auth/login/"+typ, "", herdapi.RedirectLoginRequest{CLIRedirect: "http://127.0.0.1:1/callback",
+		CLIChallenge: base64.RawURLEncoding.EncodeToString(sum[:])})
+	herdtest.Expect(t, "start "+typ+" login", code, body, http.StatusOK)
+	var start herdapi.RedirectLoginResponse
+	if err := decode(body, &start); err != nil {
+		t.Fatal(err)
+	}
+	callback := e.s.URL + "/v1/auth/callback/" + typ
+	noFollow := *e.s.Client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Get(callback + "?" + authorize(start.AuthURL, callback).Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // kubeconfigWorks fetches a kubeconfig with token and lists pods of the
 // project's namespace with it.
 func (e *idpEnv) kubeconfigWorks(t *testing.T, token string) {
@@ -136,7 +159,8 @@ func TestIdentityProviders(t *testing.T) {
 
 	t.Run("OIDC", func(t *testing.T) {
 		p := herdtest.StartOIDCProvider(t)
-		e.configure(t, "oidc", map[string]string{"issuerURL": p.Issuer, "clientID": p.IDTokenClient.ID},
+		e.configure(t, "oidc", map[string]string{"issuerURL": p.Issuer, "clientID": p.IDTokenClient.ID,
+			"allowedPrincipals": "oidc_group://" + p.Issuer + "/devs"},
 			map[string]string{"clientSecret": p.IDTokenClient.Secret})
 		e.bindGroup(t, "oidc_group://"+p.Issuer+"/devs")
 		alice := p.User(t, "alice")
@@ -148,11 +172,16 @@ func TestIdentityProviders(t *testing.T) {
 
 	t.Run("GitHub", func(t *testing.T) {
 		g := herdtest.StartGitHub(t)
-		e.configure(t, "github", map[string]string{"baseURL": g.URL, "clientID": g.ClientID, "certificate": g.CAPEM},
+		e.configure(t, "github", map[string]string{"baseURL": g.URL, "clientID": g.ClientID, "certificate": g.CAPEM,
+			"allowedPrincipals": "github_team://7001"},
 			map[string]string{"clientSecret": g.ClientSecret, "searchToken": g.SearchToken})
 		// octocat is in team acme/devs (id 7001) of the stand-in.
 		login, team := "octocat", 7001
 		e.bindGroup(t, fmt.Sprintf("github_team://%d", team))
+		// GitHub and OIDC are restricted by default: hubot is in no allowed team.
+		if code := e.browserLoginStatus(t, "github", func(authURL, _ string) url.Values { return g.Authorize(t, authURL, "hubot") }); code != http.StatusBadRequest {
+			t.Errorf("a GitHub user outside the allowed principals: callback %d, want 400", code)
+		}
 		token := e.browserLogin(t, "github", func(authURL, _ string) url.Values { return g.Authorize(t, authURL, login) })
 		e.kubeconfigWorks(t, token)
 		// Revoked at GitHub: the next refresh ends the user's tokens.

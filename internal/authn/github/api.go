@@ -49,7 +49,7 @@ func statusOf(err error) int {
 func (p *Provider) get(ctx context.Context, token, target string, v any) (string, error) {
 	url := target
 	if !strings.HasPrefix(target, p.cfg.APIURL+"/") {
-		if strings.Contains(target, "://") {
+		if !strings.HasPrefix(target, "/") || strings.Contains(target, "://") || strings.HasPrefix(target, "//") {
 			return "", fmt.Errorf("github: refusing to send a token to %s, outside the API URL", target)
 		}
 		url = p.cfg.APIURL + target

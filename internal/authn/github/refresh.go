@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"herd.dev/herd/internal/authn"
 )
@@ -21,7 +22,7 @@ func (p *Provider) Refresh(ctx context.Context, principal, state string) ([]stri
 		return nil, "", ErrNoRefreshState
 	}
 	u, err := p.user(ctx, state)
-	if s := statusOf(err); s == http.StatusUnauthorized || s == http.StatusForbidden {
+	if s := statusOf(err); s == http.StatusUnauthorized || (s == http.StatusForbidden && !rateLimited(err)) {
 		return nil, "", fmt.Errorf("%w: %v", authn.ErrUserGone, err)
 	} else if err != nil {
 		return nil, "", err
@@ -36,4 +37,10 @@ func (p *Provider) Refresh(ctx context.Context, principal, state string) ([]stri
 		return nil, "", err
 	}
 	return groups, state, nil
+}
+
+// rateLimited reports whether a 403 is GitHub's (secondary) rate limit,
+// which passes, rather than a suspended user.
+func rateLimited(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "rate limit")
 }
