@@ -139,7 +139,7 @@ type RoleTemplate struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec   RoleTemplateSpec `json:"spec"`
-	Status Status `json:"status,omitempty"`
+	Status Status           `json:"status,omitempty"`
 }
 
 // RoleTemplateList is a list of RoleTemplates.
@@ -179,7 +179,7 @@ type ClusterRoleTemplateBinding struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec   ClusterRoleTemplateBindingSpec `json:"spec"`
-	Status Status `json:"status,omitempty"`
+	Status Status                         `json:"status,omitempty"`
 }
 
 // ClusterRoleTemplateBindingList is a list of ClusterRoleTemplateBindings.
@@ -220,7 +220,7 @@ type ProjectRoleTemplateBinding struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec   ProjectRoleTemplateBindingSpec `json:"spec"`
-	Status Status `json:"status,omitempty"`
+	Status Status                         `json:"status,omitempty"`
 }
 
 // ProjectRoleTemplateBindingList is a list of ProjectRoleTemplateBindings.

@@ -105,15 +105,15 @@ type TokenList struct {
 // User is a Herd user as the API shows it.
 type User struct {
 	// Name is the User object's name (u-...), the id used in bindings.
-	Name         string    `json:"name"`
-	Username     string    `json:"username"`
-	DisplayName  string    `json:"displayName,omitempty"`
-	Enabled      bool      `json:"enabled"`
-	PrincipalIDs []string  `json:"principalIds,omitempty"`
-	GlobalRoles  []string  `json:"globalRoles,omitempty"`
+	Name         string   `json:"name"`
+	Username     string   `json:"username"`
+	DisplayName  string   `json:"displayName,omitempty"`
+	Enabled      bool     `json:"enabled"`
+	PrincipalIDs []string `json:"principalIds,omitempty"`
+	GlobalRoles  []string `json:"globalRoles,omitempty"`
 	// Groups are the group principals the user's identity provider reported.
-	Groups []string `json:"groups,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
+	Groups    []string  `json:"groups,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // UserList is a list of users.

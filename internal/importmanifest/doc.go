@@ -4,7 +4,8 @@
 // `kubectl apply -f`. Like Rancher's cattle-cluster-agent import YAML, it
 // installs the herd-system namespace, the agents' service accounts and RBAC,
 // a Secret holding the registration credentials, the cluster agent
-// Deployment and Service, and the node agent DaemonSet.
+// Deployment and Service, the node agent DaemonSet, and the kube-api-auth
+// DaemonSet that checks Herd tokens for the authorized cluster endpoint.
 //
 // The registration token is a credential: it appears in the Secret only, and
 // every other object refers to it with a secretKeyRef.

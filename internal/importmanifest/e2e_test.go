@@ -68,7 +68,8 @@ func TestApply(t *testing.T) {
 	a.apply(strings.Join(docs, "\n---\n"), "--dry-run=server")
 	a.wantAbsent("serviceaccount herd-agent", "serviceaccount herd-node-agent", "clusterrole herd-agent",
 		"clusterrolebinding herd-agent", "secret herd-credentials", "deployment herd-agent",
-		"daemonset herd-node-agent", "service herd-agent")
+		"daemonset herd-node-agent", "service herd-agent", "serviceaccount herd-kube-api-auth",
+		"role herd-kube-api-auth", "rolebinding herd-kube-api-auth", "daemonset herd-kube-api-auth")
 	if t.Failed() {
 		return
 	}
@@ -80,6 +81,7 @@ func TestApply(t *testing.T) {
 	a.apply(string(out))
 	t.Run("agent", func(t *testing.T) { checkAgent(t, a.k) })
 	t.Run("node agent", func(t *testing.T) { checkNodeAgent(t, a.k) })
+	t.Run("kube-api-auth", func(t *testing.T) { checkKubeAPIAuth(t, a.k) })
 }
 
 // checkAgent waits for the agent Deployment and checks that its two pods
@@ -107,5 +109,33 @@ func checkNodeAgent(t *testing.T, k herdtest.Kubectl) {
 		"-o", "jsonpath={.status.desiredNumberScheduled}/{.status.numberReady}")...)
 	if want := fmt.Sprintf("%d/%d", len(nodes), len(nodes)); got != want {
 		t.Errorf("node agent desired/ready: got %s, want %s", got, want)
+	}
+}
+
+// checkKubeAPIAuth checks that kube-api-auth runs on the control-plane
+// node only, and that its service account reads Secrets in herd-system
+// and nothing else.
+func checkKubeAPIAuth(t *testing.T, k herdtest.Kubectl) {
+	ns := []string{"-n", importmanifest.Namespace}
+	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-kube-api-auth", "--timeout=60s")...)
+	nodes := k.Run(t, append(ns, "get", "pods", "-l", "app=herd-kube-api-auth", "-o", "jsonpath={.items[*].spec.nodeName}")...)
+	if want := clusters.Get("import").Name() + "-node-0"; nodes != want {
+		t.Errorf("kube-api-auth pods run on %q, want only the control-plane node %s", nodes, want)
+	}
+	sa := "--as=system:serviceaccount:" + importmanifest.Namespace + ":herd-kube-api-auth"
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch", "secrets", "-n", importmanifest.Namespace}, "yes"},
+		{[]string{"get", "secrets", "-n", "default"}, "no"},
+		{[]string{"list", "secrets", "--all-namespaces"}, "no"},
+		{[]string{"get", "configmaps", "-n", importmanifest.Namespace}, "no"},
+		{[]string{"create", "secrets", "-n", importmanifest.Namespace}, "no"},
+	} {
+		out, _, _ := k.Exec(append([]string{"auth", "can-i", sa}, tt.args...)...)
+		if got := strings.TrimSpace(out); got != tt.want {
+			t.Errorf("can-i %v: got %q, want %q", tt.args, got, tt.want)
+		}
 	}
 }

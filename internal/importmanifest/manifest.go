@@ -47,15 +47,18 @@ func Render(p Params) ([]byte, error) {
 		serviceAccount(agentName, nil),
 		// The node agent does not talk to the Kubernetes API: no token, no RBAC.
 		serviceAccount(nodeAgentName, new(false)),
+		serviceAccount(kubeAPIAuthName, nil),
 		clusterRole(),
 		clusterRoleBinding(),
 		adminsBinding(),
 	}
+	objs = append(objs, kubeAPIAuthRBAC()...)
 	objs = append(objs, projectLabelsObjects()...)
 	objs = append(objs,
 		secret(p),
 		deployment(p),
 		daemonSet(p),
+		kubeAPIAuthDaemonSet(p),
 		service(),
 	)
 	var buf bytes.Buffer

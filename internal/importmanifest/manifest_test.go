@@ -39,14 +39,16 @@ func render(t *testing.T, p importmanifest.Params) (docs []string, objs []*unstr
 	return docs, objs
 }
 
-func find(t *testing.T, objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
+// find returns the first object of kind, or of kind and name if a name is
+// given.
+func find(t *testing.T, objs []*unstructured.Unstructured, kind string, name ...string) *unstructured.Unstructured {
 	t.Helper()
 	for _, o := range objs {
-		if o.GetKind() == kind {
+		if o.GetKind() == kind && (len(name) == 0 || o.GetName() == name[0]) {
 			return o
 		}
 	}
-	t.Fatalf("no %s in the manifest", kind)
+	t.Fatalf("no %s %v in the manifest", kind, name)
 	return nil
 }
 
@@ -105,14 +107,18 @@ func TestRenderObjects(t *testing.T) {
 		"Namespace//herd-system",
 		"ServiceAccount/herd-system/herd-agent",
 		"ServiceAccount/herd-system/herd-node-agent",
+		"ServiceAccount/herd-system/herd-kube-api-auth",
 		"ClusterRole//herd-agent",
 		"ClusterRoleBinding//herd-agent",
 		"ClusterRoleBinding//herd-global-admins",
+		"Role/herd-system/herd-kube-api-auth",
+		"RoleBinding/herd-system/herd-kube-api-auth",
 		"ValidatingAdmissionPolicy//herd-project-labels",
 		"ValidatingAdmissionPolicyBinding//herd-project-labels",
 		"Secret/herd-system/herd-credentials",
 		"Deployment/herd-system/herd-agent",
 		"DaemonSet/herd-system/herd-node-agent",
+		"DaemonSet/herd-system/herd-kube-api-auth",
 		"Service/herd-system/herd-agent",
 	}
 	var got []string

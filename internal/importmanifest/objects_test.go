@@ -11,11 +11,12 @@ import (
 	"herd.dev/herd/internal/importmanifest"
 )
 
-// typed converts the first object of kind in p's manifest into into.
-func typed(t *testing.T, p importmanifest.Params, kind string, into any) {
+// typed converts the first object of kind (and name, if given) in p's
+// manifest into into.
+func typed(t *testing.T, p importmanifest.Params, kind string, into any, name ...string) {
 	t.Helper()
 	_, objs := render(t, p)
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(find(t, objs, kind).Object, into); err != nil {
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(find(t, objs, kind, name...).Object, into); err != nil {
 		t.Fatalf("convert %s: %v", kind, err)
 	}
 }
@@ -125,10 +126,11 @@ func TestImage(t *testing.T) {
 			p := validParams()
 			p.Image = tt.image
 			var d appsv1.Deployment
-			var ds appsv1.DaemonSet
+			var ds, auth appsv1.DaemonSet
 			typed(t, p, "Deployment", &d)
 			typed(t, p, "DaemonSet", &ds)
-			for _, got := range []string{d.Spec.Template.Spec.Containers[0].Image, ds.Spec.Template.Spec.Containers[0].Image} {
+			typed(t, p, "DaemonSet", &auth, "herd-kube-api-auth")
+			for _, got := range []string{d.Spec.Template.Spec.Containers[0].Image, ds.Spec.Template.Spec.Containers[0].Image, auth.Spec.Template.Spec.Containers[0].Image} {
 				if got != tt.want {
 					t.Errorf("image: got %q, want %q", got, tt.want)
 				}

@@ -94,17 +94,23 @@ func daemonSet(p Params) *appsv1.DaemonSet {
 // container returns a locked-down agent container running `herd <name>`
 // with the server credentials in its environment, then extra.
 func container(name, image string, extra corev1.EnvVar) corev1.Container {
-	env := []corev1.EnvVar{
+	c := lockedDown(name, image, name)
+	c.Env = []corev1.EnvVar{
 		credentialEnv(keyURL, "HERD_SERVER"),
 		credentialEnv(keyToken, "HERD_TOKEN"),
 		credentialEnv(keyCAChecksum, "HERD_CA_CHECKSUM"),
 		extra,
 	}
+	return c
+}
+
+// lockedDown returns a container running `herd args...` as a non-root user
+// on a read-only root file system, with no capabilities and a writable /tmp.
+func lockedDown(name, image string, args ...string) corev1.Container {
 	return corev1.Container{
 		Name:  name,
 		Image: image,
-		Args:  []string{name},
-		Env:   env,
+		Args:  args,
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 			corev1.ResourceCPU:    resource.MustParse("50m"),
 			corev1.ResourceMemory: resource.MustParse("64Mi"),

@@ -213,6 +213,9 @@ func (c *Cluster) prepareDir() error {
 			return fmt.Errorf("failed to write %s: %w", path, err)
 		}
 	}
+	if err := c.writeAuthWebhookKubeconfig(); err != nil {
+		return err
+	}
 	return writeState(dir, st)
 }
 

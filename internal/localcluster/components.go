@@ -43,6 +43,7 @@ func (c *Cluster) components(kwokConfig string) []component {
 		"--profiling=false",
 		"--cert-dir=" + filepath.Join(dir, "pki", "generated"),
 	}
+	apiserver = append(apiserver, c.authWebhookFlags()...)
 	apiserver = append(apiserver, c.cfg.ExtraAPIServerArgs...)
 	controller := append(clientFlags(filepath.Join(dir, "kubeconfigs", "controller-manager.kubeconfig")),
 		"--use-service-account-credentials=true",

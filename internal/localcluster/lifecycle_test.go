@@ -64,7 +64,7 @@ func TestStopRestart(t *testing.T) {
 	c := start()
 	k := kubectlFor(c)
 	k.Run(t, "create", "configmap", "kept", "--from-literal=answer=42")
-	server, pids, ports := c.ServerURL(), c.PIDs(), c.Ports()
+	server, webhook, pids, ports := c.ServerURL(), c.AuthWebhookListen(), c.PIDs(), c.Ports()
 	if len(pids) != 4 || len(ports) != 4 {
 		t.Fatalf("got pids %v and ports %v, want 4 of each", pids, ports)
 	}
@@ -90,6 +90,9 @@ func TestStopRestart(t *testing.T) {
 	}
 	if got := c.ServerURL(); got != server {
 		t.Errorf("server after restart: got %s, want %s", got, server)
+	}
+	if got := c.AuthWebhookListen(); got != webhook {
+		t.Errorf("auth webhook address after restart: got %s, want %s", got, webhook)
 	}
 	if got := kubectlFor(c).Run(t, "get", "configmap", "kept", "-o", "jsonpath={.data.answer}"); got != "42" {
 		t.Errorf("configmap after restart: got %q, want 42", got)

@@ -27,6 +27,12 @@ const (
 	certScheduler     = "scheduler"
 	certKwok          = "kwok"
 	keyServiceAccount = "sa"
+	// The auth webhook has a CA of its own that signs nothing else: the
+	// kube-apiserver believes whoever answers on the webhook port about who
+	// a token belongs to, so no other loopback server of the cluster (kwok
+	// holds a 127.0.0.1 certificate too) may pass for it.
+	certAuthWebhookCA = "auth-webhook-ca"
+	certAuthWebhook   = "auth-webhook"
 )
 
 func (p pki) crt(name string) string { return filepath.Join(p.dir, name+".crt") }
@@ -62,6 +68,9 @@ func (p pki) ensure() error {
 			return fmt.Errorf("failed to issue the %s certificate: %w", name, err)
 		}
 	}
+	if err := p.ensureAuthWebhook(); err != nil {
+		return err
+	}
 	if _, err := os.Stat(p.saPub()); err == nil {
 		return nil
 	}
@@ -77,6 +86,20 @@ func (p pki) ensure() error {
 		return err
 	}
 	return certs.WritePEM(p.saPub(), "PUBLIC KEY", pub, 0o644)
+}
+
+// ensureAuthWebhook issues the serving certificate of `herd kube-api-auth`
+// on 127.0.0.1 from the auth webhook CA.
+func (p pki) ensureAuthWebhook() error {
+	ca, err := certs.LoadOrCreateCA(p.crt(certAuthWebhookCA), p.key(certAuthWebhookCA), "herd-local-cluster-auth-webhook-ca")
+	if err != nil {
+		return fmt.Errorf("failed to create the auth webhook CA: %w", err)
+	}
+	leaf := certs.Leaf{CommonName: "herd-kube-api-auth", Server: true, DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	if err := ca.EnsureLeaf(p.crt(certAuthWebhook), p.key(certAuthWebhook), leaf); err != nil {
+		return fmt.Errorf("failed to issue the %s certificate: %w", certAuthWebhook, err)
+	}
+	return nil
 }
 
 func withName(l certs.Leaf, cn string) certs.Leaf {

@@ -2,18 +2,25 @@ package localcluster
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 )
 
-// ports are the loopback TCP ports one cluster listens on.
+// ports are the loopback TCP ports of one cluster.
 type ports struct {
 	APIServer  int `json:"apiServer"`
 	EtcdClient int `json:"etcdClient"`
 	EtcdPeer   int `json:"etcdPeer"`
 	Kwok       int `json:"kwok"`
+	// AuthWebhook is where the kube-apiserver expects `herd kube-api-auth`.
+	// The cluster itself never listens there, so it is not in list().
+	AuthWebhook int `json:"authWebhook"`
 }
 
+// list returns the ports that the cluster's own components listen on.
 func (p ports) list() []int { return []int{p.APIServer, p.EtcdClient, p.EtcdPeer, p.Kwok} }
 
 // portFree reports whether port can be bound on 127.0.0.1 right now.
@@ -75,5 +82,44 @@ func choosePorts(requestedAPI int, prev ports) (ports, error) {
 	if p.Kwok, err = pick(prev.Kwok); err != nil {
 		return p, err
 	}
-	return p, nil
+	if prev.AuthWebhook != 0 && !taken[prev.AuthWebhook] && portFree(prev.AuthWebhook) {
+		p.AuthWebhook = prev.AuthWebhook
+		return p, nil
+	}
+	p.AuthWebhook, err = unlistenedPort(taken)
+	return p, err
+}
+
+// unlistenedPort picks a free loopback port for a listener that starts
+// later and in another process (the auth webhook). Nothing holds it in the
+// meantime, so it is taken below the kernel's ephemeral range: the ports
+// that the kernel hands out for ":0" (the other ports of every local
+// cluster) and for outgoing connections never land on it.
+func unlistenedPort(taken map[int]bool) (int, error) {
+	const lowest = 10000
+	end := ephemeralLow()
+	if end-lowest < 1000 {
+		return freePort(taken)
+	}
+	for range 50 {
+		port := lowest + rand.IntN(end-lowest)
+		if !taken[port] && portFree(port) {
+			taken[port] = true
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("failed to find a free port below %d after 50 tries", end)
+}
+
+// ephemeralLow returns the first port of the kernel's ephemeral range.
+func ephemeralLow() int {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768 // the Linux default
+	}
+	low, err := strconv.Atoi(strings.Fields(string(data) + " x")[0])
+	if err != nil {
+		return 32768
+	}
+	return low
 }

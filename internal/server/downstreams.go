@@ -8,9 +8,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/controllers/clusterstatus"
 	"herd.dev/herd/internal/controllers/rbac"
 	"herd.dev/herd/internal/controllers/tokensync"
+	"herd.dev/herd/internal/importmanifest"
+	"herd.dev/herd/internal/roles"
 	"herd.dev/herd/internal/tokencopy"
 )
 
@@ -86,7 +89,7 @@ func (s *Server) startRuntime(ctx context.Context, cluster string) (*clusterRunt
 	tokens, err := tokensync.New(tokensync.Config{
 		Cluster: cluster,
 		Kube:    d.accounts.Client,
-		Source:  &tokenSource{cache: s.cache},
+		Source:  &tokenSource{cache: s.cache, owner: s.ownsEveryCluster},
 		Logger:  s.cfg.Logger.With("controller", "tokensync", "cluster", cluster),
 	})
 	if err != nil {
@@ -149,10 +152,19 @@ func (s *Server) triggerTokens(clusters ...string) {
 	}
 }
 
+// ownsEveryCluster reports whether a user administers every downstream cluster.
+func (s *Server) ownsEveryCluster(ctx context.Context, userName string, groups []string) bool {
+	return s.allowed(ctx, &authn.Identity{UserName: userName, Groups: groups}, roles.VerbOwn, "clusters")
+}
+
 // tokenSource lists the token copies a cluster should hold: its
 // cluster-scoped tokens, with their users' state and groups.
 type tokenSource struct {
 	cache client.Reader
+	// owner reports whether a user administers every downstream cluster;
+	// their copies carry the group the import manifest binds to
+	// cluster-admin, as the proxy adds it.
+	owner func(ctx context.Context, userName string, groups []string) bool
 }
 
 func (t *tokenSource) Copies(ctx context.Context, cluster string) ([]tokencopy.Copy, error) {
@@ -166,8 +178,12 @@ func (t *tokenSource) Copies(ctx context.Context, cluster string) ([]tokencopy.C
 		if err := t.cache.Get(ctx, client.ObjectKey{Name: tok.Spec.UserName}, &user); err != nil {
 			continue // no user: no copy, so the token is refused
 		}
+		groups := slices.Clone(user.Status.GroupPrincipals)
+		if t.owner != nil && t.owner(ctx, user.Name, groups) {
+			groups = append(groups, importmanifest.AdminsGroup)
+		}
 		out = append(out, tokencopy.Copy{TokenName: tok.Name, Hash: tok.Spec.Hash, UserName: user.Name, Username: user.Spec.Username,
-			Groups: user.Status.GroupPrincipals, ExpiresAt: tok.Spec.ExpiresAt.Time, Enabled: tok.Spec.Enabled && user.Spec.Enabled,
+			Groups: groups, ExpiresAt: tok.Spec.ExpiresAt.Time, Enabled: tok.Spec.Enabled && user.Spec.Enabled,
 			Cluster: cluster})
 	}
 	return out, nil

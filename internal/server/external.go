@@ -128,7 +128,7 @@ func refreshSecretName(user string) string { return "refresh-" + user }
 
 func (s *Server) saveRefreshState(ctx context.Context, user *v1.User, state string) error {
 	secret := &corev1.Secret{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: refreshSecretName(user.Name), Namespace: Namespace,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "User", Name: user.Name, UID: user.UID}}},
 		Data: map[string][]byte{"state": []byte(state)},

@@ -8,8 +8,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
-	"herd.dev/herd/internal/roles"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/roles"
 )
 
 // handleKubeconfig returns a kubeconfig whose context reaches the cluster

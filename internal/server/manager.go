@@ -25,7 +25,6 @@ const Namespace = "herd-system"
 // leaderElectionID names the Lease that the controllers' leader holds.
 const leaderElectionID = "herd-server"
 
-
 func newScheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {

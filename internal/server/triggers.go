@@ -69,7 +69,9 @@ func (s *Server) watchTokenInputs(ctx context.Context, mgr manager.Manager) erro
 				s.triggerTokens(tok.Spec.ClusterName)
 			}
 		},
-		&v1.User{}: func(any) { s.triggerTokens() },
+		&v1.User{}:              func(any) { s.triggerTokens() },
+		&v1.GlobalRoleBinding{}: func(any) { s.triggerTokens() }, // who administers every cluster
+		&v1.GlobalRole{}:        func(any) { s.triggerTokens() },
 	}
 	for obj, h := range handlers {
 		inf, err := mgr.GetCache().GetInformer(ctx, obj)

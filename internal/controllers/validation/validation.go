@@ -16,9 +16,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -134,11 +134,19 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 			func(ctx context.Context, o client.Object) verdict { return k.roleTemplate(ctx, o.(*v1.RoleTemplate)) },
 			func(o client.Object) *[]metav1.Condition { return &o.(*v1.RoleTemplate).Status.Conditions }},
 		{"crtb", &v1.ClusterRoleTemplateBinding{}, &v1.ClusterRoleTemplateBindingList{},
-			func(ctx context.Context, o client.Object) verdict { return k.crtb(ctx, o.(*v1.ClusterRoleTemplateBinding)) },
-			func(o client.Object) *[]metav1.Condition { return &o.(*v1.ClusterRoleTemplateBinding).Status.Conditions }},
+			func(ctx context.Context, o client.Object) verdict {
+				return k.crtb(ctx, o.(*v1.ClusterRoleTemplateBinding))
+			},
+			func(o client.Object) *[]metav1.Condition {
+				return &o.(*v1.ClusterRoleTemplateBinding).Status.Conditions
+			}},
 		{"prtb", &v1.ProjectRoleTemplateBinding{}, &v1.ProjectRoleTemplateBindingList{},
-			func(ctx context.Context, o client.Object) verdict { return k.prtb(ctx, o.(*v1.ProjectRoleTemplateBinding)) },
-			func(o client.Object) *[]metav1.Condition { return &o.(*v1.ProjectRoleTemplateBinding).Status.Conditions }},
+			func(ctx context.Context, o client.Object) verdict {
+				return k.prtb(ctx, o.(*v1.ProjectRoleTemplateBinding))
+			},
+			func(o client.Object) *[]metav1.Condition {
+				return &o.(*v1.ProjectRoleTemplateBinding).Status.Conditions
+			}},
 		{"project", &v1.Project{}, &v1.ProjectList{},
 			func(ctx context.Context, o client.Object) verdict { return k.project(ctx, o.(*v1.Project)) },
 			func(o client.Object) *[]metav1.Condition { return &o.(*v1.Project).Status.Conditions }},
