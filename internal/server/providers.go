@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,8 +22,9 @@ import (
 // type, named after it) and keeps them until the AuthConfig or its Secret
 // changes.
 type providerCache struct {
-	mu    sync.Mutex
-	built map[string]builtProvider // by type
+	mu       sync.Mutex
+	built    map[string]builtProvider // by type
+	building singleflight.Group
 }
 
 type builtProvider struct {
@@ -47,19 +51,30 @@ func (s *Server) provider(ctx context.Context, typ string) (any, error) {
 	}
 	version := ac.ResourceVersion + "/" + secretRV
 	s.providers.mu.Lock()
-	defer s.providers.mu.Unlock()
-	if b, ok := s.providers.built[typ]; ok && b.version == version {
+	b, ok := s.providers.built[typ]
+	s.providers.mu.Unlock()
+	if ok && b.version == version {
 		return b.p, nil
 	}
-	p, err := factory(ctx, providerSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ))
-	if err != nil {
-		return nil, fmt.Errorf("identity provider %s: %w", typ, err)
-	}
-	if s.providers.built == nil {
-		s.providers.built = map[string]builtProvider{}
-	}
-	s.providers.built[typ] = builtProvider{version: version, p: p}
-	return p, nil
+	// Built outside the lock (OIDC discovery takes a round trip), once per
+	// type and version however many requests ask, and not cut short when
+	// the request that happened to ask first goes away.
+	p, err, _ := s.providers.building.Do(typ+"/"+version, func() (any, error) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		p, err := factory(bctx, providerSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ))
+		if err != nil {
+			return nil, fmt.Errorf("identity provider %s: %w", typ, err)
+		}
+		s.providers.mu.Lock()
+		if s.providers.built == nil {
+			s.providers.built = map[string]builtProvider{}
+		}
+		s.providers.built[typ] = builtProvider{version: version, p: p}
+		s.providers.mu.Unlock()
+		return p, nil
+	})
+	return p, err
 }
 
 var errNoProvider = fmt.Errorf("server: identity provider not available")

@@ -56,7 +56,15 @@ func (s *Server) refreshUser(ctx context.Context, user *v1.User) error {
 	if !ok {
 		return fmt.Errorf("identity provider %s cannot refresh groups", typ)
 	}
-	groups, state, err := r.Refresh(ctx, principal, s.refreshState(ctx, user.Name))
+	before := s.refreshState(ctx, user.Name)
+	groups, state, err := r.Refresh(ctx, principal, before)
+	if errors.Is(err, authn.ErrUserGone) {
+		// Refresh tokens rotate: if a login or another replica's refresh
+		// rotated it meanwhile, ours was stale, not refused: retry once.
+		if now := s.refreshState(ctx, user.Name); now != before {
+			groups, state, err = r.Refresh(ctx, principal, now)
+		}
+	}
 	if errors.Is(err, authn.ErrUserGone) {
 		s.cfg.Logger.Info("user gone from the identity provider: revoking their tokens", "user", user.Name, "provider", typ)
 		if err := s.revokeAllTokens(ctx, user.Name); err != nil {
