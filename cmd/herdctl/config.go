@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -30,6 +31,16 @@ type fileConfig struct {
 	CACert string `json:"caCert,omitempty"`
 	// InsecureSkipTLSVerify is set by --insecure-skip-tls-verify.
 	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
+	// ClusterTokens are the cluster-scoped tokens `herdctl token --cluster`
+	// made, by cluster: they also work on the cluster's direct endpoint.
+	ClusterTokens map[string]clusterToken `json:"clusterTokens,omitempty"`
+}
+
+// clusterToken is a cached cluster-scoped token.
+type clusterToken struct {
+	Token     string    `json:"token"`
+	Name      string    `json:"name"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // configPath is $HERDCONFIG, or ~/.herd/config.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdclient"
 )
 
@@ -44,17 +47,22 @@ type execCredential struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Status     struct {
-		Token string `json:"token"`
+		Token               string     `json:"token"`
+		ExpirationTimestamp *time.Time `json:"expirationTimestamp,omitempty"`
 	} `json:"status"`
 }
 
 func newTokenCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "token",
+	var cluster string
+	cmd := &cobra.Command{
+		Use:   "token [--cluster CLUSTER]",
 		Short: "Print your login token as a kubectl exec credential (client.authentication.k8s.io/v1)",
-		Args:  needArgs(),
-		RunE: func(*cobra.Command, []string) error {
-			cfg, _, err := a.loadConfig()
+		Long: `Print your login token as a kubectl exec credential. With --cluster, print a token scoped to
+that cluster instead (made once and kept in the config until an hour before it expires): such a
+token also works on the cluster's direct endpoint, which does not know login sessions.`,
+		Args: needArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, path, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
@@ -63,7 +71,40 @@ func newTokenCommand(a *app) *cobra.Command {
 			}
 			cred := execCredential{APIVersion: "client.authentication.k8s.io/v1", Kind: "ExecCredential"}
 			cred.Status.Token = cfg.Token
+			if cluster != "" {
+				t, err := a.clusterToken(cmd.Context(), cfg, path, cluster)
+				if err != nil {
+					return err
+				}
+				cred.Status.Token = t.Token
+				exp := t.ExpiresAt.UTC()
+				cred.Status.ExpirationTimestamp = &exp
+			}
 			return json.NewEncoder(a.stdout).Encode(cred)
 		},
 	}
+	cmd.Flags().StringVar(&cluster, "cluster", "", "print a token scoped to this cluster (works on its direct endpoint too)")
+	return cmd
+}
+
+// clusterToken returns the cached token of a cluster, or makes one.
+func (a *app) clusterToken(ctx context.Context, cfg *fileConfig, path, cluster string) (clusterToken, error) {
+	if t, ok := cfg.ClusterTokens[cluster]; ok && t.ExpiresAt.Sub(a.now()) > time.Hour {
+		return t, nil
+	}
+	client, err := newClient(cfg, cfg.Token)
+	if err != nil {
+		return clusterToken{}, err
+	}
+	resp, err := client.CreateToken(ctx, herdapi.TokenCreateRequest{Kind: herdapi.KindKubeconfig, ClusterName: cluster,
+		Description: "herdctl token --cluster " + cluster})
+	if err != nil {
+		return clusterToken{}, explain(err, cfg, action{what: "get a token for cluster " + cluster, kind: "cluster", name: cluster})
+	}
+	t := clusterToken{Token: resp.Token, Name: resp.Info.Name, ExpiresAt: resp.Info.ExpiresAt}
+	if cfg.ClusterTokens == nil {
+		cfg.ClusterTokens = map[string]clusterToken{}
+	}
+	cfg.ClusterTokens[cluster] = t
+	return t, saveConfig(path, cfg)
 }

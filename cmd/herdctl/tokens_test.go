@@ -58,3 +58,24 @@ func TestTokens(t *testing.T) {
 		t.Errorf("config keeps the revoked token: %+v", cfg)
 	}
 }
+
+func TestTokenForCluster(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	var cred execCredential
+	for i := range 2 {
+		if err := json.Unmarshal([]byte(c.ok("", "token", "--cluster", "prod")), &cred); err != nil {
+			t.Fatal(err)
+		}
+		if cred.Status.Token != "secret-2" || cred.Status.ExpirationTimestamp == nil {
+			t.Errorf("call %d: got %+v, want the cluster token secret-2 with its expiry", i+1, cred.Status)
+		}
+	}
+	made := c.srv.find("POST", "/v1/tokens")
+	if len(made) != 1 || !strings.Contains(made[0].Body, `"clusterName":"prod"`) || !strings.Contains(made[0].Body, `"kind":"kubeconfig"`) {
+		t.Errorf("tokens made: got %+v, want one kubeconfig token for prod, then the cached one", made)
+	}
+	if err := json.Unmarshal([]byte(c.ok("", "token")), &cred); err != nil || cred.Status.Token != "secret-1" {
+		t.Errorf("without --cluster: got %+v, %v, want the login token", cred.Status, err)
+	}
+}

@@ -29,7 +29,8 @@ func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *au
 	switch r.URL.Query().Get("exec") {
 	case "true":
 		user.Exec = &clientcmdapi.ExecConfig{
-			APIVersion: "client.authentication.k8s.io/v1", Command: "herdctl", Args: []string{"token"},
+			// A cluster-scoped token: it works on the direct context too.
+			APIVersion: "client.authentication.k8s.io/v1", Command: "herdctl", Args: []string{"token", "--cluster", name},
 			InteractiveMode: clientcmdapi.IfAvailableExecInteractiveMode,
 			InstallHint:     "herdctl is Herd's CLI; log in first with `herdctl login SERVER`",
 		}

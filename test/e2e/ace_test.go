@@ -108,6 +108,31 @@ func TestAuthorizedEndpoint(t *testing.T) {
 		}
 	})
 
+	t.Run("an exec kubeconfig's direct context", func(t *testing.T) {
+		herdctl := herdtest.Build(t, "../../cmd/herdctl", "herdctl")
+		cfg := filepath.Join(t.TempDir(), "herdctl-config")
+		env := []string{"HERDCONFIG=" + cfg, "PATH=" + filepath.Dir(herdctl) + ":" + os.Getenv("PATH")}
+		login := exec.Command(herdctl, "login", e.s.URL, "--username", "ace", "--password-stdin", "--ca-checksum", checksum(e))
+		login.Env, login.Stdin = append(os.Environ(), env...), strings.NewReader(password+"\n")
+		if out, err := login.CombinedOutput(); err != nil {
+			t.Fatalf("herdctl login: %v %s", err, out)
+		}
+		kc := exec.Command(herdctl, "kubeconfig", "west", "--exec", "--direct")
+		kc.Env = append(os.Environ(), env...)
+		out, err := kc.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "exec.kubeconfig")
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		k := herdtest.Kubectl{Kubeconfig: path, Env: env}
+		herdtest.Eventually(t, "the exec kubeconfig's direct context lists pods", 15*time.Second, func() error {
+			return run(k, "west-direct", "get", "pods", "-n", "ace-a")
+		})
+	})
+
 	t.Run("Herd down: direct works, the proxy fails fast", func(t *testing.T) {
 		e.s.Stop()
 		start := time.Now()
