@@ -210,9 +210,10 @@ func (e *rbacEnv) testBadInput(t *testing.T) {
 		if decode(body, &p); len(p.Namespaces) != 0 {
 			t.Errorf("new project reuse lists namespaces %v", p.Namespaces)
 		}
-		// It can take the namespace in explicitly.
+		// It can take the namespace in explicitly, and then its owner reaches it.
 		code, body = e.s.Do(t, "POST", "/v1/projects/reuse/namespaces", e.admin, herdapi.ProjectNamespaceRequest{Namespace: "reuse-a"})
 		herdtest.Expect(t, "reuse-a into the new reuse", code, body, http.StatusOK)
+		herdtest.Eventually(t, "pat owns reuse-a once it is added", 5*time.Second, allowed(e, t, e.user(t, "pat"), "get", "secrets", "-n", "reuse-a"))
 	})
 	t.Run("an inheritance cycle", func(t *testing.T) {
 		e.applyMgmt(t, roleTemplate("loop-a", "project", "", "[loop-b]")+"---\n"+roleTemplate("loop-b", "project", "", "[loop-a]")+
