@@ -38,13 +38,14 @@ func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy
 	if id.ClusterName != "" && id.ClusterName != clusterID {
 		return authproxy.Identity{}, id.TokenName, fmt.Errorf("%w: token %s is for cluster %s", authproxy.ErrUnauthenticated, id.TokenName, id.ClusterName)
 	}
-	groups := id.Groups
+	// The admins group is Herd's to add, whatever a user's groups say.
+	groups := slices.DeleteFunc(slices.Clone(id.Groups), func(g string) bool { return g == importmanifest.AdminsGroup })
 	adminVerb := roles.VerbOwn // of every downstream cluster
 	if clusterID == LocalClusterName {
 		adminVerb = roles.VerbProxyLocal
 	}
 	if s.allowed(r.Context(), id, adminVerb, "clusters") {
-		groups = append(slices.Clip(groups), importmanifest.AdminsGroup)
+		groups = append(groups, importmanifest.AdminsGroup)
 	}
 	return authproxy.Identity{
 		User:   id.UserName,
@@ -60,8 +61,11 @@ func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy
 // proxyResolve returns the target of a cluster the caller may reach.
 func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authproxy.Identity) (*authproxy.Target, error) {
 	id := &authn.Identity{UserName: pid.User, Groups: pid.Groups}
+	// proxyAuthenticate has checked the admin verb of this cluster id and
+	// added the admins group for it: no second lookup of global roles.
+	admin := slices.Contains(pid.Groups, importmanifest.AdminsGroup)
 	if clusterID == LocalClusterName {
-		if !s.allowed(ctx, id, roles.VerbProxyLocal, "clusters") {
+		if !admin {
 			return nil, fmt.Errorf("%w: user %s may not reach the management cluster", authproxy.ErrNotFound, pid.User)
 		}
 		return s.localTarget()
@@ -70,7 +74,7 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 	if err := s.cache.Get(ctx, client.ObjectKey{Name: clusterID}, &c); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", authproxy.ErrNotFound, clusterID, err)
 	}
-	if !s.allowed(ctx, id, "get", "clusters") && !s.member(ctx, id, clusterID) {
+	if !admin && !s.allowed(ctx, id, "get", "clusters") && !s.member(ctx, id, clusterID) {
 		return nil, fmt.Errorf("%w: user %s has no role in cluster %s", authproxy.ErrNotFound, pid.User, clusterID)
 	}
 	if !s.tunnel.Connected(clusterID) {

@@ -40,7 +40,7 @@ func (e *env) kubeAPIAuth(t testing.TB, cluster string, lc *localcluster.Cluster
 }
 
 // saKubeconfig is a kubeconfig with a token of a service account of
-// herd-system.
+// herd-system, as that account's pod would have it.
 func saKubeconfig(t testing.TB, down herdtest.Kubectl, serverURL, sa string) string {
 	token := strings.TrimSpace(down.Run(t, "-n", "herd-system", "create", "token", sa, "--duration=2h"))
 	ca := down.Run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
@@ -109,25 +109,14 @@ func TestAuthorizedEndpoint(t *testing.T) {
 	})
 
 	t.Run("an exec kubeconfig's direct context", func(t *testing.T) {
-		herdctl := herdtest.Build(t, "../../cmd/herdctl", "herdctl")
-		cfg := filepath.Join(t.TempDir(), "herdctl-config")
-		env := []string{"HERDCONFIG=" + cfg, "PATH=" + filepath.Dir(herdctl) + ":" + os.Getenv("PATH")}
-		login := exec.Command(herdctl, "login", e.s.URL, "--username", "ace", "--password-stdin", "--ca-checksum", checksum(e))
-		login.Env, login.Stdin = append(os.Environ(), env...), strings.NewReader(password+"\n")
-		if out, err := login.CombinedOutput(); err != nil {
-			t.Fatalf("herdctl login: %v %s", err, out)
-		}
-		kc := exec.Command(herdctl, "kubeconfig", "west", "--exec", "--direct")
-		kc.Env = append(os.Environ(), env...)
-		out, err := kc.Output()
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := newHerdctl(t)
+		h.run(password+"\n", "login", e.s.URL, "--username", "ace", "--password-stdin", "--ca-checksum", checksum(e))
+		out := []byte(h.run("", "kubeconfig", "west", "--exec", "--direct"))
 		path := filepath.Join(t.TempDir(), "exec.kubeconfig")
 		if err := os.WriteFile(path, out, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		k := herdtest.Kubectl{Kubeconfig: path, Env: env}
+		k := herdtest.Kubectl{Kubeconfig: path, Env: h.env()}
 		herdtest.Eventually(t, "the exec kubeconfig's direct context lists pods", 15*time.Second, func() error {
 			return run(k, "west-direct", "get", "pods", "-n", "ace-a")
 		})

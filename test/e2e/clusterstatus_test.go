@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,18 +42,7 @@ func (e *rbacEnv) testClusterStatus(t *testing.T) {
 		}
 	}
 	// herdctl shows it too.
-	herdctl := herdtest.Build(t, "../../cmd/herdctl", "herdctl")
-	config := filepath.Join(t.TempDir(), "herdctl-config")
-	run := func(stdin string, args ...string) string {
-		cmd := exec.Command(herdctl, args...)
-		cmd.Env = append(os.Environ(), "HERDCONFIG="+config)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("herdctl %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	run := newHerdctl(t).run
 	run(herdtest.BootstrapPassword+"\n", "login", e.s.URL, "--username", "admin", "--password-stdin", "--ca-checksum", checksum(e.env))
 	list := run("", "clusters", "list")
 	if !strings.Contains(list, "west") || !strings.Contains(list, c.Version) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -98,7 +97,7 @@ func (e *env) importLocalCluster(t testing.TB, cluster string, lc *localcluster.
 		t.Fatalf("apply the import manifest: %v\n%s", err, errOut)
 	}
 	tok, _ := base64.StdEncoding.DecodeString(down.Run(t, "-n", "herd-system", "get", "secret", "herd-credentials", "-o", "jsonpath={.data.token}"))
-	return string(tok), agentKubeconfig(t, down, lc.ServerURL())
+	return string(tok), saKubeconfig(t, down, lc.ServerURL(), "herd-agent")
 }
 
 func importURL(t testing.TB, body []byte) string {
@@ -111,20 +110,6 @@ func importURL(t testing.TB, body []byte) string {
 		t.Fatalf("no import URL in %s", body)
 	}
 	return info.URL
-}
-
-// agentKubeconfig is what the agent's pod would have: the herd-agent
-// service account's token and the cluster CA.
-func agentKubeconfig(t testing.TB, down herdtest.Kubectl, serverURL string) string {
-	token := strings.TrimSpace(down.Run(t, "-n", "herd-system", "create", "token", "herd-agent", "--duration=2h"))
-	ca := down.Run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
-	path := filepath.Join(t.TempDir(), "agent.kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: " + serverURL + ", certificate-authority-data: " + ca + "}}]\n" +
-		"users: [{name: u, user: {token: " + token + "}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
-	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // startAgent runs `herd agent` as a process until stopAgent or the end

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -223,18 +222,7 @@ func (e *idpEnv) testLDAP(t *testing.T) {
 	herdtest.Expect(t, "empty password", code, body, http.StatusUnauthorized)
 
 	// herdctl logs in with the provider and writes a working kubeconfig.
-	herdctl := herdtest.Build(t, "../../cmd/herdctl", "herdctl")
-	config := filepath.Join(t.TempDir(), "herdctl-config")
-	run := func(stdin string, args ...string) string {
-		cmd := exec.Command(herdctl, args...)
-		cmd.Env = append(os.Environ(), "HERDCONFIG="+config)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("herdctl %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	run := newHerdctl(t).run
 	run(bob.Password+"\n", "login", e.s.URL, "--provider", "openldap", "--username", "bob", "--password-stdin", "--ca-checksum", checksum(e.env))
 	kcPath := filepath.Join(t.TempDir(), "bob.kubeconfig")
 	if err := os.WriteFile(kcPath, []byte(run("", "kubeconfig", "east")), 0o600); err != nil {

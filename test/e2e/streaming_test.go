@@ -123,20 +123,8 @@ func TestStreaming(t *testing.T) {
 	})
 
 	t.Run("kubeconfigs", func(t *testing.T) {
-		herdctl := herdtest.Build(t, "../../cmd/herdctl", "herdctl")
-		cfg := filepath.Join(t.TempDir(), "herdctl-config")
-		run := func(stdin string, args ...string) string {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, herdctl, args...)
-			cmd.Env = append(os.Environ(), "HERDCONFIG="+cfg)
-			cmd.Stdin = strings.NewReader(stdin)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("herdctl %v: %v", args, err)
-			}
-			return string(out)
-		}
+		h := newHerdctl(t)
+		run := h.run
 		run(herdtest.BootstrapPassword+"\n", "login", e.s.URL, "--username", "admin", "--password-stdin", "--ca-checksum", checksum(e))
 		for _, exec := range []bool{false, true} {
 			args := []string{"kubeconfig", e.cluster}
@@ -147,7 +135,7 @@ func TestStreaming(t *testing.T) {
 			if err := os.WriteFile(path, []byte(run("", args...)), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			kc := herdtest.Kubectl{Kubeconfig: path, Env: []string{"HERDCONFIG=" + cfg, "PATH=" + filepath.Dir(herdctl) + ":" + os.Getenv("PATH")}}
+			kc := herdtest.Kubectl{Kubeconfig: path, Env: h.env()}
 			if out := kc.Run(t, "get", "ns", "default", "-o", "name"); strings.TrimSpace(out) != "namespace/default" {
 				t.Errorf("exec=%v: got %q", exec, out)
 			}
