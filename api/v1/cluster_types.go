@@ -14,6 +14,11 @@ const (
 	// ClusterRBACSynced is True when the cluster holds Herd's roles and
 	// bindings as they are now.
 	ClusterRBACSynced = "RBACSynced"
+	// ClusterProjectGuard is True while the cluster enforces the admission
+	// policy that keeps namespaces in their projects (Kubernetes 1.30 or
+	// newer, policy in place); False says why project boundaries are not
+	// enforced there.
+	ClusterProjectGuard = "ProjectGuard"
 )
 
 // ClusterSpec is what the user asks for.
@@ -164,6 +169,54 @@ type ClusterRegistrationTokenList struct {
 	Items           []ClusterRegistrationToken `json:"items"`
 }
 
+// ClusterAgentTokenSpec describes the credential of a cluster's agent.
+type ClusterAgentTokenSpec struct {
+	// ClusterName is the Cluster whose agent holds the token.
+	// +kubebuilder:validation:MinLength=1
+	ClusterName string `json:"clusterName"`
+	// ClusterUID is that Cluster's UID: the token is refused for a cluster
+	// made again under the same name.
+	// +kubebuilder:validation:MinLength=1
+	ClusterUID string `json:"clusterUID"`
+	// TokenHash is the salted hash of the token's secret; the secret itself is never stored.
+	TokenHash string `json:"tokenHash"`
+	// RegistrationToken names the ClusterRegistrationToken the agent
+	// registered with; reissuing the import command ends both together.
+	// +optional
+	RegistrationToken string `json:"registrationToken,omitempty"`
+	// ExpiresAt ends the token's validity; unset while the import command
+	// it came from is current.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+}
+
+// ClusterAgentToken is the credential a cluster agent received when it
+// registered (one per registration), with which it connects its tunnel and
+// registers again after a restart. It goes with its Cluster.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterName`
+// +kubebuilder:printcolumn:name="Registration Token",type=string,JSONPath=`.spec.registrationToken`
+// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.spec.expiresAt`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ClusterAgentToken struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec ClusterAgentTokenSpec `json:"spec"`
+}
+
+// ClusterAgentTokenList is a list of ClusterAgentTokens.
+//
+// +kubebuilder:object:root=true
+type ClusterAgentTokenList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ClusterAgentToken `json:"items"`
+}
+
 func init() {
-	SchemeBuilder.Register(&Cluster{}, &ClusterList{}, &ClusterRegistrationToken{}, &ClusterRegistrationTokenList{})
+	SchemeBuilder.Register(&Cluster{}, &ClusterList{}, &ClusterRegistrationToken{}, &ClusterRegistrationTokenList{},
+		&ClusterAgentToken{}, &ClusterAgentTokenList{})
 }

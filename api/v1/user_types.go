@@ -84,9 +84,14 @@ type TokenSpec struct {
 	Hash string `json:"hash"`
 	// ExpiresAt ends the token's validity.
 	ExpiresAt metav1.Time `json:"expiresAt"`
-	// ClusterName, if set, scopes the token to one cluster.
+	// ClusterName, if set, scopes the token to one cluster: it is accepted
+	// only by the proxy for that cluster and by its kube-api-auth.
 	// +optional
 	ClusterName string `json:"clusterName,omitempty"`
+	// ClusterUID is the UID of the Cluster the token is scoped to, so that
+	// a cluster made again under the same name does not accept it.
+	// +optional
+	ClusterUID string `json:"clusterUID,omitempty"`
 	// Description says what the token is for.
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional

@@ -23,14 +23,17 @@ func newKubeAPIAuthCommand(logger *slog.Logger) *cobra.Command {
 		Short: "Answer this cluster's kube-apiserver TokenReviews for Herd tokens (authorized cluster endpoint)",
 		Long: `Run the webhook token authenticator that a downstream kube-apiserver calls through
 --authentication-token-webhook-config-file. It answers from Herd's token copies, the Secrets
-in herd-system labelled management.herd.dev/token-copy=<--cluster>, and serves HTTPS on
+in herd-tokens labelled management.herd.dev/token-copy=<--cluster>, and serves HTTPS on
 loopback: POST /authenticate (or /) and GET /healthz. Its own credentials (--kubeconfig or the
-in-cluster service account) need list and watch on Secrets in herd-system and must not depend
+in-cluster service account) need list and watch on Secrets in herd-tokens and must not depend
 on this webhook.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Cluster == "" {
 				cfg.Cluster = os.Getenv("HERD_CLUSTER")
+			}
+			if cfg.ClusterUID == "" {
+				cfg.ClusterUID = os.Getenv("HERD_CLUSTER_UID")
 			}
 			kube, err := kubeAPIAuthClient(kubeconfig)
 			if err != nil {
@@ -46,6 +49,7 @@ on this webhook.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Cluster, "cluster", "", "this cluster's Herd name (default $HERD_CLUSTER)")
+	f.StringVar(&cfg.ClusterUID, "cluster-uid", "", "the UID of this cluster's Herd Cluster object, from the import manifest (default $HERD_CLUSTER_UID)")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of this cluster (default: in-cluster service account)")
 	f.StringVar(&cfg.Listen, "listen", kubeapiauth.DefaultListen, "HTTPS listen address")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serving certificate (PEM) that the webhook kubeconfig trusts")

@@ -148,20 +148,29 @@ func importCommand(info herdapi.ImportInfo) string {
 }
 
 func newClustersDeleteCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use: "delete NAME", Short: "Delete a cluster from Herd (the cluster itself keeps running)", Args: needArgs("NAME"),
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "delete NAME [--force]",
+		Short: "Delete a cluster from Herd (the cluster itself keeps running; Herd removes its roles and token copies from it)",
+		Args:  needArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.session()
 			if err != nil {
 				return err
 			}
-			if err := s.client.DeleteCluster(cmd.Context(), args[0]); err != nil {
+			note, err := s.client.DeleteCluster(cmd.Context(), args[0], force)
+			if err != nil {
 				return explain(err, s.cfg, action{what: "delete cluster " + args[0], kind: "cluster", name: args[0]})
 			}
 			fmt.Fprintf(a.stdout, "cluster %s deleted\n", args[0])
+			if note != "" {
+				fmt.Fprintln(a.stderr, note)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "do not wait for the cluster's agent to clean up in it (for a cluster that is gone for good)")
+	return cmd
 }
 
 func newClustersImportCommand(a *app) *cobra.Command {

@@ -30,8 +30,9 @@ type Identity struct {
 	TokenName string
 	// TokenKind is session or kubeconfig.
 	TokenKind string
-	// ClusterName is set for cluster-scoped tokens.
+	// ClusterName and ClusterUID are set for cluster-scoped tokens.
 	ClusterName string
+	ClusterUID  string
 }
 
 // Authenticator verifies bearer tokens against Tokens and Users read from
@@ -89,6 +90,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identi
 		TokenName:   tok.Name,
 		TokenKind:   tok.Spec.Kind,
 		ClusterName: tok.Spec.ClusterName,
+		ClusterUID:  tok.Spec.ClusterUID,
 	}, nil
 }
 

@@ -66,7 +66,9 @@ type TokenRequest struct {
 	Kind        string
 	TTL         time.Duration
 	Description string
+	// ClusterName and ClusterUID scope the token to one cluster.
 	ClusterName string
+	ClusterUID  string
 }
 
 // Issue creates a Token for user and returns the token string, which
@@ -96,6 +98,7 @@ func Issue(ctx context.Context, c client.Client, ttls TTLs, now time.Time, user 
 			Hash:        HashSecret(secret),
 			ExpiresAt:   metav1.NewTime(now.Add(ttl).Truncate(time.Second)),
 			ClusterName: req.ClusterName,
+			ClusterUID:  req.ClusterUID,
 			Description: req.Description,
 			Enabled:     true,
 		},

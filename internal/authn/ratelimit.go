@@ -48,6 +48,30 @@ func (l *LoginLimiter) Blocked(key string) time.Duration {
 	return wait
 }
 
+// Attempt counts an attempt of key as a failure before it is made, so
+// that concurrent attempts cannot all pass a check made before any of them
+// failed. It returns how long key must wait (and counts nothing) when key
+// is blocked, else 0. A successful attempt is taken back with Succeed or
+// Forgive.
+func (l *LoginLimiter) Attempt(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.current(key, false); e != nil && e.failures >= l.Limit {
+		return max(e.start.Add(l.Window).Sub(l.Now()), time.Second)
+	}
+	l.current(key, true).failures++
+	return 0
+}
+
+// Forgive takes back one attempt of key counted by Attempt.
+func (l *LoginLimiter) Forgive(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.current(key, false); e != nil && e.failures > 0 {
+		e.failures--
+	}
+}
+
 // Fail records a failed attempt of key.
 func (l *LoginLimiter) Fail(key string) {
 	l.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // ErrInvalidUsername prefixes username errors.
@@ -17,6 +18,21 @@ var usernamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9._@-]{0,62}[a-z0-9])?
 func CheckUsername(username string) error {
 	if !usernamePattern.MatchString(username) {
 		return fmt.Errorf("%w %q: use 1-64 lowercase letters, digits, '.', '_', '@' or '-', starting and ending with a letter or digit", ErrInvalidUsername, username)
+	}
+	return nil
+}
+
+// CheckNewUsername is CheckUsername for a user about to be made: it also
+// refuses names that could be mistaken for a User id (u-...), a token
+// (t-...) or a built-in name.
+func CheckNewUsername(username string) error {
+	if err := CheckUsername(username); err != nil {
+		return err
+	}
+	for _, prefix := range []string{"u-", "t-", "system", "herd"} {
+		if strings.HasPrefix(username, prefix) {
+			return fmt.Errorf("%w %q: names starting with %q are reserved (user ids are u-..., tokens t-...); choose another", ErrInvalidUsername, username, prefix)
+		}
 	}
 	return nil
 }

@@ -66,9 +66,20 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, reason me
 	})
 }
 
-func (p *Proxy) audit(r *http.Request, path string, start time.Time, code int, cluster string, id Identity, tokenID string) {
-	p.cfg.Audit.Info("proxied", "user", id.User, "token", tokenID, "cluster", cluster, "verb", kubeVerb(r, path), "method", r.Method,
-		"path", r.URL.Path, "status", code, "duration", time.Since(start).String())
+// audit writes the request's audit line: the caller and, separately, the
+// user acted as with `kubectl --as`, the token (its name, never its
+// secret), the source address and the outcome.
+func (p *Proxy) audit(r *http.Request, path string, start time.Time, code int, cluster, caller, as, tokenID string) {
+	p.cfg.Audit.Info("proxied", "user", caller, "impersonatedUser", as, "token", tokenID, "cluster", cluster, "verb", kubeVerb(r, path),
+		"method", r.Method, "path", r.URL.Path, "status", code, "source", remoteIP(r), "duration", time.Since(start).String())
+}
+
+// remoteIP is the client's address without its port.
+func remoteIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // recorder keeps the status code for the audit line; Unwrap lets

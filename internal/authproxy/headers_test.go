@@ -1,8 +1,10 @@
 package authproxy_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"herd.dev/herd/internal/authproxy"
@@ -45,5 +47,83 @@ func TestSetHeaders(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSetHeadersExact(t *testing.T) {
+	h := http.Header{"Impersonate-User": {"someone"}, "Impersonate-Extra-Scopes": {"x"}}
+	id := authproxy.Identity{User: "system:serviceaccount:ns:sa", UID: "42", Exact: true,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"},
+		Extra:  map[string][]string{"example.org/team": {"a"}}}
+	authproxy.SetHeaders(h, "as-cred", id)
+	want := http.Header{
+		"Authorization":                        {"Bearer as-cred"},
+		"Impersonate-User":                     {"system:serviceaccount:ns:sa"},
+		"Impersonate-Uid":                      {"42"},
+		"Impersonate-Group":                    {"system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"},
+		"Impersonate-Extra-Example.org%2fteam": {"a"},
+	}
+	if len(h) != len(want) {
+		t.Errorf("got headers %v, want %v", h, want)
+	}
+	for k, v := range want {
+		if !slices.Equal(h[k], v) {
+			t.Errorf("%s: got %q, want %q", k, h[k], v)
+		}
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	tok := "t-abcdefghij:" + strings.Repeat("A", 43)
+	proto := "base64url.bearer.authorization.k8s.io." + base64.RawURLEncoding.EncodeToString([]byte(tok))
+	other := "base64url.bearer.authorization.k8s.io." + base64.RawURLEncoding.EncodeToString([]byte("t-other:x"))
+	tests := []struct {
+		name   string
+		header http.Header
+		want   string
+		ok     bool
+	}{
+		{"authorization", http.Header{"Authorization": {"Bearer " + tok}}, tok, true},
+		{"lower-case scheme", http.Header{"Authorization": {"bearer " + tok}}, tok, true},
+		{"basic", http.Header{"Authorization": {"Basic eDp5"}}, "", false},
+		{"subprotocol", http.Header{"Upgrade": {"websocket"}, "Sec-Websocket-Protocol": {"v5.channel.k8s.io, " + proto}}, tok, true},
+		{"subprotocol in its own header", http.Header{"Upgrade": {"WebSocket"}, "Sec-Websocket-Protocol": {"v5.channel.k8s.io", proto}}, tok, true},
+		{"subprotocol without an upgrade", http.Header{"Sec-Websocket-Protocol": {proto}}, "", false},
+		{"two different tokens", http.Header{"Upgrade": {"websocket"}, "Sec-Websocket-Protocol": {proto + "," + other}}, "", false},
+		{"not base64url", http.Header{"Upgrade": {"websocket"}, "Sec-Websocket-Protocol": {"base64url.bearer.authorization.k8s.io.!!"}}, "", false},
+		{"empty", http.Header{"Upgrade": {"websocket"}, "Sec-Websocket-Protocol": {"base64url.bearer.authorization.k8s.io."}}, "", false},
+		{"nothing", http.Header{}, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &http.Request{Header: tt.header}
+			got, ok := authproxy.BearerToken(r)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("got %q %v, want %q %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+// The bearer subprotocol never goes downstream, whatever its letter case;
+// the other subprotocols do.
+func TestSetHeadersStripsWebSocketBearer(t *testing.T) {
+	tok := base64.RawURLEncoding.EncodeToString([]byte("t-abcdefghij:secret"))
+	for _, h := range []http.Header{
+		{"Sec-Websocket-Protocol": {"v5.channel.k8s.io, base64url.bearer.authorization.k8s.io." + tok}},
+		{"Sec-Websocket-Protocol": {"base64url.bearer.authorization.k8s.io." + tok, "v5.channel.k8s.io"}},
+		{"sec-websocket-protocol": {"Base64Url.Bearer.Authorization.K8s.Io." + tok + ",v5.channel.k8s.io"}},
+	} {
+		authproxy.SetHeaders(h, "cred", authproxy.Identity{User: "u-1"})
+		if got := h.Values("Sec-Websocket-Protocol"); len(got) != 1 || got[0] != "v5.channel.k8s.io" {
+			t.Errorf("got subprotocols %q, want only v5.channel.k8s.io", got)
+		}
+		for k, vs := range h {
+			for _, v := range vs {
+				if strings.Contains(v, tok) {
+					t.Errorf("the token is still in %s: %s", k, v)
+				}
+			}
+		}
 	}
 }

@@ -3,7 +3,6 @@ package authproxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"herd.dev/herd/internal/impersonation"
 )
 
 // Prefix is where the proxy is mounted.
@@ -38,10 +39,16 @@ type Target struct {
 	// (an account that may impersonate only the caller). Empty: the
 	// transport carries its own.
 	Credential string
-	// ReviewCredential may create SubjectAccessReviews and impersonate
-	// anyone: used for `kubectl --as` after a review allowed it. Empty:
-	// Credential.
-	ReviewCredential string
+	// Impersonate decides a request with Impersonate-* headers (`kubectl
+	// --as`): whom caller may act as in it, exactly as the cluster's
+	// apiserver would decide, and a credential that may act as that
+	// identity only. A refusal is an *impersonation.Refusal, answered as
+	// the apiserver would. Nil: such requests are refused.
+	Impersonate func(ctx context.Context, r *http.Request, path string, caller Identity) (Identity, string, error)
+	// ImpersonationTransport, if set, carries requests forwarded with a
+	// credential from Impersonate (Transport may carry a credential of its
+	// own that would take precedence). Nil: Transport.
+	ImpersonationTransport http.RoundTripper
 }
 
 // Config wires the proxy to Herd. All functions are required.
@@ -95,13 +102,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
 	clusterID, path, ok := split(r)
 	var id Identity
-	var tokenID string
-	defer func() { p.audit(r, path, start, rec.code, clusterID, id, tokenID) }()
+	var tokenID, caller, asUser string
+	defer func() { p.audit(r, path, start, rec.code, clusterID, caller, asUser, tokenID) }()
 	if !ok {
 		p.fail(rec, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster not found", nil)
 		return
 	}
 	id, tokenID, err := p.cfg.Authenticate(r, clusterID)
+	caller = id.User
 	if err != nil {
 		code, reason, msg := http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized"
 		if !errors.Is(err, ErrUnauthenticated) {
@@ -119,18 +127,43 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(rec, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "cluster unavailable", err)
 		return
 	}
-	if asked := requestedImpersonation(r.Header); asked != nil {
-		ok, err := mayImpersonate(r.Context(), target, id, asked)
-		if err != nil || !ok {
-			p.fail(rec, r, http.StatusForbidden, metav1.StatusReasonForbidden, "forbidden: you may not impersonate "+asked.User,
-				fmt.Errorf("user %s may not impersonate %s %v: %v", id.User, asked.User, asked.Groups, err))
+	if impersonation.Requested(r.Header) {
+		as, forwarded, ok := p.impersonate(rec, r, target, path, id)
+		if !ok {
 			return
 		}
-		// Herd's identity headers say who asked; the downstream sees whom.
-		id = Identity{User: asked.User, Groups: asked.Groups, Extra: map[string][]string{"impersonatedby": {id.User}}}
-		forwarded := *target
-		forwarded.Credential = target.reviewCredential()
-		target = &forwarded
+		asUser, id, target = as.User, as, forwarded
 	}
 	p.reverseProxy(target, path, id, r.Header.Get("Upgrade") != "").ServeHTTP(rec, r)
+}
+
+// impersonate decides a `kubectl --as` request; when it refuses, it has
+// answered (with the apiserver's own answer where the cluster refused).
+func (p *Proxy) impersonate(w http.ResponseWriter, r *http.Request, target *Target, path string, caller Identity) (Identity, *Target, bool) {
+	if target.Impersonate == nil {
+		p.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden, "impersonation is not supported for this cluster", nil)
+		return Identity{}, nil, false
+	}
+	as, credential, err := target.Impersonate(r.Context(), r, path, caller)
+	var refusal *impersonation.Refusal
+	switch {
+	case errors.As(err, &refusal):
+		p.cfg.Logger.Info("impersonation refused", "user", caller.User, "path", r.URL.Path, "code", refusal.Code, "reason", refusal.Reason)
+		if r.Header.Get("Upgrade") != "" {
+			w.Header().Set("Connection", "close")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(refusal.Code)
+		_, _ = w.Write(refusal.Body)
+		return Identity{}, nil, false
+	case err != nil:
+		p.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "cluster unavailable", err)
+		return Identity{}, nil, false
+	}
+	forwarded := *target
+	forwarded.Credential = credential
+	if target.ImpersonationTransport != nil {
+		forwarded.Transport, forwarded.UpgradeTransport = target.ImpersonationTransport, target.ImpersonationTransport
+	}
+	return as, &forwarded, true
 }

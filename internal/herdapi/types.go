@@ -35,8 +35,8 @@
 //	POST   /v1/members                       MemberRequest -> 201 Member (403 when it would grant more than the caller holds)
 //	DELETE /v1/members/{name}                -> 204
 //	GET    /v1/import/{token}.yaml           -> the import manifest (unauthenticated; the token is the key)
-//	POST   /v1/agent/register                AgentRegistration -> 200 AgentRegistrationResponse (registration token as bearer)
-//	GET    /v1/connect                       the agent's tunnel (WebSocket; registration token as bearer)
+//	POST   /v1/agent/register                AgentRegistration -> 200 AgentRegistrationResponse (registration or agent token as bearer)
+//	GET    /v1/connect                       the agent's tunnel (WebSocket; agent token as bearer)
 //	*      /k8s/clusters/{id}/{path...}      the authenticating proxy to cluster id
 package herdapi
 
@@ -162,6 +162,8 @@ type Cluster struct {
 	Nodes       []ClusterNode     `json:"nodes,omitempty"`
 	// Message explains a Connected or Ready that is not True.
 	Message string `json:"message,omitempty"`
+	// Deleting is true while Herd cleans up in a deleted cluster.
+	Deleting bool `json:"deleting,omitempty"`
 }
 
 // ClusterNode is one node of a cluster.
@@ -220,9 +222,10 @@ type AgentRegistration struct {
 }
 
 // AgentRegistrationResponse names the cluster the agent registered and
-// gives it the cluster's agent token, which the agent uses from then on
-// instead of the registration token (which expires): for the tunnel and
-// for registering again.
+// gives it its agent token (a new one for a registration token, the same
+// for an agent token), which the agent uses from then on instead of the
+// registration token (which expires): for the tunnel and for registering
+// again.
 type AgentRegistrationResponse struct {
 	ClusterName string `json:"clusterName"`
 	AgentToken  string `json:"agentToken"`

@@ -143,7 +143,7 @@ func TestEndpoints(t *testing.T) {
 		}, 201, herdapi.ClusterCreateResponse{Cluster: cluster, Import: importInfo}, "POST", "/v1/clusters", `{"name":"c1","displayName":"One"}`, "Bearer tok"},
 		{"get cluster", func(c *Client) (any, error) { return c.GetCluster(ctx, "c1") },
 			200, cluster, "GET", "/v1/clusters/c1", "", "Bearer tok"},
-		{"delete cluster", func(c *Client) (any, error) { return nil, c.DeleteCluster(ctx, "c1") },
+		{"delete cluster", func(c *Client) (any, error) { _, err := c.DeleteCluster(ctx, "c1", false); return nil, err },
 			204, nil, "DELETE", "/v1/clusters/c1", "", "Bearer tok"},
 		{"import cluster", func(c *Client) (any, error) {
 			return c.ImportCluster(ctx, "c1", herdapi.ImportRequest{GracePeriodSeconds: -1})

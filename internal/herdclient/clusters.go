@@ -2,6 +2,7 @@ package herdclient
 
 import (
 	"context"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"net/http"
 	"net/url"
 
@@ -40,13 +41,22 @@ func (c *Client) GetCluster(ctx context.Context, name string) (*herdapi.Cluster,
 	return &out, nil
 }
 
-// DeleteCluster removes a cluster (admin).
-func (c *Client) DeleteCluster(ctx context.Context, name string) error {
+// DeleteCluster removes a cluster (admin). It returns the server's note
+// when the cleanup in the cluster waits for its agent (202), else "".
+// With force, Herd does not wait to clean up in the cluster.
+func (c *Client) DeleteCluster(ctx context.Context, name string, force bool) (string, error) {
 	path, err := clusterPath(name)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return c.do(ctx, http.MethodDelete, path, nil, nil)
+	if force {
+		path += "?force=true"
+	}
+	var status metav1.Status
+	if err := c.do(ctx, http.MethodDelete, path, nil, &status); err != nil {
+		return "", err
+	}
+	return status.Message, nil
 }
 
 // ImportCluster makes a new registration token for a cluster and returns

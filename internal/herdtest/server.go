@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -22,6 +23,10 @@ import (
 
 // BootstrapPassword is the admin password of servers from NewServer.
 const BootstrapPassword = "herd-test-bootstrap-password"
+
+// WithoutServerURL, as Config.ServerURL, makes NewServer start a server
+// with no --server-url (NewServer otherwise sets it to the server's address).
+const WithoutServerURL = "-"
 
 // Server is a Herd server run by a test.
 type Server struct {
@@ -53,6 +58,21 @@ func NewServer(t testing.TB, mod func(*server.Config)) *Server {
 	}
 	if mod != nil {
 		mod(&cfg)
+	}
+	if cfg.Listener == nil {
+		// Listen here, so the server URL (which browser logins need) is
+		// known before the server starts.
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Listener = ln
+	}
+	switch cfg.ServerURL {
+	case "":
+		cfg.ServerURL = "https://" + cfg.Listener.Addr().String()
+	case WithoutServerURL:
+		cfg.ServerURL = ""
 	}
 	s, err := server.New(cfg)
 	if err != nil {

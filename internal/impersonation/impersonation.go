@@ -30,7 +30,11 @@ const Namespace = "herd-system"
 // two thirds of it.
 const tokenTTL = time.Hour
 
-var managedBy = map[string]string{"app.kubernetes.io/managed-by": "herd"}
+// Label marks every object of an impersonation account: "user" for a Herd
+// user's, "target" for one that acts for `kubectl --as`.
+const Label = "management.herd.dev/impersonation"
+
+var managedBy = map[string]string{"app.kubernetes.io/managed-by": "herd", Label: "user"}
 
 // Subject is whom a service account may impersonate.
 type Subject struct {

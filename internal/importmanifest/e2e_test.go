@@ -8,6 +8,7 @@ import (
 
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/importmanifest"
+	"herd.dev/herd/internal/tokencopy"
 )
 
 // workers is the number of worker nodes besides the control-plane node.
@@ -64,7 +65,8 @@ func TestApply(t *testing.T) {
 	a.apply(strings.Join(clusterScoped, "\n---\n"), "--dry-run=server")
 	a.wantAbsent("namespace herd-system", "clusterrole herd-agent", "clusterrolebinding herd-agent")
 
-	a.apply(docs[0]) // the Namespace
+	a.apply(docs[0]) // the Namespaces
+	a.apply(docs[1])
 	a.apply(strings.Join(docs, "\n---\n"), "--dry-run=server")
 	a.wantAbsent("serviceaccount herd-agent", "serviceaccount herd-node-agent", "clusterrole herd-agent",
 		"clusterrolebinding herd-agent", "secret herd-credentials", "deployment herd-agent",
@@ -113,8 +115,9 @@ func checkNodeAgent(t *testing.T, k herdtest.Kubectl) {
 }
 
 // checkKubeAPIAuth checks that kube-api-auth runs on the control-plane
-// node only, and that its service account reads Secrets in herd-system
-// and nothing else.
+// node only, and that its service account reads the token copies (Secrets
+// in herd-tokens) and nothing else: not the agent's credentials in
+// herd-system.
 func checkKubeAPIAuth(t *testing.T, k herdtest.Kubectl) {
 	ns := []string{"-n", importmanifest.Namespace}
 	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-kube-api-auth", "--timeout=60s")...)
@@ -127,7 +130,9 @@ func checkKubeAPIAuth(t *testing.T, k herdtest.Kubectl) {
 		args []string
 		want string
 	}{
-		{[]string{"watch", "secrets", "-n", importmanifest.Namespace}, "yes"},
+		{[]string{"watch", "secrets", "-n", tokencopy.Namespace}, "yes"},
+		{[]string{"get", "secrets/herd-credentials", "-n", importmanifest.Namespace}, "no"},
+		{[]string{"list", "secrets", "-n", importmanifest.Namespace}, "no"},
 		{[]string{"get", "secrets", "-n", "default"}, "no"},
 		{[]string{"list", "secrets", "--all-namespaces"}, "no"},
 		{[]string{"get", "configmaps", "-n", importmanifest.Namespace}, "no"},

@@ -11,14 +11,17 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"herd.dev/herd/internal/tokencopy"
 )
 
 // The authorized cluster endpoint: `herd kube-api-auth` runs on every
 // control-plane node in the host's network namespace, where the node's
 // kube-apiserver asks it on loopback about Herd tokens
 // (--authentication-token-webhook-config-file pointing at
-// https://127.0.0.1:6440/authenticate). It reads the token Secrets that
-// the agent keeps in herd-system, and needs nothing else.
+// https://127.0.0.1:6440/authenticate). It reads the token copies that
+// Herd keeps in their own namespace (tokencopy.Namespace), and nothing
+// else: not the agent's credentials in herd-system.
 const (
 	kubeAPIAuthName = "herd-kube-api-auth"
 	kubeAPIAuthPort = 6440
@@ -29,19 +32,19 @@ const (
 	kubeAPIAuthVolume = "tls"
 )
 
-// kubeAPIAuthRBAC lets kube-api-auth read Secrets in herd-system, and
-// nothing else.
+// kubeAPIAuthRBAC lets kube-api-auth read the token copies, and nothing
+// else.
 func kubeAPIAuthRBAC() []any {
 	role := &rbacv1.Role{
 		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "Role"),
-		ObjectMeta: meta(Namespace, kubeAPIAuthName, nil),
+		ObjectMeta: meta(tokencopy.Namespace, kubeAPIAuthName, nil),
 		Rules: []rbacv1.PolicyRule{{
 			APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"},
 		}},
 	}
 	binding := &rbacv1.RoleBinding{
 		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"),
-		ObjectMeta: meta(Namespace, kubeAPIAuthName, nil),
+		ObjectMeta: meta(tokencopy.Namespace, kubeAPIAuthName, nil),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: kubeAPIAuthName},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: Namespace, Name: kubeAPIAuthName}},
 	}
@@ -55,6 +58,7 @@ func kubeAPIAuthDaemonSet(p Params) *appsv1.DaemonSet {
 	listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(kubeAPIAuthPort))
 	c := lockedDown("kube-api-auth", p.image(), "kube-api-auth",
 		"--cluster", p.ClusterName,
+		"--cluster-uid", p.ClusterUID,
 		"--listen", listen,
 		"--tls-cert", path.Join(kubeAPIAuthDir, "tls.crt"),
 		"--tls-key", path.Join(kubeAPIAuthDir, "tls.key"))

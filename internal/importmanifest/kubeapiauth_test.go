@@ -45,7 +45,7 @@ func TestKubeAPIAuthDaemonSet(t *testing.T) {
 		{"tolerates control-plane", slices.ContainsFunc(spec.Tolerations, func(tol corev1.Toleration) bool {
 			return tol.Key == "node-role.kubernetes.io/control-plane" && tol.Operator == corev1.TolerationOpExists && tol.Effect == ""
 		}), true},
-		{"args", strings.Join(c.Args, " "), "kube-api-auth --cluster prod-1 --listen 127.0.0.1:6440 " +
+		{"args", strings.Join(c.Args, " "), "kube-api-auth --cluster prod-1 --cluster-uid " + validParams().ClusterUID + " --listen 127.0.0.1:6440 " +
 			"--tls-cert /etc/herd/kube-api-auth/tls.crt --tls-key /etc/herd/kube-api-auth/tls.key"},
 		{"listens on loopback only", isLoopback(flags["--listen"]), true},
 		{"no registration credentials", len(c.Env), 0},
@@ -94,7 +94,7 @@ func hostPathOf(spec corev1.PodSpec, c corev1.Container, dir string) string {
 }
 
 // TestKubeAPIAuthRBAC checks that kube-api-auth may read Secrets in
-// herd-system and nothing else.
+// herd-tokens and nothing else.
 func TestKubeAPIAuthRBAC(t *testing.T) {
 	_, objs := render(t, validParams())
 	var role rbacv1.Role
@@ -102,8 +102,8 @@ func TestKubeAPIAuthRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"}}}
-	if role.Namespace != "herd-system" || fmt.Sprint(role.Rules) != fmt.Sprint(want) {
-		t.Errorf("role %s/%s: got rules %+v, want %+v in herd-system", role.Namespace, role.Name, role.Rules, want)
+	if role.Namespace != "herd-tokens" || fmt.Sprint(role.Rules) != fmt.Sprint(want) {
+		t.Errorf("role %s/%s: got rules %+v, want %+v in herd-tokens", role.Namespace, role.Name, role.Rules, want)
 	}
 
 	// Every binding of its service account, whatever its kind.
@@ -122,7 +122,7 @@ func TestKubeAPIAuthRBAC(t *testing.T) {
 			}
 		}
 	}
-	wantBindings := []string{"RoleBinding herd-system/herd-kube-api-auth -> Role herd-kube-api-auth"}
+	wantBindings := []string{"RoleBinding herd-tokens/herd-kube-api-auth -> Role herd-kube-api-auth"}
 	if !slices.Equal(bindings, wantBindings) {
 		t.Errorf("bindings of %s: got %q, want %q", kubeAPIAuth, bindings, wantBindings)
 	}

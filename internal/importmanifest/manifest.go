@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"herd.dev/herd/internal/tokencopy"
 )
 
 // Namespace is where the manifest installs the agents.
@@ -44,6 +47,9 @@ func Render(p Params) ([]byte, error) {
 	}
 	objs := []any{
 		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta("", Namespace, nil)},
+		// Token copies live apart, so that kube-api-auth reads them and
+		// not the agent's credentials.
+		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta("", tokencopy.Namespace, nil)},
 		serviceAccount(agentName, nil),
 		// The node agent does not talk to the Kubernetes API: no token, no RBAC.
 		serviceAccount(nodeAgentName, new(false)),
@@ -124,6 +130,23 @@ func clusterRoleBinding() *rbacv1.ClusterRoleBinding {
 // downstream. Provider groups are principals with a scheme
 // (openldap_group://...), so none can be named this.
 const AdminsGroup = "herd:global-admins"
+
+// DownstreamGroups are the groups Herd asserts downstream for a user with
+// the given group principals, through the proxy and through kube-api-auth
+// alike: never a Kubernetes system: group, and AdminsGroup only when admin
+// (whatever the user's own groups say).
+func DownstreamGroups(groups []string, admin bool) []string {
+	out := make([]string, 0, len(groups)+1)
+	for _, g := range groups {
+		if g != AdminsGroup && !strings.HasPrefix(g, "system:") {
+			out = append(out, g)
+		}
+	}
+	if admin {
+		out = append(out, AdminsGroup)
+	}
+	return out
+}
 
 // adminsBinding gives Herd administrators cluster-admin.
 func adminsBinding() *rbacv1.ClusterRoleBinding {

@@ -19,6 +19,7 @@ func validParams() importmanifest.Params {
 		Token:       testToken,
 		CAChecksum:  strings.Repeat("0123456789abcdef", 4),
 		ClusterName: "prod-1",
+		ClusterUID:  "3f1c2b9e-6d5a-4c1e-9b0a-1e2f3a4b5c6d",
 	}
 }
 
@@ -105,14 +106,15 @@ func TestRenderObjects(t *testing.T) {
 	_, objs := render(t, validParams())
 	want := []string{
 		"Namespace//herd-system",
+		"Namespace//herd-tokens",
 		"ServiceAccount/herd-system/herd-agent",
 		"ServiceAccount/herd-system/herd-node-agent",
 		"ServiceAccount/herd-system/herd-kube-api-auth",
 		"ClusterRole//herd-agent",
 		"ClusterRoleBinding//herd-agent",
 		"ClusterRoleBinding//herd-global-admins",
-		"Role/herd-system/herd-kube-api-auth",
-		"RoleBinding/herd-system/herd-kube-api-auth",
+		"Role/herd-tokens/herd-kube-api-auth",
+		"RoleBinding/herd-tokens/herd-kube-api-auth",
 		"ValidatingAdmissionPolicy//herd-project-labels",
 		"ValidatingAdmissionPolicyBinding//herd-project-labels",
 		"Secret/herd-system/herd-credentials",

@@ -34,6 +34,9 @@ type Params struct {
 	// ClusterName is the name of the Herd Cluster object, a DNS label.
 	// Required.
 	ClusterName string
+	// ClusterUID is the Herd Cluster object's UID: kube-api-auth accepts
+	// only the token copies of this very cluster. Required.
+	ClusterUID string
 	// Image is the agent image. Empty: DefaultImage.
 	Image string
 }
@@ -52,6 +55,9 @@ func (p Params) Validate() error {
 	}
 	if errs := validation.IsDNS1123Label(p.ClusterName); len(errs) > 0 {
 		return fmt.Errorf("%w: ClusterName %q: %s", ErrInvalid, p.ClusterName, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsValidLabelValue(p.ClusterUID); p.ClusterUID == "" || len(errs) > 0 {
+		return fmt.Errorf("%w: ClusterUID %q must be the Cluster's UID", ErrInvalid, p.ClusterUID)
 	}
 	if strings.ContainsFunc(p.Image, func(r rune) bool { return r <= ' ' || r > '~' }) {
 		return fmt.Errorf("%w: Image %q must be printable ASCII without spaces", ErrInvalid, p.Image)

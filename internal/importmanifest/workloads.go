@@ -69,13 +69,17 @@ func spreadAgents(spec *corev1.PodSpec, labels map[string]string) {
 	}}
 }
 
-// daemonSet runs the node agent on every node, whatever its taints.
+// daemonSet runs the node agent on every node, whatever its taints,
+// without Herd credentials.
 func daemonSet(p Params) *appsv1.DaemonSet {
 	labels := map[string]string{"app": nodeAgentName}
 	nodeName := corev1.EnvVar{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"},
 	}}
-	c := container("node-agent", p.image(), nodeName)
+	// The node agent gets no Herd credential: the agent token is the
+	// cluster agent's alone.
+	c := lockedDown("node-agent", p.image(), "node-agent")
+	c.Env = []corev1.EnvVar{nodeName}
 	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}
 	spec := podSpec(nodeAgentName, c)
 	spec.AutomountServiceAccountToken = new(false)

@@ -4,7 +4,7 @@
 // so that Herd tokens work against the cluster directly (the authorized
 // cluster endpoint), without the Herd server in the path. It runs on each
 // control-plane node, on loopback, and answers from Herd's token copies
-// (package tokencopy): the Secrets in herd-system labelled with this
+// (package tokencopy): the Secrets in herd-tokens labelled with this
 // cluster's name, held in memory by an informer and an index by token name.
 package kubeapiauth
 
@@ -37,11 +37,16 @@ var (
 // Config configures a Server.
 type Config struct {
 	// Kube reads the token copies of this cluster (list and watch Secrets
-	// in herd-system). Required.
+	// in herd-tokens). Required.
 	Kube kubernetes.Interface
 	// Cluster is this cluster's Herd name; only copies labelled with it are
 	// read, and only copies scoped to it grant. Required (--cluster).
 	Cluster string
+	// ClusterUID is the UID of this cluster's Herd Cluster object
+	// (--cluster-uid): copies of tokens scoped to an earlier cluster of the
+	// same name grant nothing. Empty: not checked (kube-api-auth of an
+	// import manifest from before UIDs were written).
+	ClusterUID string
 	// Listen is the HTTPS listen address (--listen); empty means
 	// DefaultListen.
 	Listen string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 
@@ -38,7 +39,9 @@ func (s *Server) Review(ctx context.Context, in *authenticationv1.TokenReview) (
 		User: authenticationv1.UserInfo{
 			Username: c.UserName,
 			UID:      c.UserName,
-			Groups:   slices.Clone(c.Groups),
+			// A copy never makes anyone a member of a Kubernetes system
+			// group, whatever it says (the proxy sends none either).
+			Groups: slices.DeleteFunc(slices.Clone(c.Groups), func(g string) bool { return strings.HasPrefix(g, "system:") }),
 			Extra: map[string]authenticationv1.ExtraValue{
 				ExtraUsername:       {c.Username},
 				ExtraRequestTokenID: {c.TokenName},
@@ -72,7 +75,7 @@ func (s *Server) authenticate(token string) *tokencopy.Copy {
 		refusal = "token or user disabled"
 	case !s.cfg.Now().Before(c.ExpiresAt):
 		refusal = "expired"
-	case c.Cluster != s.cfg.Cluster:
+	case c.Cluster != s.cfg.Cluster || (s.cfg.ClusterUID != "" && c.ClusterUID != s.cfg.ClusterUID):
 		refusal = "scoped to another cluster"
 	default:
 		return c

@@ -227,3 +227,28 @@ func TestReviewFollowsCopies(t *testing.T) {
 
 func grantedStatus(s authenticationv1.TokenReviewStatus) bool { return s.Authenticated }
 func refusedStatus(s authenticationv1.TokenReviewStatus) bool { return !s.Authenticated }
+
+// A copy never makes anyone a member of a Kubernetes system group, and a
+// copy of an earlier cluster of the same name (another UID) grants nothing
+// where the Cluster's UID is known.
+func TestReviewGroupsAndClusterUID(t *testing.T) {
+	masters, mastersToken := newCopy("t-masters", func(c *tokencopy.Copy) {
+		c.Groups = []string{"github_team://1", "system:masters", "herd:global-admins"}
+		c.ClusterUID = "uid-now"
+	})
+	earlier, earlierToken := newCopy("t-earlier", func(c *tokencopy.Copy) { c.ClusterUID = "uid-before" })
+	h := newHarness(t, true, masters.Secret(), earlier.Secret())
+	if got := h.review(t, mastersToken); !got.Authenticated || strings.Join(got.User.Groups, ",") != "github_team://1,herd:global-admins" {
+		t.Errorf("groups of a copy with system:masters: got %+v, want the others only", got)
+	}
+	if got := h.review(t, earlierToken); !got.Authenticated {
+		t.Errorf("without --cluster-uid, a copy of any UID of the cluster grants: got %+v", got)
+	}
+	h.cfg.ClusterUID = "uid-now"
+	if got := h.review(t, earlierToken); got.Authenticated {
+		t.Errorf("a copy of an earlier cluster of the same name: got %+v, want refused", got)
+	}
+	if got := h.review(t, mastersToken); !got.Authenticated {
+		t.Errorf("a copy of this cluster's UID: got %+v, want granted", got)
+	}
+}

@@ -60,7 +60,9 @@ func choosePorts(requestedAPI int, prev ports) (ports, error) {
 			taken[want] = true
 			return want, nil
 		}
-		return freePort(taken)
+		// Every port is bound later by another process: below the
+		// ephemeral range, no outgoing connection takes it meanwhile.
+		return unlistenedPort(taken)
 	}
 	var p ports
 	var err error

@@ -2,72 +2,115 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
+	"errors"
 	"fmt"
-	"strings"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
 )
 
-// agentTokenPrefix starts a cluster agent token:
-// cluster-agent:<cluster>:<HMAC of the cluster's name and uid>.
-const agentTokenPrefix = "cluster-agent:"
+// agentTokenPrefix starts the name of a ClusterAgentToken; the token is
+// "<name>:<secret>" like every Herd token, and only its salted hash is
+// stored.
+const agentTokenPrefix = "at-"
 
-// agentKeySecret holds the key that agent tokens are derived with.
-const agentKeySecret = "agent-token-key"
+// maxAgentTokensPerRegistration bounds the agent tokens one registration
+// token hands out (one per agent replica and restart before the agent's
+// Secret holds its agent token).
+const maxAgentTokensPerRegistration = 16
 
-// loadAgentKey reads the agent token key, creating it once.
-func (s *Server) loadAgentKey(ctx context.Context) error {
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: agentKeySecret, Namespace: Namespace},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{"key": key},
+// supersededAnnotation marks a registration token that a newer import
+// command replaced; agent tokens from it end with it.
+const supersededAnnotation = "management.herd.dev/superseded"
+
+// errTooManyRegistrations: a registration token handed out its share.
+var errTooManyRegistrations = errors.New("server: too many registrations with one registration token")
+
+// issueAgentToken makes a new agent token for a registration with crt.
+func (s *Server) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *v1.ClusterRegistrationToken) (string, error) {
+	var existing v1.ClusterAgentTokenList
+	if err := s.cache.List(ctx, &existing, client.MatchingLabels{ClusterLabel: cluster.Name}); err != nil {
+		return "", err
 	}
-	if err := s.client.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create the agent token key: %w", err)
+	n := 0
+	for _, t := range existing.Items {
+		if t.Spec.RegistrationToken == crt.Name {
+			n++
+		}
 	}
-	var got corev1.Secret
-	if err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: agentKeySecret}, &got); err != nil {
-		return fmt.Errorf("failed to read the agent token key: %w", err)
+	if n >= maxAgentTokensPerRegistration {
+		return "", fmt.Errorf("%w: %s registered %d agents", errTooManyRegistrations, crt.Name, n)
 	}
-	if len(got.Data["key"]) < 32 {
-		return fmt.Errorf("secret %s/%s has no 32-byte key", Namespace, agentKeySecret)
+	secret := authn.NewSecret()
+	at := &v1.ClusterAgentToken{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:   authn.NewName(agentTokenPrefix),
+			Labels: map[string]string{ClusterLabel: cluster.Name},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: cluster.Name, UID: cluster.UID,
+			}},
+		},
+		Spec: v1.ClusterAgentTokenSpec{ClusterName: cluster.Name, ClusterUID: string(cluster.UID),
+			TokenHash: authn.HashSecret(secret), RegistrationToken: crt.Name},
 	}
-	s.agentKey = got.Data["key"]
-	return nil
+	if _, superseded := crt.Annotations[supersededAnnotation]; superseded {
+		at.Spec.ExpiresAt = crt.Spec.ExpiresAt // ends with the import command it came from
+	}
+	if err := s.client.Create(ctx, at); err != nil {
+		return "", fmt.Errorf("failed to create an agent token for cluster %s: %w", cluster.Name, err)
+	}
+	s.awaitCache(ctx, at, false)
+	return authn.FormatToken(at.Name, secret), nil
 }
 
-// agentToken is the agent token of a cluster. It is derived, not stored:
-// every replica and every registration of the cluster gets the same one,
-// and a cluster deleted and made again (new uid) gets another.
-func (s *Server) agentToken(c *v1.Cluster) string {
-	mac := hmac.New(sha256.New, s.agentKey)
-	fmt.Fprintf(mac, "herd-agent:%s:%s", c.Name, c.UID)
-	return agentTokenPrefix + c.Name + ":" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// verifyAgentToken returns the cluster of an agent token.
+// verifyAgentToken returns the cluster of a live agent token: its cluster
+// must be the one it was issued for (same UID).
 func (s *Server) verifyAgentToken(ctx context.Context, token string) (*v1.Cluster, error) {
-	name, _, ok := strings.Cut(strings.TrimPrefix(token, agentTokenPrefix), ":")
-	if !ok || len(token) > 512 {
-		return nil, fmt.Errorf("malformed agent token")
+	name, secret, err := authn.ParseToken(token)
+	if err != nil {
+		return nil, err
+	}
+	var at v1.ClusterAgentToken
+	if err := s.cache.Get(ctx, client.ObjectKey{Name: name}, &at); err != nil {
+		return nil, fmt.Errorf("agent token %s: %w", name, err)
+	}
+	if !authn.VerifySecret(at.Spec.TokenHash, secret) {
+		return nil, fmt.Errorf("agent token %s: wrong secret", name)
+	}
+	if at.Spec.ExpiresAt != nil && !s.now().Before(at.Spec.ExpiresAt.Time) {
+		return nil, fmt.Errorf("agent token %s ended at %s (the import command was reissued)", name, at.Spec.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	var c v1.Cluster
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: name}, &c); err != nil {
-		return nil, fmt.Errorf("agent token of cluster %.63s: %w", name, err)
+	if err := s.cache.Get(ctx, client.ObjectKey{Name: at.Spec.ClusterName}, &c); err != nil {
+		return nil, fmt.Errorf("agent token %s: cluster %s: %w", name, at.Spec.ClusterName, err)
 	}
-	if !hmac.Equal([]byte(s.agentToken(&c)), []byte(token)) {
-		return nil, fmt.Errorf("agent token of cluster %s: wrong secret", name)
+	if string(c.UID) != at.Spec.ClusterUID {
+		return nil, fmt.Errorf("agent token %s is of an earlier cluster named %s", name, c.Name)
 	}
 	return &c, nil
+}
+
+// endAgentTokens sets the end of a cluster's agent tokens that did not
+// come from keep (the registration token of a reissued import command).
+func (s *Server) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep string, end metav1.Time) error {
+	var list v1.ClusterAgentTokenList
+	if err := s.cache.List(ctx, &list, client.MatchingLabels{ClusterLabel: cluster.Name}); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		at := &list.Items[i]
+		if at.Spec.RegistrationToken == keep || (at.Spec.ExpiresAt != nil && !at.Spec.ExpiresAt.After(end.Time)) {
+			continue
+		}
+		patch := client.MergeFrom(at.DeepCopy())
+		at.Spec.ExpiresAt = &end
+		if err := s.client.Patch(ctx, at, patch); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("failed to end agent token %s: %w", at.Name, err)
+		}
+	}
+	return nil
 }

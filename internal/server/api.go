@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -111,6 +112,25 @@ func sourceAddr(r *http.Request) string {
 	return host
 }
 
+// sourceKey is what rate limits count a client by: its IPv4 address, or
+// the /64 of its IPv6 address (one host usually holds a whole /64).
+func sourceKey(r *http.Request) string {
+	return addrKey(sourceAddr(r))
+}
+
+func addrKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
+}
+
 // authHandler is a handler for authenticated requests.
 type authHandler func(w http.ResponseWriter, r *http.Request, id *authn.Identity)
 
@@ -124,6 +144,15 @@ func (s *Server) authed(h authHandler) http.HandlerFunc {
 			return
 		}
 		id, err := s.authn.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err == nil && id.ClusterName != "" {
+			// A cluster-scoped token (a kubeconfig's) works only for that
+			// cluster's Kubernetes API: it must not mint other tokens.
+			err = fmt.Errorf("%w: token %s is scoped to cluster %s and may not use the Herd API", authn.ErrUnauthenticated, id.TokenName, id.ClusterName)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herd"`)
+			s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized,
+				"Unauthorized: this token is scoped to one cluster and works only with kubectl for it; log in with `herdctl login` to use the Herd API", err)
+			return
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="herd"`)
 			code := http.StatusUnauthorized
@@ -133,6 +162,7 @@ func (s *Server) authed(h authHandler) http.HandlerFunc {
 			s.fail(w, r, code, metav1.StatusReasonUnauthorized, "Unauthorized: log in with `herdctl login`", err)
 			return
 		}
+		setActor(r, id)
 		h(w, r, id)
 	}
 }
@@ -164,6 +194,6 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, id *authn.
 		return
 	}
 	s.awaitCache(r.Context(), obj, true)
-	s.cfg.Logger.Info(kind+" deleted", kind, obj.GetName(), "by", id.UserName)
+	s.audit.Info(kind+" deleted", kind, obj.GetName(), "actor", id.UserName)
 	w.WriteHeader(http.StatusNoContent)
 }

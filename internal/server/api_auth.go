@@ -119,8 +119,14 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 		return
 	}
 	if ac.Spec.Enabled {
-		if _, err := factory(r.Context(), providerSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ)); err != nil {
+		p, err := factory(r.Context(), providerSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ))
+		if err != nil {
 			s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "identity provider "+typ+": "+err.Error(), err)
+			return
+		}
+		if _, browser := p.(authn.RedirectProvider); browser && s.cfg.ServerURL == "" {
+			s.invalid(w, r, "identity provider "+typ+" logs users in through the browser, which needs the server's public URL: "+
+				"start herd server with --server-url https://HOST[:PORT] (the provider sends browsers back to HOST/v1/auth/callback/"+typ+")")
 			return
 		}
 	}
@@ -138,7 +144,7 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 		return
 	}
 	s.awaitCache(r.Context(), &ac, false)
-	s.cfg.Logger.Info("identity provider configured", "provider", typ, "enabled", ac.Spec.Enabled, "by", id.UserName)
+	s.audit.Info("identity provider configured", "actor", id.UserName, "provider", typ, "enabled", ac.Spec.Enabled, "source", sourceAddr(r))
 	writeJSON(w, http.StatusOK, s.apiProvider(&ac, slices.Sorted(maps.Keys(secrets)), true))
 }
 

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
+
 	corev1 "k8s.io/api/core/v1"
 	"net/http"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"slices"
 	"strings"
 	"time"
@@ -11,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
@@ -61,7 +63,7 @@ func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id 
 		return
 	}
 	cluster := &v1.Cluster{
-		ObjectMeta: metav1.ObjectMeta{Name: req.Name},
+		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Finalizers: []string{cleanupFinalizer}},
 		Spec:       v1.ClusterSpec{DisplayName: req.DisplayName, Description: req.Description},
 	}
 	if err := s.client.Create(r.Context(), cluster); err != nil {
@@ -78,7 +80,7 @@ func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id 
 		return
 	}
 	s.awaitCache(r.Context(), cluster, false)
-	s.cfg.Logger.Info("cluster created", "cluster", cluster.Name, "by", id.UserName, "registrationToken", crt.Name)
+	s.audit.Info("cluster created", "cluster", cluster.Name, "actor", id.UserName, "registrationToken", crt.Name)
 	writeJSON(w, http.StatusCreated, herdapi.ClusterCreateResponse{
 		Cluster: apiCluster(cluster),
 		Import:  s.importInfo(s.serverURL(r.Host), token, crt),
@@ -89,13 +91,12 @@ func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id 
 // answers 404: a cluster the caller may not reach looks absent.
 func (s *Server) visibleCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Cluster, bool) {
 	name := r.PathValue("name")
-	var c v1.Cluster
-	if len(name) > 63 || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil ||
-		!(s.allowed(r.Context(), id, "get", "clusters") || s.member(r.Context(), id, name)) {
+	c, ok := s.reachableCluster(r.Context(), id, name)
+	if !ok || c == nil {
 		s.notFound(w, r, "cluster "+name)
 		return nil, false
 	}
-	return &c, true
+	return c, true
 }
 
 func (s *Server) handleGetCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
@@ -104,6 +105,13 @@ func (s *Server) handleGetCluster(w http.ResponseWriter, r *http.Request, id *au
 	}
 }
 
+// handleDeleteCluster deletes a cluster. Its scoped tokens end at once,
+// and so does every way into it through Herd. Herd then removes what it
+// wrote into the cluster through the tunnel and lets the Cluster go: 204
+// when that happened within a few seconds, else 202 (the cluster is gone
+// from Herd's proxy and API, cleanup waits for its agent). With
+// ?force=true nothing waits: a cluster that is gone for good keeps
+// whatever Herd wrote into it.
 func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	c, ok := s.visibleCluster(w, r, id)
 	if !ok {
@@ -113,7 +121,57 @@ func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id 
 		s.forbidden(w, r, id, "delete clusters")
 		return
 	}
-	s.deleteObject(w, r, id, c, "cluster")
+	force := false
+	switch r.URL.Query().Get("force") {
+	case "true":
+		force = true
+	case "", "false":
+	default:
+		s.invalid(w, r, "force must be true or false")
+		return
+	}
+	uid := c.UID
+	err := s.client.Delete(r.Context(), c, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if client.IgnoreNotFound(err) != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if err := s.deleteScopedTokens(r.Context(), c); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if force {
+		if err := s.removeCleanupFinalizer(r.Context(), c); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+	}
+	s.audit.Info("cluster deleted", "actor", id.UserName, "cluster", c.Name, "uid", c.UID, "force", force, "source", sourceAddr(r))
+	if s.awaitGone(r.Context(), c, 10*time.Second) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, metav1.Status{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess, Code: http.StatusAccepted,
+		Message: "cluster " + c.Name + " is deleted from Herd; Herd removes its roles and token copies from the cluster when its agent " +
+			"connects. If the cluster is gone for good, delete it with force (`herdctl clusters delete " + c.Name + " --force`).",
+	})
+}
+
+// awaitGone waits until this replica's cache no longer has obj (of its
+// UID), up to within.
+func (s *Server) awaitGone(ctx context.Context, obj *v1.Cluster, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for {
+		var cur v1.Cluster
+		if err := s.cache.Get(ctx, client.ObjectKeyFromObject(obj), &cur); apierrors.IsNotFound(err) || (err == nil && cur.UID != obj.UID) {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // handleImport issues a new registration token for a cluster; older ones
@@ -131,6 +189,10 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, id *authn.
 		s.forbidden(w, r, id, "import clusters")
 		return
 	}
+	if !c.DeletionTimestamp.IsZero() {
+		s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, "cluster "+c.Name+" is being deleted; create it again once it is gone", nil)
+		return
+	}
 	grace := defaultGracePeriod
 	if req.GracePeriodSeconds != 0 {
 		grace = time.Duration(req.GracePeriodSeconds) * time.Second
@@ -140,7 +202,12 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, id *authn.
 		s.internal(w, r, err)
 		return
 	}
-	s.cfg.Logger.Info("registration token rotated", "cluster", c.Name, "registrationToken", crt.Name, "grace", grace, "by", id.UserName)
+	s.audit.Info("registration token rotated", "actor", id.UserName, "cluster", c.Name, "registrationToken", crt.Name, "grace", grace.String())
+	// Agents connected with an agent token of the earlier import command
+	// lose their sessions when the grace period ends; those with a current
+	// token reconnect at once.
+	key := sessionKey(c)
+	time.AfterFunc(max(grace, 0), func() { s.tunnel.Disconnect(key) })
 	writeJSON(w, http.StatusCreated, s.importInfo(s.serverURL(r.Host), token, crt))
 }
 
@@ -159,6 +226,7 @@ func (s *Server) handleImportManifest(w http.ResponseWriter, r *http.Request) {
 		Token:       token,
 		CAChecksum:  Checksum(s.caBundle),
 		ClusterName: cluster.Name,
+		ClusterUID:  string(cluster.UID),
 		Image:       s.cfg.AgentImage,
 	})
 	if err != nil {
@@ -200,7 +268,12 @@ func apiCluster(c *v1.Cluster) herdapi.Cluster {
 	for _, n := range c.Status.Nodes {
 		out.Nodes = append(out.Nodes, herdapi.ClusterNode{Name: n.Name, Roles: n.Roles, KubeletVersion: n.KubeletVersion, Ready: n.Ready})
 	}
-	for _, t := range []string{v1.ClusterConnected, v1.ClusterReady, v1.ClusterRBACSynced} {
+	if !c.DeletionTimestamp.IsZero() {
+		out.Deleting = true
+		out.Message = "being deleted: Herd removes its roles and token copies from the cluster when its agent connects"
+		return out
+	}
+	for _, t := range []string{v1.ClusterConnected, v1.ClusterReady, v1.ClusterRBACSynced, v1.ClusterProjectGuard} {
 		if cond := meta.FindStatusCondition(c.Status.Conditions, t); cond != nil && cond.Status != metav1.ConditionTrue {
 			out.Message = t + ": " + cond.Message
 			break

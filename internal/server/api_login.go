@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -18,21 +19,41 @@ import (
 
 // handleLogin exchanges a username and password for a token. A wrong
 // password, an unknown user and a disabled user get the same 401; too many
-// failures per username or source address get 429 with Retry-After.
+// failures per username or source address get 429 with Retry-After. Every
+// attempt counts as a failure until it succeeds, so a burst of concurrent
+// attempts cannot run past the limits, and at most MaxConcurrentLogins
+// password checks run at once.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req herdapi.LoginRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
-	userKey, addrKey := "user:"+req.Provider+":"+strings.ToLower(req.Username), "addr:"+sourceAddr(r)
-	if wait := max(s.byUser.Blocked(userKey), s.byAddr.Blocked(addrKey)); wait > 0 {
+	setActorName(r, "login "+loginName(req.Provider, req.Username))
+	userKey, addrKey := "user:"+req.Provider+":"+strings.ToLower(req.Username), "addr:"+sourceKey(r)
+	if wait := s.attemptLogin(userKey, addrKey); wait > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		s.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
 			fmt.Sprintf("too many failed logins: try again in %d seconds", int(math.Ceil(wait.Seconds()))),
-			fmt.Errorf("login of %q from %s is rate limited", req.Username, sourceAddr(r)))
+			fmt.Errorf("login of %s from %s is rate limited", loginName(req.Provider, req.Username), sourceAddr(r)))
+		return
+	}
+	release, ok := s.loginSlot(r.Context(), req.Provider)
+	if !ok {
+		s.byUser.Forgive(userKey)
+		s.byAddr.Forgive(addrKey)
+		w.Header().Set("Retry-After", "1")
+		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+			"the server is busy checking other logins; try again in a second",
+			fmt.Errorf("login of %s from %s: no password check slot free", loginName(req.Provider, req.Username), sourceAddr(r)))
 		return
 	}
 	user, err := s.passwordLogin(r, &req)
+	release()
+	if err != nil && !errors.Is(err, authn.ErrBadCredentials) {
+		// Not the caller's failure: it does not count.
+		s.byUser.Forgive(userKey)
+		s.byAddr.Forgive(addrKey)
+	}
 	switch {
 	case errors.Is(err, errNoProvider):
 		s.invalid(w, r, "identity provider "+req.Provider+" is not enabled; see `herdctl auth show`")
@@ -41,20 +62,66 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"the identity provider does not answer; try again later (local users can still log in)", err)
 		return
-	}
-	if errors.Is(err, authn.ErrBadCredentials) {
-		s.byUser.Fail(userKey)
-		s.byAddr.Fail(addrKey)
+	case errors.Is(err, authn.ErrBadCredentials):
 		s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "invalid username or password",
 			fmt.Errorf("%w (from %s)", err, sourceAddr(r)))
 		return
-	}
-	if err != nil {
+	case err != nil:
 		s.internal(w, r, err)
 		return
 	}
 	s.byUser.Succeed(userKey)
-	s.issueToken(w, r, user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description})
+	s.byAddr.Forgive(addrKey)
+	setActorName(r, user.Name)
+	s.issueToken(w, r, user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
+}
+
+// attemptLogin counts a login attempt against the username's and the
+// source's limits, and returns how long to wait if either is reached.
+func (s *Server) attemptLogin(userKey, addrKey string) time.Duration {
+	if wait := s.byUser.Attempt(userKey); wait > 0 {
+		return wait
+	}
+	if wait := s.byAddr.Attempt(addrKey); wait > 0 {
+		s.byUser.Forgive(userKey)
+		return wait
+	}
+	return 0
+}
+
+// loginSlotWait is how long a login waits for a free password check slot.
+const loginSlotWait = time.Second
+
+// loginSlot takes one of the slots for a password check, waiting up to
+// loginSlotWait: MaxConcurrentLogins for local users (each argon2id check
+// holds 19 MiB), eight times as many for identity providers (which wait on
+// the network), so a slow directory does not hold up local logins.
+func (s *Server) loginSlot(ctx context.Context, provider string) (release func(), ok bool) {
+	slots := s.extLogins
+	if provider == "" || provider == authn.ProviderLocal {
+		slots = s.logins
+	}
+	t := time.NewTimer(loginSlotWait)
+	defer t.Stop()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	case <-t.C:
+		return nil, false
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// loginName is a login's provider and username for the log, cut short.
+func loginName(provider, username string) string {
+	if provider == "" {
+		provider = authn.ProviderLocal
+	}
+	if len(username) > 128 {
+		username = username[:128] + "..."
+	}
+	return fmt.Sprintf("%s:%q", provider, username)
 }
 
 // passwordLogin checks a username and password with the requested provider.
@@ -76,24 +143,36 @@ func (s *Server) passwordLogin(r *http.Request, req *herdapi.LoginRequest) (*v1.
 	return s.externalUser(r.Context(), ident)
 }
 
-// issueToken creates a token for user and answers 201 with it.
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest) {
+// issueToken creates a token for user and answers 201 with it. A login
+// (evictSessions) ends the user's oldest sessions past the token quota;
+// anything else past it answers 403.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest, evictSessions bool) {
 	if req.TTL < 0 || req.TTL > 10*365*24*time.Hour {
 		s.invalid(w, r, "ttlSeconds must be between 0 (the default) and ten years")
 		return
 	}
-	token, tok, err := authn.Issue(r.Context(), s.client, s.cfg.TokenTTLs, s.now(), user, req)
-	if errors.Is(err, authn.ErrInvalidRequest) {
+	token, tok, err := s.mintToken(r.Context(), user, req, evictSessions)
+	switch {
+	case errors.Is(err, authn.ErrInvalidRequest):
 		s.invalid(w, r, strings.TrimPrefix(err.Error(), "authn: "))
 		return
-	}
-	if err != nil {
+	case errors.Is(err, errTokenQuota):
+		s.tokenQuotaFull(w, r, err)
+		return
+	case err != nil:
 		s.internal(w, r, err)
 		return
 	}
-	s.awaitCache(r.Context(), tok, false)
-	s.cfg.Logger.Info("token issued", "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind, "expiresAt", tok.Spec.ExpiresAt.Time)
+	s.audit.Info("token issued", "actor", actorOf(r), "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
+		"cluster", tok.Spec.ClusterName, "expiresAt", tok.Spec.ExpiresAt.Time, "source", sourceAddr(r))
 	writeJSON(w, http.StatusCreated, herdapi.TokenResponse{Token: token, Info: tokenInfo(tok, user.Spec.Username, "", s.now())})
+}
+
+// tokenQuotaFull answers a request that would exceed the token quota.
+func (s *Server) tokenQuotaFull(w http.ResponseWriter, r *http.Request, err error) {
+	s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden,
+		fmt.Sprintf("token quota reached: a user may hold %d live tokens; revoke unused ones with `herdctl tokens revoke NAME` (see `herdctl tokens list`)",
+			s.cfg.MaxTokensPerUser), err)
 }
 
 // handleLogout deletes the token the request came with.
@@ -104,7 +183,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, id *authn.
 		return
 	}
 	s.awaitCache(r.Context(), tok, true)
-	s.cfg.Logger.Info("logged out", "user", id.UserName, "token", id.TokenName)
+	s.audit.Info("logged out", "actor", id.UserName, "token", id.TokenName, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 

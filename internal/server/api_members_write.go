@@ -33,8 +33,8 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request, id *authn.
 		return
 	}
 	s.awaitCache(r.Context(), obj, false)
-	s.cfg.Logger.Info("member added", "binding", obj.GetName(), "scope", sc.String(), "role", template,
-		"user", subject.UserName, "group", subject.GroupPrincipalID, "by", id.UserName)
+	s.audit.Info("member added", "binding", obj.GetName(), "scope", sc.String(), "role", template,
+		"user", subject.UserName, "group", subject.GroupPrincipalID, "actor", id.UserName)
 	var st v1.Status
 	writeJSON(w, http.StatusCreated, s.apiMember(r, obj.GetName(), sc.cluster, projectName(sc), template, subject, st, metav1.Now()))
 }

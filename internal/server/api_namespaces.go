@@ -29,10 +29,11 @@ var errOtherProject = errors.New("server: namespace belongs to another project")
 
 // downstreamKube is a client of a connected cluster with the agent's credential.
 func (s *Server) downstreamKube(ctx context.Context, cluster string) (kubernetes.Interface, error) {
-	if !s.tunnel.Connected(cluster) {
+	var c v1.Cluster
+	if err := s.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil || !c.DeletionTimestamp.IsZero() || !s.connected(&c) {
 		return nil, fmt.Errorf("cluster %s has no agent connected", cluster)
 	}
-	d, err := s.downstreamFor(ctx, cluster)
+	d, err := s.downstreamFor(ctx, &c)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *
 		s.internal(w, r, err)
 		return
 	}
-	s.cfg.Logger.Info("namespace added to project", "project", p.Name, "namespace", req.Namespace, "by", id.UserName)
+	s.audit.Info("namespace added to project", "project", p.Name, "namespace", req.Namespace, "actor", id.UserName)
 	out := apiProject(p)
 	if !slices.Contains(out.Namespaces, req.Namespace) {
 		out.Namespaces = append(out.Namespaces, req.Namespace)
@@ -127,7 +128,7 @@ func (s *Server) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, i
 	case err != nil:
 		s.internal(w, r, err)
 	default:
-		s.cfg.Logger.Info("namespace removed from project", "project", p.Name, "namespace", ns, "by", id.UserName)
+		s.audit.Info("namespace removed from project", "project", p.Name, "namespace", ns, "actor", id.UserName)
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

@@ -120,7 +120,7 @@ func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request, id 
 		}
 		s.awaitCache(r.Context(), b, false)
 	}
-	s.cfg.Logger.Info("project created", "project", p.Name, "cluster", p.Spec.ClusterName, "by", id.UserName)
+	s.audit.Info("project created", "project", p.Name, "cluster", p.Spec.ClusterName, "actor", id.UserName)
 	writeJSON(w, http.StatusCreated, apiProject(p))
 }
 

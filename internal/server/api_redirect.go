@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,12 +55,11 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	if wait := s.byFlow.Blocked(sourceAddr(r)); wait > 0 {
+	if wait := s.byFlow.Attempt(sourceKey(r)); wait > 0 { // counts every start, not only failures
 		s.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, "too many logins started; try again in a minute",
 			fmt.Errorf("browser logins from %s are rate limited", sourceAddr(r)))
 		return
 	}
-	s.byFlow.Fail(sourceAddr(r)) // counts every start, not only failures
 	if len(req.CLIRedirect) > 256 {
 		s.invalid(w, r, "cliRedirect is limited to 256 bytes")
 		return
@@ -72,6 +72,12 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 		s.invalid(w, r, "cliChallenge must be base64url(sha256(verifier)) without padding")
 		return
 	}
+	if n, err := s.outstandingFlows(r.Context()); err != nil || n >= s.cfg.MaxLoginFlows {
+		w.Header().Set("Retry-After", "60")
+		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+			"too many browser logins are under way; try again in a minute", fmt.Errorf("%d outstanding browser logins (err %v)", n, err))
+		return
+	}
 	typ := r.PathValue("type")
 	p, err := s.provider(r.Context(), typ)
 	rp, ok := p.(authn.RedirectProvider)
@@ -80,8 +86,13 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 			"identity provider "+typ+" is not enabled for browser logins; see `herdctl auth show`", err)
 		return
 	}
+	if s.cfg.ServerURL == "" {
+		// The redirect URI must never come from the request's Host header.
+		s.invalid(w, r, "browser logins need the server's public URL: start herd server with --server-url")
+		return
+	}
 	state, verifier := authn.NewSecret(), authn.NewSecret()
-	redirect := s.serverURL(r.Host) + "/v1/auth/callback/" + typ
+	redirect := strings.TrimSuffix(s.cfg.ServerURL, "/") + "/v1/auth/callback/" + typ
 	expires := s.now().Add(loginRequestTTL)
 	err = s.saveFlow(r.Context(), flowSecretName("login", state), expires, map[string]string{
 		"provider": typ, "verifier": verifier, "cliRedirect": req.CLIRedirect, "cliChallenge": req.CLIChallenge, "redirect": redirect,
@@ -200,7 +211,22 @@ func (s *Server) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "the login ticket is not valid; run `herdctl login` again", err)
 		return
 	}
-	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description})
+	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
+}
+
+// outstandingFlows counts the login requests and tickets not yet used or
+// swept, up to MaxLoginFlows (a metadata-only list, so no Secret data).
+func (s *Server) outstandingFlows(ctx context.Context) (int, error) {
+	var list metav1.PartialObjectMetadataList
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	if err := s.api.List(ctx, &list, client.InNamespace(Namespace), client.HasLabels{flowLabel}, client.Limit(int64(s.cfg.MaxLoginFlows))); err != nil {
+		return 0, err
+	}
+	n := len(list.Items)
+	if list.Continue != "" {
+		n = s.cfg.MaxLoginFlows
+	}
+	return n, nil
 }
 
 // sweepFlows deletes expired login requests and tickets (used ones are

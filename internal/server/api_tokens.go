@@ -1,17 +1,20 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/roles"
 )
 
 // handleListTokens lists the caller's tokens, or with ?all=true everyone's.
@@ -51,20 +54,26 @@ func (s *Server) usernameOf(r *http.Request, userName string) string {
 	return u.Spec.Username
 }
 
-// handleCreateToken issues another token for the caller.
+// handleCreateToken issues another token for the caller. A token scoped
+// to a cluster needs access to that cluster.
 func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.TokenCreateRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
+	var clusterUID string
 	if req.ClusterName != "" {
 		if errs := validation.NameIsDNSLabel(req.ClusterName, false); len(errs) > 0 {
 			s.invalid(w, r, "clusterName "+strings.Join(errs, "; "))
 			return
 		}
-		if s.cache.Get(r.Context(), client.ObjectKey{Name: req.ClusterName}, &v1.Cluster{}) != nil {
+		c, ok := s.liveCluster(r.Context(), id, req.ClusterName)
+		if !ok {
 			s.notFound(w, r, "cluster "+req.ClusterName)
 			return
+		}
+		if c != nil {
+			clusterUID = string(c.UID)
 		}
 	}
 	var user v1.User
@@ -73,7 +82,29 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, id *a
 		return
 	}
 	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second,
-		Description: req.Description, ClusterName: req.ClusterName})
+		Description: req.Description, ClusterName: req.ClusterName, ClusterUID: clusterUID}, false)
+}
+
+// reachableCluster returns the cluster of that name if id may reach it
+// through the proxy: the management cluster (nil, true) for those who may
+// proxy to it, another for its members and those who may see every cluster.
+func (s *Server) reachableCluster(ctx context.Context, id *authn.Identity, name string) (*v1.Cluster, bool) {
+	if name == LocalClusterName {
+		return nil, s.allowed(ctx, id, roles.VerbProxyLocal, "clusters")
+	}
+	var c v1.Cluster
+	if len(name) > 63 || s.cache.Get(ctx, client.ObjectKey{Name: name}, &c) != nil ||
+		!(s.allowed(ctx, id, "get", "clusters") || s.member(ctx, id, name)) {
+		return nil, false
+	}
+	return &c, true
+}
+
+// liveCluster is reachableCluster for what needs a cluster that is not
+// being deleted (tokens and kubeconfigs for it).
+func (s *Server) liveCluster(ctx context.Context, id *authn.Identity, name string) (*v1.Cluster, bool) {
+	c, ok := s.reachableCluster(ctx, id, name)
+	return c, ok && (c == nil || c.DeletionTimestamp.IsZero())
 }
 
 // handleRevokeToken disables a token: the caller's own, or any for those
@@ -88,11 +119,14 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *a
 	}
 	patch := client.MergeFrom(tok.DeepCopy())
 	tok.Spec.Enabled = false
+	if now := metav1.NewTime(s.now().Truncate(time.Second)); now.Before(&tok.Spec.ExpiresAt) {
+		tok.Spec.ExpiresAt = now // a revoked token is deleted an hour later, like an expired one
+	}
 	if err := s.client.Patch(r.Context(), &tok, patch); err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	s.awaitCache(r.Context(), &tok, false)
-	s.cfg.Logger.Info("token revoked", "token", name, "user", tok.Spec.UserName, "by", id.UserName)
+	s.audit.Info("token revoked", "actor", id.UserName, "token", name, "user", tok.Spec.UserName, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -70,13 +70,13 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, id *au
 		return
 	}
 	s.awaitCache(r.Context(), user, false)
-	s.cfg.Logger.Info("user created", "user", user.Name, "username", req.Username, "by", id.UserName)
+	s.audit.Info("user created", "actor", id.UserName, "user", user.Name, "username", req.Username, "globalRoles", req.GlobalRoles, "source", sourceAddr(r))
 	writeJSON(w, http.StatusCreated, s.apiUser(r.Context(), user))
 }
 
 // checkNewUser returns what is wrong with req, or "".
 func (s *Server) checkNewUser(ctx context.Context, req *herdapi.UserCreateRequest) string {
-	if err := authn.CheckUsername(req.Username); err != nil {
+	if err := authn.CheckNewUsername(req.Username); err != nil {
 		return strings.TrimPrefix(err.Error(), "authn: ")
 	}
 	if err := authn.CheckPassword(req.Password); err != nil {
@@ -109,7 +109,22 @@ func (s *Server) targetUser(w http.ResponseWriter, r *http.Request, id *authn.Id
 		s.notFound(w, r, "user "+name)
 		return nil, false
 	}
+	if !self && verb != "get" {
+		// Managing a user (their password, tokens, state) is acting as
+		// them: it takes every global right they hold, as binding does.
+		if missing := roles.Missing(s.globalRules(r.Context(), id), s.globalRules(r.Context(), identityOf(user))); len(missing) > 0 {
+			s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden,
+				fmt.Sprintf("forbidden: user %s holds global permissions you do not hold (%s)", name, roles.Describe(missing, 3)),
+				fmt.Errorf("user %s may not %s user %s: escalation", id.UserName, verb, user.Name))
+			return nil, false
+		}
+	}
 	return user, true
+}
+
+// identityOf is a user as the authorizer sees them.
+func identityOf(u *v1.User) *authn.Identity {
+	return &authn.Identity{UserName: u.Name, Username: u.Spec.Username, Principals: u.Spec.PrincipalIDs, Groups: u.Status.GroupPrincipals}
 }
 
 // lookupUser finds a user by local username, or by User id (u-...) for
@@ -165,7 +180,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, id *au
 		s.internal(w, r, err)
 		return
 	}
-	s.cfg.Logger.Info("user updated", "user", user.Name, "enabled", updated.Spec.Enabled, "by", id.UserName)
+	s.audit.Info("user updated", "actor", id.UserName, "user", user.Name, "enabled", updated.Spec.Enabled, "source", sourceAddr(r))
 	writeJSON(w, http.StatusOK, s.apiUser(r.Context(), updated))
 }
 
@@ -236,6 +251,6 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, id *a
 		s.internal(w, r, err)
 		return
 	}
-	s.cfg.Logger.Info("password changed", "user", user.Name, "by", id.UserName)
+	s.audit.Info("password changed", "actor", id.UserName, "user", user.Name, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -38,9 +38,6 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("failed to create built-in %T %s: %w", obj, obj.GetName(), err)
 		}
 	}
-	if err := s.loadAgentKey(ctx); err != nil {
-		return err
-	}
 	// Herd administrators reach the management cluster (cluster id
 	// "local") through the proxy as this group, as on imported clusters.
 	admins := &rbacv1.ClusterRoleBinding{

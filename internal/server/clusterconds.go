@@ -22,7 +22,19 @@ import (
 const (
 	ownerTunnel = "herd-tunnel"
 	ownerRBAC   = "herd-rbac"
+	ownerGuard  = "herd-projectguard"
 )
+
+// reportProjectGuard records whether a cluster enforces project boundaries.
+func (s *Server) reportProjectGuard(ctx context.Context, cluster string, enforced bool, reason, message string) {
+	cond := metav1.Condition{Type: v1.ClusterProjectGuard, Status: metav1.ConditionTrue, Reason: reason, Message: truncate(message, 1024)}
+	if !enforced {
+		cond.Status = metav1.ConditionFalse
+	}
+	if err := s.applyClusterCondition(ctx, cluster, ownerGuard, cond, nil, true); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Warn("failed to record the project guard", "cluster", cluster, "err", err)
+	}
+}
 
 // applyClusterCondition sets one condition of a Cluster's status, and the
 // extra status fields, by server-side apply as owner: the other

@@ -68,6 +68,24 @@ type Config struct {
 	// GroupRefresh is how often users' groups are read again from their
 	// identity providers (--group-refresh-interval). Zero: one hour.
 	GroupRefresh time.Duration
+	// MaxTokensPerUser bounds a user's live tokens (--max-tokens-per-user):
+	// creating one more answers 403; a login past it ends the user's oldest
+	// session instead. Zero: 100.
+	MaxTokensPerUser int
+	// MaxConcurrentLogins bounds the password checks running at once
+	// (--max-concurrent-logins); a login that finds no slot within a second
+	// answers 503 with Retry-After. Zero: 4.
+	MaxConcurrentLogins int
+	// MaxLoginFlows bounds the browser logins that are started and not yet
+	// finished or expired, across replicas. Zero: 1000.
+	MaxLoginFlows int
+	// RequestReadTimeout and RequestWriteTimeout bound how long a request
+	// that does not stream (everything but the proxy and the tunnel) may
+	// take to arrive and to be answered. Zero: 30 s and one minute.
+	RequestReadTimeout, RequestWriteTimeout time.Duration
+	// Listener, if set, is used instead of listening on Listen (tests,
+	// socket activation); the server closes it.
+	Listener net.Listener
 	// Providers build the identity providers by AuthConfig type. Nil:
 	// providers.Factories() (OpenLDAP, Active Directory, GitHub, OIDC).
 	Providers map[string]authn.ProviderFactory
@@ -100,13 +118,17 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: --server-url %q must be https://HOST[:PORT]", ErrConfig, c.ServerURL)
 		}
 	}
+	if c.MaxTokensPerUser < 0 || c.MaxConcurrentLogins < 0 || c.MaxLoginFlows < 0 {
+		return fmt.Errorf("%w: --max-tokens-per-user, --max-concurrent-logins and the login flow limit must not be negative", ErrConfig)
+	}
 	if c.BootstrapPassword != "" {
 		if err := authn.CheckPassword(c.BootstrapPassword); err != nil {
 			return fmt.Errorf("%w: HERD_BOOTSTRAP_PASSWORD: %v", ErrConfig, err)
 		}
 	}
 	for flag, d := range map[string]time.Duration{"--session-ttl": c.TokenTTLs.Session, "--kubeconfig-token-ttl": c.TokenTTLs.Kubeconfig,
-		"--max-token-ttl": c.TokenTTLs.Max, "--registration-token-ttl": c.RegistrationTokenTTL, "--group-refresh-interval": c.GroupRefresh} {
+		"--max-token-ttl": c.TokenTTLs.Max, "--registration-token-ttl": c.RegistrationTokenTTL, "--group-refresh-interval": c.GroupRefresh,
+		"the request read timeout": c.RequestReadTimeout, "the request write timeout": c.RequestWriteTimeout} {
 		if d < 0 {
 			return fmt.Errorf("%w: %s must not be negative", ErrConfig, flag)
 		}
@@ -145,6 +167,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GroupRefresh == 0 {
 		c.GroupRefresh = time.Hour
+	}
+	if c.RequestReadTimeout == 0 {
+		c.RequestReadTimeout = 30 * time.Second
+	}
+	if c.RequestWriteTimeout == 0 {
+		c.RequestWriteTimeout = time.Minute
+	}
+	if c.MaxTokensPerUser == 0 {
+		c.MaxTokensPerUser = 100
+	}
+	if c.MaxConcurrentLogins == 0 {
+		c.MaxConcurrentLogins = 4
+	}
+	if c.MaxLoginFlows == 0 {
+		c.MaxLoginFlows = 1000
 	}
 	if c.Providers == nil {
 		c.Providers = providers.Factories()

@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authproxy"
@@ -18,15 +21,15 @@ import (
 func (s *Server) newTunnel() error {
 	t, err := tunnel.NewServer(tunnel.ServerConfig{
 		Authorize: func(r *http.Request) (string, error) {
-			c, err := s.registrationBearer(r)
+			c, err := s.agentBearer(r)
 			if err != nil {
 				return "", err
 			}
-			return c.Name, nil
+			return sessionKey(c), nil
 		},
-		OnChange: func(cluster string, connected bool) {
-			s.targets.Delete(cluster)
-			go s.setConnected(cluster)
+		OnChange: func(key string, connected bool) {
+			s.targets.Delete(key)
+			go s.setConnected(clusterOfKey(key))
 		},
 		Logger: s.cfg.Logger,
 	})
@@ -38,7 +41,7 @@ func (s *Server) newTunnel() error {
 		Authenticate: s.proxyAuthenticate,
 		Resolve:      s.proxyResolve,
 		Logger:       s.cfg.Logger,
-		Audit:        s.cfg.Logger.With("log", "audit"),
+		Audit:        s.audit,
 	})
 	return nil
 }
@@ -50,7 +53,8 @@ func (s *Server) newTunnel() error {
 func (s *Server) setConnected(cluster string) {
 	s.connectedMu.Lock()
 	defer s.connectedMu.Unlock()
-	connected := s.tunnel.Connected(cluster)
+	var c v1.Cluster
+	connected := s.cache.Get(s.baseCtx, client.ObjectKey{Name: cluster}, &c) == nil && s.connected(&c)
 	// Not cancelled with the server: its last word at shutdown counts.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.baseCtx), 5*time.Second)
 	defer cancel()
@@ -65,3 +69,17 @@ func (s *Server) setConnected(cluster string) {
 	}
 	s.syncRuntime(s.baseCtx, cluster)
 }
+
+// sessionKey names a cluster's tunnel sessions: its name and UID, so that
+// a cluster made again under an old name shares nothing with the old one.
+func sessionKey(c *v1.Cluster) string { return c.Name + "/" + string(c.UID) }
+
+// clusterOfKey is the cluster name of a session key.
+func clusterOfKey(key string) string {
+	name, _, _ := strings.Cut(key, "/")
+	return name
+}
+
+// connected reports whether an agent of this cluster (this UID) holds a
+// tunnel to this replica.
+func (s *Server) connected(c *v1.Cluster) bool { return s.tunnel.Connected(sessionKey(c)) }

@@ -5,11 +5,13 @@ import (
 	"slices"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/controllers/clusterstatus"
+	"herd.dev/herd/internal/controllers/projectguard"
 	"herd.dev/herd/internal/controllers/rbac"
 	"herd.dev/herd/internal/controllers/tokensync"
 	"herd.dev/herd/internal/importmanifest"
@@ -31,12 +33,14 @@ type runtimes struct {
 // clusterRuntime is one cluster's controllers.
 type clusterRuntime struct {
 	cancel context.CancelFunc
+	uid    types.UID // of the Cluster they run for
 	rbac   *rbac.Controller
 	tokens *tokensync.Controller
 }
 
 // syncRuntime starts or stops the controllers of a cluster to match its
-// tunnel. Calls are serialized.
+// tunnel (of the cluster's current UID); a cluster being deleted runs
+// none, and its tunnel is used to clean up instead. Calls are serialized.
 func (s *Server) syncRuntime(ctx context.Context, cluster string) {
 	rt := &s.runtimes
 	rt.mu.Lock()
@@ -44,11 +48,23 @@ func (s *Server) syncRuntime(ctx context.Context, cluster string) {
 	if rt.running == nil {
 		rt.running = map[string]*clusterRuntime{}
 	}
+	var c v1.Cluster
+	exists := s.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c) == nil
 	current, running := rt.running[cluster]
-	connected := s.tunnel.Connected(cluster) && ctx.Err() == nil
+	if running && (!exists || current.uid != c.UID || !c.DeletionTimestamp.IsZero()) {
+		current.cancel() // a deleted, terminating or replaced cluster
+		delete(rt.running, cluster)
+		running = false
+	}
+	if !exists {
+		return
+	}
+	connected := s.connected(&c) && ctx.Err() == nil
 	switch {
+	case connected && !c.DeletionTimestamp.IsZero():
+		s.startCleanup(ctx, &c)
 	case connected && !running:
-		r, err := s.startRuntime(ctx, cluster)
+		r, err := s.startRuntime(ctx, &c)
 		if err != nil {
 			s.cfg.Logger.Error("failed to start the cluster's controllers", "cluster", cluster, "err", err)
 			return
@@ -60,8 +76,9 @@ func (s *Server) syncRuntime(ctx context.Context, cluster string) {
 	}
 }
 
-func (s *Server) startRuntime(ctx context.Context, cluster string) (*clusterRuntime, error) {
-	d, err := s.newDownstream(ctx, cluster)
+func (s *Server) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRuntime, error) {
+	cluster := c.Name
+	d, err := s.newDownstream(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +112,19 @@ func (s *Server) startRuntime(ctx context.Context, cluster string) (*clusterRunt
 	if err != nil {
 		return nil, err
 	}
+	guard, err := projectguard.New(projectguard.Config{
+		Cluster: cluster,
+		Kube:    d.accounts.Client,
+		Report:  s.reportProjectGuard,
+		Logger:  s.cfg.Logger.With("controller", "projectguard", "cluster", cluster),
+	})
+	if err != nil {
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &clusterRuntime{cancel: cancel, rbac: ctrl, tokens: tokens}
-	runs := map[string]func(context.Context) error{"rbac": ctrl.Run, "clusterstatus": status.Run, "tokensync": tokens.Run}
+	r := &clusterRuntime{cancel: cancel, uid: c.UID, rbac: ctrl, tokens: tokens}
+	runs := map[string]func(context.Context) error{"rbac": ctrl.Run, "clusterstatus": status.Run, "tokensync": tokens.Run,
+		"projectguard": guard.Run}
 	for name, run := range runs {
 		s.runtimes.wg.Add(1)
 		go func() {
@@ -172,19 +199,24 @@ func (t *tokenSource) Copies(ctx context.Context, cluster string) ([]tokencopy.C
 	if err := t.cache.List(ctx, &tokens, client.MatchingFields{tokenClusterIndex: cluster}); err != nil {
 		return nil, err
 	}
+	var c v1.Cluster
+	if err := t.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil {
+		return nil, err
+	}
 	var out []tokencopy.Copy
 	for _, tok := range tokens.Items {
+		if tok.Spec.ClusterUID != string(c.UID) {
+			continue // scoped to an earlier cluster of that name
+		}
 		var user v1.User
 		if err := t.cache.Get(ctx, client.ObjectKey{Name: tok.Spec.UserName}, &user); err != nil {
 			continue // no user: no copy, so the token is refused
 		}
-		groups := slices.Clone(user.Status.GroupPrincipals)
-		if t.owner != nil && t.owner(ctx, user.Name, groups) {
-			groups = append(groups, importmanifest.AdminsGroup)
-		}
+		admin := t.owner != nil && t.owner(ctx, user.Name, user.Status.GroupPrincipals)
+		groups := importmanifest.DownstreamGroups(user.Status.GroupPrincipals, admin)
 		out = append(out, tokencopy.Copy{TokenName: tok.Name, Hash: tok.Spec.Hash, UserName: user.Name, Username: user.Spec.Username,
 			Groups: groups, ExpiresAt: tok.Spec.ExpiresAt.Time, Enabled: tok.Spec.Enabled && user.Spec.Enabled,
-			Cluster: cluster})
+			Cluster: cluster, ClusterUID: string(c.UID)})
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -9,7 +10,6 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
-	"herd.dev/herd/internal/roles"
 )
 
 // handleKubeconfig returns a kubeconfig whose context reaches the cluster
@@ -17,15 +17,17 @@ import (
 // or with ?exec=true a `herdctl token` exec credential plugin.
 func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
-	if name != LocalClusterName {
-		if _, ok := s.visibleCluster(w, r, id); !ok {
-			return
-		}
-	} else if !s.allowed(r.Context(), id, roles.VerbProxyLocal, "clusters") {
+	c, ok := s.liveCluster(r.Context(), id, name)
+	if !ok {
 		s.notFound(w, r, "cluster "+name)
 		return
 	}
+	var clusterUID string
+	if c != nil {
+		clusterUID = string(c.UID)
+	}
 	user := &clientcmdapi.AuthInfo{}
+	tokenName := ""
 	switch r.URL.Query().Get("exec") {
 	case "true":
 		user.Exec = &clientcmdapi.ExecConfig{
@@ -40,19 +42,24 @@ func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *au
 			s.internal(w, r, err)
 			return
 		}
-		token, tok, err := authn.Issue(r.Context(), s.client, s.cfg.TokenTTLs, s.now(), &u,
-			authn.TokenRequest{Kind: v1.TokenKindKubeconfig, ClusterName: name, Description: "kubeconfig for cluster " + name})
+		token, tok, err := s.mintToken(r.Context(), &u, authn.TokenRequest{Kind: v1.TokenKindKubeconfig, ClusterName: name,
+			ClusterUID: clusterUID, Description: "kubeconfig for cluster " + name}, false)
+		if errors.Is(err, errTokenQuota) {
+			s.tokenQuotaFull(w, r, err)
+			return
+		}
 		if err != nil {
 			s.internal(w, r, err)
 			return
 		}
-		s.awaitCache(r.Context(), tok, false)
 		user.Token = token
+		tokenName = tok.Name
 	default:
 		s.invalid(w, r, "exec must be true or false")
 		return
 	}
 	s.writeKubeconfig(w, r, name, user)
+	s.audit.Info("kubeconfig issued", "actor", id.UserName, "cluster", name, "token", tokenName, "exec", user.Exec != nil, "source", sourceAddr(r))
 }
 
 func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster string, user *clientcmdapi.AuthInfo) {
@@ -82,7 +89,6 @@ func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster
 	w.Header().Set("Content-Type", "application/yaml")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(data)
-	s.cfg.Logger.Info("kubeconfig issued", "cluster", cluster, "exec", user.Exec != nil)
 }
 
 // directCluster is the kubeconfig cluster of a cluster's authorized

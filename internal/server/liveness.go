@@ -55,7 +55,7 @@ func (s *Server) reassertConnected(ctx context.Context) {
 	}
 	now := s.now()
 	for _, c := range list.Items {
-		if !s.tunnel.Connected(c.Name) {
+		if !s.connected(&c) {
 			continue
 		}
 		stale := c.Status.LastSeen == nil || now.Sub(c.Status.LastSeen.Time) >= statusHeartbeat
@@ -89,7 +89,7 @@ func (s *Server) markLostAgents(ctx context.Context) {
 	}
 	now := s.now()
 	for _, c := range list.Items {
-		if !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) || s.tunnel.Connected(c.Name) {
+		if !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) || s.connected(&c) {
 			continue
 		}
 		if c.Status.LastSeen != nil && now.Sub(c.Status.LastSeen.Time) < agentLostAfter {

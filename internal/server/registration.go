@@ -62,10 +62,19 @@ func (s *Server) rotateRegistrationToken(ctx context.Context, cluster *v1.Cluste
 		}
 		patch := client.MergeFrom(o.DeepCopy())
 		o.Spec.ExpiresAt = &end
+		if o.Annotations == nil {
+			o.Annotations = map[string]string{}
+		}
+		o.Annotations[supersededAnnotation] = crt.Name
 		if err := s.client.Patch(ctx, o, patch); client.IgnoreNotFound(err) != nil {
 			return "", nil, fmt.Errorf("failed to end registration token %s: %w", o.Name, err)
 		}
 		s.awaitCache(ctx, o, false)
+	}
+	// The agents that registered with an earlier import command keep
+	// working for the grace period, then must register with the new one.
+	if err := s.endAgentTokens(ctx, cluster, crt.Name, end); err != nil {
+		return "", nil, err
 	}
 	return token, crt, nil
 }
@@ -91,7 +100,23 @@ func (s *Server) verifyRegistrationToken(ctx context.Context, token string) (*v1
 	if err := s.cache.Get(ctx, client.ObjectKey{Name: crt.Spec.ClusterName}, &cluster); err != nil {
 		return nil, nil, fmt.Errorf("registration token %s: cluster %s: %w", name, crt.Spec.ClusterName, err)
 	}
+	if !ownedBy(&crt, &cluster) {
+		return nil, nil, fmt.Errorf("registration token %s is of an earlier cluster named %s", name, cluster.Name)
+	}
+	if !cluster.DeletionTimestamp.IsZero() {
+		return nil, nil, fmt.Errorf("registration token %s: cluster %s is being deleted", name, cluster.Name)
+	}
 	return &crt, &cluster, nil
+}
+
+// ownedBy reports whether obj belongs to this Cluster (by UID).
+func ownedBy(obj metav1.Object, c *v1.Cluster) bool {
+	for _, o := range obj.GetOwnerReferences() {
+		if o.Kind == "Cluster" && o.UID == c.UID {
+			return true
+		}
+	}
+	return false
 }
 
 // importInfo says how to use a registration token; base is the server URL.

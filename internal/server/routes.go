@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -67,7 +68,24 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/agent/register", s.handleAgentRegister)
 	mux.Handle("GET /v1/connect", s.tunnel)
 	mux.Handle(authproxy.Prefix, s.proxy)
-	return mux
+	return s.withDeadlines(s.audited(mux))
+}
+
+// withDeadlines sets read and write deadlines (RequestReadTimeout,
+// RequestWriteTimeout) on every request except the streaming ones: the
+// proxy (watches, exec, logs -f) and the agent tunnel. A client that sends
+// its body or reads the answer slower than that is cut off, so slow
+// clients cannot hold connections and goroutines without end.
+func (s *Server) withDeadlines(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, authproxy.Prefix) && r.URL.Path != "/v1/connect" {
+			rc := http.NewResponseController(w)
+			now := time.Now()
+			_ = rc.SetReadDeadline(now.Add(s.cfg.RequestReadTimeout))
+			_ = rc.SetWriteDeadline(now.Add(s.cfg.RequestWriteTimeout))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // handleCACerts serves the CA bundle that clients pin, unauthenticated, with

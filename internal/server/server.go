@@ -39,7 +39,6 @@ type Server struct {
 	mgrErr   atomic.Pointer[error]
 	leader   <-chan struct{}
 	keyPin   string // curl --pinnedpubkey of the generated serving key
-	agentKey []byte // derives cluster agent tokens
 	tunnel   *tunnel.Server
 	proxy    *authproxy.Proxy
 	targets  sync.Map // cluster name -> *downstream
@@ -55,17 +54,24 @@ type Server struct {
 	providers providerCache
 	// refreshing holds a mutex per user whose groups are being refreshed.
 	refreshing sync.Map
+	// cleaning holds the session keys of deleted clusters being cleaned up.
+	cleaning sync.Map
 
-	client client.Client // reads from the cache, writes to the management cluster
-	cache  client.Reader
-	api    client.Reader // uncached reads
-	authn  *authn.Authenticator
-	local  *authn.Local
-	usage  *authn.UsageRecorder
-	byUser *authn.LoginLimiter
-	byAddr *authn.LoginLimiter
-	byFlow *authn.LoginLimiter // browser logins started per source address
-	now    func() time.Time
+	client    client.Client // reads from the cache, writes to the management cluster
+	cache     client.Reader
+	api       client.Reader // uncached reads
+	authn     *authn.Authenticator
+	local     *authn.Local
+	usage     *authn.UsageRecorder
+	byUser    *authn.LoginLimiter
+	byAddr    *authn.LoginLimiter
+	byFlow    *authn.LoginLimiter // browser logins started per source address
+	logins    chan struct{}       // a slot per local password check allowed at once
+	extLogins chan struct{}       // a slot per identity provider login allowed at once
+	audit     *slog.Logger
+	now       func() time.Time
+	// tokenLocks serialize token issuance per user (the quota).
+	tokenLocks tokenLocks
 }
 
 // New checks cfg and returns a server that Run starts.
@@ -73,7 +79,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg.withDefaults()}, nil
+	cfg = cfg.withDefaults()
+	return &Server{cfg: cfg, audit: cfg.Logger.With("log", "audit")}, nil
 }
 
 // Addr is the address the server listens on; valid once Run has started
@@ -176,6 +183,9 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 	if err := s.watchRBACInputs(ctx, mgr); err != nil {
 		return done, err
 	}
+	if err := s.watchClusters(ctx, mgr); err != nil {
+		return done, err
+	}
 	if err := s.bootstrap(ctx); err != nil {
 		return done, err
 	}
@@ -194,15 +204,18 @@ func (s *Server) serve() (*http.Server, <-chan error, error) {
 			return nil, nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to listen on --listen %s: %w", s.cfg.Listen, err)
+	ln := s.cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+			return nil, nil, fmt.Errorf("failed to listen on --listen %s: %w", s.cfg.Listen, err)
+		}
 	}
 	s.listener = ln
 	srv := &http.Server{
 		Handler:           s.routes(),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
 	}

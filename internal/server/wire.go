@@ -32,6 +32,8 @@ func (s *Server) wire(mgr manager.Manager) {
 	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byFlow = authn.NewLoginLimiter(30, time.Minute, s.now)
+	s.logins = make(chan struct{}, s.cfg.MaxConcurrentLogins)
+	s.extLogins = make(chan struct{}, 8*s.cfg.MaxConcurrentLogins)
 }
 
 // leaderOnly is a runnable that runs on the leader only.

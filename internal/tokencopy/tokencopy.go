@@ -1,6 +1,6 @@
 // Package tokencopy is the format of the token copies that Herd keeps in
 // each downstream cluster for the authorized cluster endpoint: one Secret
-// per token scoped to that cluster, in namespace herd-system, holding the
+// per token scoped to that cluster, in namespace herd-tokens, holding the
 // token's salted hash (never the token), its expiry, whether it is
 // enabled, and the user's id and groups. The cluster's RBAC controller
 // writes them; `herd kube-api-auth` reads them to answer TokenReviews.
@@ -15,21 +15,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Namespace holds the copies.
-const Namespace = "herd-system"
+// Namespace holds the copies, apart from the agent's credentials in
+// herd-system, so that kube-api-auth may read them and nothing else.
+const Namespace = "herd-tokens"
 
 // Label marks a copy; its value is the Herd cluster name.
 const Label = "management.herd.dev/token-copy"
 
 // Keys of a copy's data.
 const (
-	KeyHash      = "hash"      // authn.HashSecret of the token's secret
-	KeyUser      = "userName"  // the Herd User id (u-...)
-	KeyUsername  = "username"  // the login name, for the extra "username"
-	KeyGroups    = "groups"    // group principals, one per line
-	KeyExpiresAt = "expiresAt" // RFC 3339
-	KeyEnabled   = "enabled"   // "true" or "false"
-	KeyCluster   = "cluster"   // the Herd cluster the token is scoped to
+	KeyHash       = "hash"       // authn.HashSecret of the token's secret
+	KeyUser       = "userName"   // the Herd User id (u-...)
+	KeyUsername   = "username"   // the login name, for the extra "username"
+	KeyGroups     = "groups"     // group principals, one per line
+	KeyExpiresAt  = "expiresAt"  // RFC 3339
+	KeyEnabled    = "enabled"    // "true" or "false"
+	KeyCluster    = "cluster"    // the Herd cluster the token is scoped to
+	KeyClusterUID = "clusterUID" // that Cluster's UID
 )
 
 // Name is the Secret name of a token's copy.
@@ -45,6 +47,9 @@ type Copy struct {
 	ExpiresAt time.Time
 	Enabled   bool
 	Cluster   string
+	// ClusterUID is the Cluster's UID: a cluster made again under the same
+	// name has another, and kube-api-auth refuses copies of the old one.
+	ClusterUID string
 }
 
 // Secret renders c as its Secret.
@@ -60,7 +65,7 @@ func (c Copy) Secret() *corev1.Secret {
 		Data: map[string][]byte{
 			KeyHash: []byte(c.Hash), KeyUser: []byte(c.UserName), KeyUsername: []byte(c.Username),
 			KeyGroups: []byte(strings.Join(c.Groups, "\n")), KeyExpiresAt: []byte(c.ExpiresAt.UTC().Format(time.RFC3339)),
-			KeyEnabled: []byte(enabled), KeyCluster: []byte(c.Cluster),
+			KeyEnabled: []byte(enabled), KeyCluster: []byte(c.Cluster), KeyClusterUID: []byte(c.ClusterUID),
 		},
 	}
 }
@@ -77,7 +82,8 @@ func FromSecret(s *corev1.Secret) (Copy, error) {
 		return Copy{}, fmt.Errorf("tokencopy: %s: bad expiresAt: %w", s.Name, err)
 	}
 	c := Copy{TokenName: name, Hash: string(s.Data[KeyHash]), UserName: string(s.Data[KeyUser]), Username: string(s.Data[KeyUsername]),
-		ExpiresAt: expires, Enabled: string(s.Data[KeyEnabled]) == "true", Cluster: string(s.Data[KeyCluster])}
+		ExpiresAt: expires, Enabled: string(s.Data[KeyEnabled]) == "true", Cluster: string(s.Data[KeyCluster]),
+		ClusterUID: string(s.Data[KeyClusterUID])}
 	if g := strings.TrimSpace(string(s.Data[KeyGroups])); g != "" {
 		c.Groups = strings.Split(g, "\n")
 	}

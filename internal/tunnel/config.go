@@ -15,6 +15,7 @@ const (
 	DefaultMinBackoff  = time.Second
 	DefaultMaxBackoff  = 60 * time.Second
 	DefaultDialTimeout = 10 * time.Second
+	DefaultMaxSessions = 8
 )
 
 // ServerConfig configures a Server. Zero values are documented per field.
@@ -23,10 +24,13 @@ type ServerConfig struct {
 	// in its headers) and names the cluster it speaks for. An error answers
 	// 401 without upgrading. Required.
 	Authorize func(r *http.Request) (clusterID string, err error)
-	// OnChange is told when a cluster gains a session (true, also when a
-	// newer session replaces one) or loses it (false). Calls are serial and
-	// in order; it must not block. Nil: none.
+	// OnChange is told when a cluster gains its first session (true) or
+	// loses its last (false). Calls are serial and in order; it must not
+	// block. Nil: none.
 	OnChange func(clusterID string, connected bool)
+	// MaxSessions bounds the live sessions of one cluster (one per agent
+	// replica); a connection past it is refused. Zero: DefaultMaxSessions.
+	MaxSessions int
 	// KeepAlive is the ping interval; a link that answers no ping for two
 	// more intervals is closed. Zero: DefaultKeepAlive (a dead link is
 	// noticed within 15 s).
@@ -43,11 +47,17 @@ func (c *ServerConfig) Validate() error {
 	if c.KeepAlive < 0 {
 		return fmt.Errorf("%w: ServerConfig.KeepAlive %v is negative", ErrConfig, c.KeepAlive)
 	}
+	if c.MaxSessions < 0 {
+		return fmt.Errorf("%w: ServerConfig.MaxSessions %d is negative", ErrConfig, c.MaxSessions)
+	}
 	return nil
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
 	c.KeepAlive = or(c.KeepAlive, DefaultKeepAlive)
+	if c.MaxSessions == 0 {
+		c.MaxSessions = DefaultMaxSessions
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

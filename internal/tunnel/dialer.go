@@ -22,15 +22,19 @@ func (s *Server) Dialer(clusterID string) func(ctx context.Context, network, add
 // ErrNotAllowed when the agent's policy refuses addr, and ErrDialFailed
 // when the agent cannot connect.
 func (s *Server) DialContext(ctx context.Context, clusterID, network, addr string) (net.Conn, error) {
-	mux := s.session(clusterID)
-	if mux == nil {
-		return nil, fmt.Errorf("%w: %s", ErrNotConnected, clusterID)
+	var st *yamux.Stream
+	err := fmt.Errorf("%w: %s", ErrNotConnected, clusterID)
+	for _, mux := range s.live(clusterID) { // the newest first
+		var openErr error
+		if st, openErr = mux.OpenStream(); openErr == nil {
+			break
+		}
+		err = fmt.Errorf("%w: %s: %w", ErrNotConnected, clusterID, openErr)
 	}
-	st, err := mux.OpenStream()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrNotConnected, clusterID, err)
+	if st == nil {
+		return nil, err
 	}
-	if err := handshake(ctx, st, network, addr); err != nil {
+	if err = handshake(ctx, st, network, addr); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("failed to dial %s %s in cluster %s: %w", network, addr, clusterID, err)
 	}

@@ -30,6 +30,8 @@ var (
 	ErrProtocol = errors.New("tunnel: protocol error")
 	// ErrConfig prefixes configuration errors.
 	ErrConfig = errors.New("tunnel: invalid configuration")
+	// ErrTooManySessions: the cluster holds ServerConfig.MaxSessions sessions.
+	ErrTooManySessions = errors.New("tunnel: too many sessions for the cluster")
 	// ErrServerClosed: the server was closed.
 	ErrServerClosed = errors.New("tunnel: server closed")
 )

@@ -2,8 +2,10 @@ package tunnel
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,8 +14,9 @@ import (
 )
 
 // Server is the server end of agent tunnels: an http.Handler for the connect
-// endpoint that keeps one session per cluster, and per-cluster dialers that
-// open streams through them.
+// endpoint that keeps the sessions of each cluster (one per agent replica,
+// at most MaxSessions), and per-cluster dialers that open streams through
+// the newest of them. A new session never evicts a healthy one.
 type Server struct {
 	cfg      ServerConfig
 	log      *slog.Logger
@@ -21,7 +24,7 @@ type Server struct {
 
 	changeMu sync.Mutex // serializes session changes with their OnChange calls
 	mu       sync.Mutex
-	sessions map[string]*yamux.Session
+	sessions map[string][]*yamux.Session // oldest first
 	closed   bool
 	active   sync.WaitGroup // connect handlers holding a session
 }
@@ -42,7 +45,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 			ReadBufferSize:   wsReadBuffer,
 			WriteBufferSize:  wsReadBuffer, // unmasked: large writes bypass it
 		},
-		sessions: map[string]*yamux.Session{},
+		sessions: map[string][]*yamux.Session{},
 	}, nil
 }
 
@@ -57,6 +60,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log.Warn("agent connection refused", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+		return
+	}
+	if n := s.Sessions(clusterID); n >= s.cfg.MaxSessions {
+		s.log.Warn("agent connection refused", "cluster", clusterID, "remote", r.RemoteAddr, "err", ErrTooManySessions, "sessions", n)
+		http.Error(w, ErrTooManySessions.Error(), http.StatusTooManyRequests)
 		return
 	}
 	if !s.enter() {
@@ -81,7 +89,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve registers the session and waits for its end.
 func (s *Server) serve(clusterID, remote string, mux *yamux.Session) {
 	start := time.Now()
-	if !s.register(clusterID, mux) {
+	if err := s.register(clusterID, mux); err != nil {
+		s.log.Warn("agent session refused", "cluster", clusterID, "remote", remote, "err", err)
 		return
 	}
 	s.log.Info("agent connected", "cluster", clusterID, "remote", remote)
@@ -102,68 +111,86 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// register makes mux the cluster's session and closes the one it replaces.
-func (s *Server) register(clusterID string, mux *yamux.Session) bool {
+// register adds mux to the cluster's sessions. Sessions that have ended
+// are dropped; a cluster that already holds MaxSessions live ones refuses
+// mux (the agent retries later) rather than evicting a healthy session.
+func (s *Server) register(clusterID string, mux *yamux.Session) error {
 	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
 	s.mu.Lock()
-	closed, old := s.closed, s.sessions[clusterID]
-	if !closed {
-		s.sessions[clusterID] = mux
+	if s.closed {
+		s.mu.Unlock()
+		mux.Close()
+		return ErrServerClosed
 	}
+	live := slices.DeleteFunc(s.sessions[clusterID], (*yamux.Session).IsClosed)
+	if len(live) >= s.cfg.MaxSessions {
+		s.sessions[clusterID] = live
+		s.mu.Unlock()
+		mux.Close()
+		return fmt.Errorf("%w: the cluster holds %d sessions", ErrTooManySessions, len(live))
+	}
+	first := len(live) == 0
+	s.sessions[clusterID] = append(live, mux)
 	s.mu.Unlock()
-	if !closed {
+	if first {
 		s.cfg.OnChange(clusterID, true)
 	}
-	s.changeMu.Unlock()
-	if closed {
-		mux.Close()
-		return false
-	}
-	if old != nil {
-		s.log.Info("agent session replaced by a newer one", "cluster", clusterID)
-		old.Close()
-	}
-	return true
+	return nil
 }
 
-// unregister forgets mux if it is still the cluster's session.
+// unregister forgets mux; OnChange hears of it when it was the last.
 func (s *Server) unregister(clusterID string, mux *yamux.Session) {
 	s.changeMu.Lock()
 	defer s.changeMu.Unlock()
 	s.mu.Lock()
-	current := s.sessions[clusterID] == mux
-	if current {
-		delete(s.sessions, clusterID)
+	list := s.sessions[clusterID]
+	i := slices.Index(list, mux)
+	if i >= 0 {
+		list = slices.Delete(slices.Clone(list), i, i+1)
+		if len(list) == 0 {
+			delete(s.sessions, clusterID)
+		} else {
+			s.sessions[clusterID] = list
+		}
 	}
+	last := i >= 0 && len(list) == 0
 	s.mu.Unlock()
-	if current {
+	if last {
 		s.cfg.OnChange(clusterID, false)
 	}
 }
 
-// session returns the cluster's session, or nil.
-func (s *Server) session(clusterID string) *yamux.Session {
+// live returns the cluster's sessions that have not ended, newest first.
+func (s *Server) live(clusterID string) []*yamux.Session {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sessions[clusterID]
+	list := slices.Clone(s.sessions[clusterID])
+	s.mu.Unlock()
+	slices.Reverse(list)
+	return slices.DeleteFunc(list, (*yamux.Session).IsClosed)
 }
 
 // Connected reports whether the cluster has a live session.
 func (s *Server) Connected(clusterID string) bool {
-	mux := s.session(clusterID)
-	return mux != nil && !mux.IsClosed()
+	return len(s.live(clusterID)) > 0
 }
 
-// Disconnect closes the cluster's session, if any, and reports whether
-// there was one. The agent will reconnect.
+// Sessions is the number of the cluster's live sessions.
+func (s *Server) Sessions(clusterID string) int {
+	return len(s.live(clusterID))
+}
+
+// Disconnect closes every session of the cluster and reports whether there
+// was one. Agents will reconnect unless they are refused.
 func (s *Server) Disconnect(clusterID string) bool {
-	mux := s.session(clusterID)
-	if mux == nil {
-		return false
+	s.mu.Lock()
+	list := slices.Clone(s.sessions[clusterID])
+	s.mu.Unlock()
+	for _, mux := range list {
+		s.unregister(clusterID, mux) // now, so that OnChange reports it first
+		mux.Close()
 	}
-	s.unregister(clusterID, mux) // now, so that OnChange reports it first
-	mux.Close()
-	return true
+	return len(list) > 0
 }
 
 // Close ends every session, refuses new ones and waits for the connect
@@ -171,9 +198,9 @@ func (s *Server) Disconnect(clusterID string) bool {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	muxes := make([]*yamux.Session, 0, len(s.sessions))
-	for _, mux := range s.sessions {
-		muxes = append(muxes, mux)
+	var muxes []*yamux.Session
+	for _, list := range s.sessions {
+		muxes = append(muxes, list...)
 	}
 	s.mu.Unlock()
 	for _, mux := range muxes {

@@ -140,13 +140,16 @@ func TestUnauthorizedAgentIsRefused(t *testing.T) {
 	}
 }
 
-func TestSessionReplacement(t *testing.T) {
+// A second agent's session does not evict the first: dials go through
+// the newest live session, and the cluster stays connected until the last
+// one ends.
+func TestSecondSessionDoesNotEvict(t *testing.T) {
 	backend := func(name string) string {
 		return serveTCP(t, func(c net.Conn) { io.WriteString(c, name) })
 	}
 	first, second := backend("first"), backend("second")
 	h := newHarness(t, nil)
-	cfg := h.agentConfig(t, "c1", first, second)
+	cfg := h.agentConfig(t, "c1", first)
 	cfg.MinBackoff, cfg.MaxBackoff = time.Hour, time.Hour // no reconnect
 	a := startAgent(t, cfg)
 	a.waitConnect(t)
@@ -156,24 +159,54 @@ func TestSessionReplacement(t *testing.T) {
 	}
 
 	cfg2 := h.agentConfig(t, "c1", second) // may not reach first
+	cfg2.MinBackoff, cfg2.MaxBackoff = time.Hour, time.Hour
 	b := startAgent(t, cfg2)
 	b.waitConnect(t)
-	a.waitDisconnect(t)
-	h.waitConnected(t, "c1")
-	if got := readFrom(t, h.srv, "c1", second); got != "second" {
-		t.Fatalf("through the second agent got %q", got)
-	}
-	if _, err := h.srv.DialContext(context.Background(), "c1", "tcp", first); !errors.Is(err, ErrNotAllowed) {
-		t.Fatalf("dial reached the replaced agent: err %v, want %v", err, ErrNotAllowed)
-	}
-	want := []change{{"c1", true}, {"c1", true}}
-	for _, w := range want {
-		if got := <-h.changes; got != w {
-			t.Errorf("OnChange got %+v, want %+v", got, w)
+	for deadline := time.Now().Add(5 * time.Second); h.srv.Sessions("c1") != 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d sessions, want both agents' 2", h.srv.Sessions("c1"))
 		}
 	}
+	if got := readFrom(t, h.srv, "c1", second); got != "second" {
+		t.Fatalf("through the newest agent got %q", got)
+	}
+	b.cancel()
+	b.waitDisconnect(t)
+	for deadline := time.Now().Add(5 * time.Second); h.srv.Sessions("c1") != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d sessions after the second agent left, want 1", h.srv.Sessions("c1"))
+		}
+	}
+	if got := readFrom(t, h.srv, "c1", first); got != "first" {
+		t.Fatalf("through the first agent, after the second left, got %q", got)
+	}
+	if got := <-h.changes; got != (change{"c1", true}) {
+		t.Errorf("OnChange got %+v, want %+v", got, change{"c1", true})
+	}
 	if len(h.changes) != 0 {
-		t.Errorf("OnChange got %+v after the replacement", <-h.changes)
+		t.Errorf("OnChange got %+v while the first session was up", <-h.changes)
+	}
+	a.cancel()
+	a.waitDisconnect(t)
+	if got := <-h.changes; got != (change{"c1", false}) {
+		t.Errorf("OnChange got %+v when the last session ended, want %+v", got, change{"c1", false})
+	}
+}
+
+// Past MaxSessions, connections are refused with 429 and the live
+// sessions stay.
+func TestSessionLimit(t *testing.T) {
+	h := newHarness(t, func(c *ServerConfig) { c.MaxSessions = 1 })
+	a := startAgent(t, h.agentConfig(t, "c1"))
+	a.waitConnect(t)
+	h.waitConnected(t, "c1")
+	d := websocket.Dialer{TLSClientConfig: h.tls}
+	_, resp, err := d.Dial(h.url, http.Header{"Authorization": {testToken}, "X-Test-Cluster": {"c1"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a second connection past the limit: err %v, response %v; want 429", err, resp)
+	}
+	if n := h.srv.Sessions("c1"); n != 1 {
+		t.Errorf("got %d sessions, want the first one only", n)
 	}
 }
 

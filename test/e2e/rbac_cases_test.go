@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +121,7 @@ func (e *rbacEnv) testEscalation(t *testing.T) {
 	if err == nil || !strings.Contains(errOut, "only Herd moves namespaces") {
 		t.Errorf("project owner relabels her namespace: %v %s, want the admission policy's refusal", err, errOut)
 	}
+	e.testProjectBoundaries(t, mia)
 
 	// A restricted administrator owns every downstream cluster, not the management cluster.
 	ria := e.user(t, "ria")
@@ -241,5 +244,58 @@ spec: {clusterName: west, roleTemplateName: does-not-exist, subject: {userName: 
 		e.waitConnected(t, "True")
 		herdtest.Eventually(t, "ola lists nodes", 10*time.Second, allowed(e, t, ola, "get", "nodes"))
 		e.waitReason(t, "clusterroletemplatebinding", name, "Valid")
+	})
+}
+
+// testProjectBoundaries: a project owner (mia, of apps) cannot move her
+// namespaces by their status or finalize subresources either, nor change
+// their pod security labels, which a cluster owner can; the cluster shows
+// that it enforces this, and puts the policy back when it is deleted.
+func (e *rbacEnv) testProjectBoundaries(t *testing.T, mia string) {
+	moved := `{"metadata":{"labels":{"management.herd.dev/project":"tools"}}}`
+	_, errOut, err := e.kubectl(t, mia).Exec("patch", "namespace", "apps-a", "--subresource=status", "--type=merge", "-p", moved)
+	if err == nil || !strings.Contains(errOut, "only Herd moves namespaces") {
+		t.Errorf("project owner relabels her namespace through its status: %v %s, want the admission policy's refusal", err, errOut)
+	}
+	raw := e.kubectl(t, mia).Run(t, "get", "namespace", "apps-a", "-o", "json")
+	var ns map[string]any
+	if err := json.Unmarshal([]byte(raw), &ns); err != nil {
+		t.Fatal(err)
+	}
+	ns["metadata"].(map[string]any)["labels"].(map[string]any)["management.herd.dev/project"] = "tools"
+	data, _ := json.Marshal(ns)
+	file := filepath.Join(t.TempDir(), "ns.json")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err = e.kubectl(t, mia).Exec("replace", "--raw", "/api/v1/namespaces/apps-a/finalize", "-f", file)
+	if err == nil || !strings.Contains(errOut, "only Herd moves namespaces") {
+		t.Errorf("project owner relabels her namespace through finalize: %v %s, want the admission policy's refusal", err, errOut)
+	}
+	if got := e.down.Run(t, "get", "namespace", "apps-a", "-o", "jsonpath={.metadata.labels.management\\.herd\\.dev/project}"); got != "apps" {
+		t.Errorf("apps-a is in project %q, want apps", got)
+	}
+
+	const psa = "pod-security.kubernetes.io/enforce"
+	_, errOut, err = e.kubectl(t, mia).Exec("label", "namespace", "apps-a", psa+"=privileged", "--overwrite")
+	if err == nil || !strings.Contains(errOut, "updatepsa") {
+		t.Errorf("project owner lifts her namespace's pod security: %v %s, want the admission policy's refusal", err, errOut)
+	}
+	e.kubectl(t, e.admin).Run(t, "label", "namespace", "apps-a", psa+"=baseline", "--overwrite")
+	e.kubectl(t, e.admin).Run(t, "label", "namespace", "apps-a", psa+"-")
+
+	guard := func() string {
+		return e.mgmt.Run(t, "get", "clusters.management.herd.dev", "west", "-o", `jsonpath={.status.conditions[?(@.type=="ProjectGuard")].status}`)
+	}
+	herdtest.Eventually(t, "west shows that it enforces project boundaries", 10*time.Second, func() error {
+		if got := guard(); got != "True" {
+			return fmt.Errorf("ProjectGuard %q", got)
+		}
+		return nil
+	})
+	e.down.Run(t, "delete", "validatingadmissionpolicybinding", "herd-project-labels")
+	herdtest.Eventually(t, "the deleted policy binding is put back", 15*time.Second, func() error {
+		_, _, err := e.down.Exec("get", "validatingadmissionpolicybinding", "herd-project-labels")
+		return err
 	})
 }

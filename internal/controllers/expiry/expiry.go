@@ -1,6 +1,7 @@
-// Package expiry deletes Tokens and ClusterRegistrationTokens some time
-// after they expire, so that the management cluster does not fill up with
-// dead credentials. It runs on the leader only.
+// Package expiry deletes Tokens, ClusterRegistrationTokens and
+// ClusterAgentTokens some time after they expire (or, for tokens, are
+// revoked), so that the management cluster does not fill up with dead
+// credentials. It runs on the leader only.
 package expiry
 
 import (
@@ -70,6 +71,8 @@ func kindOf(obj client.Object) string {
 		return "Token"
 	case *v1.ClusterRegistrationToken:
 		return "ClusterRegistrationToken"
+	case *v1.ClusterAgentToken:
+		return "ClusterAgentToken"
 	}
 	return "unknown"
 }
@@ -95,6 +98,13 @@ func Setup(mgr manager.Manager, opts Options) error {
 		}},
 		{"registration-token-expiry", func() client.Object { return &v1.ClusterRegistrationToken{} }, func(o client.Object) (time.Time, bool) {
 			at := o.(*v1.ClusterRegistrationToken).Spec.ExpiresAt
+			if at == nil {
+				return time.Time{}, false
+			}
+			return at.Time, true
+		}},
+		{"agent-token-expiry", func() client.Object { return &v1.ClusterAgentToken{} }, func(o client.Object) (time.Time, bool) {
+			at := o.(*v1.ClusterAgentToken).Spec.ExpiresAt
 			if at == nil {
 				return time.Time{}, false
 			}

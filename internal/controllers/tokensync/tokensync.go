@@ -51,6 +51,7 @@ type Controller struct {
 	queue   workqueue.TypedRateLimitingInterface[string]
 	factory informers.SharedInformerFactory
 	lister  corelisters.SecretLister
+	nsReady bool // the copies' namespace exists (sync runs in one goroutine)
 }
 
 // New builds a controller; Run starts it.
@@ -121,6 +122,14 @@ func (c *Controller) sync(ctx context.Context) error {
 	want, err := c.cfg.Source.Copies(ctx, c.cfg.Cluster)
 	if err != nil {
 		return err
+	}
+	if len(want) > 0 && !c.nsReady {
+		// Clusters imported with an older manifest lack the namespace.
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tokencopy.Namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "herd"}}}
+		if _, err := c.cfg.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("failed to create namespace %s: %w", tokencopy.Namespace, err)
+		}
+		c.nsReady = true
 	}
 	api := c.cfg.Kube.CoreV1().Secrets(tokencopy.Namespace)
 	var errs []error

@@ -1,0 +1,200 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/controllers/rbac"
+	"herd.dev/herd/internal/impersonation"
+	"herd.dev/herd/internal/tokencopy"
+)
+
+// cleanupFinalizer keeps a deleted Cluster until Herd has removed what it
+// wrote into the cluster (token copies, impersonation accounts, roles and
+// bindings), which it can only do through the cluster's tunnel.
+const cleanupFinalizer = "management.herd.dev/downstream-cleanup"
+
+// watchClusters ends everything tied to a cluster when it is deleted, on
+// every replica: its scoped tokens at once, its controllers and cached
+// targets, its tunnel sessions once the object is gone; and it gives new
+// clusters the cleanup finalizer.
+func (s *Server) watchClusters(ctx context.Context, mgr manager.Manager) error {
+	inf, err := mgr.GetCache().GetInformer(ctx, &v1.Cluster{})
+	if err != nil {
+		return fmt.Errorf("failed to watch clusters: %w", err)
+	}
+	changed := func(obj any) {
+		c, ok := obj.(*v1.Cluster)
+		if !ok {
+			return
+		}
+		if c.DeletionTimestamp.IsZero() {
+			if !slices.Contains(c.Finalizers, cleanupFinalizer) {
+				go s.addCleanupFinalizer(ctx, c.DeepCopy())
+			}
+			return
+		}
+		go s.clusterTerminating(ctx, c.DeepCopy())
+	}
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    changed,
+		UpdateFunc: func(_, cur any) { changed(cur) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if c, ok := obj.(*v1.Cluster); ok {
+				go s.clusterGone(ctx, c.DeepCopy())
+			}
+		},
+	})
+	return err
+}
+
+func (s *Server) addCleanupFinalizer(ctx context.Context, c *v1.Cluster) {
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+		"finalizers": append(slices.Clone(c.Finalizers), cleanupFinalizer), "resourceVersion": c.ResourceVersion}})
+	if err := s.client.Patch(ctx, c, client.RawPatch(types.MergePatchType, patch)); err != nil && ctx.Err() == nil && !isConflictOrGone(err) {
+		s.cfg.Logger.Warn("failed to add the cleanup finalizer", "cluster", c.Name, "err", err)
+	}
+}
+
+// clusterTerminating runs when a cluster is being deleted: its scoped
+// tokens end now, its controllers stop, and the replica holding its tunnel
+// cleans up in it.
+func (s *Server) clusterTerminating(ctx context.Context, c *v1.Cluster) {
+	if err := s.deleteScopedTokens(ctx, c); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Warn("failed to delete the tokens scoped to a deleted cluster", "cluster", c.Name, "err", err)
+	}
+	s.targets.Delete(sessionKey(c))
+	s.syncRuntime(s.baseCtx, c.Name)
+}
+
+// clusterGone runs when a cluster's object is gone: nothing of it stays.
+func (s *Server) clusterGone(ctx context.Context, c *v1.Cluster) {
+	key := sessionKey(c)
+	s.tunnel.Disconnect(key)
+	s.targets.Delete(key)
+	s.syncRuntime(s.baseCtx, c.Name)
+	if err := s.deleteScopedTokens(ctx, c); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Warn("failed to delete the tokens scoped to a deleted cluster", "cluster", c.Name, "err", err)
+	}
+	s.cfg.Logger.Info("cluster gone: its sessions, controllers and tokens ended", "cluster", c.Name, "uid", c.UID)
+}
+
+// deleteScopedTokens deletes the tokens scoped to c (to its UID, or to its
+// name without a UID).
+func (s *Server) deleteScopedTokens(ctx context.Context, c *v1.Cluster) error {
+	var list v1.TokenList
+	if err := s.cache.List(ctx, &list, client.MatchingFields{tokenClusterIndex: c.Name}); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		tok := &list.Items[i]
+		if tok.Spec.ClusterUID != "" && tok.Spec.ClusterUID != string(c.UID) {
+			continue // of a newer cluster of that name
+		}
+		if err := s.client.Delete(ctx, tok); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startCleanup removes, once per replica at a time, what Herd wrote into
+// a cluster being deleted, then lets the Cluster go. It runs on the
+// replica that holds the cluster's tunnel; without one it is retried when
+// an agent connects (or the user deletes with force).
+func (s *Server) startCleanup(ctx context.Context, c *v1.Cluster) {
+	key := sessionKey(c)
+	if _, running := s.cleaning.LoadOrStore(key, true); running {
+		return
+	}
+	go func() {
+		defer s.cleaning.Delete(key)
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		d, err := s.newDownstream(cctx, c)
+		if err == nil {
+			err = cleanDownstream(cctx, d.accounts.Client, c.Name)
+		}
+		if err != nil {
+			s.cfg.Logger.Warn("failed to clean up a deleted cluster; retrying", "cluster", c.Name, "err", err)
+			return
+		}
+		if err := s.removeCleanupFinalizer(cctx, c); err != nil {
+			s.cfg.Logger.Warn("failed to release a deleted cluster", "cluster", c.Name, "err", err)
+			return
+		}
+		s.audit.Info("cluster cleaned up and deleted", "cluster", c.Name, "uid", c.UID)
+	}()
+}
+
+// removeCleanupFinalizer lets a deleted Cluster go.
+func (s *Server) removeCleanupFinalizer(ctx context.Context, c *v1.Cluster) error {
+	var cur v1.Cluster
+	if err := s.api.Get(ctx, client.ObjectKeyFromObject(c), &cur); err != nil || cur.UID != c.UID {
+		return client.IgnoreNotFound(err)
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+		"finalizers":      slices.DeleteFunc(slices.Clone(cur.Finalizers), func(f string) bool { return f == cleanupFinalizer }),
+		"resourceVersion": cur.ResourceVersion}})
+	return client.IgnoreNotFound(s.client.Patch(ctx, &cur, client.RawPatch(types.MergePatchType, patch)))
+}
+
+// cleanDownstream deletes from a cluster the token copies, impersonation
+// accounts, roles and bindings Herd wrote into it. The agent's own objects
+// (from the import manifest) stay: the cluster's owner removes herd-system.
+func cleanDownstream(ctx context.Context, kube kubernetes.Interface, cluster string) error {
+	copies := metav1.ListOptions{LabelSelector: tokencopy.Label + "=" + cluster}
+	imp := metav1.ListOptions{LabelSelector: impersonation.Label}
+	rbacObjs := metav1.ListOptions{LabelSelector: rbac.SourceLabel}
+	all := metav1.DeleteOptions{}
+	var errs []error
+	errs = append(errs, ignoreMissing(kube.CoreV1().Secrets(tokencopy.Namespace).DeleteCollection(ctx, all, copies)))
+	for _, sel := range []metav1.ListOptions{imp, rbacObjs} {
+		errs = append(errs,
+			ignoreMissing(kube.RbacV1().ClusterRoleBindings().DeleteCollection(ctx, all, sel)),
+			ignoreMissing(kube.RbacV1().ClusterRoles().DeleteCollection(ctx, all, sel)),
+			ignoreMissing(deleteRoleBindings(ctx, kube, sel)))
+	}
+	errs = append(errs, ignoreMissing(kube.CoreV1().ServiceAccounts(impersonation.Namespace).DeleteCollection(ctx, all, imp)))
+	return errors.Join(errs...)
+}
+
+// deleteRoleBindings deletes the RoleBindings that sel selects, in every
+// namespace.
+func deleteRoleBindings(ctx context.Context, kube kubernetes.Interface, sel metav1.ListOptions) error {
+	list, err := kube.RbacV1().RoleBindings("").List(ctx, sel)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, rb := range list.Items {
+		errs = append(errs, ignoreMissing(kube.RbacV1().RoleBindings(rb.Namespace).Delete(ctx, rb.Name, metav1.DeleteOptions{})))
+	}
+	return errors.Join(errs...)
+}
+
+// ignoreMissing treats a resource or object that is not there as deleted.
+func ignoreMissing(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+func isConflictOrGone(err error) bool { return apierrors.IsConflict(err) || apierrors.IsNotFound(err) }

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/client-go/kubernetes"
+
+	"herd.dev/herd/internal/authproxy"
+	"herd.dev/herd/internal/impersonation"
+)
+
+// asUser decides `kubectl --as` for one cluster: the cluster's own
+// impersonation rules, checked for the caller by the apiserver's filter over
+// SubjectAccessReviews, and an account that may act as the identity allowed
+// and nothing else.
+type asUser struct {
+	kube     kubernetes.Interface // may create SubjectAccessReviews
+	accounts *impersonation.Accounts
+
+	once    sync.Once
+	checker *impersonation.Checker
+}
+
+// impersonate is an authproxy.Target's Impersonate.
+func (a *asUser) impersonate(ctx context.Context, r *http.Request, path string, caller authproxy.Identity) (authproxy.Identity, string, error) {
+	a.once.Do(func() {
+		// The filter of clusters with constrained impersonation accepts
+		// more than the legacy one, so it is used only where the cluster
+		// says the feature is on.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		a.checker = impersonation.NewChecker(a.kube, impersonation.ConstrainedEnabled(pctx, a.kube))
+	})
+	u, err := a.checker.Check(ctx, r, path, &user.DefaultInfo{Name: caller.User, Groups: caller.DownstreamGroups(), Extra: caller.Extra})
+	if err != nil {
+		return authproxy.Identity{}, "", err
+	}
+	credential, err := a.accounts.TargetToken(ctx, u)
+	if err != nil {
+		return authproxy.Identity{}, "", err
+	}
+	return authproxy.Identity{User: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra(), Exact: true}, credential, nil
+}
