@@ -40,7 +40,7 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.DurationVar(&cfg.RegistrationTokenTTL, "registration-token-ttl", 0, "lifetime of cluster registration tokens (default 24h)")
 	f.DurationVar(&cfg.GroupRefresh, "group-refresh-interval", 0, "how often users' groups are read again from their identity providers (default 1h)")
 	f.IntVar(&cfg.MaxTokensPerUser, "max-tokens-per-user", 100, "most live tokens one user may hold; a login past it ends their oldest session")
-	f.IntVar(&cfg.MaxConcurrentLogins, "max-concurrent-logins", 4, "password checks run at once (each takes about 19 MiB); more wait up to a second, then get 503")
+	f.IntVar(&cfg.MaxConcurrentLogins, "max-concurrent-logins", 0, "password checks run at once (each takes about 19 MiB and a core; default half the CPUs); more wait up to a second, then get 503")
 	f.StringVar(&cfg.KubeBinDir, "kube-bin-dir", "", "Kubernetes binaries for the embedded management cluster (default: as herd local-cluster)")
 	return cmd
 }

@@ -22,34 +22,40 @@ import (
 // decode reads one JSON object of at most herdapi.MaxBodyBytes into v,
 // refusing unknown fields and trailing data. On failure it has answered.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	code, reason, message, err := readJSON(w, r, v)
+	if code != 0 {
+		s.fail(w, r, code, reason, message, err)
+		return false
+	}
+	return true
+}
+
+// readJSON is decode's work: it returns 0, or the status, reason and
+// message (safe to show) of a refusal and the error for the log.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) (int, metav1.StatusReason, string, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			s.fail(w, r, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, "send the body as application/json", nil)
-			return false
+			return http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, "send the body as application/json", nil
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, herdapi.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.fail(w, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge,
-				fmt.Sprintf("the request body is larger than %d bytes", herdapi.MaxBodyBytes), nil)
-			return false
+			return http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge,
+				fmt.Sprintf("the request body is larger than %d bytes", herdapi.MaxBodyBytes), nil
 		}
-		s.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body could not be read", err)
-		return false
+		return http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body could not be read", err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		s.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body is not valid JSON for this endpoint: "+jsonProblem(err), nil)
-		return false
+		return http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body is not valid JSON for this endpoint: " + jsonProblem(err), nil
 	}
 	if dec.More() {
-		s.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body has data after the JSON object", nil)
-		return false
+		return http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body has data after the JSON object", nil
 	}
-	return true
+	return 0, "", "", nil
 }
 
 // jsonProblem describes a decoding error without echoing the body.

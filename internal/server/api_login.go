@@ -89,28 +89,15 @@ func (s *Server) attemptLogin(userKey, addrKey string) time.Duration {
 	return 0
 }
 
-// loginSlotWait is how long a login waits for a free password check slot.
-const loginSlotWait = time.Second
-
-// loginSlot takes one of the slots for a password check, waiting up to
-// loginSlotWait: MaxConcurrentLogins for local users (each argon2id check
-// holds 19 MiB), eight times as many for identity providers (which wait on
-// the network), so a slow directory does not hold up local logins.
+// loginSlot takes a slot for a password check (see gate): of the
+// MaxConcurrentLogins for local users (each argon2id check holds 19 MiB
+// and a core), of eight times as many for identity providers (which wait
+// on the network), so a slow directory does not hold up local logins.
 func (s *Server) loginSlot(ctx context.Context, provider string) (release func(), ok bool) {
-	slots := s.extLogins
 	if provider == "" || provider == authn.ProviderLocal {
-		slots = s.logins
+		return s.logins.enter(ctx)
 	}
-	t := time.NewTimer(loginSlotWait)
-	defer t.Stop()
-	select {
-	case slots <- struct{}{}:
-		return func() { <-slots }, true
-	case <-t.C:
-		return nil, false
-	case <-ctx.Done():
-		return nil, false
-	}
+	return s.extLogins.enter(ctx)
 }
 
 // loginName is a login's provider and username for the log, cut short.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"herd.dev/herd/internal/authn"
@@ -73,8 +74,10 @@ type Config struct {
 	// session instead. Zero: 100.
 	MaxTokensPerUser int
 	// MaxConcurrentLogins bounds the password checks running at once
-	// (--max-concurrent-logins); a login that finds no slot within a second
-	// answers 503 with Retry-After. Zero: 4.
+	// (--max-concurrent-logins); a login that finds no slot within a second,
+	// or finds four per slot already waiting, answers 503 with Retry-After.
+	// Zero: half the CPUs Go may use (at least one), so that a flood of
+	// logins leaves the other half to everything else.
 	MaxConcurrentLogins int
 	// MaxLoginFlows bounds the browser logins that are started and not yet
 	// finished or expired, across replicas. Zero: 1000.
@@ -178,7 +181,7 @@ func (c Config) withDefaults() Config {
 		c.MaxTokensPerUser = 100
 	}
 	if c.MaxConcurrentLogins == 0 {
-		c.MaxConcurrentLogins = 4
+		c.MaxConcurrentLogins = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if c.MaxLoginFlows == 0 {
 		c.MaxLoginFlows = 1000

@@ -14,10 +14,15 @@ import (
 // import.
 var clusters *herdtest.Clusters
 
-func TestMain(m *testing.M) { os.Exit(herdtest.RunWithClusters(m, &clusters, 1, "mgmt", "downstream")) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(loginLoadEnv); spec != "" { // a child of BenchmarkConcurrentLogins
+		os.Exit(loginLoad(spec))
+	}
+	os.Exit(herdtest.RunWithClusters(m, &clusters, 1, "mgmt", "downstream"))
+}
 
 // onMgmt runs a server on the shared management cluster.
-func onMgmt(t *testing.T, mod func(*server.Config)) *herdtest.Server {
+func onMgmt(t testing.TB, mod func(*server.Config)) *herdtest.Server {
 	t.Helper()
 	return herdtest.NewServer(t, func(c *server.Config) {
 		c.Kubeconfig = clusters.Get("mgmt").KubeconfigPath()

@@ -66,8 +66,8 @@ type Server struct {
 	byUser    *authn.LoginLimiter
 	byAddr    *authn.LoginLimiter
 	byFlow    *authn.LoginLimiter // browser logins started per source address
-	logins    chan struct{}       // a slot per local password check allowed at once
-	extLogins chan struct{}       // a slot per identity provider login allowed at once
+	logins    *gate               // local password checks
+	extLogins *gate               // identity provider logins
 	audit     *slog.Logger
 	now       func() time.Time
 	// tokenLocks serialize token issuance per user (the quota).

@@ -32,8 +32,10 @@ func (s *Server) wire(mgr manager.Manager) {
 	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byFlow = authn.NewLoginLimiter(30, time.Minute, s.now)
-	s.logins = make(chan struct{}, s.cfg.MaxConcurrentLogins)
-	s.extLogins = make(chan struct{}, 8*s.cfg.MaxConcurrentLogins)
+	// A login waits up to a second for a check, behind at most four others
+	// per slot: a flood past that is answered 503 as it arrives.
+	s.logins = newGate(s.cfg.MaxConcurrentLogins, 4*s.cfg.MaxConcurrentLogins, time.Second)
+	s.extLogins = newGate(8*s.cfg.MaxConcurrentLogins, 32*s.cfg.MaxConcurrentLogins, time.Second)
 }
 
 // leaderOnly is a runnable that runs on the leader only.
