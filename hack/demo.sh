@@ -34,11 +34,16 @@ checksum="$(curl -skI "https://$addr/cacerts" | awk 'tolower($1)=="x-herd-ca-che
 if ! ./bin/herdctl clusters get demo >/dev/null 2>&1; then
   ./bin/herdctl clusters create demo --display-name "Demo cluster" >/dev/null
 fi
-KUBECONFIG="$kubeconfig" PATH="$(dirname "$kubectl"):$PATH" bash -o pipefail -c "$(./bin/herdctl clusters import-command demo)"
+connected() { ./bin/herdctl clusters get demo -o json | grep -q '"connected": "True"'; }
+# A new import command ends the agent tokens of the earlier one (after an
+# hour): import only when no agent is connected.
+if ! connected; then
+  KUBECONFIG="$kubeconfig" PATH="$(dirname "$kubectl"):$PATH" bash -o pipefail -c "$(./bin/herdctl clusters import-command demo)"
+fi
 
 # kwok's pods run no containers, so the agent that the manifest deploys runs
 # here as a process, with the same service account and registration token.
-if ! pgrep -f "herd agent --server https://$addr" >/dev/null; then
+if ! connected && ! pgrep -f "herd agent --server https://$addr" >/dev/null; then
   k() { "$kubectl" --kubeconfig "$kubeconfig" "$@"; }
   agentkc="$data/agent.kubeconfig"
   umask 077
@@ -55,7 +60,7 @@ KC
     >"$data.agent.log" 2>&1 </dev/null &
 fi
 rm -f "$kubeconfig"
-for _ in $(seq 30); do ./bin/herdctl clusters get demo -o json | grep -q '"connected": "True"' && break; sleep 1; done
+for _ in $(seq 30); do connected && break; sleep 1; done
 ./bin/herdctl clusters list
 ./bin/herdctl kubeconfig demo >"$data/demo.kubeconfig"
 echo "kubectl through Herd:"
