@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -29,7 +31,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setActorName(r, "login "+loginName(req.Provider, req.Username))
-	userKey, addrKey := "user:"+req.Provider+":"+strings.ToLower(req.Username), "addr:"+sourceKey(r)
+	userKey, addrKey := loginUserKey(req.Provider, req.Username), "addr:"+sourceKey(r)
 	if wait := s.attemptLogin(userKey, addrKey); wait > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		s.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
@@ -98,6 +100,14 @@ func (s *Server) loginSlot(ctx context.Context, provider string) (release func()
 		return s.logins.enter(ctx)
 	}
 	return s.extLogins.enter(ctx)
+}
+
+// loginUserKey is what the per-username limit counts a login by: a hash
+// of the provider and the lower-cased username, so that the limiter's
+// memory does not grow with the length of made-up names.
+func loginUserKey(provider, username string) string {
+	sum := sha256.Sum256([]byte(provider + "\x00" + strings.ToLower(username)))
+	return "user:" + hex.EncodeToString(sum[:16])
 }
 
 // loginName is a login's provider and username for the log, cut short.

@@ -113,6 +113,28 @@ func TestTokenQuota(t *testing.T) {
 	herdtest.Expect(t, "revoke", code, body, http.StatusNoContent)
 	code, body = s.Do(t, "POST", "/v1/tokens", second, herdapi.TokenCreateRequest{Kind: "kubeconfig"})
 	herdtest.Expect(t, "a token after a revocation", code, body, http.StatusCreated)
+	last := decodeJSON[herdapi.TokenResponse](t, body)
+
+	// Every /v1 write and every issued token is audited with its actor,
+	// never with a secret.
+	quinn := authn.UserObjectName("quinn")
+	logs := s.Logs.String()
+	for _, want := range []string{
+		`"msg":"api","log":"audit","actor":"` + quinn + `","method":"POST","path":"/v1/tokens","status":201`,
+		`"msg":"api","log":"audit","actor":"` + quinn + `","method":"POST","path":"/v1/tokens","status":403`,
+		`"msg":"api","log":"audit","actor":"` + quinn + `","method":"DELETE","path":"/v1/tokens/` + made[0] + `","status":204`,
+		`"msg":"token issued","log":"audit","actor":"` + quinn + `","user":"` + quinn + `","token":"` + last.Info.Name + `"`,
+		`"msg":"session ended: token quota","log":"audit","user":"` + quinn + `"`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("no audit line with %s", want)
+		}
+	}
+	for _, tok := range []string{first, second, last.Token} {
+		if _, secret, _ := strings.Cut(tok, ":"); strings.Contains(logs, secret) {
+			t.Error("a token secret is in the log")
+		}
+	}
 }
 
 // TestLoginBurst: concurrent wrong passwords for one username cannot run
