@@ -159,50 +159,54 @@ func (c *Controller) served(ctx context.Context) bool {
 }
 
 func (c *Controller) ensurePolicy(ctx context.Context, want *admissionv1.ValidatingAdmissionPolicy) error {
-	api := c.cfg.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies()
-	stamp(&want.ObjectMeta, want.Spec)
-	have, err := api.Get(ctx, want.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = api.Create(ctx, want, metav1.CreateOptions{})
-		return err
-	case err != nil:
-		return err
-	case have.Annotations[specAnnotation] == want.Annotations[specAnnotation]:
-		return nil
-	}
-	have.Spec, have.Labels, have.Annotations = want.Spec, want.Labels, want.Annotations
-	_, err = api.Update(ctx, have, metav1.UpdateOptions{})
-	return err
+	return ensure(ctx, c.cfg.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies(), want, want.Spec,
+		func(have *admissionv1.ValidatingAdmissionPolicy) { have.Spec = want.Spec })
 }
 
 func (c *Controller) ensureBinding(ctx context.Context, want *admissionv1.ValidatingAdmissionPolicyBinding) error {
-	api := c.cfg.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
-	stamp(&want.ObjectMeta, want.Spec)
-	have, err := api.Get(ctx, want.Name, metav1.GetOptions{})
+	return ensure(ctx, c.cfg.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings(), want, want.Spec,
+		func(have *admissionv1.ValidatingAdmissionPolicyBinding) { have.Spec = want.Spec })
+}
+
+// typedAPI is the part of a typed client that ensure uses.
+type typedAPI[T metav1.Object] interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
+	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+}
+
+// ensure creates want, or puts its spec (setSpec), labels and annotations
+// on the existing object when that was written from another spec.
+func ensure[T metav1.Object](ctx context.Context, api typedAPI[T], want T, spec any, setSpec func(have T)) error {
+	stamp(want, spec)
+	have, err := api.Get(ctx, want.GetName(), metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		_, err = api.Create(ctx, want, metav1.CreateOptions{})
 		return err
 	case err != nil:
 		return err
-	case have.Annotations[specAnnotation] == want.Annotations[specAnnotation]:
+	case have.GetAnnotations()[specAnnotation] == want.GetAnnotations()[specAnnotation]:
 		return nil
 	}
-	have.Spec, have.Labels, have.Annotations = want.Spec, want.Labels, want.Annotations
+	setSpec(have)
+	have.SetLabels(want.GetLabels())
+	have.SetAnnotations(want.GetAnnotations())
 	_, err = api.Update(ctx, have, metav1.UpdateOptions{})
 	return err
 }
 
-// stamp records the hash of spec on meta.
-func stamp(meta *metav1.ObjectMeta, spec any) {
+// stamp records the hash of spec on obj.
+func stamp(obj metav1.Object, spec any) {
 	data, err := json.Marshal(spec)
 	if err != nil {
 		panic(fmt.Sprintf("projectguard: spec does not marshal: %v", err))
 	}
 	sum := sha256.Sum256(data)
-	if meta.Annotations == nil {
-		meta.Annotations = map[string]string{}
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
 	}
-	meta.Annotations[specAnnotation] = hex.EncodeToString(sum[:16])
+	annotations[specAnnotation] = hex.EncodeToString(sum[:16])
+	obj.SetAnnotations(annotations)
 }
