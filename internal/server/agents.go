@@ -75,7 +75,13 @@ func (s *Server) handleAgentRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !cluster.DeletionTimestamp.IsZero() {
-		s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, "cluster "+cluster.Name+" is being deleted", nil)
+		if agentToken == "" {
+			s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, "cluster "+cluster.Name+" is being deleted", nil)
+			return
+		}
+		// A restarted agent of a cluster being deleted may connect (so
+		// that Herd can clean up through it) but changes nothing.
+		writeJSON(w, http.StatusOK, herdapi.AgentRegistrationResponse{ClusterName: cluster.Name, AgentToken: agentToken})
 		return
 	}
 	changed, err := s.storeRegistration(r.Context(), cluster, &reg)
