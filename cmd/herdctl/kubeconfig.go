@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -87,14 +88,17 @@ token also works on the cluster's direct endpoint, which does not know login ses
 	return cmd
 }
 
-// clusterToken returns the cached token of a cluster, or makes one.
+// clusterToken returns the cached token of a cluster, or makes one. A
+// cached token that the server no longer has (revoked, or its cluster
+// deleted) is replaced; when the server does not answer, the cached one is
+// used, for the cluster's direct endpoint.
 func (a *app) clusterToken(ctx context.Context, cfg *fileConfig, path, cluster string) (clusterToken, error) {
-	if t, ok := cfg.ClusterTokens[cluster]; ok && t.ExpiresAt.Sub(a.now()) > time.Hour {
-		return t, nil
-	}
 	client, err := newClient(cfg, cfg.Token)
 	if err != nil {
 		return clusterToken{}, err
+	}
+	if t, ok := cfg.ClusterTokens[cluster]; ok && t.ExpiresAt.Sub(a.now()) > time.Hour && a.stillValid(ctx, client, t) {
+		return t, nil
 	}
 	resp, err := client.CreateToken(ctx, herdapi.TokenCreateRequest{Kind: herdapi.KindKubeconfig, ClusterName: cluster,
 		Description: "herdctl token --cluster " + cluster})
@@ -102,9 +106,36 @@ func (a *app) clusterToken(ctx context.Context, cfg *fileConfig, path, cluster s
 		return clusterToken{}, explain(err, cfg, action{what: "get a token for cluster " + cluster, kind: "cluster", name: cluster})
 	}
 	t := clusterToken{Token: resp.Token, Name: resp.Info.Name, ExpiresAt: resp.Info.ExpiresAt}
+	if old, ok := cfg.ClusterTokens[cluster]; ok && old.Name != "" {
+		_ = client.RevokeToken(ctx, old.Name) // an earlier one that may still work
+	}
 	if cfg.ClusterTokens == nil {
 		cfg.ClusterTokens = map[string]clusterToken{}
 	}
 	cfg.ClusterTokens[cluster] = t
 	return t, saveConfig(path, cfg)
+}
+
+// stillValid reports whether the server still has t, enabled and not
+// expired; a server that does not answer (down, or far) is taken to have it.
+func (a *app) stillValid(ctx context.Context, client *herdclient.Client, t clusterToken) bool {
+	if t.Name == "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	list, err := client.ListTokens(ctx, false)
+	var apiErr *herdclient.APIError
+	if err != nil && !errors.As(err, &apiErr) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	for _, tok := range list.Items {
+		if tok.Name == t.Name {
+			return tok.Enabled && !tok.Expired
+		}
+	}
+	return false
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,15 @@ func TestClusterDeletion(t *testing.T) {
 	oldToken := e.scopedToken(t, e.admin, "east", 0)
 	k := e.kubectl(t, oldToken)
 	k.Run(t, "get", "ns", "default")
+	// An exec kubeconfig: herdctl keeps a token scoped to east.
+	h := newHerdctl(t)
+	h.run(herdtest.BootstrapPassword+"\n", "login", e.s.URL, "--username", "admin", "--password-stdin", "--ca-checksum", checksum(e))
+	execKC := filepath.Join(t.TempDir(), "exec.kubeconfig")
+	if err := os.WriteFile(execKC, []byte(h.run("", "kubeconfig", "east", "--exec")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kx := herdtest.Kubectl{Kubeconfig: execKC, Env: h.env()}
+	kx.Run(t, "get", "ns", "default")
 	herdtest.Eventually(t, "the token's copy reaches the cluster", 15*time.Second, func() error {
 		if out := oldPhysical.Run(t, "-n", "herd-tokens", "get", "secrets", "-l", "management.herd.dev/token-copy=east", "-o", "name"); out == "" {
 			return fmt.Errorf("no token copies of east")
@@ -58,6 +69,9 @@ func TestClusterDeletion(t *testing.T) {
 	if _, errOut, err := k.Exec("get", "ns", "default"); err == nil || !strings.Contains(errOut, "Unauthorized") {
 		t.Errorf("the old cluster's token on the new cluster of its name: %v %s, want Unauthorized", err, errOut)
 	}
+	// herdctl notices that its token of the old east is gone and gets one
+	// of the new east.
+	kx.Run(t, "get", "ns", "default")
 	newToken := e.scopedToken(t, e.admin, "east", 0)
 	nk := e.kubectl(t, newToken)
 	nk.Run(t, "create", "namespace", "moved-here")
