@@ -52,7 +52,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) (int, metav1.Status
 	if err := dec.Decode(v); err != nil {
 		return http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body is not valid JSON for this endpoint: " + jsonProblem(err), nil
 	}
-	if dec.More() {
+	// Nothing but white space may follow: More is not enough, it says
+	// nothing of a stray '}' or ']' (found by FuzzDecode).
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body has data after the JSON object", nil
 	}
 	return 0, "", "", nil

@@ -26,6 +26,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"malformed JSON", "POST", "/v1/users", `{"username": `, 400, "not valid JSON"},
 		{"YAML instead of JSON", "POST", "/v1/clusters", "name: x\n", 400, "not valid JSON"},
 		{"trailing data", "POST", "/v1/clusters", `{"name": "a"} {"name": "b"}`, 400, "data after"},
+		{"a stray brace after the object", "POST", "/v1/clusters", `{"name": "a"}}`, 400, "data after"},
 		{"unknown field", "POST", "/v1/clusters", `{"name": "ok-name", "replicas": 3}`, 400, `unknown field "replicas"`},
 		{"wrong type", "POST", "/v1/clusters", `{"name": 7}`, 400, `field "name"`},
 		{"oversized body", "POST", "/v1/users", huge, 413, "larger than"},
