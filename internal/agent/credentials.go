@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"herd.dev/herd/internal/wellknown"
 )
 
 // credentialsSecret is the import manifest's Secret with the agent's token.
@@ -26,7 +28,7 @@ func keepAgentToken(ctx context.Context, token string, log *slog.Logger) {
 		if cs, err = kubernetes.NewForConfig(cfg); err == nil {
 			ns := os.Getenv("POD_NAMESPACE")
 			if ns == "" {
-				ns = "herd-system"
+				ns = wellknown.Namespace
 			}
 			patch, _ := json.Marshal(map[string]any{"stringData": map[string]string{"token": token}})
 			_, err = cs.CoreV1().Secrets(ns).Patch(ctx, credentialsSecret, types.MergePatchType, patch, metav1.PatchOptions{})

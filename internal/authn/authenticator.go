@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/herdtoken"
 )
 
 // ErrUnauthenticated is returned for every refused token; the wrapped text
@@ -48,7 +49,7 @@ type Authenticator struct {
 
 // Authenticate returns the identity behind token.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identity, error) {
-	name, secret, err := ParseToken(token)
+	name, secret, err := herdtoken.Parse(token)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	}
@@ -59,7 +60,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identi
 		}
 		return nil, err
 	}
-	if !VerifySecret(tok.Spec.Hash, secret) {
+	if !herdtoken.Verify(tok.Spec.Hash, secret) {
 		return nil, fmt.Errorf("%w: token %s: wrong secret", ErrUnauthenticated, name)
 	}
 	now := a.now()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdtoken"
 )
 
 func TestPassword(t *testing.T) {
@@ -56,27 +57,27 @@ func TestCheckPassword(t *testing.T) {
 }
 
 func TestTokenFormat(t *testing.T) {
-	secret := authn.NewSecret()
-	if len(secret) != 43 || secret == authn.NewSecret() {
+	secret := herdtoken.NewSecret()
+	if len(secret) != 43 || secret == herdtoken.NewSecret() {
 		t.Fatalf("secret %q: want 43 random base64url characters (256 bits)", secret)
 	}
-	name := authn.NewName("t-")
-	token := authn.FormatToken(name, secret)
-	gotName, gotSecret, err := authn.ParseToken(token)
+	name := herdtoken.NewName("t-")
+	token := herdtoken.Format(name, secret)
+	gotName, gotSecret, err := herdtoken.Parse(token)
 	if err != nil || gotName != name || gotSecret != secret {
 		t.Fatalf("ParseToken(FormatToken) = %q, %q, %v", gotName, gotSecret, err)
 	}
 	for _, bad := range []string{"", "nocolon", ":" + secret, name + ":", name + ":short", "T-UPPER:" + secret,
 		name + ":" + secret + "x", strings.Repeat("a", 300) + ":" + secret, "t-a/b:" + secret} {
-		if _, _, err := authn.ParseToken(bad); err == nil {
+		if _, _, err := herdtoken.Parse(bad); err == nil {
 			t.Errorf("ParseToken(%.40q) accepted", bad)
 		}
 	}
-	hash := authn.HashSecret(secret)
-	if strings.Contains(hash, secret) || hash == authn.HashSecret(secret) {
+	hash := herdtoken.Hash(secret)
+	if strings.Contains(hash, secret) || hash == herdtoken.Hash(secret) {
 		t.Errorf("hash %q: contains the secret or is not salted", hash)
 	}
-	if !authn.VerifySecret(hash, secret) || authn.VerifySecret(hash, authn.NewSecret()) || authn.VerifySecret("sha256:x", secret) {
+	if !herdtoken.Verify(hash, secret) || herdtoken.Verify(hash, herdtoken.NewSecret()) || herdtoken.Verify("sha256:x", secret) {
 		t.Error("VerifySecret accepts the wrong thing or refuses the right one")
 	}
 }

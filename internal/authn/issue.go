@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/herdtoken"
 )
 
 // Default token lifetimes.
@@ -85,17 +86,17 @@ func Issue(ctx context.Context, c client.Client, ttls TTLs, now time.Time, user 
 	if kind == "" {
 		kind = v1.TokenKindSession
 	}
-	secret := NewSecret()
+	secret := herdtoken.NewSecret()
 	tok := &v1.Token{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:            NewName("t-"),
+			Name:            herdtoken.NewName("t-"),
 			Labels:          map[string]string{UserLabel: user.Name},
 			OwnerReferences: []metav1.OwnerReference{userOwner(user)},
 		},
 		Spec: v1.TokenSpec{
 			UserName:    user.Name,
 			Kind:        kind,
-			Hash:        HashSecret(secret),
+			Hash:        herdtoken.Hash(secret),
 			ExpiresAt:   metav1.NewTime(now.Add(ttl).Truncate(time.Second)),
 			ClusterName: req.ClusterName,
 			ClusterUID:  req.ClusterUID,
@@ -106,7 +107,7 @@ func Issue(ctx context.Context, c client.Client, ttls TTLs, now time.Time, user 
 	if err := c.Create(ctx, tok); err != nil {
 		return "", nil, fmt.Errorf("failed to create token for user %s: %w", user.Name, err)
 	}
-	return FormatToken(tok.Name, secret), tok, nil
+	return herdtoken.Format(tok.Name, secret), tok, nil
 }
 
 // userOwner makes objects go with their User.

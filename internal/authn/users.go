@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"herd.dev/herd/internal/herdtoken"
 )
 
 // ErrInvalidUsername prefixes username errors.
@@ -42,7 +44,7 @@ func CheckNewUsername(username string) error {
 // at once collide in the management cluster instead of making two users.
 func UserObjectName(username string) string {
 	sum := sha256.Sum256([]byte("local:" + username))
-	return "u-" + nameEncoding.EncodeToString(sum[:])[:12]
+	return "u-" + herdtoken.NameEncoding.EncodeToString(sum[:])[:12]
 }
 
 // ExternalUserObjectName derives the User object name of an identity
@@ -50,7 +52,7 @@ func UserObjectName(username string) string {
 // collide in the apiserver instead of making two users.
 func ExternalUserObjectName(principal string) string {
 	sum := sha256.Sum256([]byte("principal:" + principal))
-	return "u-" + nameEncoding.EncodeToString(sum[:])[:12]
+	return "u-" + herdtoken.NameEncoding.EncodeToString(sum[:])[:12]
 }
 
 // LocalPrincipal is the principal id of a local user.

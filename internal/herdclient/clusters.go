@@ -2,9 +2,10 @@ package herdclient
 
 import (
 	"context"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"net/http"
 	"net/url"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"herd.dev/herd/internal/herdapi"
 )

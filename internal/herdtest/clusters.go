@@ -3,6 +3,7 @@ package herdtest
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -98,6 +99,11 @@ func (cs *Clusters) Stop() {
 // (workers worker nodes each) into *into, runs the package's tests and stops
 // the clusters. Its result is the exit code.
 func RunWithClusters(m *testing.M, into **Clusters, workers int, names ...string) int {
+	if fuzzing() {
+		// Fuzz targets need no clusters, and the fuzzing engine kills its
+		// workers without the cleanup that stops them.
+		return m.Run()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	cs, err := StartClusters(ctx, workers, names...)
 	cancel()
@@ -108,4 +114,18 @@ func RunWithClusters(m *testing.M, into **Clusters, workers int, names ...string
 	defer cs.Stop()
 	*into = cs
 	return m.Run()
+}
+
+// fuzzing reports whether the test binary runs a fuzz target (go test
+// -fuzz) or is one of its workers.
+func fuzzing() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
+			return true
+		}
+	}
+	return false
 }

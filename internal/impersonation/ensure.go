@@ -9,6 +9,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"herd.dev/herd/internal/wellknown"
 )
 
 // ensure creates or updates the user's service account, ClusterRole and
@@ -17,12 +19,12 @@ func (a *Accounts) ensure(ctx context.Context, user string, rules []rbacv1.Polic
 	return a.ensureAccount(ctx, accountName(user), managedBy, rules)
 }
 
-// ensureAccount creates or updates a service account in Namespace and a
+// ensureAccount creates or updates a service account in wellknown.Namespace and a
 // ClusterRole of its name with rules, bound to it.
 func (a *Accounts) ensureAccount(ctx context.Context, name string, labels map[string]string, rules []rbacv1.PolicyRule) error {
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace, Labels: maps.Clone(labels)},
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: wellknown.Namespace, Labels: maps.Clone(labels)},
 		AutomountServiceAccountToken: ptr(false)}
-	if _, err := a.Client.CoreV1().ServiceAccounts(Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := a.Client.CoreV1().ServiceAccounts(wellknown.Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create service account %s: %w", name, err)
 	}
 	if err := a.applyClusterRole(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: maps.Clone(labels)}, Rules: rules}); err != nil {
@@ -30,7 +32,7 @@ func (a *Accounts) ensureAccount(ctx context.Context, name string, labels map[st
 	}
 	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: maps.Clone(labels)},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: Namespace, Name: name}},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: wellknown.Namespace, Name: name}},
 	}
 	if _, err := a.Client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create cluster role binding %s: %w", name, err)

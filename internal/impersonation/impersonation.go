@@ -21,10 +21,9 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-)
 
-// Namespace holds the service accounts downstream.
-const Namespace = "herd-system"
+	"herd.dev/herd/internal/wellknown"
+)
 
 // tokenTTL is the lifetime of the tokens requested; they are renewed at
 // two thirds of it.
@@ -34,7 +33,7 @@ const tokenTTL = time.Hour
 // user's, "target" for one that acts for `kubectl --as`.
 const Label = "management.herd.dev/impersonation"
 
-var managedBy = map[string]string{"app.kubernetes.io/managed-by": "herd", Label: "user"}
+var managedBy = wellknown.ManagedLabels(map[string]string{Label: "user"})
 
 // Subject is whom a service account may impersonate.
 type Subject struct {
@@ -122,7 +121,7 @@ func (a *Accounts) refresh(ctx context.Context, user string, rules []rbacv1.Poli
 	if err := a.ensure(ctx, user, rules); err != nil {
 		return "", err
 	}
-	tr, err := a.Client.CoreV1().ServiceAccounts(Namespace).CreateToken(ctx, accountName(user), &authnv1.TokenRequest{
+	tr, err := a.Client.CoreV1().ServiceAccounts(wellknown.Namespace).CreateToken(ctx, accountName(user), &authnv1.TokenRequest{
 		Spec: authnv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(tokenTTL.Seconds()))},
 	}, metav1.CreateOptions{})
 	if err != nil {

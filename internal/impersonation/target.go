@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/authentication/user"
+
+	"herd.dev/herd/internal/wellknown"
 )
 
 // maxTargets bounds the --as accounts whose tokens a cluster's Accounts
@@ -103,7 +105,7 @@ func targetRules(u user.Info) (rules []rbacv1.PolicyRule, saNamespace string, sa
 
 func (a *Accounts) refreshTarget(ctx context.Context, name, key string, u user.Info) (string, error) {
 	rules, saNS, saRule := targetRules(u)
-	labels := map[string]string{"app.kubernetes.io/managed-by": "herd", Label: "target"}
+	labels := wellknown.ManagedLabels(map[string]string{Label: "target"})
 	if err := a.ensureAccount(ctx, name, labels, rules); err != nil {
 		return "", err
 	}
@@ -112,7 +114,7 @@ func (a *Accounts) refreshTarget(ctx context.Context, name, key string, u user.I
 			return "", err
 		}
 	}
-	tr, err := a.Client.CoreV1().ServiceAccounts(Namespace).CreateToken(ctx, name, &authnv1.TokenRequest{
+	tr, err := a.Client.CoreV1().ServiceAccounts(wellknown.Namespace).CreateToken(ctx, name, &authnv1.TokenRequest{
 		Spec: authnv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(tokenTTL.Seconds()))},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -157,7 +159,7 @@ func (a *Accounts) ensureNamespaced(ctx context.Context, name string, labels map
 	if err := a.applyClusterRole(ctx, role); err != nil {
 		return err
 	}
-	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: Namespace, Name: name}}
+	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: wellknown.Namespace, Name: name}}
 	ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: roleName}
 	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: roleName, Namespace: ns, Labels: labels}, RoleRef: ref, Subjects: subjects}
 	_, err := a.Client.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{})

@@ -8,7 +8,7 @@ import (
 
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/importmanifest"
-	"herd.dev/herd/internal/tokencopy"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // workers is the number of worker nodes besides the control-plane node.
@@ -38,7 +38,7 @@ func (a applier) apply(yaml string, args ...string) {
 func (a applier) wantAbsent(objs ...string) {
 	a.t.Helper()
 	for _, o := range objs {
-		args := append([]string{"-n", importmanifest.Namespace, "get"}, strings.Fields(o)...)
+		args := append([]string{"-n", wellknown.Namespace, "get"}, strings.Fields(o)...)
 		if _, errOut, err := a.k.Exec(args...); err == nil || !strings.Contains(errOut, "NotFound") {
 			a.t.Errorf("%s exists after a dry run: err=%v stderr=%q", o, err, errOut)
 		}
@@ -89,7 +89,7 @@ func TestApply(t *testing.T) {
 // checkAgent waits for the agent Deployment and checks that its two pods
 // run on two different nodes.
 func checkAgent(t *testing.T, k herdtest.Kubectl) {
-	ns := []string{"-n", importmanifest.Namespace}
+	ns := []string{"-n", wellknown.Namespace}
 	k.Run(t, append(ns, "rollout", "status", "deployment/herd-agent", "--timeout=60s")...)
 	nodes := strings.Fields(k.Run(t, append(ns, "get", "pods", "-l", "app=herd-agent",
 		"--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].spec.nodeName}")...))
@@ -105,7 +105,7 @@ func checkNodeAgent(t *testing.T, k herdtest.Kubectl) {
 	if len(nodes) != workers+1 {
 		t.Fatalf("nodes: got %v, want %d", nodes, workers+1)
 	}
-	ns := []string{"-n", importmanifest.Namespace}
+	ns := []string{"-n", wellknown.Namespace}
 	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-node-agent", "--timeout=60s")...)
 	got := k.Run(t, append(ns, "get", "daemonset", "herd-node-agent",
 		"-o", "jsonpath={.status.desiredNumberScheduled}/{.status.numberReady}")...)
@@ -119,24 +119,24 @@ func checkNodeAgent(t *testing.T, k herdtest.Kubectl) {
 // in herd-tokens) and nothing else: not the agent's credentials in
 // herd-system.
 func checkKubeAPIAuth(t *testing.T, k herdtest.Kubectl) {
-	ns := []string{"-n", importmanifest.Namespace}
+	ns := []string{"-n", wellknown.Namespace}
 	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-kube-api-auth", "--timeout=60s")...)
 	nodes := k.Run(t, append(ns, "get", "pods", "-l", "app=herd-kube-api-auth", "-o", "jsonpath={.items[*].spec.nodeName}")...)
 	if want := clusters.Get("import").Name() + "-node-0"; nodes != want {
 		t.Errorf("kube-api-auth pods run on %q, want only the control-plane node %s", nodes, want)
 	}
-	sa := "--as=system:serviceaccount:" + importmanifest.Namespace + ":herd-kube-api-auth"
+	sa := "--as=system:serviceaccount:" + wellknown.Namespace + ":herd-kube-api-auth"
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"watch", "secrets", "-n", tokencopy.Namespace}, "yes"},
-		{[]string{"get", "secrets/herd-credentials", "-n", importmanifest.Namespace}, "no"},
-		{[]string{"list", "secrets", "-n", importmanifest.Namespace}, "no"},
+		{[]string{"watch", "secrets", "-n", wellknown.TokenCopiesNamespace}, "yes"},
+		{[]string{"get", "secrets/herd-credentials", "-n", wellknown.Namespace}, "no"},
+		{[]string{"list", "secrets", "-n", wellknown.Namespace}, "no"},
 		{[]string{"get", "secrets", "-n", "default"}, "no"},
 		{[]string{"list", "secrets", "--all-namespaces"}, "no"},
-		{[]string{"get", "configmaps", "-n", importmanifest.Namespace}, "no"},
-		{[]string{"create", "secrets", "-n", importmanifest.Namespace}, "no"},
+		{[]string{"get", "configmaps", "-n", wellknown.Namespace}, "no"},
+		{[]string{"create", "secrets", "-n", wellknown.Namespace}, "no"},
 	} {
 		out, _, _ := k.Exec(append([]string{"auth", "can-i", sa}, tt.args...)...)
 		if got := strings.TrimSpace(out); got != tt.want {

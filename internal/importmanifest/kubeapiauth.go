@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"herd.dev/herd/internal/tokencopy"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // The authorized cluster endpoint: `herd kube-api-auth` runs on every
@@ -20,7 +20,7 @@ import (
 // kube-apiserver asks it on loopback about Herd tokens
 // (--authentication-token-webhook-config-file pointing at
 // https://127.0.0.1:6440/authenticate). It reads the token copies that
-// Herd keeps in their own namespace (tokencopy.Namespace), and nothing
+// Herd keeps in their own namespace (wellknown.TokenCopiesNamespace), and nothing
 // else: not the agent's credentials in herd-system.
 const (
 	kubeAPIAuthName = "herd-kube-api-auth"
@@ -37,16 +37,16 @@ const (
 func kubeAPIAuthRBAC() []any {
 	role := &rbacv1.Role{
 		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "Role"),
-		ObjectMeta: meta(tokencopy.Namespace, kubeAPIAuthName, nil),
+		ObjectMeta: meta(wellknown.TokenCopiesNamespace, kubeAPIAuthName, nil),
 		Rules: []rbacv1.PolicyRule{{
 			APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"},
 		}},
 	}
 	binding := &rbacv1.RoleBinding{
 		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"),
-		ObjectMeta: meta(tokencopy.Namespace, kubeAPIAuthName, nil),
+		ObjectMeta: meta(wellknown.TokenCopiesNamespace, kubeAPIAuthName, nil),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: kubeAPIAuthName},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: Namespace, Name: kubeAPIAuthName}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: wellknown.Namespace, Name: kubeAPIAuthName}},
 	}
 	return []any{role, binding}
 }
@@ -93,7 +93,7 @@ func kubeAPIAuthDaemonSet(p Params) *appsv1.DaemonSet {
 	}})
 	return &appsv1.DaemonSet{
 		TypeMeta:   typeMeta("apps/v1", "DaemonSet"),
-		ObjectMeta: meta(Namespace, kubeAPIAuthName, labels),
+		ObjectMeta: meta(wellknown.Namespace, kubeAPIAuthName, labels),
 		Spec: appsv1.DaemonSetSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			// The default of one pod at a time and no surge: the old pod must

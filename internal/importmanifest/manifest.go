@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,11 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
-	"herd.dev/herd/internal/tokencopy"
+	"herd.dev/herd/internal/wellknown"
 )
-
-// Namespace is where the manifest installs the agents.
-const Namespace = "herd-system"
 
 // Names of the objects in the manifest.
 const (
@@ -36,9 +32,6 @@ const (
 	keyCluster    = "cluster"
 )
 
-// managedBy labels every object so that Herd (and users) can find them.
-var managedBy = map[string]string{"app.kubernetes.io/managed-by": "herd"}
-
 // Render returns the manifest as multi-document YAML ("---" between
 // documents), its objects in apply order.
 func Render(p Params) ([]byte, error) {
@@ -46,10 +39,10 @@ func Render(p Params) ([]byte, error) {
 		return nil, err
 	}
 	objs := []any{
-		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta("", Namespace, nil)},
+		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta("", wellknown.Namespace, nil)},
 		// Token copies live apart, so that kube-api-auth reads them and
 		// not the agent's credentials.
-		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta("", tokencopy.Namespace, nil)},
+		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta("", wellknown.TokenCopiesNamespace, nil)},
 		serviceAccount(agentName, nil),
 		// The node agent does not talk to the Kubernetes API: no token, no RBAC.
 		serviceAccount(nodeAgentName, new(false)),
@@ -87,15 +80,13 @@ func typeMeta(apiVersion, kind string) metav1.TypeMeta {
 
 // meta returns object metadata with the managed-by label plus labels.
 func meta(namespace, name string, labels map[string]string) metav1.ObjectMeta {
-	all := maps.Clone(managedBy)
-	maps.Copy(all, labels)
-	return metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: all}
+	return metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: wellknown.ManagedLabels(labels)}
 }
 
 func serviceAccount(name string, automount *bool) *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{
 		TypeMeta:                     typeMeta("v1", "ServiceAccount"),
-		ObjectMeta:                   meta(Namespace, name, nil),
+		ObjectMeta:                   meta(wellknown.Namespace, name, nil),
 		AutomountServiceAccountToken: automount,
 	}
 }
@@ -121,29 +112,23 @@ func clusterRoleBinding() *rbacv1.ClusterRoleBinding {
 		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
 		ObjectMeta: meta("", agentName, nil),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: agentName},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: Namespace, Name: agentName}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: wellknown.Namespace, Name: agentName}},
 	}
 }
 
-// AdminsGroup is the group that Herd's proxy adds for users whose global
-// role grants every cluster (Herd administrators); it holds cluster-admin
-// downstream. Provider groups are principals with a scheme
-// (openldap_group://...), so none can be named this.
-const AdminsGroup = "herd:global-admins"
-
 // DownstreamGroups are the groups Herd asserts downstream for a user with
 // the given group principals, through the proxy and through kube-api-auth
-// alike: never a Kubernetes system: group, and AdminsGroup only when admin
+// alike: never a Kubernetes system: group, and wellknown.AdminsGroup only when admin
 // (whatever the user's own groups say).
 func DownstreamGroups(groups []string, admin bool) []string {
 	out := make([]string, 0, len(groups)+1)
 	for _, g := range groups {
-		if g != AdminsGroup && !strings.HasPrefix(g, "system:") {
+		if g != wellknown.AdminsGroup && !strings.HasPrefix(g, "system:") {
 			out = append(out, g)
 		}
 	}
 	if admin {
-		out = append(out, AdminsGroup)
+		out = append(out, wellknown.AdminsGroup)
 	}
 	return out
 }
@@ -154,7 +139,7 @@ func adminsBinding() *rbacv1.ClusterRoleBinding {
 		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
 		ObjectMeta: meta("", "herd-global-admins", nil),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: AdminsGroup}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: wellknown.AdminsGroup}},
 	}
 }
 
@@ -163,7 +148,7 @@ func adminsBinding() *rbacv1.ClusterRoleBinding {
 func secret(p Params) *corev1.Secret {
 	return &corev1.Secret{
 		TypeMeta:   typeMeta("v1", "Secret"),
-		ObjectMeta: meta(Namespace, secretName, nil),
+		ObjectMeta: meta(wellknown.Namespace, secretName, nil),
 		Type:       corev1.SecretTypeOpaque,
 		StringData: map[string]string{
 			keyURL:        p.ServerURL,
@@ -177,7 +162,7 @@ func secret(p Params) *corev1.Secret {
 func service() *corev1.Service {
 	return &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
-		ObjectMeta: meta(Namespace, agentName, map[string]string{"app": agentName}),
+		ObjectMeta: meta(wellknown.Namespace, agentName, map[string]string{"app": agentName}),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: map[string]string{"app": agentName},

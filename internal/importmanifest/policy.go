@@ -2,6 +2,8 @@ package importmanifest
 
 import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+
+	"herd.dev/herd/internal/wellknown"
 )
 
 // ProjectGuardPolicy names the admission policy (and its binding) that
@@ -12,9 +14,9 @@ const ProjectGuardPolicy = "herd-project-labels"
 // pod security labels without further checks: the agent's service account
 // (through which Herd moves namespaces after checking the caller's rights),
 // Herd's administrators and the cluster's own administrators.
-const trusted = `request.userInfo.username == 'system:serviceaccount:` + Namespace + `:` + agentName + `' ||
+const trusted = `request.userInfo.username == 'system:serviceaccount:` + wellknown.Namespace + `:` + agentName + `' ||
 'system:masters' in request.userInfo.groups ||
-'` + AdminsGroup + `' in request.userInfo.groups`
+'` + wellknown.AdminsGroup + `' in request.userInfo.groups`
 
 // projectLabelsExpression allows a namespace's project labels to be set or
 // changed only by the trusted. A project owner may otherwise edit the

@@ -6,6 +6,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"herd.dev/herd/internal/wellknown"
 )
 
 const (
@@ -35,7 +37,7 @@ func deployment(p Params) *appsv1.Deployment {
 	maxUnavailable, maxSurge := intstr.FromInt32(0), intstr.FromInt32(1)
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
-		ObjectMeta: meta(Namespace, agentName, labels),
+		ObjectMeta: meta(wellknown.Namespace, agentName, labels),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: new(int32(agentReplicas)),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
@@ -86,7 +88,7 @@ func daemonSet(p Params) *appsv1.DaemonSet {
 	spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 	return &appsv1.DaemonSet{
 		TypeMeta:   typeMeta("apps/v1", "DaemonSet"),
-		ObjectMeta: meta(Namespace, nodeAgentName, labels),
+		ObjectMeta: meta(wellknown.Namespace, nodeAgentName, labels),
 		Spec: appsv1.DaemonSetSpec{
 			Selector:       &metav1.LabelSelector{MatchLabels: labels},
 			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType},

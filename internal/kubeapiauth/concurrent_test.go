@@ -11,8 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/tokencopy"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // TestReviewDuringRewrites rewrites every copy again and again (new salt,
@@ -65,11 +66,11 @@ func TestReviewDuringRewrites(t *testing.T) {
 			}
 		})
 	}
-	secrets := h.kube.CoreV1().Secrets(tokencopy.Namespace)
+	secrets := h.kube.CoreV1().Secrets(wellknown.TokenCopiesNamespace)
 	for round := range rounds {
 		for _, tk := range toks {
 			c := tk.copy
-			c.Hash = authn.HashSecret(tk.secret)
+			c.Hash = herdtoken.Hash(tk.secret)
 			c.Groups = groupSets[(round+1)%2]
 			if _, err := secrets.Update(context.Background(), c.Secret(), metav1.UpdateOptions{}); err != nil {
 				t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/tokencopy"
 )
 
@@ -36,13 +36,13 @@ var testNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 // newCopy returns the copy of a fresh token named name, changed by mod,
 // and the token itself.
 func newCopy(name string, mod func(*tokencopy.Copy)) (tokencopy.Copy, string) {
-	secret := authn.NewSecret()
-	c := tokencopy.Copy{TokenName: name, Hash: authn.HashSecret(secret), UserName: "u-" + name, Username: name + "-login",
+	secret := herdtoken.NewSecret()
+	c := tokencopy.Copy{TokenName: name, Hash: herdtoken.Hash(secret), UserName: "u-" + name, Username: name + "-login",
 		Groups: []string{"github_team://1", "github_team://2"}, ExpiresAt: testNow.Add(time.Hour), Enabled: true, Cluster: testCluster}
 	if mod != nil {
 		mod(&c)
 	}
-	return c, authn.FormatToken(name, secret)
+	return c, herdtoken.Format(name, secret)
 }
 
 // harness is a Server on a fake clientset, with its informer running.

@@ -8,7 +8,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 
-	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/tokencopy"
 )
 
@@ -56,7 +56,7 @@ func (s *Server) Review(ctx context.Context, in *authenticationv1.TokenReview) (
 // authenticate returns the copy that grants token, or nil. It logs why it
 // refuses; the token's secret never reaches the log.
 func (s *Server) authenticate(token string) *tokencopy.Copy {
-	name, secret, err := authn.ParseToken(token)
+	name, secret, err := herdtoken.Parse(token)
 	if err != nil {
 		// Not a Herd token: the apiserver also asks about tokens its other
 		// authenticators refused (stale service account tokens, say), so
@@ -69,7 +69,7 @@ func (s *Server) authenticate(token string) *tokencopy.Copy {
 	switch {
 	case c == nil:
 		refusal = "unknown token"
-	case !authn.VerifySecret(c.Hash, secret):
+	case !herdtoken.Verify(c.Hash, secret):
 		refusal = "wrong secret"
 	case !c.Enabled:
 		refusal = "token or user disabled"

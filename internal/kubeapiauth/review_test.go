@@ -14,8 +14,9 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 
-	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/tokencopy"
+	"herd.dev/herd/internal/wellknown"
 )
 
 func TestReview(t *testing.T) {
@@ -52,13 +53,13 @@ func TestReview(t *testing.T) {
 		want  authenticationv1.TokenReviewStatus
 	}{
 		{"valid", validToken, granted},
-		{"wrong secret", authn.FormatToken("t-valid", authn.NewSecret()), refused},
+		{"wrong secret", herdtoken.Format("t-valid", herdtoken.NewSecret()), refused},
 		{"unknown token", unknownToken, refused},
 		{"empty", "", refused},
 		{"malformed", "t-valid", refused},
-		{"malformed name", authn.FormatToken("T_VALID", secretOf(validToken)), refused},
+		{"malformed name", herdtoken.Format("T_VALID", secretOf(validToken)), refused},
 		{"short secret", "t-valid:abc", refused},
-		{"oversized", "t-valid:" + strings.Repeat("a", authn.MaxTokenBytes), refused},
+		{"oversized", "t-valid:" + strings.Repeat("a", herdtoken.MaxBytes), refused},
 		{"expired", expiredToken, refused},
 		{"disabled", disabledToken, refused},
 		{"copy of another cluster (not listed)", otherToken, refused},
@@ -97,7 +98,7 @@ func TestReviewListsOnlyThisCluster(t *testing.T) {
 			got = append(got, a.GetNamespace()+" "+l.GetListRestrictions().Labels.String())
 		}
 	}
-	want := tokencopy.Namespace + " " + tokencopy.Label + "=" + testCluster
+	want := wellknown.TokenCopiesNamespace + " " + tokencopy.Label + "=" + testCluster
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("secret lists: got %q, want [%q]", got, want)
 	}
@@ -105,7 +106,7 @@ func TestReviewListsOnlyThisCluster(t *testing.T) {
 	other, otherToken := newCopy("t-late-other", func(c *tokencopy.Copy) { c.Cluster = "c-other" })
 	mine, mineToken := newCopy("t-late-mine", nil)
 	for _, c := range []tokencopy.Copy{other, mine} {
-		if _, err := h.kube.CoreV1().Secrets(tokencopy.Namespace).Create(context.Background(), c.Secret(), metav1.CreateOptions{}); err != nil {
+		if _, err := h.kube.CoreV1().Secrets(wellknown.TokenCopiesNamespace).Create(context.Background(), c.Secret(), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +180,7 @@ func TestReviewNotSynced(t *testing.T) {
 func TestReviewFollowsCopies(t *testing.T) {
 	c, token := newCopy("t-live", nil)
 	h := newHarness(t, true, c.Secret())
-	secrets := h.kube.CoreV1().Secrets(tokencopy.Namespace)
+	secrets := h.kube.CoreV1().Secrets(wellknown.TokenCopiesNamespace)
 	ctx := context.Background()
 	steps := []struct {
 		name   string

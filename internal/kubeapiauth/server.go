@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"herd.dev/herd/internal/tokencopy"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // Server is the webhook: an informer on this cluster's token copies, the
@@ -39,7 +40,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, index: newIndex(cfg.Cluster, log)}
 	selector := labels.SelectorFromSet(labels.Set{tokencopy.Label: cfg.Cluster}).String()
 	s.factory = informers.NewSharedInformerFactoryWithOptions(cfg.Kube, 0,
-		informers.WithNamespace(tokencopy.Namespace),
+		informers.WithNamespace(wellknown.TokenCopiesNamespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
 		informers.WithTransform(strip))
 	reg, err := s.factory.Core().V1().Secrets().Informer().AddEventHandler(s.index)

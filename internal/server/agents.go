@@ -18,6 +18,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // Keys of a cluster's credential Secret (herd-system/cluster-<name>). The
@@ -170,7 +171,7 @@ func checkRegistration(reg *herdapi.AgentRegistration) string {
 // (verifyPending). It reports whether a change is pending.
 func (s *Server) storeRegistration(ctx context.Context, cluster *v1.Cluster, reg *herdapi.AgentRegistration) (bool, error) {
 	var existing corev1.Secret
-	err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: credentialSecretName(cluster.Name)}, &existing)
+	err := s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(cluster.Name)}, &existing)
 	if client.IgnoreNotFound(err) != nil {
 		return false, err
 	}
@@ -209,8 +210,8 @@ func (s *Server) writeCredential(ctx context.Context, cluster *v1.Cluster, data 
 	secret := &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name: credentialSecretName(cluster.Name), Namespace: Namespace,
-			Labels: map[string]string{ClusterLabel: cluster.Name},
+			Name: credentialSecretName(cluster.Name), Namespace: wellknown.Namespace,
+			Labels: map[string]string{wellknown.ClusterLabel: cluster.Name},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: cluster.Name, UID: cluster.UID,
 			}},
@@ -219,7 +220,7 @@ func (s *Server) writeCredential(ctx context.Context, cluster *v1.Cluster, data 
 		Data: data,
 	}
 	//nolint:staticcheck // server-side apply of a typed object
-	if err := s.client.Patch(ctx, secret, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+	if err := s.client.Patch(ctx, secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to store the credential of cluster %s: %w", cluster.Name, err)
 	}
 	return nil

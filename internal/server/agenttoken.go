@@ -10,7 +10,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
-	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdtoken"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // agentTokenPrefix starts the name of a ClusterAgentToken; the token is
@@ -33,7 +34,7 @@ var errTooManyRegistrations = errors.New("server: too many registrations with on
 // issueAgentToken makes a new agent token for a registration with crt.
 func (s *Server) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *v1.ClusterRegistrationToken) (string, error) {
 	var existing v1.ClusterAgentTokenList
-	if err := s.cache.List(ctx, &existing, client.MatchingLabels{ClusterLabel: cluster.Name}); err != nil {
+	if err := s.cache.List(ctx, &existing, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return "", err
 	}
 	n := 0
@@ -45,17 +46,17 @@ func (s *Server) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *
 	if n >= maxAgentTokensPerRegistration {
 		return "", fmt.Errorf("%w: %s registered %d agents", errTooManyRegistrations, crt.Name, n)
 	}
-	secret := authn.NewSecret()
+	secret := herdtoken.NewSecret()
 	at := &v1.ClusterAgentToken{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:   authn.NewName(agentTokenPrefix),
-			Labels: map[string]string{ClusterLabel: cluster.Name},
+			Name:   herdtoken.NewName(agentTokenPrefix),
+			Labels: map[string]string{wellknown.ClusterLabel: cluster.Name},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: cluster.Name, UID: cluster.UID,
 			}},
 		},
 		Spec: v1.ClusterAgentTokenSpec{ClusterName: cluster.Name, ClusterUID: string(cluster.UID),
-			TokenHash: authn.HashSecret(secret), RegistrationToken: crt.Name},
+			TokenHash: herdtoken.Hash(secret), RegistrationToken: crt.Name},
 	}
 	if _, superseded := crt.Annotations[supersededAnnotation]; superseded {
 		at.Spec.ExpiresAt = crt.Spec.ExpiresAt // ends with the import command it came from
@@ -64,13 +65,13 @@ func (s *Server) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *
 		return "", fmt.Errorf("failed to create an agent token for cluster %s: %w", cluster.Name, err)
 	}
 	s.awaitCache(ctx, at, false)
-	return authn.FormatToken(at.Name, secret), nil
+	return herdtoken.Format(at.Name, secret), nil
 }
 
 // verifyAgentToken returns the cluster of a live agent token: its cluster
 // must be the one it was issued for (same UID).
 func (s *Server) verifyAgentToken(ctx context.Context, token string) (*v1.Cluster, error) {
-	name, secret, err := authn.ParseToken(token)
+	name, secret, err := herdtoken.Parse(token)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +79,7 @@ func (s *Server) verifyAgentToken(ctx context.Context, token string) (*v1.Cluste
 	if err := s.cache.Get(ctx, client.ObjectKey{Name: name}, &at); err != nil {
 		return nil, fmt.Errorf("agent token %s: %w", name, err)
 	}
-	if !authn.VerifySecret(at.Spec.TokenHash, secret) {
+	if !herdtoken.Verify(at.Spec.TokenHash, secret) {
 		return nil, fmt.Errorf("agent token %s: wrong secret", name)
 	}
 	if at.Spec.ExpiresAt != nil && !s.now().Before(at.Spec.ExpiresAt.Time) {
@@ -98,7 +99,7 @@ func (s *Server) verifyAgentToken(ctx context.Context, token string) (*v1.Cluste
 // come from keep (the registration token of a reissued import command).
 func (s *Server) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep string, end metav1.Time) error {
 	var list v1.ClusterAgentTokenList
-	if err := s.cache.List(ctx, &list, client.MatchingLabels{ClusterLabel: cluster.Name}); err != nil {
+	if err := s.cache.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {

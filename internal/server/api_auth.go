@@ -14,6 +14,7 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // maxProviderSettings bounds an AuthConfig's settings.
@@ -151,14 +152,14 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 func (s *Server) writeProviderSecret(r *http.Request, typ string, values map[string]string) error {
 	secret := &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: providerSecretName(typ), Namespace: Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: providerSecretName(typ), Namespace: wellknown.Namespace},
 		Data:       map[string][]byte{},
 	}
 	for k, v := range values {
 		secret.Data[k] = []byte(v)
 	}
 	//nolint:staticcheck // server-side apply of a typed object
-	err := s.client.Patch(r.Context(), secret, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership)
+	err := s.client.Patch(r.Context(), secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership)
 	if err != nil {
 		return errors.Join(errors.New("failed to store the provider's secrets"), err)
 	}

@@ -21,6 +21,8 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtoken"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // Lifetimes of the single-use records of a browser login.
@@ -91,7 +93,7 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 		s.invalid(w, r, "browser logins need the server's public URL: start herd server with --server-url")
 		return
 	}
-	state, verifier := authn.NewSecret(), authn.NewSecret()
+	state, verifier := herdtoken.NewSecret(), herdtoken.NewSecret()
 	redirect := strings.TrimSuffix(s.cfg.ServerURL, "/") + "/v1/auth/callback/" + typ
 	expires := s.now().Add(loginRequestTTL)
 	err = s.saveFlow(r.Context(), flowSecretName("login", state), expires, map[string]string{
@@ -107,7 +109,7 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 // saveFlow stores a login request or ticket.
 func (s *Server) saveFlow(ctx context.Context, name string, expires time.Time, data map[string]string) error {
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace, Labels: map[string]string{flowLabel: "true"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: wellknown.Namespace, Labels: map[string]string{flowLabel: "true"},
 			Annotations: map[string]string{flowLabel + "-expires": expires.UTC().Format(time.RFC3339)}},
 		StringData: data,
 	}
@@ -118,7 +120,7 @@ func (s *Server) saveFlow(ctx context.Context, name string, expires time.Time, d
 // once. A replayed, unknown or expired one is an error.
 func (s *Server) takeFlow(ctx context.Context, name string) (map[string]string, error) {
 	var secret corev1.Secret
-	if err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: name}, &secret); err != nil {
+	if err := s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: name}, &secret); err != nil {
 		return nil, fmt.Errorf("%w: unknown or used: %v", authn.ErrFlow, err)
 	}
 	uid := secret.UID
@@ -160,7 +162,7 @@ func (s *Server) handleRedirectCallback(w http.ResponseWriter, r *http.Request) 
 		_, _ = fmt.Fprintln(w, "Herd: this login did not succeed (it may have expired or been used already). Run `herdctl login` again.")
 		return
 	}
-	ticket := authn.NewSecret()
+	ticket := herdtoken.NewSecret()
 	if err := s.saveFlow(r.Context(), flowSecretName("ticket", ticket), s.now().Add(ticketTTL),
 		map[string]string{"user": user.Name, "cliChallenge": req["cliChallenge"]}); err != nil {
 		s.internal(w, r, err)
@@ -219,7 +221,7 @@ func (s *Server) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 func (s *Server) outstandingFlows(ctx context.Context) (int, error) {
 	var list metav1.PartialObjectMetadataList
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
-	if err := s.api.List(ctx, &list, client.InNamespace(Namespace), client.HasLabels{flowLabel}, client.Limit(int64(s.cfg.MaxLoginFlows))); err != nil {
+	if err := s.api.List(ctx, &list, client.InNamespace(wellknown.Namespace), client.HasLabels{flowLabel}, client.Limit(int64(s.cfg.MaxLoginFlows))); err != nil {
 		return 0, err
 	}
 	n := len(list.Items)
@@ -233,7 +235,7 @@ func (s *Server) outstandingFlows(ctx context.Context) (int, error) {
 // deleted when used).
 func (s *Server) sweepFlows(ctx context.Context) {
 	var list corev1.SecretList
-	if err := s.api.List(ctx, &list, client.InNamespace(Namespace), client.HasLabels{flowLabel}); err != nil {
+	if err := s.api.List(ctx, &list, client.InNamespace(wellknown.Namespace), client.HasLabels{flowLabel}); err != nil {
 		return
 	}
 	for i := range list.Items {

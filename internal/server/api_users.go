@@ -16,6 +16,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/roles"
+	"herd.dev/herd/internal/wellknown"
 )
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
@@ -60,7 +61,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, id *au
 		return
 	}
 	if err == nil {
-		err = authn.SetPassword(r.Context(), s.client, Namespace, user, req.Password)
+		err = authn.SetPassword(r.Context(), s.client, wellknown.Namespace, user, req.Password)
 	}
 	if err != nil {
 		if user != nil { // do not leave a user without its password or roles
@@ -247,7 +248,7 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, id *a
 			return
 		}
 	}
-	if err := authn.SetPassword(r.Context(), s.client, Namespace, user, req.Password); err != nil {
+	if err := authn.SetPassword(r.Context(), s.client, wellknown.Namespace, user, req.Password); err != nil {
 		s.internal(w, r, err)
 		return
 	}

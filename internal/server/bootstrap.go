@@ -13,8 +13,9 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/certs"
-	"herd.dev/herd/internal/importmanifest"
+	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/roles"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // bootstrapUsername is the first admin's username.
@@ -34,7 +35,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	}
 	for _, obj := range builtins {
 		//nolint:staticcheck // server-side apply of a typed object
-		if err := s.client.Patch(ctx, obj, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+		if err := s.client.Patch(ctx, obj, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("failed to create built-in %T %s: %w", obj, obj.GetName(), err)
 		}
 	}
@@ -42,18 +43,16 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	// "local") through the proxy as this group, as on imported clusters.
 	admins := &rbacv1.ClusterRoleBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
-		ObjectMeta: metav1.ObjectMeta{Name: "herd-global-admins", Labels: map[string]string{"app.kubernetes.io/managed-by": "herd"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "herd-global-admins", Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedBy}},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: importmanifest.AdminsGroup}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: wellknown.AdminsGroup}},
 	}
 	//nolint:staticcheck // server-side apply of a typed object
-	if err := s.client.Patch(ctx, admins, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+	if err := s.client.Patch(ctx, admins, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to bind the Herd administrators in the management cluster: %w", err)
 	}
 	return s.bootstrapAdmin(ctx)
 }
-
-const fieldOwner = "herd-server"
 
 // bootstrapAdmin creates user "admin" with the admin role once. The
 // replica whose create succeeds sets the password; the User's name is
@@ -82,7 +81,7 @@ func (s *Server) bootstrapAdmin(ctx context.Context) error {
 func (s *Server) ensureAdminPassword(ctx context.Context, user *v1.User) error {
 	var existing metav1.PartialObjectMetadata
 	existing.SetGroupVersionKind(secretGVK)
-	err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: user.Spec.PasswordSecretRef}, &existing)
+	err := s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: user.Spec.PasswordSecretRef}, &existing)
 	if err == nil {
 		if s.cfg.BootstrapPassword != "" {
 			s.cfg.Logger.Info("the bootstrap admin exists; HERD_BOOTSTRAP_PASSWORD is ignored")
@@ -94,9 +93,9 @@ func (s *Server) ensureAdminPassword(ctx context.Context, user *v1.User) error {
 	}
 	password, generated := s.cfg.BootstrapPassword, false
 	if password == "" {
-		password, generated = authn.NewSecret(), true
+		password, generated = herdtoken.NewSecret(), true
 	}
-	if err := authn.SetPassword(ctx, s.client, Namespace, user, password); err != nil {
+	if err := authn.SetPassword(ctx, s.client, wellknown.Namespace, user, password); err != nil {
 		return err
 	}
 	if !generated {

@@ -20,6 +20,7 @@ import (
 	"herd.dev/herd/internal/controllers/rbac"
 	"herd.dev/herd/internal/impersonation"
 	"herd.dev/herd/internal/tokencopy"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // cleanupFinalizer keeps a deleted Cluster until Herd has removed what it
@@ -164,14 +165,14 @@ func cleanDownstream(ctx context.Context, kube kubernetes.Interface, cluster str
 	rbacObjs := metav1.ListOptions{LabelSelector: rbac.SourceLabel}
 	all := metav1.DeleteOptions{}
 	var errs []error
-	errs = append(errs, ignoreMissing(kube.CoreV1().Secrets(tokencopy.Namespace).DeleteCollection(ctx, all, copies)))
+	errs = append(errs, ignoreMissing(kube.CoreV1().Secrets(wellknown.TokenCopiesNamespace).DeleteCollection(ctx, all, copies)))
 	for _, sel := range []metav1.ListOptions{imp, rbacObjs} {
 		errs = append(errs,
 			ignoreMissing(kube.RbacV1().ClusterRoleBindings().DeleteCollection(ctx, all, sel)),
 			ignoreMissing(kube.RbacV1().ClusterRoles().DeleteCollection(ctx, all, sel)),
 			ignoreMissing(deleteRoleBindings(ctx, kube, sel)))
 	}
-	errs = append(errs, ignoreMissing(kube.CoreV1().ServiceAccounts(impersonation.Namespace).DeleteCollection(ctx, all, imp)))
+	errs = append(errs, ignoreMissing(kube.CoreV1().ServiceAccounts(wellknown.Namespace).DeleteCollection(ctx, all, imp)))
 	return errors.Join(errs...)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // externalUser finds or makes the Herd user of a provider's identity and
@@ -129,17 +130,17 @@ func refreshSecretName(user string) string { return "refresh-" + user }
 func (s *Server) saveRefreshState(ctx context.Context, user *v1.User, state string) error {
 	secret := &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: refreshSecretName(user.Name), Namespace: Namespace,
+		ObjectMeta: metav1.ObjectMeta{Name: refreshSecretName(user.Name), Namespace: wellknown.Namespace,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "User", Name: user.Name, UID: user.UID}}},
 		Data: map[string][]byte{"state": []byte(state)},
 	}
 	//nolint:staticcheck // server-side apply of a typed object
-	return s.client.Patch(ctx, secret, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership)
+	return s.client.Patch(ctx, secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership)
 }
 
 func (s *Server) refreshState(ctx context.Context, user string) string {
 	var secret corev1.Secret
-	if s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: refreshSecretName(user)}, &secret) != nil {
+	if s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: refreshSecretName(user)}, &secret) != nil {
 		return ""
 	}
 	return string(secret.Data["state"])

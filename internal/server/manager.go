@@ -16,11 +16,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/wellknown"
 )
-
-// Namespace holds Herd's Secrets and its leader election Lease in the
-// management cluster.
-const Namespace = "herd-system"
 
 // leaderElectionID names the Lease that the controllers' leader holds.
 const leaderElectionID = "herd-server"
@@ -52,7 +49,7 @@ func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
 		Metrics:                       metricsserver.Options{BindAddress: "0"},
 		LeaderElection:                true,
 		LeaderElectionID:              leaderElectionID,
-		LeaderElectionNamespace:       Namespace,
+		LeaderElectionNamespace:       wellknown.Namespace,
 		LeaderElectionReleaseOnCancel: true,
 		LeaseDuration:                 &lease,
 		RenewDeadline:                 &renew,
@@ -93,9 +90,9 @@ func startCache(ctx context.Context, mgr manager.Manager) error {
 
 // ensureNamespace creates Herd's namespace in the management cluster.
 func ensureNamespace(ctx context.Context, c client.Client) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: wellknown.Namespace}}
 	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create namespace %s: %w", Namespace, err)
+		return fmt.Errorf("failed to create namespace %s: %w", wellknown.Namespace, err)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // providerCache builds identity providers from their AuthConfigs (one per
@@ -32,7 +33,7 @@ type builtProvider struct {
 	p       any
 }
 
-// providerSecretName is the Secret (in Namespace) with a provider's secrets.
+// providerSecretName is the Secret (in wellknown.Namespace) with a provider's secrets.
 func providerSecretName(typ string) string { return "authconfig-" + typ }
 
 // provider returns the enabled provider of a type.
@@ -82,7 +83,7 @@ var errNoProvider = fmt.Errorf("server: identity provider not available")
 // providerSecrets reads a provider's Secret (uncached: Secrets never are).
 func (s *Server) providerSecrets(ctx context.Context, typ string) (map[string]string, string, error) {
 	var secret corev1.Secret
-	err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: providerSecretName(typ)}, &secret)
+	err := s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: providerSecretName(typ)}, &secret)
 	if apierrors.IsNotFound(err) {
 		return map[string]string{}, "", nil
 	}

@@ -25,6 +25,7 @@ import (
 	"herd.dev/herd/internal/impersonation"
 	"herd.dev/herd/internal/importmanifest"
 	"herd.dev/herd/internal/roles"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // proxyAuthenticate authenticates a proxied request; a token scoped to
@@ -74,7 +75,7 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 	id := &authn.Identity{UserName: pid.User, Groups: pid.Groups}
 	// proxyAuthenticate has checked the admin verb of this cluster id and
 	// added the admins group for it: no second lookup of global roles.
-	admin := slices.Contains(pid.Groups, importmanifest.AdminsGroup)
+	admin := slices.Contains(pid.Groups, wellknown.AdminsGroup)
 	if clusterID == LocalClusterName {
 		if !admin {
 			return nil, fmt.Errorf("%w: user %s may not reach the management cluster", authproxy.ErrNotFound, pid.User)
@@ -142,7 +143,7 @@ func subjectOf(id authproxy.Identity) impersonation.Subject {
 // pending change of the registration is verified first.
 func (s *Server) newDownstream(ctx context.Context, c *v1.Cluster) (*downstream, error) {
 	var secret corev1.Secret
-	if err := s.api.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: credentialSecretName(c.Name)}, &secret); err != nil {
+	if err := s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(c.Name)}, &secret); err != nil {
 		return nil, fmt.Errorf("%w: cluster %s has not registered: %v", authproxy.ErrUnavailable, c.Name, err)
 	}
 	if string(secret.Data[credClusterUID]) != string(c.UID) {

@@ -11,12 +11,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
-	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtoken"
+	"herd.dev/herd/internal/wellknown"
 )
-
-// ClusterLabel on a ClusterRegistrationToken names its Cluster.
-const ClusterLabel = "management.herd.dev/cluster"
 
 // defaultGracePeriod keeps older registration tokens valid after a rotation.
 const defaultGracePeriod = time.Hour
@@ -24,30 +22,30 @@ const defaultGracePeriod = time.Hour
 // issueRegistrationToken creates a registration token for cluster and
 // returns it; only its salted hash is stored.
 func (s *Server) issueRegistrationToken(ctx context.Context, cluster *v1.Cluster) (string, *v1.ClusterRegistrationToken, error) {
-	secret := authn.NewSecret()
+	secret := herdtoken.NewSecret()
 	expires := metav1.NewTime(s.now().Add(s.cfg.RegistrationTokenTTL).Truncate(time.Second))
 	crt := &v1.ClusterRegistrationToken{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:   authn.NewName("crt-"),
-			Labels: map[string]string{ClusterLabel: cluster.Name},
+			Name:   herdtoken.NewName("crt-"),
+			Labels: map[string]string{wellknown.ClusterLabel: cluster.Name},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: cluster.Name, UID: cluster.UID,
 			}},
 		},
-		Spec: v1.ClusterRegistrationTokenSpec{ClusterName: cluster.Name, TokenHash: authn.HashSecret(secret), ExpiresAt: &expires},
+		Spec: v1.ClusterRegistrationTokenSpec{ClusterName: cluster.Name, TokenHash: herdtoken.Hash(secret), ExpiresAt: &expires},
 	}
 	if err := s.client.Create(ctx, crt); err != nil {
 		return "", nil, fmt.Errorf("failed to create a registration token for cluster %s: %w", cluster.Name, err)
 	}
 	s.awaitCache(ctx, crt, false)
-	return authn.FormatToken(crt.Name, secret), crt, nil
+	return herdtoken.Format(crt.Name, secret), crt, nil
 }
 
 // rotateRegistrationToken issues a new token and ends the older ones of the
 // cluster after grace (now, if grace is negative).
 func (s *Server) rotateRegistrationToken(ctx context.Context, cluster *v1.Cluster, grace time.Duration) (string, *v1.ClusterRegistrationToken, error) {
 	var old v1.ClusterRegistrationTokenList
-	if err := s.cache.List(ctx, &old, client.MatchingLabels{ClusterLabel: cluster.Name}); err != nil {
+	if err := s.cache.List(ctx, &old, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return "", nil, err
 	}
 	token, crt, err := s.issueRegistrationToken(ctx, cluster)
@@ -82,7 +80,7 @@ func (s *Server) rotateRegistrationToken(ctx context.Context, cluster *v1.Cluste
 // verifyRegistrationToken returns the live registration token and cluster
 // that token names, or an error for the log.
 func (s *Server) verifyRegistrationToken(ctx context.Context, token string) (*v1.ClusterRegistrationToken, *v1.Cluster, error) {
-	name, secret, err := authn.ParseToken(token)
+	name, secret, err := herdtoken.Parse(token)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,7 +88,7 @@ func (s *Server) verifyRegistrationToken(ctx context.Context, token string) (*v1
 	if err := s.cache.Get(ctx, client.ObjectKey{Name: name}, &crt); err != nil {
 		return nil, nil, fmt.Errorf("registration token %s: %w", name, err)
 	}
-	if !authn.VerifySecret(crt.Spec.TokenHash, secret) {
+	if !herdtoken.Verify(crt.Spec.TokenHash, secret) {
 		return nil, nil, fmt.Errorf("registration token %s: wrong secret", name)
 	}
 	if crt.Spec.ExpiresAt != nil && !s.now().Before(crt.Spec.ExpiresAt.Time) {

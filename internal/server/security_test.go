@@ -23,6 +23,7 @@ import (
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/server"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // TestScopedTokens: a token scoped to a cluster works only for that
@@ -241,7 +242,7 @@ func TestBrowserLoginFlowsCapped(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i := range 2 {
-		flow := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("login-capped-%d", i), Namespace: server.Namespace,
+		flow := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("login-capped-%d", i), Namespace: wellknown.Namespace,
 			Labels:      map[string]string{"herd.dev/login-flow": "true"},
 			Annotations: map[string]string{"herd.dev/login-flow-expires": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}}}
 		_ = c.Delete(ctx, flow)
@@ -276,7 +277,7 @@ func TestBrowserLoginNeedsServerURL(t *testing.T) {
 		Settings: map[string]string{"clientID": "Iv1.test"}}}
 	ctx := context.Background()
 	_ = c.Delete(ctx, ac)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "authconfig-github", Namespace: server.Namespace},
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "authconfig-github", Namespace: wellknown.Namespace},
 		StringData: map[string]string{"clientSecret": "s3cret"}}
 	_ = c.Delete(ctx, secret)
 	if err := c.Create(ctx, secret); err != nil {

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	v1 "herd.dev/herd/api/v1"
-	"herd.dev/herd/internal/importmanifest"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // Token copies carry the groups the proxy would send: no system: group,
@@ -27,7 +27,7 @@ func TestTokenCopyGroups(t *testing.T) {
 	objs := []client.Object{
 		&v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c1", UID: "uid-now"}},
 		&v1.User{ObjectMeta: metav1.ObjectMeta{Name: "u-1"}, Spec: v1.UserSpec{Enabled: true},
-			Status: v1.UserStatus{GroupPrincipals: []string{"oidc_group://x/devs", "system:masters", importmanifest.AdminsGroup}}},
+			Status: v1.UserStatus{GroupPrincipals: []string{"oidc_group://x/devs", "system:masters", wellknown.AdminsGroup}}},
 		&v1.Token{ObjectMeta: metav1.ObjectMeta{Name: "t-now"}, Spec: v1.TokenSpec{UserName: "u-1", ClusterName: "c1", ClusterUID: "uid-now", Enabled: true, ExpiresAt: expires}},
 		&v1.Token{ObjectMeta: metav1.ObjectMeta{Name: "t-before"}, Spec: v1.TokenSpec{UserName: "u-1", ClusterName: "c1", ClusterUID: "uid-before", Enabled: true, ExpiresAt: expires}},
 	}
@@ -39,7 +39,7 @@ func TestTokenCopyGroups(t *testing.T) {
 		want  string
 	}{
 		{"not an administrator", false, "oidc_group://x/devs"},
-		{"an administrator", true, "oidc_group://x/devs," + importmanifest.AdminsGroup},
+		{"an administrator", true, "oidc_group://x/devs," + wellknown.AdminsGroup},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := &tokenSource{cache: c, owner: func(context.Context, string, []string) bool { return tt.admin }}

@@ -9,6 +9,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/controllers/expiry"
 	"herd.dev/herd/internal/controllers/validation"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // everyReplica is a runnable that runs on every replica, not only the leader.
@@ -28,7 +29,7 @@ func (s *Server) wire(mgr manager.Manager) {
 	s.leader = mgr.Elected()
 	s.usage = &authn.UsageRecorder{Client: s.client, Flush: s.cfg.TokenUseFlush, Logger: s.cfg.Logger}
 	s.authn = &authn.Authenticator{Cache: s.cache, Usage: s.usage, Now: s.now}
-	s.local = &authn.Local{Users: s.cache, Secrets: s.api, Namespace: Namespace}
+	s.local = &authn.Local{Users: s.cache, Secrets: s.api, Namespace: wellknown.Namespace}
 	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byFlow = authn.NewLoginLimiter(30, time.Minute, s.now)

@@ -13,18 +13,16 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
 
-// Namespace holds the copies, apart from the agent's credentials in
-// herd-system, so that kube-api-auth may read them and nothing else.
-const Namespace = "herd-tokens"
+	"herd.dev/herd/internal/wellknown"
+)
 
 // Label marks a copy; its value is the Herd cluster name.
 const Label = "management.herd.dev/token-copy"
 
 // Keys of a copy's data.
 const (
-	KeyHash       = "hash"       // authn.HashSecret of the token's secret
+	KeyHash       = "hash"       // herdtoken.Hash of the token's secret
 	KeyUser       = "userName"   // the Herd User id (u-...)
 	KeyUsername   = "username"   // the login name, for the extra "username"
 	KeyGroups     = "groups"     // group principals, one per line
@@ -59,8 +57,8 @@ func (c Copy) Secret() *corev1.Secret {
 		enabled = "true"
 	}
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: Name(c.TokenName), Namespace: Namespace,
-			Labels: map[string]string{Label: c.Cluster, "app.kubernetes.io/managed-by": "herd"}},
+		ObjectMeta: metav1.ObjectMeta{Name: Name(c.TokenName), Namespace: wellknown.TokenCopiesNamespace,
+			Labels: map[string]string{Label: c.Cluster, wellknown.ManagedByLabel: wellknown.ManagedBy}},
 		Type: "management.herd.dev/token-copy",
 		Data: map[string][]byte{
 			KeyHash: []byte(c.Hash), KeyUser: []byte(c.UserName), KeyUsername: []byte(c.Username),

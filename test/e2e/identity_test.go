@@ -16,6 +16,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
+	"herd.dev/herd/internal/herdtoken"
 )
 
 // idpEnv is an env on east with a project whose namespace the identity
@@ -64,7 +65,7 @@ func (e *idpEnv) bindGroup(t *testing.T, group string) {
 // redirect back to Herd.
 func (e *idpEnv) browserLogin(t *testing.T, typ string, authorize func(authURL, callback string) url.Values) string {
 	t.Helper()
-	verifier := authn.NewSecret()
+	verifier := herdtoken.NewSecret()
 	sum := sha256.Sum256([]byte(verifier))
 	cliRedirect := "http://127.0.0.1:1/callback" // never fetched: the ticket is read off the redirect
 	code, body := e.s.Do(t, "POST", "/v1/auth/login/"+typ, "", herdapi.RedirectLoginRequest{CLIRedirect: cliRedirect,
@@ -93,7 +94,7 @@ func (e *idpEnv) browserLogin(t *testing.T, typ string, authorize func(authURL, 
 	}
 	// A ticket without the CLI's verifier is refused, and used up.
 	ticket := loc.Query().Get("ticket")
-	code, body = e.s.Do(t, "POST", "/v1/auth/tickets", "", herdapi.TicketRedeemRequest{Ticket: authn.NewSecret(), Verifier: verifier})
+	code, body = e.s.Do(t, "POST", "/v1/auth/tickets", "", herdapi.TicketRedeemRequest{Ticket: herdtoken.NewSecret(), Verifier: verifier})
 	herdtest.Expect(t, "unknown ticket", code, body, http.StatusUnauthorized)
 	code, body = e.s.Do(t, "POST", "/v1/auth/tickets", "", herdapi.TicketRedeemRequest{Ticket: ticket, Verifier: verifier})
 	herdtest.Expect(t, "redeem the ticket", code, body, http.StatusCreated)
@@ -110,7 +111,7 @@ func (e *idpEnv) browserLogin(t *testing.T, typ string, authorize func(authURL, 
 // returns the callback's status.
 func (e *idpEnv) browserLoginStatus(t *testing.T, typ string, authorize func(authURL, callback string) url.Values) int {
 	t.Helper()
-	sum := sha256.Sum256([]byte(authn.NewSecret()))
+	sum := sha256.Sum256([]byte(herdtoken.NewSecret()))
 	code, body := e.s.Do(t, "POST", "/v1/auth/login/"+typ, "", herdapi.RedirectLoginRequest{CLIRedirect: "http://127.0.0.1:1/callback",
 		CLIChallenge: base64.RawURLEncoding.EncodeToString(sum[:])})
 	herdtest.Expect(t, "start "+typ+" login", code, body, http.StatusOK)

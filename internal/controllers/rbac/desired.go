@@ -11,13 +11,12 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/roles"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // Labels on every object this controller makes downstream. Objects without
 // SourceLabel are never read, changed or deleted.
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedBy      = "herd"
 	// SourceLabel says which kind of Herd object made the downstream one:
 	// roletemplate, crtb or prtb.
 	SourceLabel = "management.herd.dev/source"
@@ -58,7 +57,7 @@ type Desired struct {
 func RoleName(template string) string { return rolePrefix + template }
 
 func herdLabels(source, owner string) map[string]string {
-	return map[string]string{ManagedByLabel: ManagedBy, SourceLabel: source, OwnerLabel: owner}
+	return wellknown.ManagedLabels(map[string]string{SourceLabel: source, OwnerLabel: owner})
 }
 
 // Render computes the desired downstream RBAC of one cluster.

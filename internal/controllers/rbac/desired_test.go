@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/wellknown"
 )
 
 func template(name, context string, inherits ...string) v1.RoleTemplate {
@@ -44,7 +45,7 @@ func TestRender(t *testing.T) {
 			t.Errorf("child rules: got %d, want its own and viewer's", got)
 		}
 		for name, r := range d.ClusterRoles {
-			if r.Labels[SourceLabel] != "roletemplate" || r.Labels[ManagedByLabel] != ManagedBy {
+			if r.Labels[SourceLabel] != "roletemplate" || r.Labels[wellknown.ManagedByLabel] != wellknown.ManagedBy {
 				t.Errorf("%s labels: %v", name, r.Labels)
 			}
 		}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"herd.dev/herd/internal/tokencopy"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // Source lists the copies a cluster should hold.
@@ -69,7 +70,7 @@ func New(cfg Config) (*Controller, error) {
 	c := &Controller{cfg: cfg,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "tokensync-" + cfg.Cluster}),
-		factory: informers.NewSharedInformerFactoryWithOptions(cfg.Kube, cfg.Resync, informers.WithNamespace(tokencopy.Namespace),
+		factory: informers.NewSharedInformerFactoryWithOptions(cfg.Kube, cfg.Resync, informers.WithNamespace(wellknown.TokenCopiesNamespace),
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel })),
 	}
 	inf := c.factory.Core().V1().Secrets()
@@ -125,19 +126,19 @@ func (c *Controller) sync(ctx context.Context) error {
 	}
 	if len(want) > 0 && !c.nsReady {
 		// Clusters imported with an older manifest lack the namespace.
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tokencopy.Namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "herd"}}}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: wellknown.TokenCopiesNamespace, Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedBy}}}
 		if _, err := c.cfg.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("failed to create namespace %s: %w", tokencopy.Namespace, err)
+			return fmt.Errorf("failed to create namespace %s: %w", wellknown.TokenCopiesNamespace, err)
 		}
 		c.nsReady = true
 	}
-	api := c.cfg.Kube.CoreV1().Secrets(tokencopy.Namespace)
+	api := c.cfg.Kube.CoreV1().Secrets(wellknown.TokenCopiesNamespace)
 	var errs []error
 	keep := map[string]bool{}
 	for _, cp := range want {
 		s := cp.Secret()
 		keep[s.Name] = true
-		have, err := c.lister.Secrets(tokencopy.Namespace).Get(s.Name)
+		have, err := c.lister.Secrets(wellknown.TokenCopiesNamespace).Get(s.Name)
 		switch {
 		case apierrors.IsNotFound(err):
 			_, err = api.Create(ctx, s, metav1.CreateOptions{})
@@ -153,7 +154,7 @@ func (c *Controller) sync(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	present, err := c.lister.Secrets(tokencopy.Namespace).List(labels.Everything())
+	present, err := c.lister.Secrets(wellknown.TokenCopiesNamespace).List(labels.Everything())
 	if err != nil {
 		return err
 	}

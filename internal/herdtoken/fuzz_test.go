@@ -1,15 +1,15 @@
-package authn_test
+package herdtoken_test
 
 import (
 	"strings"
 	"testing"
 
-	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdtoken"
 )
 
-// FuzzParseToken: whatever a client sends as a token, ParseToken never
+// FuzzParse: whatever a client sends as a token, Parse never
 // panics, and what it accepts is exactly a well-formed <name>:<secret>.
-func FuzzParseToken(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"t-abcdefghij:" + strings.Repeat("A", 43), "t-x:", ":secret", "", "t-abc", "t-abc:def:ghi",
 		"T-ABC:" + strings.Repeat("a", 43), "t-a b:" + strings.Repeat("a", 43), strings.Repeat("a", 300),
@@ -18,14 +18,14 @@ func FuzzParseToken(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		name, secret, err := authn.ParseToken(token)
+		name, secret, err := herdtoken.Parse(token)
 		if err != nil {
 			if name != "" || secret != "" {
 				t.Errorf("a refused token returned %q %q", name, secret)
 			}
 			return
 		}
-		if authn.FormatToken(name, secret) != token || len(token) > authn.MaxTokenBytes || len(secret) != 43 || name == "" || len(name) > 63 {
+		if herdtoken.Format(name, secret) != token || len(token) > herdtoken.MaxBytes || len(secret) != 43 || name == "" || len(name) > 63 {
 			t.Errorf("accepted %q as %q:%q", token, name, secret)
 		}
 		for _, r := range name {
@@ -34,7 +34,7 @@ func FuzzParseToken(f *testing.F) {
 			}
 		}
 		// A secret that does not match a hash is refused, whatever it is.
-		if authn.VerifySecret(authn.HashSecret(secret+"x"), secret) {
+		if herdtoken.Verify(herdtoken.Hash(secret+"x"), secret) {
 			t.Error("a secret verified against another's hash")
 		}
 	})

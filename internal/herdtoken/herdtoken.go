@@ -1,4 +1,8 @@
-package authn
+// Package herdtoken is the format of Herd's bearer tokens: "<name>:<secret>"
+// with a DNS-label name and 256 random bits of secret, of which only a
+// salted hash is ever stored. Users', agents' and registration tokens all
+// use it; kube-api-auth checks copies with it and needs nothing else.
+package herdtoken
 
 import (
 	"crypto/rand"
@@ -10,23 +14,24 @@ import (
 	"strings"
 )
 
-// MaxTokenBytes bounds what is parsed as a token.
-const MaxTokenBytes = 256
+// MaxBytes bounds what is parsed as a token.
+const MaxBytes = 256
 
 // secretBytes is the entropy of a token secret: 256 bits.
 const secretBytes = 32
 
-// ErrMalformedToken is returned for anything that is not <name>:<secret>.
-var ErrMalformedToken = errors.New("authn: malformed token")
+// ErrMalformed is returned for anything that is not <name>:<secret>.
+var ErrMalformed = errors.New("herdtoken: malformed token")
 
-var nameEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+// NameEncoding is the lowercase base32 of token and object names.
+var NameEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // NewName returns prefix followed by 10 random lowercase characters, a
 // valid Kubernetes object name.
 func NewName(prefix string) string {
 	b := make([]byte, 7)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return prefix + nameEncoding.EncodeToString(b)[:10]
+	return prefix + NameEncoding.EncodeToString(b)[:10]
 }
 
 // NewSecret returns a token secret of 256 random bits, base64url encoded.
@@ -36,38 +41,38 @@ func NewSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// FormatToken joins a token's name and secret.
-func FormatToken(name, secret string) string { return name + ":" + secret }
+// Format joins a token's name and secret.
+func Format(name, secret string) string { return name + ":" + secret }
 
-// ParseToken splits <name>:<secret>, refusing anything oversized or odd.
-func ParseToken(token string) (name, secret string, err error) {
-	if len(token) > MaxTokenBytes {
-		return "", "", ErrMalformedToken
+// Parse splits <name>:<secret>, refusing anything oversized or odd.
+func Parse(token string) (name, secret string, err error) {
+	if len(token) > MaxBytes {
+		return "", "", ErrMalformed
 	}
 	name, secret, ok := strings.Cut(token, ":")
 	if !ok || name == "" || len(name) > 63 || len(secret) != base64.RawURLEncoding.EncodedLen(secretBytes) {
-		return "", "", ErrMalformedToken
+		return "", "", ErrMalformed
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return "", "", ErrMalformedToken
+			return "", "", ErrMalformed
 		}
 	}
 	return name, secret, nil
 }
 
-// HashSecret returns "sha256:<salt>:<digest>" for a token secret. The
+// Hash returns "sha256:<salt>:<digest>" for a token secret. The
 // secret has 256 bits of entropy, so one round of SHA-256 with a random
 // salt is enough and keeps verification cheap.
-func HashSecret(secret string) string {
+func Hash(secret string) string {
 	salt := make([]byte, 16)
 	_, _ = rand.Read(salt)
 	enc := base64.RawStdEncoding
 	return "sha256:" + enc.EncodeToString(salt) + ":" + enc.EncodeToString(digest(salt, secret))
 }
 
-// VerifySecret reports whether secret matches a HashSecret result.
-func VerifySecret(hash, secret string) bool {
+// Verify reports whether secret matches a Hash result.
+func Verify(hash, secret string) bool {
 	parts := strings.Split(hash, ":")
 	if len(parts) != 3 || parts[0] != "sha256" {
 		return false

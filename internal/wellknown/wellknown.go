@@ -1,0 +1,44 @@
+// Package wellknown holds the names that Herd's parts agree on and that
+// users see: its namespaces, labels, groups and field manager. It imports
+// nothing, so every package may use it.
+package wellknown
+
+const (
+	// Namespace is Herd's namespace: in the management cluster it holds
+	// Herd's Secrets and its leader Lease; downstream, the agents and
+	// their accounts.
+	Namespace = "herd-system"
+	// TokenCopiesNamespace holds, downstream, the token copies for the
+	// authorized cluster endpoint, apart from the agent's credentials so
+	// that kube-api-auth may read them and nothing else.
+	TokenCopiesNamespace = "herd-tokens"
+
+	// ManagedByLabel, with value ManagedBy, marks every object Herd makes.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedBy      = "herd"
+	// ClusterLabel names, on a registration or agent token or a
+	// credential Secret, the Cluster it belongs to.
+	ClusterLabel = "management.herd.dev/cluster"
+
+	// AdminsGroup is the group Herd asserts downstream for users whose
+	// global role grants every cluster (Herd administrators); it holds
+	// cluster-admin there. Provider groups are principals with a scheme
+	// (openldap_group://...), so none can be named this.
+	AdminsGroup = "herd:global-admins"
+
+	// FieldOwner is the server-side apply field manager of Herd's writes.
+	FieldOwner = "herd-server"
+
+	// LocalCluster is the cluster id of the management cluster itself; no
+	// Cluster may be named so.
+	LocalCluster = "local"
+)
+
+// ManagedLabels returns the labels of an object Herd makes, with more.
+func ManagedLabels(more map[string]string) map[string]string {
+	out := map[string]string{ManagedByLabel: ManagedBy}
+	for k, v := range more {
+		out[k] = v
+	}
+	return out
+}
