@@ -49,7 +49,7 @@ func (s *Server) handleListProviders(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "get", "authconfigs") {
+	if !s.authz.Allowed(r.Context(), id, "get", "authconfigs") {
 		s.forbidden(w, r, id, "see identity provider settings")
 		return
 	}
@@ -71,7 +71,7 @@ func (s *Server) handleGetProvider(w http.ResponseWriter, r *http.Request, id *a
 // first (for LDAP: binds the service account), so a bad setting is a 422
 // now rather than failed logins later.
 func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "update", "authconfigs") {
+	if !s.authz.Allowed(r.Context(), id, "update", "authconfigs") {
 		s.forbidden(w, r, id, "configure identity providers")
 		return
 	}

@@ -20,11 +20,8 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/importmanifest"
+	"herd.dev/herd/internal/wellknown"
 )
-
-// LocalClusterName is the id of the management cluster itself; it cannot be
-// created, imported or deleted.
-const LocalClusterName = "local"
 
 func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var list v1.ClusterList
@@ -32,10 +29,10 @@ func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *
 		s.internal(w, r, err)
 		return
 	}
-	all := s.allowed(r.Context(), id, "list", "clusters")
+	all := s.authz.Allowed(r.Context(), id, "list", "clusters")
 	out := herdapi.ClusterList{Items: []herdapi.Cluster{}}
 	for i := range list.Items {
-		if all || s.member(r.Context(), id, list.Items[i].Name) {
+		if all || s.authz.Member(r.Context(), id, list.Items[i].Name) {
 			out.Items = append(out.Items, apiCluster(&list.Items[i]))
 		}
 	}
@@ -44,7 +41,7 @@ func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *
 }
 
 func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "create", "clusters") {
+	if !s.authz.Allowed(r.Context(), id, "create", "clusters") {
 		s.forbidden(w, r, id, "create clusters")
 		return
 	}
@@ -56,7 +53,7 @@ func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id 
 	case len(errs) > 0:
 		s.invalid(w, r, "cluster name "+strings.Join(errs, "; "))
 		return
-	case req.Name == LocalClusterName:
+	case req.Name == wellknown.LocalCluster:
 		s.invalid(w, r, "cluster name local is the management cluster's; choose another")
 		return
 	case len(req.DisplayName) > 253 || len(req.Description) > 1024:
@@ -92,7 +89,7 @@ func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id 
 // answers 404: a cluster the caller may not reach looks absent.
 func (s *Server) visibleCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Cluster, bool) {
 	name := r.PathValue("name")
-	c, ok := s.reachableCluster(r.Context(), id, name)
+	c, ok := s.authz.ReachableCluster(r.Context(), id, name)
 	if !ok || c == nil {
 		s.notFound(w, r, "cluster "+name)
 		return nil, false
@@ -118,7 +115,7 @@ func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id 
 	if !ok {
 		return
 	}
-	if !s.allowed(r.Context(), id, "delete", "clusters") {
+	if !s.authz.Allowed(r.Context(), id, "delete", "clusters") {
 		s.forbidden(w, r, id, "delete clusters")
 		return
 	}
@@ -186,7 +183,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, id *authn.
 	if !ok {
 		return
 	}
-	if !s.allowed(r.Context(), id, "update", "clusters") {
+	if !s.authz.Allowed(r.Context(), id, "update", "clusters") {
 		s.forbidden(w, r, id, "import clusters")
 		return
 	}

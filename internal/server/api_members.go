@@ -16,13 +16,14 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/roles"
 )
 
 // bindingName derives a binding's name from what it grants, so the same
 // grant made twice collides in the apiserver instead of being duplicated.
 func bindingName(prefix, scope, template string, s v1.Subject) string {
-	sum := sha256.Sum256([]byte(scope + "\x00" + template + "\x00" + subjectKey(s)))
+	sum := sha256.Sum256([]byte(scope + "\x00" + template + "\x00" + index.SubjectKey(s)))
 	return prefix + hex.EncodeToString(sum[:])[:16]
 }
 
@@ -67,24 +68,24 @@ func (s *Server) resolveScope(w http.ResponseWriter, r *http.Request, id *authn.
 	}
 	if project != "" {
 		var p v1.Project
-		if err := s.cache.Get(ctx, client.ObjectKey{Name: project}, &p); err != nil || !s.visibleProject(ctx, id, &p) {
+		if err := s.cache.Get(ctx, client.ObjectKey{Name: project}, &p); err != nil || !s.authz.VisibleProject(ctx, id, &p) {
 			s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "project "+project+" does not exist; see `herdctl projects list`", err)
 			return nil, false
 		}
-		return &scope{cluster: p.Spec.ClusterName, project: &p, resource: "projectroletemplatebindings", held: s.projectRules(ctx, id, &p)}, true
+		return &scope{cluster: p.Spec.ClusterName, project: &p, resource: "projectroletemplatebindings", held: s.authz.ProjectRules(ctx, id, &p)}, true
 	}
 	var c v1.Cluster
 	if err := s.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil ||
-		!(s.allowed(ctx, id, "get", "clusters") || s.member(ctx, id, cluster)) {
+		!(s.authz.Allowed(ctx, id, "get", "clusters") || s.authz.Member(ctx, id, cluster)) {
 		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster "+cluster+" does not exist; see `herdctl clusters list`", err)
 		return nil, false
 	}
-	return &scope{cluster: c.Name, resource: "clusterroletemplatebindings", held: s.clusterRules(ctx, id, c.Name)}, true
+	return &scope{cluster: c.Name, resource: "clusterroletemplatebindings", held: s.authz.ClusterRules(ctx, id, c.Name)}, true
 }
 
 // mayManage reports whether id may create or delete (verb) bindings in sc.
 func (s *Server) mayManage(r *http.Request, id *authn.Identity, sc *scope, verb string) bool {
-	return s.allowed(r.Context(), id, verb, sc.resource) || len(roles.Missing(sc.held, roles.Manage(sc.resource, verb))) == 0
+	return s.authz.Allowed(r.Context(), id, verb, sc.resource) || len(roles.Missing(sc.held, roles.Manage(sc.resource, verb))) == 0
 }
 
 func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
@@ -96,7 +97,7 @@ func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, id *a
 	out := herdapi.MemberList{Items: []herdapi.Member{}}
 	if sc.project != nil {
 		var list v1.ProjectRoleTemplateBindingList
-		if err := s.cache.List(r.Context(), &list, client.MatchingFields{projectIndex: sc.project.Name}); err != nil {
+		if err := s.cache.List(r.Context(), &list, client.MatchingFields{index.Project: sc.project.Name}); err != nil {
 			s.internal(w, r, err)
 			return
 		}
@@ -106,7 +107,7 @@ func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, id *a
 		}
 	} else {
 		var list v1.ClusterRoleTemplateBindingList
-		if err := s.cache.List(r.Context(), &list, client.MatchingFields{clusterIndex: sc.cluster}); err != nil {
+		if err := s.cache.List(r.Context(), &list, client.MatchingFields{index.Cluster: sc.cluster}); err != nil {
 			s.internal(w, r, err)
 			return
 		}
@@ -188,7 +189,7 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, id *aut
 		s.invalid(w, r, fmt.Sprintf("role template %s is for %ss; bind it with --%s", rt.Name, rt.Spec.Context, rt.Spec.Context))
 		return
 	}
-	rules, err := s.templateRules(r.Context(), rt.Name)
+	rules, err := s.authz.TemplateRules(r.Context(), rt.Name)
 	if err != nil {
 		s.invalid(w, r, "role template "+rt.Name+" cannot be used: "+err.Error())
 		return

@@ -50,7 +50,7 @@ func (s *Server) mayMoveNamespaces(ctx context.Context, id *authn.Identity, clus
 		verbs = append(verbs, "create")
 	}
 	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: verbs}}
-	return len(roles.Missing(s.clusterRules(ctx, id, cluster), want)) == 0
+	return len(roles.Missing(s.authz.ClusterRules(ctx, id, cluster), want)) == 0
 }
 
 func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {

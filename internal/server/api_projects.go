@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,31 +13,15 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/roles"
 )
-
-// mayInCluster reports whether id may do verb on Herd resource in a
-// cluster: by a global role, or by their roles in the cluster.
-func (s *Server) mayInCluster(ctx context.Context, id *authn.Identity, cluster, verb, resource string) bool {
-	if s.allowed(ctx, id, verb, resource) {
-		return true
-	}
-	want := []rbacv1.PolicyRule{{APIGroups: []string{v1.GroupVersion.Group}, Resources: []string{resource}, Verbs: []string{verb}}}
-	return len(roles.Missing(s.clusterRules(ctx, id, cluster), want)) == 0
-}
-
-// visibleProject reports whether id may see a project: globally, through
-// their roles in its cluster, or as one of its members.
-func (s *Server) visibleProject(ctx context.Context, id *authn.Identity, p *v1.Project) bool {
-	return s.mayInCluster(ctx, id, p.Spec.ClusterName, "get", "projects") ||
-		len(s.projectBindings(ctx, id, func(name string) bool { return name == p.Name })) > 0
-}
 
 func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var list v1.ProjectList
 	var opts []client.ListOption
 	if c := r.URL.Query().Get("cluster"); c != "" {
-		opts = append(opts, client.MatchingFields{clusterIndex: c})
+		opts = append(opts, client.MatchingFields{index.Cluster: c})
 	}
 	if err := s.cache.List(r.Context(), &list, opts...); err != nil {
 		s.internal(w, r, err)
@@ -47,7 +29,7 @@ func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request, id *
 	}
 	out := herdapi.ProjectList{Items: []herdapi.Project{}}
 	for i := range list.Items {
-		if s.visibleProject(r.Context(), id, &list.Items[i]) {
+		if s.authz.VisibleProject(r.Context(), id, &list.Items[i]) {
 			out.Items = append(out.Items, apiProject(&list.Items[i]))
 		}
 	}
@@ -59,7 +41,7 @@ func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request, id *
 func (s *Server) project(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Project, bool) {
 	var p v1.Project
 	name := r.PathValue("name")
-	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &p); err != nil || !s.visibleProject(r.Context(), id, &p) {
+	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &p); err != nil || !s.authz.VisibleProject(r.Context(), id, &p) {
 		s.notFound(w, r, "project "+name)
 		return nil, false
 	}
@@ -90,11 +72,11 @@ func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request, id 
 	}
 	var cluster v1.Cluster
 	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: req.ClusterName}, &cluster); err != nil ||
-		!(s.allowed(r.Context(), id, "get", "clusters") || s.member(r.Context(), id, cluster.Name)) {
+		!(s.authz.Allowed(r.Context(), id, "get", "clusters") || s.authz.Member(r.Context(), id, cluster.Name)) {
 		s.invalid(w, r, "cluster "+req.ClusterName+" does not exist; see `herdctl clusters list`")
 		return
 	}
-	if !s.mayInCluster(r.Context(), id, cluster.Name, "create", "projects") {
+	if !s.authz.MayInCluster(r.Context(), id, cluster.Name, "create", "projects") {
 		s.forbidden(w, r, id, "create projects in cluster "+cluster.Name)
 		return
 	}
@@ -112,7 +94,7 @@ func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request, id 
 	}
 	s.awaitCache(r.Context(), p, false)
 	// Like Rancher, a creator who is not an administrator owns the project.
-	if !s.allowed(r.Context(), id, "create", "projectroletemplatebindings") {
+	if !s.authz.Allowed(r.Context(), id, "create", "projectroletemplatebindings") {
 		b := newPRTB(p, roles.ProjectOwner, v1.Subject{UserName: id.UserName})
 		if err := s.client.Create(r.Context(), b); err != nil && !apierrors.IsAlreadyExists(err) {
 			s.internal(w, r, err)
@@ -129,7 +111,7 @@ func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request, id 
 	if !ok {
 		return
 	}
-	if !s.mayInCluster(r.Context(), id, p.Spec.ClusterName, "delete", "projects") {
+	if !s.authz.MayInCluster(r.Context(), id, p.Spec.ClusterName, "delete", "projects") {
 		s.forbidden(w, r, id, "delete project "+p.Name)
 		return
 	}

@@ -16,7 +16,7 @@ import (
 
 // handleListRoles lists the global roles and role templates.
 func (s *Server) handleListRoles(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "list", "roletemplates") {
+	if !s.authz.Allowed(r.Context(), id, "list", "roletemplates") {
 		s.forbidden(w, r, id, "list roles")
 		return
 	}
@@ -52,7 +52,7 @@ func contextOrder(c string) string {
 // handleGetRole shows a role template (or else a global role) with its
 // effective rules.
 func (s *Server) handleGetRole(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "get", "roletemplates") {
+	if !s.authz.Allowed(r.Context(), id, "get", "roletemplates") {
 		s.forbidden(w, r, id, "see roles")
 		return
 	}
@@ -60,7 +60,7 @@ func (s *Server) handleGetRole(w http.ResponseWriter, r *http.Request, id *authn
 	var rt v1.RoleTemplate
 	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &rt); err == nil {
 		out := apiRoleTemplate(&rt)
-		out.EffectiveRules, _ = s.templateRules(r.Context(), name)
+		out.EffectiveRules, _ = s.authz.TemplateRules(r.Context(), name)
 		writeJSON(w, http.StatusOK, out)
 		return
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
-	"herd.dev/herd/internal/roles"
 )
 
 // handleListTokens lists the caller's tokens, or with ?all=true everyone's.
@@ -22,7 +20,7 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, id *au
 	var opts []client.ListOption
 	switch all := r.URL.Query().Get("all"); all {
 	case "true":
-		if !s.allowed(r.Context(), id, "list", "tokens") {
+		if !s.authz.Allowed(r.Context(), id, "list", "tokens") {
 			s.forbidden(w, r, id, "list other users' tokens")
 			return
 		}
@@ -67,7 +65,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, id *a
 			s.invalid(w, r, "clusterName "+strings.Join(errs, "; "))
 			return
 		}
-		c, ok := s.liveCluster(r.Context(), id, req.ClusterName)
+		c, ok := s.authz.LiveCluster(r.Context(), id, req.ClusterName)
 		if !ok {
 			s.notFound(w, r, "cluster "+req.ClusterName)
 			return
@@ -85,35 +83,13 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, id *a
 		Description: req.Description, ClusterName: req.ClusterName, ClusterUID: clusterUID}, false)
 }
 
-// reachableCluster returns the cluster of that name if id may reach it
-// through the proxy: the management cluster (nil, true) for those who may
-// proxy to it, another for its members and those who may see every cluster.
-func (s *Server) reachableCluster(ctx context.Context, id *authn.Identity, name string) (*v1.Cluster, bool) {
-	if name == LocalClusterName {
-		return nil, s.allowed(ctx, id, roles.VerbProxyLocal, "clusters")
-	}
-	var c v1.Cluster
-	if len(name) > 63 || s.cache.Get(ctx, client.ObjectKey{Name: name}, &c) != nil ||
-		!(s.allowed(ctx, id, "get", "clusters") || s.member(ctx, id, name)) {
-		return nil, false
-	}
-	return &c, true
-}
-
-// liveCluster is reachableCluster for what needs a cluster that is not
-// being deleted (tokens and kubeconfigs for it).
-func (s *Server) liveCluster(ctx context.Context, id *authn.Identity, name string) (*v1.Cluster, bool) {
-	c, ok := s.reachableCluster(ctx, id, name)
-	return c, ok && (c == nil || c.DeletionTimestamp.IsZero())
-}
-
 // handleRevokeToken disables a token: the caller's own, or any for those
 // who may update tokens. Others' tokens answer 404, as if absent.
 func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
 	var tok v1.Token
 	if len(name) > 63 || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &tok) != nil ||
-		(tok.Spec.UserName != id.UserName && !s.allowed(r.Context(), id, "update", "tokens")) {
+		(tok.Spec.UserName != id.UserName && !s.authz.Allowed(r.Context(), id, "update", "tokens")) {
 		s.notFound(w, r, "token "+name)
 		return
 	}

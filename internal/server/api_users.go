@@ -20,7 +20,7 @@ import (
 )
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "list", "users") {
+	if !s.authz.Allowed(r.Context(), id, "list", "users") {
 		s.forbidden(w, r, id, "list users")
 		return
 	}
@@ -37,7 +37,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, id *aut
 }
 
 func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "create", "users") {
+	if !s.authz.Allowed(r.Context(), id, "create", "users") {
 		s.forbidden(w, r, id, "create users")
 		return
 	}
@@ -49,7 +49,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, id *au
 		s.invalid(w, r, msg)
 		return
 	}
-	if role, missing := s.globalEscalation(r.Context(), id, req.GlobalRoles); len(missing) > 0 {
+	if role, missing := s.authz.GlobalEscalation(r.Context(), id, req.GlobalRoles); len(missing) > 0 {
 		s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden,
 			fmt.Sprintf("forbidden: global role %s grants permissions you do not hold (%s)", role, roles.Describe(missing, 3)),
 			fmt.Errorf("user %s may not grant global role %s: escalation", id.UserName, role))
@@ -102,7 +102,7 @@ func (s *Server) targetUser(w http.ResponseWriter, r *http.Request, id *authn.Id
 	// Self is the same User object, not the same login name: an LDAP user
 	// called admin is not the local admin.
 	self := found && user.Name == id.UserName
-	if !self && !s.allowed(r.Context(), id, verb, "users") {
+	if !self && !s.authz.Allowed(r.Context(), id, verb, "users") {
 		s.forbidden(w, r, id, verb+" other users")
 		return nil, false
 	}
@@ -113,7 +113,7 @@ func (s *Server) targetUser(w http.ResponseWriter, r *http.Request, id *authn.Id
 	if !self && verb != "get" {
 		// Managing a user (their password, tokens, state) is acting as
 		// them: it takes every global right they hold, as binding does.
-		if missing := roles.Missing(s.globalRules(r.Context(), id), s.globalRules(r.Context(), identityOf(user))); len(missing) > 0 {
+		if missing := s.authz.ToManage(r.Context(), id, identityOf(user)); len(missing) > 0 {
 			s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden,
 				fmt.Sprintf("forbidden: user %s holds global permissions you do not hold (%s)", name, roles.Describe(missing, 3)),
 				fmt.Errorf("user %s may not %s user %s: escalation", id.UserName, verb, user.Name))
@@ -153,7 +153,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, id *au
 	if !s.decode(w, r, &req) {
 		return
 	}
-	if !s.allowed(r.Context(), id, "update", "users") {
+	if !s.authz.Allowed(r.Context(), id, "update", "users") {
 		s.forbidden(w, r, id, "change users")
 		return
 	}
@@ -204,7 +204,7 @@ func (s *Server) updateUser(ctx context.Context, name string, change func(*v1.Us
 }
 
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "delete", "users") {
+	if !s.authz.Allowed(r.Context(), id, "delete", "users") {
 		s.forbidden(w, r, id, "delete users")
 		return
 	}

@@ -16,6 +16,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/controllers/rbac"
+	"herd.dev/herd/internal/index"
 )
 
 // Field managers of the parts of a Cluster's status the server writes.
@@ -90,7 +91,7 @@ func (s *Server) reportRBAC(ctx context.Context, cluster string, res rbac.Result
 // when they changed.
 func (s *Server) recordProjectNamespaces(ctx context.Context, cluster string, namespaces map[string][]string) {
 	var projects v1.ProjectList
-	if err := s.cache.List(ctx, &projects, client.MatchingFields{clusterIndex: cluster}); err != nil {
+	if err := s.cache.List(ctx, &projects, client.MatchingFields{index.Cluster: cluster}); err != nil {
 		return
 	}
 	for i := range projects.Items {

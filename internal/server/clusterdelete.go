@@ -19,6 +19,7 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/controllers/rbac"
 	"herd.dev/herd/internal/impersonation"
+	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/tokencopy"
 	"herd.dev/herd/internal/wellknown"
 )
@@ -100,7 +101,7 @@ func (s *Server) clusterGone(ctx context.Context, c *v1.Cluster) {
 // name without a UID).
 func (s *Server) deleteScopedTokens(ctx context.Context, c *v1.Cluster) error {
 	var list v1.TokenList
-	if err := s.cache.List(ctx, &list, client.MatchingFields{tokenClusterIndex: c.Name}); err != nil {
+	if err := s.cache.List(ctx, &list, client.MatchingFields{index.TokenCluster: c.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {

@@ -15,7 +15,7 @@ import (
 	"herd.dev/herd/internal/controllers/rbac"
 	"herd.dev/herd/internal/controllers/tokensync"
 	"herd.dev/herd/internal/importmanifest"
-	"herd.dev/herd/internal/roles"
+	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/tokencopy"
 )
 
@@ -106,8 +106,10 @@ func (s *Server) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRunti
 	tokens, err := tokensync.New(tokensync.Config{
 		Cluster: cluster,
 		Kube:    d.accounts.Client,
-		Source:  &tokenSource{cache: s.cache, owner: s.ownsEveryCluster},
-		Logger:  s.cfg.Logger.With("controller", "tokensync", "cluster", cluster),
+		Source: &tokenSource{cache: s.cache, owner: func(ctx context.Context, userName string, groups []string) bool {
+			return s.authz.IsClusterAdmin(ctx, &authn.Identity{UserName: userName, Groups: groups}, cluster)
+		}},
+		Logger: s.cfg.Logger.With("controller", "tokensync", "cluster", cluster),
 	})
 	if err != nil {
 		return nil, err
@@ -179,11 +181,6 @@ func (s *Server) triggerTokens(clusters ...string) {
 	}
 }
 
-// ownsEveryCluster reports whether a user administers every downstream cluster.
-func (s *Server) ownsEveryCluster(ctx context.Context, userName string, groups []string) bool {
-	return s.allowed(ctx, &authn.Identity{UserName: userName, Groups: groups}, roles.VerbOwn, "clusters")
-}
-
 // tokenSource lists the token copies a cluster should hold: its
 // cluster-scoped tokens, with their users' state and groups.
 type tokenSource struct {
@@ -196,7 +193,7 @@ type tokenSource struct {
 
 func (t *tokenSource) Copies(ctx context.Context, cluster string) ([]tokencopy.Copy, error) {
 	var tokens v1.TokenList
-	if err := t.cache.List(ctx, &tokens, client.MatchingFields{tokenClusterIndex: cluster}); err != nil {
+	if err := t.cache.List(ctx, &tokens, client.MatchingFields{index.TokenCluster: cluster}); err != nil {
 		return nil, err
 	}
 	var c v1.Cluster
@@ -237,16 +234,16 @@ func (m *mgmtSource) Input(ctx context.Context, cluster string) (rbac.Input, err
 	if err := m.cache.List(ctx, &templates); err != nil {
 		return rbac.Input{}, err
 	}
-	if err := m.cache.List(ctx, &crtbs, client.MatchingFields{clusterIndex: cluster}); err != nil {
+	if err := m.cache.List(ctx, &crtbs, client.MatchingFields{index.Cluster: cluster}); err != nil {
 		return rbac.Input{}, err
 	}
-	if err := m.cache.List(ctx, &projects, client.MatchingFields{clusterIndex: cluster}); err != nil {
+	if err := m.cache.List(ctx, &projects, client.MatchingFields{index.Cluster: cluster}); err != nil {
 		return rbac.Input{}, err
 	}
 	in := rbac.Input{Templates: templates.Items, CRTBs: crtbs.Items, Projects: projects.Items}
 	for _, p := range projects.Items {
 		var prtbs v1.ProjectRoleTemplateBindingList
-		if err := m.cache.List(ctx, &prtbs, client.MatchingFields{projectIndex: p.Name}); err != nil {
+		if err := m.cache.List(ctx, &prtbs, client.MatchingFields{index.Project: p.Name}); err != nil {
 			return rbac.Input{}, err
 		}
 		in.PRTBs = append(in.PRTBs, prtbs.Items...)

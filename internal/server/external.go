@@ -15,6 +15,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/wellknown"
 )
 
@@ -31,7 +32,7 @@ func (s *Server) externalUser(ctx context.Context, ident *authn.ExternalIdentity
 		ident.Groups = ident.Groups[:maxGroups]
 	}
 	var list v1.UserList
-	if err := s.cache.List(ctx, &list, client.MatchingFields{principalIndex: ident.UserPrincipal}); err != nil {
+	if err := s.cache.List(ctx, &list, client.MatchingFields{index.Principal: ident.UserPrincipal}); err != nil {
 		return nil, err
 	}
 	var user *v1.User

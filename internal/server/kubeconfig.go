@@ -10,6 +10,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // handleKubeconfig returns a kubeconfig whose context reaches the cluster
@@ -17,7 +18,7 @@ import (
 // or with ?exec=true a `herdctl token` exec credential plugin.
 func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
-	c, ok := s.liveCluster(r.Context(), id, name)
+	c, ok := s.authz.LiveCluster(r.Context(), id, name)
 	if !ok {
 		s.notFound(w, r, "cluster "+name)
 		return
@@ -95,7 +96,7 @@ func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster
 // endpoint, or nil when it has none.
 func (s *Server) directCluster(r *http.Request, name string) *clientcmdapi.Cluster {
 	var c v1.Cluster
-	if name == LocalClusterName || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil {
+	if name == wellknown.LocalCluster || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil {
 		return nil
 	}
 	ep := c.Spec.AuthorizedEndpoint

@@ -16,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/wellknown"
 )
 
@@ -60,7 +61,7 @@ func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to set up the controller manager: %w", err)
 	}
-	if err := addIndexes(ctx, mgr); err != nil {
+	if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
 	return mgr, nil

@@ -24,7 +24,6 @@ import (
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/impersonation"
 	"herd.dev/herd/internal/importmanifest"
-	"herd.dev/herd/internal/roles"
 	"herd.dev/herd/internal/wellknown"
 )
 
@@ -42,12 +41,8 @@ func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy
 	if id.ClusterName != "" && (id.ClusterName != clusterID || !s.scopeCurrent(r.Context(), id)) {
 		return authproxy.Identity{}, id.TokenName, fmt.Errorf("%w: token %s is for cluster %s (uid %s)", authproxy.ErrUnauthenticated, id.TokenName, id.ClusterName, id.ClusterUID)
 	}
-	adminVerb := roles.VerbOwn // of every downstream cluster
-	if clusterID == LocalClusterName {
-		adminVerb = roles.VerbProxyLocal
-	}
 	// The admins group is Herd's to add, whatever a user's groups say.
-	groups := importmanifest.DownstreamGroups(id.Groups, s.allowed(r.Context(), id, adminVerb, "clusters"))
+	groups := importmanifest.DownstreamGroups(id.Groups, s.authz.IsClusterAdmin(r.Context(), id, clusterID))
 	return authproxy.Identity{
 		User:   id.UserName,
 		Groups: groups,
@@ -62,7 +57,7 @@ func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy
 // scopeCurrent reports whether a cluster-scoped token's cluster is still
 // the one it was issued for: same UID, not being deleted.
 func (s *Server) scopeCurrent(ctx context.Context, id *authn.Identity) bool {
-	if id.ClusterName == LocalClusterName {
+	if id.ClusterName == wellknown.LocalCluster {
 		return id.ClusterUID == ""
 	}
 	var c v1.Cluster
@@ -76,7 +71,7 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 	// proxyAuthenticate has checked the admin verb of this cluster id and
 	// added the admins group for it: no second lookup of global roles.
 	admin := slices.Contains(pid.Groups, wellknown.AdminsGroup)
-	if clusterID == LocalClusterName {
+	if clusterID == wellknown.LocalCluster {
 		if !admin {
 			return nil, fmt.Errorf("%w: user %s may not reach the management cluster", authproxy.ErrNotFound, pid.User)
 		}
@@ -89,7 +84,7 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 	if !c.DeletionTimestamp.IsZero() {
 		return nil, fmt.Errorf("%w: %s is being deleted", authproxy.ErrNotFound, clusterID)
 	}
-	if !admin && !s.allowed(ctx, id, "get", "clusters") && !s.member(ctx, id, clusterID) {
+	if !admin && !s.authz.Allowed(ctx, id, "get", "clusters") && !s.authz.Member(ctx, id, clusterID) {
 		return nil, fmt.Errorf("%w: user %s has no role in cluster %s", authproxy.ErrNotFound, pid.User, clusterID)
 	}
 	if !s.connected(&c) {

@@ -14,6 +14,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/index"
 )
 
 // externalPrincipal is the user's principal at an identity provider, or "".
@@ -92,7 +93,7 @@ func (s *Server) refreshUser(ctx context.Context, user *v1.User) error {
 // revokeAllTokens deletes every token of a user.
 func (s *Server) revokeAllTokens(ctx context.Context, userName string) error {
 	var list v1.TokenList
-	if err := s.cache.List(ctx, &list, client.MatchingFields{tokenUserIndex: userName}); err != nil {
+	if err := s.cache.List(ctx, &list, client.MatchingFields{index.TokenUser: userName}); err != nil {
 		return err
 	}
 	for i := range list.Items {
@@ -133,7 +134,7 @@ func (s *Server) refreshGroups(ctx context.Context) error {
 
 // handleRefreshUser refreshes one user's groups now.
 func (s *Server) handleRefreshUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.allowed(r.Context(), id, "update", "users") {
+	if !s.authz.Allowed(r.Context(), id, "update", "users") {
 		s.forbidden(w, r, id, "refresh users")
 		return
 	}

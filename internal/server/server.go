@@ -19,6 +19,7 @@ import (
 
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authproxy"
+	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/crds"
 	"herd.dev/herd/internal/localcluster"
 	"herd.dev/herd/internal/tunnel"
@@ -61,6 +62,7 @@ type Server struct {
 	cache     client.Reader
 	api       client.Reader // uncached reads
 	authn     *authn.Authenticator
+	authz     *authz.Authorizer
 	local     *authn.Local
 	usage     *authn.UsageRecorder
 	byUser    *authn.LoginLimiter

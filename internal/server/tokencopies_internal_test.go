@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/wellknown"
 )
 
@@ -32,7 +33,7 @@ func TestTokenCopyGroups(t *testing.T) {
 		&v1.Token{ObjectMeta: metav1.ObjectMeta{Name: "t-before"}, Spec: v1.TokenSpec{UserName: "u-1", ClusterName: "c1", ClusterUID: "uid-before", Enabled: true, ExpiresAt: expires}},
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
-		WithIndex(&v1.Token{}, tokenClusterIndex, func(o client.Object) []string { return []string{o.(*v1.Token).Spec.ClusterName} }).Build()
+		WithIndex(&v1.Token{}, index.TokenCluster, func(o client.Object) []string { return []string{o.(*v1.Token).Spec.ClusterName} }).Build()
 	for _, tt := range []struct {
 		name  string
 		admin bool

@@ -12,6 +12,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/index"
 )
 
 // errTokenQuota means a user holds Config.MaxTokensPerUser live tokens.
@@ -30,7 +31,7 @@ func (l *tokenLocks) of(user string) *sync.Mutex {
 // liveTokens lists a user's enabled, unexpired tokens, oldest first.
 func (s *Server) liveTokens(ctx context.Context, userName string) ([]v1.Token, error) {
 	var list v1.TokenList
-	if err := s.cache.List(ctx, &list, client.MatchingFields{tokenUserIndex: userName}); err != nil {
+	if err := s.cache.List(ctx, &list, client.MatchingFields{index.TokenUser: userName}); err != nil {
 		return nil, err
 	}
 	now := s.now()

@@ -21,7 +21,7 @@ func (s *Server) watchRBACInputs(ctx context.Context, mgr manager.Manager) error
 		},
 		&v1.Project{}: func(obj any) []string { return []string{obj.(*v1.Project).Spec.ClusterName} },
 		&v1.ProjectRoleTemplateBinding{}: func(obj any) []string {
-			if c := s.projectCluster(ctx, obj.(*v1.ProjectRoleTemplateBinding).Spec.ProjectName); c != "" {
+			if c := s.authz.ProjectCluster(ctx, obj.(*v1.ProjectRoleTemplateBinding).Spec.ProjectName); c != "" {
 				return []string{c}
 			}
 			return nil // the project is gone: let every cluster look

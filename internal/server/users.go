@@ -75,7 +75,7 @@ func (s *Server) apiUser(ctx context.Context, u *v1.User) herdapi.User {
 		DisplayName:  u.Spec.DisplayName,
 		Enabled:      u.Spec.Enabled,
 		PrincipalIDs: u.Spec.PrincipalIDs,
-		GlobalRoles:  s.globalRoles(ctx, &authn.Identity{UserName: u.Name, Groups: u.Status.GroupPrincipals}),
+		GlobalRoles:  s.authz.GlobalRoles(ctx, &authn.Identity{UserName: u.Name, Groups: u.Status.GroupPrincipals}),
 		Groups:       u.Status.GroupPrincipals,
 		CreatedAt:    u.CreationTimestamp.Time,
 	}

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/controllers/expiry"
 	"herd.dev/herd/internal/controllers/validation"
 	"herd.dev/herd/internal/wellknown"
@@ -29,6 +30,7 @@ func (s *Server) wire(mgr manager.Manager) {
 	s.leader = mgr.Elected()
 	s.usage = &authn.UsageRecorder{Client: s.client, Flush: s.cfg.TokenUseFlush, Logger: s.cfg.Logger}
 	s.authn = &authn.Authenticator{Cache: s.cache, Usage: s.usage, Now: s.now}
+	s.authz = &authz.Authorizer{Cache: s.cache, Logger: s.cfg.Logger}
 	s.local = &authn.Local{Users: s.cache, Secrets: s.api, Namespace: wellknown.Namespace}
 	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
