@@ -14,6 +14,7 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/wellknown"
 )
 
@@ -59,7 +60,7 @@ func (s *Server) handleGetProvider(w http.ResponseWriter, r *http.Request, id *a
 		s.notFound(w, r, "identity provider "+typ)
 		return
 	}
-	secrets, _, err := s.providerSecrets(r.Context(), typ)
+	secrets, _, err := s.dir.ProviderSecrets(r.Context(), typ)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -96,14 +97,14 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 		return
 	}
 	exists := err == nil
-	ac.Name, ac.Spec.Type, ac.Spec.SecretRef = typ, typ, providerSecretName(typ)
+	ac.Name, ac.Spec.Type, ac.Spec.SecretRef = typ, typ, identity.ProviderSecretName(typ)
 	if req.Settings != nil {
 		ac.Spec.Settings = req.Settings
 	}
 	if req.Enabled != nil {
 		ac.Spec.Enabled = *req.Enabled
 	}
-	secrets, _, err := s.providerSecrets(r.Context(), typ)
+	secrets, _, err := s.dir.ProviderSecrets(r.Context(), typ)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -115,12 +116,12 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 			secrets[k] = v
 		}
 	}
-	if err := checkAccessSettings(ac.Spec.Settings); err != nil {
+	if err := identity.CheckAccessSettings(ac.Spec.Settings); err != nil {
 		s.invalid(w, r, "identity provider "+typ+": "+err.Error())
 		return
 	}
 	if ac.Spec.Enabled {
-		p, err := factory(r.Context(), providerSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ))
+		p, err := factory(r.Context(), identity.ProviderSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ))
 		if err != nil {
 			s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "identity provider "+typ+": "+err.Error(), err)
 			return
@@ -152,7 +153,7 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 func (s *Server) writeProviderSecret(r *http.Request, typ string, values map[string]string) error {
 	secret := &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: providerSecretName(typ), Namespace: wellknown.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: identity.ProviderSecretName(typ), Namespace: wellknown.Namespace},
 		Data:       map[string][]byte{},
 	}
 	for k, v := range values {

@@ -17,6 +17,7 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/identity"
 )
 
 // handleLogin exchanges a username and password for a token. A wrong
@@ -49,7 +50,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			fmt.Errorf("login of %s from %s: no password check slot free", loginName(req.Provider, req.Username), sourceAddr(r)))
 		return
 	}
-	user, err := s.passwordLogin(r, &req)
+	user, err := s.dir.PasswordLogin(r.Context(), req.Provider, req.Username, req.Password)
 	release()
 	if err != nil && !errors.Is(err, authn.ErrBadCredentials) {
 		// Not the caller's failure: it does not count.
@@ -57,7 +58,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.byAddr.Forgive(addrKey)
 	}
 	switch {
-	case errors.Is(err, errNoProvider):
+	case errors.Is(err, identity.ErrNoProvider):
 		s.invalid(w, r, "identity provider "+req.Provider+" is not enabled; see `herdctl auth show`")
 		return
 	case errors.Is(err, authn.ErrProviderUnavailable):
@@ -121,25 +122,6 @@ func loginName(provider, username string) string {
 	return fmt.Sprintf("%s:%q", provider, username)
 }
 
-// passwordLogin checks a username and password with the requested provider.
-func (s *Server) passwordLogin(r *http.Request, req *herdapi.LoginRequest) (*v1.User, error) {
-	if req.Provider == "" || req.Provider == authn.ProviderLocal {
-		return s.local.Login(r.Context(), req.Username, req.Password)
-	}
-	if req.Password == "" {
-		return nil, fmt.Errorf("%w: empty password", authn.ErrBadCredentials)
-	}
-	p, err := s.passwordProvider(r.Context(), req.Provider)
-	if err != nil {
-		return nil, err
-	}
-	ident, err := p.Authenticate(r.Context(), req.Username, req.Password)
-	if err != nil {
-		return nil, err
-	}
-	return s.externalUser(r.Context(), ident)
-}
-
 // issueToken creates a token for user and answers 201 with it. A login
 // (evictSessions) ends the user's oldest sessions past the token quota;
 // anything else past it answers 403.
@@ -148,12 +130,12 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, user *v1.Use
 		s.invalid(w, r, "ttlSeconds must be between 0 (the default) and ten years")
 		return
 	}
-	token, tok, err := s.mintToken(r.Context(), user, req, evictSessions)
+	token, tok, err := s.dir.MintToken(r.Context(), user, req, evictSessions)
 	switch {
 	case errors.Is(err, authn.ErrInvalidRequest):
 		s.invalid(w, r, strings.TrimPrefix(err.Error(), "authn: "))
 		return
-	case errors.Is(err, errTokenQuota):
+	case errors.Is(err, identity.ErrTokenQuota):
 		s.tokenQuotaFull(w, r, err)
 		return
 	case err != nil:

@@ -39,7 +39,7 @@ func (s *Server) handleSearchPrincipals(w http.ResponseWriter, r *http.Request, 
 		}
 	}
 	for _, typ := range slices.Sorted(maps.Keys(s.cfg.Providers)) {
-		p, err := s.provider(r.Context(), typ)
+		p, err := s.dir.Provider(r.Context(), typ)
 		if err != nil {
 			continue // not enabled
 		}

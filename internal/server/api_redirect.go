@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -22,23 +20,8 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtoken"
-	"herd.dev/herd/internal/wellknown"
+	"herd.dev/herd/internal/identity"
 )
-
-// Lifetimes of the single-use records of a browser login.
-const (
-	loginRequestTTL = 10 * time.Minute
-	ticketTTL       = 2 * time.Minute
-	// flowLabel marks the Secrets that hold them.
-	flowLabel = "herd.dev/login-flow"
-)
-
-// flowSecretName is the Secret of a login request or ticket: named by a
-// hash of its random key, so the key itself is stored nowhere.
-func flowSecretName(kind, key string) string {
-	sum := sha256.Sum256([]byte(kind + "\x00" + key))
-	return kind + "-" + hex.EncodeToString(sum[:16])
-}
 
 // loopbackRedirect checks that the CLI's callback is on this machine.
 func loopbackRedirect(raw string) error {
@@ -74,14 +57,14 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 		s.invalid(w, r, "cliChallenge must be base64url(sha256(verifier)) without padding")
 		return
 	}
-	if n, err := s.outstandingFlows(r.Context()); err != nil || n >= s.cfg.MaxLoginFlows {
+	if n, err := s.dir.OutstandingFlows(r.Context(), s.cfg.MaxLoginFlows); err != nil || n >= s.cfg.MaxLoginFlows {
 		w.Header().Set("Retry-After", "60")
 		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"too many browser logins are under way; try again in a minute", fmt.Errorf("%d outstanding browser logins (err %v)", n, err))
 		return
 	}
 	typ := r.PathValue("type")
-	p, err := s.provider(r.Context(), typ)
+	p, err := s.dir.Provider(r.Context(), typ)
 	rp, ok := p.(authn.RedirectProvider)
 	if err != nil || !ok {
 		s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
@@ -95,8 +78,8 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	state, verifier := herdtoken.NewSecret(), herdtoken.NewSecret()
 	redirect := strings.TrimSuffix(s.cfg.ServerURL, "/") + "/v1/auth/callback/" + typ
-	expires := s.now().Add(loginRequestTTL)
-	err = s.saveFlow(r.Context(), flowSecretName("login", state), expires, map[string]string{
+	expires := s.now().Add(identity.LoginRequestTTL)
+	err = s.dir.SaveFlow(r.Context(), identity.FlowSecretName("login", state), expires, map[string]string{
 		"provider": typ, "verifier": verifier, "cliRedirect": req.CLIRedirect, "cliChallenge": req.CLIChallenge, "redirect": redirect,
 	})
 	if err != nil {
@@ -106,45 +89,13 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, herdapi.RedirectLoginResponse{AuthURL: rp.AuthCodeURL(state, verifier, redirect), ExpiresAt: expires})
 }
 
-// saveFlow stores a login request or ticket.
-func (s *Server) saveFlow(ctx context.Context, name string, expires time.Time, data map[string]string) error {
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: wellknown.Namespace, Labels: map[string]string{flowLabel: "true"},
-			Annotations: map[string]string{flowLabel + "-expires": expires.UTC().Format(time.RFC3339)}},
-		StringData: data,
-	}
-	return s.client.Create(ctx, secret)
-}
-
-// takeFlow reads and deletes a login request or ticket: each is used
-// once. A replayed, unknown or expired one is an error.
-func (s *Server) takeFlow(ctx context.Context, name string) (map[string]string, error) {
-	var secret corev1.Secret
-	if err := s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: name}, &secret); err != nil {
-		return nil, fmt.Errorf("%w: unknown or used: %v", authn.ErrFlow, err)
-	}
-	uid := secret.UID
-	if err := s.client.Delete(ctx, &secret, client.Preconditions{UID: &uid}); err != nil {
-		return nil, fmt.Errorf("%w: already used: %v", authn.ErrFlow, err)
-	}
-	expires, err := time.Parse(time.RFC3339, secret.Annotations[flowLabel+"-expires"])
-	if err != nil || !s.now().Before(expires) {
-		return nil, fmt.Errorf("%w: expired", authn.ErrFlow)
-	}
-	out := map[string]string{}
-	for k, v := range secret.Data {
-		out[k] = string(v)
-	}
-	return out, nil
-}
-
 // handleRedirectCallback finishes a browser login: it redeems the
 // provider's code, finds or makes the user, and sends the browser to the
 // CLI's loopback with a single-use ticket.
 func (s *Server) handleRedirectCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	typ := r.PathValue("type")
-	req, err := s.takeFlow(r.Context(), flowSecretName("login", q.Get("state")))
+	req, err := s.dir.TakeFlow(r.Context(), identity.FlowSecretName("login", q.Get("state")))
 	if err == nil && req["provider"] != typ {
 		err = fmt.Errorf("%w: state of provider %s used with %s", authn.ErrFlow, req["provider"], typ)
 	}
@@ -163,7 +114,7 @@ func (s *Server) handleRedirectCallback(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	ticket := herdtoken.NewSecret()
-	if err := s.saveFlow(r.Context(), flowSecretName("ticket", ticket), s.now().Add(ticketTTL),
+	if err := s.dir.SaveFlow(r.Context(), identity.FlowSecretName("ticket", ticket), s.now().Add(identity.TicketTTL),
 		map[string]string{"user": user.Name, "cliChallenge": req["cliChallenge"]}); err != nil {
 		s.internal(w, r, err)
 		return
@@ -176,19 +127,19 @@ func (s *Server) handleRedirectCallback(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) finishRedirect(ctx context.Context, typ, code string, req map[string]string) (*v1.User, error) {
-	p, err := s.provider(ctx, typ)
+	p, err := s.dir.Provider(ctx, typ)
 	if err != nil {
 		return nil, err
 	}
 	rp, ok := p.(authn.RedirectProvider)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s has no browser login", errNoProvider, typ)
+		return nil, fmt.Errorf("%w: %s has no browser login", identity.ErrNoProvider, typ)
 	}
 	ident, err := rp.Exchange(ctx, code, req["verifier"], req["redirect"])
 	if err != nil {
 		return nil, err
 	}
-	return s.externalUser(ctx, ident)
+	return s.dir.ExternalUser(ctx, ident)
 }
 
 // handleRedeemTicket gives the CLI its token for the ticket the browser
@@ -198,7 +149,7 @@ func (s *Server) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	t, err := s.takeFlow(r.Context(), flowSecretName("ticket", req.Ticket))
+	t, err := s.dir.TakeFlow(r.Context(), identity.FlowSecretName("ticket", req.Ticket))
 	if err == nil {
 		sum := sha256.Sum256([]byte(req.Verifier))
 		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(t["cliChallenge"])) != 1 {
@@ -214,34 +165,4 @@ func (s *Server) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
-}
-
-// outstandingFlows counts the login requests and tickets not yet used or
-// swept, up to MaxLoginFlows (a metadata-only list, so no Secret data).
-func (s *Server) outstandingFlows(ctx context.Context) (int, error) {
-	var list metav1.PartialObjectMetadataList
-	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
-	if err := s.api.List(ctx, &list, client.InNamespace(wellknown.Namespace), client.HasLabels{flowLabel}, client.Limit(int64(s.cfg.MaxLoginFlows))); err != nil {
-		return 0, err
-	}
-	n := len(list.Items)
-	if list.Continue != "" {
-		n = s.cfg.MaxLoginFlows
-	}
-	return n, nil
-}
-
-// sweepFlows deletes expired login requests and tickets (used ones are
-// deleted when used).
-func (s *Server) sweepFlows(ctx context.Context) {
-	var list corev1.SecretList
-	if err := s.api.List(ctx, &list, client.InNamespace(wellknown.Namespace), client.HasLabels{flowLabel}); err != nil {
-		return
-	}
-	for i := range list.Items {
-		expires, err := time.Parse(time.RFC3339, list.Items[i].Annotations[flowLabel+"-expires"])
-		if err != nil || !s.now().Before(expires) {
-			_ = s.client.Delete(ctx, &list.Items[i])
-		}
-	}
 }

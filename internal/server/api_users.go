@@ -55,7 +55,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, id *au
 			fmt.Errorf("user %s may not grant global role %s: escalation", id.UserName, role))
 		return
 	}
-	user, err := s.createUser(r.Context(), req.Username, req.DisplayName, req.GlobalRoles)
+	user, err := s.dir.CreateUser(r.Context(), req.Username, req.DisplayName, req.GlobalRoles)
 	if apierrors.IsAlreadyExists(err) {
 		s.fail(w, r, http.StatusConflict, "AlreadyExists", "username "+req.Username+" is taken", nil)
 		return
@@ -239,7 +239,7 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, id *a
 		return
 	}
 	if user.Name == id.UserName {
-		if _, err := s.local.Login(r.Context(), user.Spec.Username, req.CurrentPassword); err != nil {
+		if _, err := s.dir.PasswordLogin(r.Context(), authn.ProviderLocal, user.Spec.Username, req.CurrentPassword); err != nil {
 			if errors.Is(err, authn.ErrBadCredentials) {
 				s.fail(w, r, http.StatusForbidden, "Forbidden", "currentPassword is wrong", err)
 				return
@@ -254,4 +254,30 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, id *a
 	}
 	s.audit.Info("password changed", "actor", id.UserName, "user", user.Name, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleRefreshUser refreshes one user's groups now.
+func (s *Server) handleRefreshUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if !s.authz.Allowed(r.Context(), id, "update", "users") {
+		s.forbidden(w, r, id, "refresh users")
+		return
+	}
+	user, ok := s.targetUser(w, r, id, "update")
+	if !ok {
+		return
+	}
+	if err := s.dir.RefreshUser(r.Context(), user); err != nil {
+		if errors.Is(err, authn.ErrProviderUnavailable) {
+			s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "the identity provider does not answer; try again later", err)
+			return
+		}
+		s.internal(w, r, err)
+		return
+	}
+	var fresh v1.User
+	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: user.Name}, &fresh); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.apiUser(r.Context(), &fresh))
 }

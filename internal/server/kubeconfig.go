@@ -10,6 +10,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/wellknown"
 )
 
@@ -43,9 +44,9 @@ func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *au
 			s.internal(w, r, err)
 			return
 		}
-		token, tok, err := s.mintToken(r.Context(), &u, authn.TokenRequest{Kind: v1.TokenKindKubeconfig, ClusterName: name,
+		token, tok, err := s.dir.MintToken(r.Context(), &u, authn.TokenRequest{Kind: v1.TokenKindKubeconfig, ClusterName: name,
 			ClusterUID: clusterUID, Description: "kubeconfig for cluster " + name}, false)
-		if errors.Is(err, errTokenQuota) {
+		if errors.Is(err, identity.ErrTokenQuota) {
 			s.tokenQuotaFull(w, r, err)
 			return
 		}

@@ -37,7 +37,7 @@ func (s *Server) checkLiveness(ctx context.Context) error {
 			if s.IsLeader() {
 				s.markLostAgents(ctx)
 				if ticks++; ticks%12 == 0 { // every minute
-					s.sweepFlows(ctx)
+					s.dir.SweepFlows(ctx)
 				}
 			}
 		}

@@ -9,35 +9,22 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/index"
+	"herd.dev/herd/internal/store"
 	"herd.dev/herd/internal/wellknown"
 )
 
 // leaderElectionID names the Lease that the controllers' leader holds.
 const leaderElectionID = "herd-server"
 
-func newScheme() (*runtime.Scheme, error) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	if err := v1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	return scheme, nil
-}
-
 // newManager builds the controller-runtime manager: the informer cache
 // every replica reads from, and leader election for the controllers.
 func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
-	scheme, err := newScheme()
+	scheme, err := store.Scheme()
 	if err != nil {
 		return nil, err
 	}
@@ -67,16 +54,9 @@ func (s *Server) newManager(ctx context.Context) (manager.Manager, error) {
 	return mgr, nil
 }
 
-// watchedTypes are the objects the request path reads from the cache.
-var watchedTypes = []client.Object{
-	&v1.Token{}, &v1.User{}, &v1.Cluster{}, &v1.ClusterRegistrationToken{},
-	&v1.GlobalRole{}, &v1.GlobalRoleBinding{}, &v1.ClusterRoleTemplateBinding{},
-	&v1.RoleTemplate{}, &v1.ProjectRoleTemplateBinding{}, &v1.Project{}, &v1.AuthConfig{},
-}
-
-// startCache starts informers for watchedTypes and waits for them to sync.
+// startCache starts informers for the store's watched types and waits for them to sync.
 func startCache(ctx context.Context, mgr manager.Manager) error {
-	for _, obj := range watchedTypes {
+	for _, obj := range store.Watched() {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
 			return fmt.Errorf("failed to watch %T: %w", obj, err)
 		}

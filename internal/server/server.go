@@ -21,6 +21,7 @@ import (
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/crds"
+	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/localcluster"
 	"herd.dev/herd/internal/tunnel"
 )
@@ -50,11 +51,8 @@ type Server struct {
 	// connectedMu serializes writes of the Connected condition.
 	connectedMu sync.Mutex
 	// baseCtx ends when the server stops; cluster controllers run under it.
-	baseCtx   context.Context
-	runtimes  runtimes
-	providers providerCache
-	// refreshing holds a mutex per user whose groups are being refreshed.
-	refreshing sync.Map
+	baseCtx  context.Context
+	runtimes runtimes
 	// cleaning holds the session keys of deleted clusters being cleaned up.
 	cleaning sync.Map
 
@@ -63,7 +61,7 @@ type Server struct {
 	api       client.Reader // uncached reads
 	authn     *authn.Authenticator
 	authz     *authz.Authorizer
-	local     *authn.Local
+	dir       *identity.Directory
 	usage     *authn.UsageRecorder
 	byUser    *authn.LoginLimiter
 	byAddr    *authn.LoginLimiter
@@ -72,8 +70,6 @@ type Server struct {
 	extLogins *gate               // identity provider logins
 	audit     *slog.Logger
 	now       func() time.Time
-	// tokenLocks serialize token issuance per user (the quota).
-	tokenLocks tokenLocks
 }
 
 // New checks cfg and returns a server that Run starts.
@@ -165,7 +161,9 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 	if err := ensureNamespace(ctx, mgr.GetClient()); err != nil {
 		return nil, err
 	}
-	s.wire(mgr)
+	if err := s.wire(mgr); err != nil {
+		return nil, err
+	}
 	if err := s.newTunnel(); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/controllers/expiry"
 	"herd.dev/herd/internal/controllers/validation"
-	"herd.dev/herd/internal/wellknown"
+	"herd.dev/herd/internal/identity"
 )
 
 // everyReplica is a runnable that runs on every replica, not only the leader.
@@ -22,7 +22,7 @@ func (everyReplica) NeedLeaderElection() bool          { return false }
 var _ manager.LeaderElectionRunnable = everyReplica(nil)
 
 // wire connects the request path to the manager's clients and cache.
-func (s *Server) wire(mgr manager.Manager) {
+func (s *Server) wire(mgr manager.Manager) error {
 	s.now = time.Now
 	s.client = mgr.GetClient()
 	s.cache = mgr.GetCache()
@@ -31,7 +31,14 @@ func (s *Server) wire(mgr manager.Manager) {
 	s.usage = &authn.UsageRecorder{Client: s.client, Flush: s.cfg.TokenUseFlush, Logger: s.cfg.Logger}
 	s.authn = &authn.Authenticator{Cache: s.cache, Usage: s.usage, Now: s.now}
 	s.authz = &authz.Authorizer{Cache: s.cache, Logger: s.cfg.Logger}
-	s.local = &authn.Local{Users: s.cache, Secrets: s.api, Namespace: wellknown.Namespace}
+	dir, err := identity.New(identity.Config{Client: s.client, Cache: s.cache, API: s.api, Providers: s.cfg.Providers,
+		TokenTTLs: s.cfg.TokenTTLs, MaxTokensPerUser: s.cfg.MaxTokensPerUser, GroupRefresh: s.cfg.GroupRefresh,
+		BootstrapPassword: s.cfg.BootstrapPassword, BootstrapOut: s.cfg.BootstrapOut, DataDir: s.cfg.DataDir,
+		Logger: s.cfg.Logger, Audit: s.audit, Now: s.now})
+	if err != nil {
+		return err
+	}
+	s.dir = dir
 	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byFlow = authn.NewLoginLimiter(30, time.Minute, s.now)
@@ -39,6 +46,7 @@ func (s *Server) wire(mgr manager.Manager) {
 	// per slot: a flood past that is answered 503 as it arrives.
 	s.logins = newGate(s.cfg.MaxConcurrentLogins, 4*s.cfg.MaxConcurrentLogins, time.Second)
 	s.extLogins = newGate(8*s.cfg.MaxConcurrentLogins, 32*s.cfg.MaxConcurrentLogins, time.Second)
+	return nil
 }
 
 // leaderOnly is a runnable that runs on the leader only.
@@ -55,7 +63,7 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 	if err := mgr.Add(everyReplica(s.usage.Run)); err != nil {
 		return err
 	}
-	if err := mgr.Add(leaderOnly(s.refreshGroups)); err != nil {
+	if err := mgr.Add(leaderOnly(s.dir.RefreshGroups)); err != nil {
 		return err
 	}
 	if err := mgr.Add(everyReplica(s.checkLiveness)); err != nil {

@@ -1,4 +1,4 @@
-package server
+package identity
 
 import (
 	"context"
@@ -19,26 +19,26 @@ import (
 	"herd.dev/herd/internal/wellknown"
 )
 
-// externalUser finds or makes the Herd user of a provider's identity and
+// ExternalUser finds or makes the Herd user of a provider's identity and
 // records its groups (and refresh state) as the provider reported them.
-func (s *Server) externalUser(ctx context.Context, ident *authn.ExternalIdentity) (*v1.User, error) {
-	if err := s.mayLogIn(ctx, ident); err != nil {
+func (d *Directory) ExternalUser(ctx context.Context, ident *authn.ExternalIdentity) (*v1.User, error) {
+	if err := d.MayLogIn(ctx, ident); err != nil {
 		return nil, err
 	}
 	ident.Username, ident.DisplayName = clip(ident.Username, 128), clip(ident.DisplayName, 253)
 	if len(ident.Groups) > maxGroups {
-		s.cfg.Logger.Warn("identity provider reported too many groups; keeping the first ones", "principal", ident.UserPrincipal,
+		d.log.Warn("identity provider reported too many groups; keeping the first ones", "principal", ident.UserPrincipal,
 			"groups", len(ident.Groups), "kept", maxGroups)
 		ident.Groups = ident.Groups[:maxGroups]
 	}
 	var list v1.UserList
-	if err := s.cache.List(ctx, &list, client.MatchingFields{index.Principal: ident.UserPrincipal}); err != nil {
+	if err := d.cache.List(ctx, &list, client.MatchingFields{index.Principal: ident.UserPrincipal}); err != nil {
 		return nil, err
 	}
 	var user *v1.User
 	switch len(list.Items) {
 	case 0:
-		u, err := s.createExternalUser(ctx, ident)
+		u, err := d.createExternalUser(ctx, ident)
 		if err != nil {
 			return nil, err
 		}
@@ -51,28 +51,28 @@ func (s *Server) externalUser(ctx context.Context, ident *authn.ExternalIdentity
 	if !user.Spec.Enabled {
 		return nil, fmt.Errorf("%w: user %s is disabled in Herd", authn.ErrBadCredentials, user.Name)
 	}
-	if err := s.recordGroups(ctx, user, ident.Groups); err != nil {
+	if err := d.recordGroups(ctx, user, ident.Groups); err != nil {
 		return nil, err
 	}
 	if ident.RefreshState != "" {
-		if err := s.saveRefreshState(ctx, user, ident.RefreshState); err != nil {
+		if err := d.saveRefreshState(ctx, user, ident.RefreshState); err != nil {
 			return nil, err
 		}
 	}
 	return user, nil
 }
 
-func (s *Server) createExternalUser(ctx context.Context, ident *authn.ExternalIdentity) (*v1.User, error) {
+func (d *Directory) createExternalUser(ctx context.Context, ident *authn.ExternalIdentity) (*v1.User, error) {
 	name := authn.ExternalUserObjectName(ident.UserPrincipal)
 	user := &v1.User{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1.UserSpec{Username: ident.Username, DisplayName: ident.DisplayName,
 			PrincipalIDs: []string{ident.UserPrincipal}, Enabled: true},
 	}
-	err := s.client.Create(ctx, user)
+	err := d.client.Create(ctx, user)
 	if apierrors.IsAlreadyExists(err) {
 		// A concurrent first login made it, or the name's hash collides.
-		if err := s.api.Get(ctx, client.ObjectKey{Name: name}, user); err != nil {
+		if err := d.api.Get(ctx, client.ObjectKey{Name: name}, user); err != nil {
 			return nil, err
 		}
 		if !slices.Contains(user.Spec.PrincipalIDs, ident.UserPrincipal) {
@@ -83,18 +83,18 @@ func (s *Server) createExternalUser(ctx context.Context, ident *authn.ExternalId
 	if err != nil {
 		return nil, err
 	}
-	for _, role := range s.newUserRoles(ctx) {
+	for _, role := range d.NewUserRoles(ctx) {
 		grb := &v1.GlobalRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: "grb-" + name + "-" + role,
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "User", Name: name, UID: user.UID}}},
 			Spec: v1.GlobalRoleBindingSpec{GlobalRoleName: role, Subject: v1.Subject{UserName: name}},
 		}
-		if err := s.client.Create(ctx, grb); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := d.client.Create(ctx, grb); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("failed to bind global role %s to user %s: %w", role, name, err)
 		}
 	}
-	s.awaitCache(ctx, user, false)
-	s.cfg.Logger.Info("user created at first login", "user", name, "principal", ident.UserPrincipal, "username", ident.Username)
+	d.await(ctx, user, false)
+	d.log.Info("user created at first login", "user", name, "principal", ident.UserPrincipal, "username", ident.Username)
 	return user, nil
 }
 
@@ -109,26 +109,26 @@ func clip(s string, n int) string {
 }
 
 // recordGroups writes the user's groups and when they were read.
-func (s *Server) recordGroups(ctx context.Context, user *v1.User, groups []string) error {
+func (d *Directory) recordGroups(ctx context.Context, user *v1.User, groups []string) error {
 	groups = slices.Compact(slices.Sorted(slices.Values(groups)))
 	if groups == nil {
 		groups = []string{}
 	}
-	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"groupPrincipals": groups, "groupsRefreshedAt": metav1.NewTime(s.now())}})
-	if err := s.client.Status().Patch(ctx, user, client.RawPatch(types.MergePatchType, patch)); err != nil {
+	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"groupPrincipals": groups, "groupsRefreshedAt": metav1.NewTime(d.now())}})
+	if err := d.client.Status().Patch(ctx, user, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("failed to record the groups of user %s: %w", user.Name, err)
 	}
 	if !slices.Equal(user.Status.GroupPrincipals, groups) {
-		s.cfg.Logger.Info("user groups changed", "user", user.Name, "groups", len(groups))
+		d.log.Info("user groups changed", "user", user.Name, "groups", len(groups))
 	}
-	s.awaitCache(ctx, user, false)
+	d.await(ctx, user, false)
 	return nil
 }
 
 // refreshSecretName holds a user's provider refresh state.
 func refreshSecretName(user string) string { return "refresh-" + user }
 
-func (s *Server) saveRefreshState(ctx context.Context, user *v1.User, state string) error {
+func (d *Directory) saveRefreshState(ctx context.Context, user *v1.User, state string) error {
 	secret := &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: refreshSecretName(user.Name), Namespace: wellknown.Namespace,
@@ -136,12 +136,12 @@ func (s *Server) saveRefreshState(ctx context.Context, user *v1.User, state stri
 		Data: map[string][]byte{"state": []byte(state)},
 	}
 	//nolint:staticcheck // server-side apply of a typed object
-	return s.client.Patch(ctx, secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership)
+	return d.client.Patch(ctx, secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership)
 }
 
-func (s *Server) refreshState(ctx context.Context, user string) string {
+func (d *Directory) refreshState(ctx context.Context, user string) string {
 	var secret corev1.Secret
-	if s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: refreshSecretName(user)}, &secret) != nil {
+	if d.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: refreshSecretName(user)}, &secret) != nil {
 		return ""
 	}
 	return string(secret.Data["state"])

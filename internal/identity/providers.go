@@ -1,4 +1,4 @@
-package server
+package identity
 
 import (
 	"context"
@@ -33,57 +33,57 @@ type builtProvider struct {
 	p       any
 }
 
-// providerSecretName is the Secret (in wellknown.Namespace) with a provider's secrets.
-func providerSecretName(typ string) string { return "authconfig-" + typ }
+// ProviderSecretName is the Secret (in wellknown.Namespace) with a provider's secrets.
+func ProviderSecretName(typ string) string { return "authconfig-" + typ }
 
-// provider returns the enabled provider of a type.
-func (s *Server) provider(ctx context.Context, typ string) (any, error) {
-	factory, ok := s.cfg.Providers[typ]
+// Provider returns the enabled provider of a type.
+func (d *Directory) Provider(ctx context.Context, typ string) (any, error) {
+	factory, ok := d.cfg.Providers[typ]
 	if !ok {
-		return nil, fmt.Errorf("%w: no identity provider of type %q", errNoProvider, typ)
+		return nil, fmt.Errorf("%w: no identity provider of type %q", ErrNoProvider, typ)
 	}
 	var ac v1.AuthConfig
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: typ}, &ac); err != nil || !ac.Spec.Enabled {
-		return nil, fmt.Errorf("%w: identity provider %s is not enabled", errNoProvider, typ)
+	if err := d.cache.Get(ctx, client.ObjectKey{Name: typ}, &ac); err != nil || !ac.Spec.Enabled {
+		return nil, fmt.Errorf("%w: identity provider %s is not enabled", ErrNoProvider, typ)
 	}
-	secrets, secretRV, err := s.providerSecrets(ctx, typ)
+	secrets, secretRV, err := d.ProviderSecrets(ctx, typ)
 	if err != nil {
 		return nil, err
 	}
 	version := ac.ResourceVersion + "/" + secretRV
-	s.providers.mu.Lock()
-	b, ok := s.providers.built[typ]
-	s.providers.mu.Unlock()
+	d.providers.mu.Lock()
+	b, ok := d.providers.built[typ]
+	d.providers.mu.Unlock()
 	if ok && b.version == version {
 		return b.p, nil
 	}
 	// Built outside the lock (OIDC discovery takes a round trip), once per
 	// type and version however many requests ask, and not cut short when
 	// the request that happened to ask first goes away.
-	p, err, _ := s.providers.building.Do(typ+"/"+version, func() (any, error) {
+	p, err, _ := d.providers.building.Do(typ+"/"+version, func() (any, error) {
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		p, err := factory(bctx, providerSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ))
+		p, err := factory(bctx, ProviderSettings(ac.Spec.Settings), secrets, d.log.With("provider", typ))
 		if err != nil {
 			return nil, fmt.Errorf("identity provider %s: %w", typ, err)
 		}
-		s.providers.mu.Lock()
-		if s.providers.built == nil {
-			s.providers.built = map[string]builtProvider{}
+		d.providers.mu.Lock()
+		if d.providers.built == nil {
+			d.providers.built = map[string]builtProvider{}
 		}
-		s.providers.built[typ] = builtProvider{version: version, p: p}
-		s.providers.mu.Unlock()
+		d.providers.built[typ] = builtProvider{version: version, p: p}
+		d.providers.mu.Unlock()
 		return p, nil
 	})
 	return p, err
 }
 
-var errNoProvider = fmt.Errorf("server: identity provider not available")
+var ErrNoProvider = fmt.Errorf("server: identity provider not available")
 
-// providerSecrets reads a provider's Secret (uncached: Secrets never are).
-func (s *Server) providerSecrets(ctx context.Context, typ string) (map[string]string, string, error) {
+// ProviderSecrets reads a provider's Secret (uncached: Secrets never are).
+func (d *Directory) ProviderSecrets(ctx context.Context, typ string) (map[string]string, string, error) {
 	var secret corev1.Secret
-	err := s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: providerSecretName(typ)}, &secret)
+	err := d.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: ProviderSecretName(typ)}, &secret)
 	if apierrors.IsNotFound(err) {
 		return map[string]string{}, "", nil
 	}
@@ -109,14 +109,14 @@ func providerOfPrincipal(principal string) string {
 
 // passwordProvider returns the password provider of a type ("" or local:
 // Herd's local users).
-func (s *Server) passwordProvider(ctx context.Context, typ string) (authn.PasswordProvider, error) {
-	p, err := s.provider(ctx, typ)
+func (d *Directory) passwordProvider(ctx context.Context, typ string) (authn.PasswordProvider, error) {
+	p, err := d.Provider(ctx, typ)
 	if err != nil {
 		return nil, err
 	}
 	pp, ok := p.(authn.PasswordProvider)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s does not take passwords; log in with the browser", errNoProvider, typ)
+		return nil, fmt.Errorf("%w: %s does not take passwords; log in with the browser", ErrNoProvider, typ)
 	}
 	return pp, nil
 }
@@ -133,8 +133,8 @@ const (
 	settingAllowedPrincipals = "allowedPrincipals"
 )
 
-// providerSettings are the settings the provider itself reads.
-func providerSettings(all map[string]string) map[string]string {
+// ProviderSettings are the settings the provider itself reads.
+func ProviderSettings(all map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range all {
 		if k != settingAccessMode && k != settingAllowedPrincipals {
@@ -144,8 +144,8 @@ func providerSettings(all map[string]string) map[string]string {
 	return out
 }
 
-// checkAccessSettings returns what is wrong with Herd's own settings.
-func checkAccessSettings(settings map[string]string) error {
+// CheckAccessSettings returns what is wrong with Herd's own settings.
+func CheckAccessSettings(settings map[string]string) error {
 	switch settings[settingAccessMode] {
 	case "", "restricted", "unrestricted":
 		return nil
@@ -153,11 +153,11 @@ func checkAccessSettings(settings map[string]string) error {
 	return fmt.Errorf("setting %s must be restricted or unrestricted", settingAccessMode)
 }
 
-// mayLogIn reports whether an identity may log in under its provider's
+// MayLogIn reports whether an identity may log in under its provider's
 // access mode.
-func (s *Server) mayLogIn(ctx context.Context, ident *authn.ExternalIdentity) error {
+func (d *Directory) MayLogIn(ctx context.Context, ident *authn.ExternalIdentity) error {
 	var ac v1.AuthConfig
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: ident.Provider}, &ac); err != nil {
+	if err := d.cache.Get(ctx, client.ObjectKey{Name: ident.Provider}, &ac); err != nil {
 		return err
 	}
 	mode := ac.Spec.Settings[settingAccessMode]
