@@ -1,15 +1,15 @@
 package server
 
 import (
-	"context"
+	"fmt"
 
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,6 +18,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/importmanifest"
 	"herd.dev/herd/internal/wellknown"
@@ -61,7 +62,7 @@ func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id 
 		return
 	}
 	cluster := &v1.Cluster{
-		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Finalizers: []string{cleanupFinalizer}},
+		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Finalizers: []string{clusters.CleanupFinalizer}},
 		Spec:       v1.ClusterSpec{DisplayName: req.DisplayName, Description: req.Description},
 	}
 	if err := s.client.Create(r.Context(), cluster); err != nil {
@@ -72,7 +73,7 @@ func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id 
 		s.internal(w, r, err)
 		return
 	}
-	token, crt, err := s.issueRegistrationToken(r.Context(), cluster)
+	token, crt, err := s.clusters.IssueRegistrationToken(r.Context(), cluster)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -128,24 +129,13 @@ func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id 
 		s.invalid(w, r, "force must be true or false")
 		return
 	}
-	uid := c.UID
-	err := s.client.Delete(r.Context(), c, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
-	if client.IgnoreNotFound(err) != nil {
+	gone, err := s.clusters.Delete(r.Context(), c, force, 10*time.Second)
+	if err != nil {
 		s.internal(w, r, err)
 		return
-	}
-	if err := s.deleteScopedTokens(r.Context(), c); err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if force {
-		if err := s.removeCleanupFinalizer(r.Context(), c); err != nil {
-			s.internal(w, r, err)
-			return
-		}
 	}
 	s.audit.Info("cluster deleted", "actor", id.UserName, "cluster", c.Name, "uid", c.UID, "force", force, "source", sourceAddr(r))
-	if s.awaitGone(r.Context(), c, 10*time.Second) {
+	if gone {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -154,22 +144,6 @@ func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id 
 		Message: "cluster " + c.Name + " is deleted from Herd; Herd removes its roles and token copies from the cluster when its agent " +
 			"connects. If the cluster is gone for good, delete it with force (`herdctl clusters delete " + c.Name + " --force`).",
 	})
-}
-
-// awaitGone waits until this replica's cache no longer has obj (of its
-// UID), up to within.
-func (s *Server) awaitGone(ctx context.Context, obj *v1.Cluster, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for {
-		var cur v1.Cluster
-		if err := s.cache.Get(ctx, client.ObjectKeyFromObject(obj), &cur); apierrors.IsNotFound(err) || (err == nil && cur.UID != obj.UID) {
-			return true
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // handleImport issues a new registration token for a cluster; older ones
@@ -191,21 +165,16 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, id *authn.
 		s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, "cluster "+c.Name+" is being deleted; create it again once it is gone", nil)
 		return
 	}
-	grace := defaultGracePeriod
+	grace := clusters.DefaultGracePeriod
 	if req.GracePeriodSeconds != 0 {
 		grace = time.Duration(req.GracePeriodSeconds) * time.Second
 	}
-	token, crt, err := s.rotateRegistrationToken(r.Context(), c, grace)
+	token, crt, err := s.clusters.RotateRegistrationToken(r.Context(), c, grace)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	s.audit.Info("registration token rotated", "actor", id.UserName, "cluster", c.Name, "registrationToken", crt.Name, "grace", grace.String())
-	// Agents connected with an agent token of the earlier import command
-	// lose their sessions when the grace period ends; those with a current
-	// token reconnect at once.
-	key := sessionKey(c)
-	time.AfterFunc(max(grace, 0), func() { s.tunnel.Disconnect(key) })
 	writeJSON(w, http.StatusCreated, s.importInfo(s.serverURL(r.Host), token, crt))
 }
 
@@ -214,7 +183,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, id *authn.
 // every refusal is the same 404.
 func (s *Server) handleImportManifest(w http.ResponseWriter, r *http.Request) {
 	token, ok := strings.CutSuffix(r.PathValue("file"), ".yaml")
-	crt, cluster, err := s.verifyRegistrationToken(r.Context(), token)
+	crt, cluster, err := s.clusters.VerifyRegistrationToken(r.Context(), token)
 	if !ok || err != nil {
 		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "no such import manifest: ask for a new one with `herdctl clusters import-command`", err)
 		return
@@ -285,4 +254,25 @@ func conditionStatus(c *v1.Cluster, t string) string {
 		return string(cond.Status)
 	}
 	return "Unknown"
+}
+
+// importInfo says how to use a registration token; base is the server URL.
+// With a generated certificate, which no system trusts, the command fetches
+// the manifest with curl pinned to the server's public key, so it is as
+// safe as with a trusted certificate.
+func (s *Server) importInfo(base, token string, crt *v1.ClusterRegistrationToken) herdapi.ImportInfo {
+	u := base + "/v1/import/" + url.PathEscape(token) + ".yaml"
+	cmd := "kubectl apply -f " + u
+	if s.keyPin != "" {
+		cmd = fmt.Sprintf("curl -fsSL --insecure --pinnedpubkey '%s' '%s' | kubectl apply -f -", s.keyPin, u)
+	}
+	return herdapi.ImportInfo{URL: u, Command: cmd, ExpiresAt: crt.Spec.ExpiresAt.Time}
+}
+
+// serverURL is the URL agents and clients reach this server at.
+func (s *Server) serverURL(host string) string {
+	if s.cfg.ServerURL != "" {
+		return strings.TrimSuffix(s.cfg.ServerURL, "/")
+	}
+	return (&url.URL{Scheme: "https", Host: host}).String()
 }

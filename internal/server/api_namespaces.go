@@ -27,19 +27,6 @@ import (
 // errOtherProject means a namespace already belongs to another project.
 var errOtherProject = errors.New("server: namespace belongs to another project")
 
-// downstreamKube is a client of a connected cluster with the agent's credential.
-func (s *Server) downstreamKube(ctx context.Context, cluster string) (kubernetes.Interface, error) {
-	var c v1.Cluster
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil || !c.DeletionTimestamp.IsZero() || !s.connected(&c) {
-		return nil, fmt.Errorf("cluster %s has no agent connected", cluster)
-	}
-	d, err := s.downstreamFor(ctx, &c)
-	if err != nil {
-		return nil, err
-	}
-	return d.accounts.Client, nil
-}
-
 // mayMoveNamespaces reports whether id may put namespaces of a cluster in
 // and out of projects: that changes who reaches them, so it takes the
 // right to update namespaces in the whole cluster (and to create them,
@@ -74,7 +61,7 @@ func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *
 		s.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" into projects")
 		return
 	}
-	kube, err := s.downstreamKube(r.Context(), p.Spec.ClusterName)
+	kube, err := s.clusters.Kube(r.Context(), p.Spec.ClusterName)
 	if err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
@@ -116,7 +103,7 @@ func (s *Server) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, i
 		s.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" out of projects")
 		return
 	}
-	kube, err := s.downstreamKube(r.Context(), p.Spec.ClusterName)
+	kube, err := s.clusters.Kube(r.Context(), p.Spec.ClusterName)
 	if err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)

@@ -117,7 +117,7 @@ func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request, id 
 	}
 	// Namespaces leave the project first (best effort: an offline cluster
 	// keeps labels that name no project, which grant nothing).
-	if kube, err := s.downstreamKube(r.Context(), p.Spec.ClusterName); err == nil {
+	if kube, err := s.clusters.Kube(r.Context(), p.Spec.ClusterName); err == nil {
 		for _, ns := range p.Status.Namespaces {
 			if err := setNamespaceProject(r.Context(), kube, ns, p, nil, s.liveProject(r.Context())); err != nil {
 				s.cfg.Logger.Warn("failed to take a namespace out of a deleted project", "project", p.Name, "namespace", ns, "err", err)

@@ -66,7 +66,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("GET /v1/import/{file}", s.handleImportManifest)
 	mux.HandleFunc("POST /v1/agent/register", s.handleAgentRegister)
-	mux.Handle("GET /v1/connect", s.tunnel)
+	mux.Handle("GET /v1/connect", s.clusters.Tunnel())
 	mux.Handle(authproxy.Prefix, s.proxy)
 	return s.withDeadlines(s.audited(mux))
 }

@@ -20,10 +20,10 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/authz"
+	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/crds"
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/localcluster"
-	"herd.dev/herd/internal/tunnel"
 )
 
 // dataVersion is the layout version of DataDir; a different one is refused.
@@ -41,20 +41,13 @@ type Server struct {
 	mgrErr   atomic.Pointer[error]
 	leader   <-chan struct{}
 	keyPin   string // curl --pinnedpubkey of the generated serving key
-	tunnel   *tunnel.Server
 	proxy    *authproxy.Proxy
-	targets  sync.Map // cluster name -> *downstream
 	// localOnce builds the target of the management cluster once.
 	localOnce   sync.Once
 	localTgt    *authproxy.Target
 	localTgtErr error
-	// connectedMu serializes writes of the Connected condition.
-	connectedMu sync.Mutex
 	// baseCtx ends when the server stops; cluster controllers run under it.
-	baseCtx  context.Context
-	runtimes runtimes
-	// cleaning holds the session keys of deleted clusters being cleaned up.
-	cleaning sync.Map
+	baseCtx context.Context
 
 	client    client.Client // reads from the cache, writes to the management cluster
 	cache     client.Reader
@@ -62,6 +55,7 @@ type Server struct {
 	authn     *authn.Authenticator
 	authz     *authz.Authorizer
 	dir       *identity.Directory
+	clusters  *clusters.Manager
 	usage     *authn.UsageRecorder
 	byUser    *authn.LoginLimiter
 	byAddr    *authn.LoginLimiter
@@ -114,7 +108,9 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	mgrDone, err := s.startControlPlane(mctx)
 	defer func() {
 		stopManager()
-		s.stopRuntimes()
+		if s.clusters != nil {
+			s.clusters.StopRuntimes()
+		}
 		if mgrDone != nil {
 			<-mgrDone
 		}
@@ -137,8 +133,8 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
-	_ = s.tunnel.Close() // hijacked tunnel connections outlive Shutdown
-	s.markDisconnected()
+	_ = s.clusters.Tunnel().Close() // hijacked tunnel connections outlive Shutdown
+	s.clusters.MarkDisconnected()
 	s.cfg.Logger.Info("herd server stopped")
 	return err
 }
@@ -164,9 +160,7 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 	if err := s.wire(mgr); err != nil {
 		return nil, err
 	}
-	if err := s.newTunnel(); err != nil {
-		return nil, err
-	}
+	s.newProxy()
 	if err := s.addControllers(mgr); err != nil {
 		return nil, err
 	}
@@ -180,10 +174,10 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 	if err := startCache(ctx, mgr); err != nil {
 		return done, err
 	}
-	if err := s.watchRBACInputs(ctx, mgr); err != nil {
+	if err := s.clusters.WatchRBACInputs(ctx, mgr.GetCache()); err != nil {
 		return done, err
 	}
-	if err := s.watchClusters(ctx, mgr); err != nil {
+	if err := s.clusters.WatchClusters(ctx, mgr.GetCache()); err != nil {
 		return done, err
 	}
 	if err := s.bootstrap(ctx); err != nil {

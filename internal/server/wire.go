@@ -8,6 +8,7 @@ import (
 
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authz"
+	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/controllers/expiry"
 	"herd.dev/herd/internal/controllers/validation"
 	"herd.dev/herd/internal/identity"
@@ -39,6 +40,11 @@ func (s *Server) wire(mgr manager.Manager) error {
 		return err
 	}
 	s.dir = dir
+	s.clusters, err = clusters.New(clusters.Config{Context: s.baseCtx, Client: s.client, Cache: s.cache, API: s.api, Authz: s.authz,
+		IsLeader: s.IsLeader, RegistrationTokenTTL: s.cfg.RegistrationTokenTTL, Logger: s.cfg.Logger, Audit: s.audit, Now: s.now})
+	if err != nil {
+		return err
+	}
 	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
 	s.byFlow = authn.NewLoginLimiter(30, time.Minute, s.now)
@@ -66,7 +72,10 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 	if err := mgr.Add(leaderOnly(s.dir.RefreshGroups)); err != nil {
 		return err
 	}
-	if err := mgr.Add(everyReplica(s.checkLiveness)); err != nil {
+	if err := mgr.Add(everyReplica(s.clusters.CheckLiveness)); err != nil {
+		return err
+	}
+	if err := mgr.Add(leaderOnly(s.sweepFlows)); err != nil {
 		return err
 	}
 	if err := validation.Setup(mgr, validation.Options{Logger: s.cfg.Logger}); err != nil {
@@ -85,5 +94,20 @@ func (s *Server) IsLeader() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// sweepFlows deletes expired browser-login records every minute, on the
+// leader.
+func (s *Server) sweepFlows(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.dir.SweepFlows(ctx)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package clusters
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/controllers/rbac"
@@ -24,17 +24,17 @@ import (
 	"herd.dev/herd/internal/wellknown"
 )
 
-// cleanupFinalizer keeps a deleted Cluster until Herd has removed what it
+// CleanupFinalizer keeps a deleted Cluster until Herd has removed what it
 // wrote into the cluster (token copies, impersonation accounts, roles and
 // bindings), which it can only do through the cluster's tunnel.
-const cleanupFinalizer = "management.herd.dev/downstream-cleanup"
+const CleanupFinalizer = "management.herd.dev/downstream-cleanup"
 
 // watchClusters ends everything tied to a cluster when it is deleted, on
 // every replica: its scoped tokens at once, its controllers and cached
 // targets, its tunnel sessions once the object is gone; and it gives new
 // clusters the cleanup finalizer.
-func (s *Server) watchClusters(ctx context.Context, mgr manager.Manager) error {
-	inf, err := mgr.GetCache().GetInformer(ctx, &v1.Cluster{})
+func (m *Manager) WatchClusters(ctx context.Context, informers cache.Informers) error {
+	inf, err := informers.GetInformer(ctx, &v1.Cluster{})
 	if err != nil {
 		return fmt.Errorf("failed to watch clusters: %w", err)
 	}
@@ -44,12 +44,12 @@ func (s *Server) watchClusters(ctx context.Context, mgr manager.Manager) error {
 			return
 		}
 		if c.DeletionTimestamp.IsZero() {
-			if !slices.Contains(c.Finalizers, cleanupFinalizer) {
-				go s.addCleanupFinalizer(ctx, c.DeepCopy())
+			if !slices.Contains(c.Finalizers, CleanupFinalizer) {
+				go m.addCleanupFinalizer(ctx, c.DeepCopy())
 			}
 			return
 		}
-		go s.clusterTerminating(ctx, c.DeepCopy())
+		go m.clusterTerminating(ctx, c.DeepCopy())
 	}
 	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    changed,
@@ -59,49 +59,49 @@ func (s *Server) watchClusters(ctx context.Context, mgr manager.Manager) error {
 				obj = d.Obj
 			}
 			if c, ok := obj.(*v1.Cluster); ok {
-				go s.clusterGone(ctx, c.DeepCopy())
+				go m.clusterGone(ctx, c.DeepCopy())
 			}
 		},
 	})
 	return err
 }
 
-func (s *Server) addCleanupFinalizer(ctx context.Context, c *v1.Cluster) {
+func (m *Manager) addCleanupFinalizer(ctx context.Context, c *v1.Cluster) {
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
-		"finalizers": append(slices.Clone(c.Finalizers), cleanupFinalizer), "resourceVersion": c.ResourceVersion}})
-	if err := s.client.Patch(ctx, c, client.RawPatch(types.MergePatchType, patch)); err != nil && ctx.Err() == nil && !isConflictOrGone(err) {
-		s.cfg.Logger.Warn("failed to add the cleanup finalizer", "cluster", c.Name, "err", err)
+		"finalizers": append(slices.Clone(c.Finalizers), CleanupFinalizer), "resourceVersion": c.ResourceVersion}})
+	if err := m.client.Patch(ctx, c, client.RawPatch(types.MergePatchType, patch)); err != nil && ctx.Err() == nil && !isConflictOrGone(err) {
+		m.log.Warn("failed to add the cleanup finalizer", "cluster", c.Name, "err", err)
 	}
 }
 
 // clusterTerminating runs when a cluster is being deleted: its scoped
 // tokens end now, its controllers stop, and the replica holding its tunnel
 // cleans up in it.
-func (s *Server) clusterTerminating(ctx context.Context, c *v1.Cluster) {
-	if err := s.deleteScopedTokens(ctx, c); err != nil && ctx.Err() == nil {
-		s.cfg.Logger.Warn("failed to delete the tokens scoped to a deleted cluster", "cluster", c.Name, "err", err)
+func (m *Manager) clusterTerminating(ctx context.Context, c *v1.Cluster) {
+	if err := m.DeleteScopedTokens(ctx, c); err != nil && ctx.Err() == nil {
+		m.log.Warn("failed to delete the tokens scoped to a deleted cluster", "cluster", c.Name, "err", err)
 	}
-	s.targets.Delete(sessionKey(c))
-	s.syncRuntime(s.baseCtx, c.Name)
+	m.targets.Delete(sessionKey(c))
+	m.syncRuntime(m.cfg.Context, c.Name)
 }
 
 // clusterGone runs when a cluster's object is gone: nothing of it stays.
-func (s *Server) clusterGone(ctx context.Context, c *v1.Cluster) {
+func (m *Manager) clusterGone(ctx context.Context, c *v1.Cluster) {
 	key := sessionKey(c)
-	s.tunnel.Disconnect(key)
-	s.targets.Delete(key)
-	s.syncRuntime(s.baseCtx, c.Name)
-	if err := s.deleteScopedTokens(ctx, c); err != nil && ctx.Err() == nil {
-		s.cfg.Logger.Warn("failed to delete the tokens scoped to a deleted cluster", "cluster", c.Name, "err", err)
+	m.tunnel.Disconnect(key)
+	m.targets.Delete(key)
+	m.syncRuntime(m.cfg.Context, c.Name)
+	if err := m.DeleteScopedTokens(ctx, c); err != nil && ctx.Err() == nil {
+		m.log.Warn("failed to delete the tokens scoped to a deleted cluster", "cluster", c.Name, "err", err)
 	}
-	s.cfg.Logger.Info("cluster gone: its sessions, controllers and tokens ended", "cluster", c.Name, "uid", c.UID)
+	m.log.Info("cluster gone: its sessions, controllers and tokens ended", "cluster", c.Name, "uid", c.UID)
 }
 
 // deleteScopedTokens deletes the tokens scoped to c (to its UID, or to its
 // name without a UID).
-func (s *Server) deleteScopedTokens(ctx context.Context, c *v1.Cluster) error {
+func (m *Manager) DeleteScopedTokens(ctx context.Context, c *v1.Cluster) error {
 	var list v1.TokenList
-	if err := s.cache.List(ctx, &list, client.MatchingFields{index.TokenCluster: c.Name}); err != nil {
+	if err := m.cache.List(ctx, &list, client.MatchingFields{index.TokenCluster: c.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
@@ -109,7 +109,7 @@ func (s *Server) deleteScopedTokens(ctx context.Context, c *v1.Cluster) error {
 		if tok.Spec.ClusterUID != "" && tok.Spec.ClusterUID != string(c.UID) {
 			continue // of a newer cluster of that name
 		}
-		if err := s.client.Delete(ctx, tok); client.IgnoreNotFound(err) != nil {
+		if err := m.client.Delete(ctx, tok); client.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}
@@ -120,41 +120,41 @@ func (s *Server) deleteScopedTokens(ctx context.Context, c *v1.Cluster) error {
 // a cluster being deleted, then lets the Cluster go. It runs on the
 // replica that holds the cluster's tunnel; without one it is retried when
 // an agent connects (or the user deletes with force).
-func (s *Server) startCleanup(ctx context.Context, c *v1.Cluster) {
+func (m *Manager) startCleanup(ctx context.Context, c *v1.Cluster) {
 	key := sessionKey(c)
-	if _, running := s.cleaning.LoadOrStore(key, true); running {
+	if _, running := m.cleaning.LoadOrStore(key, true); running {
 		return
 	}
 	go func() {
-		defer s.cleaning.Delete(key)
+		defer m.cleaning.Delete(key)
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		d, err := s.newDownstream(cctx, c)
+		d, err := m.newDownstream(cctx, c)
 		if err == nil {
 			err = cleanDownstream(cctx, d.accounts.Client, c.Name)
 		}
 		if err != nil {
-			s.cfg.Logger.Warn("failed to clean up a deleted cluster; retrying", "cluster", c.Name, "err", err)
+			m.log.Warn("failed to clean up a deleted cluster; retrying", "cluster", c.Name, "err", err)
 			return
 		}
-		if err := s.removeCleanupFinalizer(cctx, c); err != nil {
-			s.cfg.Logger.Warn("failed to release a deleted cluster", "cluster", c.Name, "err", err)
+		if err := m.RemoveCleanupFinalizer(cctx, c); err != nil {
+			m.log.Warn("failed to release a deleted cluster", "cluster", c.Name, "err", err)
 			return
 		}
-		s.audit.Info("cluster cleaned up and deleted", "cluster", c.Name, "uid", c.UID)
+		m.audit.Info("cluster cleaned up and deleted", "cluster", c.Name, "uid", c.UID)
 	}()
 }
 
 // removeCleanupFinalizer lets a deleted Cluster go.
-func (s *Server) removeCleanupFinalizer(ctx context.Context, c *v1.Cluster) error {
+func (m *Manager) RemoveCleanupFinalizer(ctx context.Context, c *v1.Cluster) error {
 	var cur v1.Cluster
-	if err := s.api.Get(ctx, client.ObjectKeyFromObject(c), &cur); err != nil || cur.UID != c.UID {
+	if err := m.api.Get(ctx, client.ObjectKeyFromObject(c), &cur); err != nil || cur.UID != c.UID {
 		return client.IgnoreNotFound(err)
 	}
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
-		"finalizers":      slices.DeleteFunc(slices.Clone(cur.Finalizers), func(f string) bool { return f == cleanupFinalizer }),
+		"finalizers":      slices.DeleteFunc(slices.Clone(cur.Finalizers), func(f string) bool { return f == CleanupFinalizer }),
 		"resourceVersion": cur.ResourceVersion}})
-	return client.IgnoreNotFound(s.client.Patch(ctx, &cur, client.RawPatch(types.MergePatchType, patch)))
+	return client.IgnoreNotFound(m.client.Patch(ctx, &cur, client.RawPatch(types.MergePatchType, patch)))
 }
 
 // cleanDownstream deletes from a cluster the token copies, impersonation
@@ -200,3 +200,39 @@ func ignoreMissing(err error) error {
 }
 
 func isConflictOrGone(err error) bool { return apierrors.IsConflict(err) || apierrors.IsNotFound(err) }
+
+// Delete deletes a cluster: its scoped tokens end now; Herd cleans up in
+// the cluster through its tunnel and then lets it go. With force it lets it
+// go at once. It reports whether the Cluster was gone within wait.
+func (m *Manager) Delete(ctx context.Context, c *v1.Cluster, force bool, wait time.Duration) (bool, error) {
+	uid := c.UID
+	err := m.client.Delete(ctx, c, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if client.IgnoreNotFound(err) != nil {
+		return false, err
+	}
+	if err := m.DeleteScopedTokens(ctx, c); err != nil {
+		return false, err
+	}
+	if force {
+		if err := m.RemoveCleanupFinalizer(ctx, c); err != nil {
+			return false, err
+		}
+	}
+	return m.awaitGone(ctx, c, wait), nil
+}
+
+// awaitGone waits until the cache no longer has c (of its UID), up to
+// within.
+func (m *Manager) awaitGone(ctx context.Context, c *v1.Cluster, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for {
+		var cur v1.Cluster
+		if err := m.cache.Get(ctx, client.ObjectKeyFromObject(c), &cur); apierrors.IsNotFound(err) || (err == nil && cur.UID != c.UID) {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,4 +1,4 @@
-package server
+package clusters
 
 import (
 	"context"
@@ -44,4 +44,11 @@ func (a *asUser) impersonate(ctx context.Context, r *http.Request, path string, 
 		return authproxy.Identity{}, "", err
 	}
 	return authproxy.Identity{User: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra(), Exact: true}, credential, nil
+}
+
+// Impersonator is an authproxy.Target's Impersonate for a cluster that
+// kube reaches with a credential that may create SubjectAccessReviews and
+// service accounts in herd-system.
+func Impersonator(kube kubernetes.Interface, now func() time.Time) func(context.Context, *http.Request, string, authproxy.Identity) (authproxy.Identity, string, error) {
+	return (&asUser{kube: kube, accounts: &impersonation.Accounts{Client: kube, Now: now}}).impersonate
 }

@@ -1,4 +1,4 @@
-package server
+package clusters
 
 import (
 	"context"
@@ -27,13 +27,13 @@ const (
 )
 
 // reportProjectGuard records whether a cluster enforces project boundaries.
-func (s *Server) reportProjectGuard(ctx context.Context, cluster string, enforced bool, reason, message string) {
+func (m *Manager) reportProjectGuard(ctx context.Context, cluster string, enforced bool, reason, message string) {
 	cond := metav1.Condition{Type: v1.ClusterProjectGuard, Status: metav1.ConditionTrue, Reason: reason, Message: truncate(message, 1024)}
 	if !enforced {
 		cond.Status = metav1.ConditionFalse
 	}
-	if err := s.applyClusterCondition(ctx, cluster, ownerGuard, cond, nil, true); err != nil && ctx.Err() == nil {
-		s.cfg.Logger.Warn("failed to record the project guard", "cluster", cluster, "err", err)
+	if err := m.applyClusterCondition(ctx, cluster, ownerGuard, cond, nil, true); err != nil && ctx.Err() == nil {
+		m.log.Warn("failed to record the project guard", "cluster", cluster, "err", err)
 	}
 }
 
@@ -42,13 +42,13 @@ func (s *Server) reportProjectGuard(ctx context.Context, cluster string, enforce
 // conditions, which other field managers own, stay as they are. The
 // condition keeps its lastTransitionTime while its status is unchanged;
 // with skipUnchanged nothing is written when the condition is already so.
-func (s *Server) applyClusterCondition(ctx context.Context, cluster, owner string, cond metav1.Condition, extra map[string]any, skipUnchanged bool) error {
+func (m *Manager) applyClusterCondition(ctx context.Context, cluster, owner string, cond metav1.Condition, extra map[string]any, skipUnchanged bool) error {
 	var c v1.Cluster
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil {
+	if err := m.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil {
 		return err
 	}
 	cond.ObservedGeneration = c.Generation
-	cond.LastTransitionTime = metav1.NewTime(s.now())
+	cond.LastTransitionTime = metav1.NewTime(m.now())
 	if old := meta.FindStatusCondition(c.Status.Conditions, cond.Type); old != nil && old.Status == cond.Status {
 		if skipUnchanged && old.Reason == cond.Reason && old.Message == cond.Message {
 			return nil
@@ -64,12 +64,12 @@ func (s *Server) applyClusterCondition(ctx context.Context, cluster, owner strin
 	if err != nil {
 		return err
 	}
-	return s.client.Status().Patch(ctx, &c, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(owner), client.ForceOwnership)
+	return m.client.Status().Patch(ctx, &c, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(owner), client.ForceOwnership)
 }
 
 // reportRBAC records an RBAC sync of a cluster: the RBACSynced condition
 // and the namespaces of its projects.
-func (s *Server) reportRBAC(ctx context.Context, cluster string, res rbac.Result) {
+func (m *Manager) reportRBAC(ctx context.Context, cluster string, res rbac.Result) {
 	cond := metav1.Condition{Type: v1.ClusterRBACSynced, Status: metav1.ConditionTrue, Reason: "Synced",
 		Message: "the cluster holds every role and binding"}
 	switch {
@@ -81,17 +81,17 @@ func (s *Server) reportRBAC(ctx context.Context, cluster string, res rbac.Result
 		keys := slices.Sorted(maps.Keys(res.Problems))
 		cond.Message = fmt.Sprintf("%d object(s) skipped as invalid, e.g. %s: %v", len(keys), keys[0], res.Problems[keys[0]])
 	}
-	if err := s.applyClusterCondition(ctx, cluster, ownerRBAC, cond, nil, true); err != nil && ctx.Err() == nil {
-		s.cfg.Logger.Warn("failed to record the RBAC sync", "cluster", cluster, "err", err)
+	if err := m.applyClusterCondition(ctx, cluster, ownerRBAC, cond, nil, true); err != nil && ctx.Err() == nil {
+		m.log.Warn("failed to record the RBAC sync", "cluster", cluster, "err", err)
 	}
-	s.recordProjectNamespaces(ctx, cluster, res.Namespaces)
+	m.recordProjectNamespaces(ctx, cluster, res.Namespaces)
 }
 
 // recordProjectNamespaces writes each project's namespaces to its status
 // when they changed.
-func (s *Server) recordProjectNamespaces(ctx context.Context, cluster string, namespaces map[string][]string) {
+func (m *Manager) recordProjectNamespaces(ctx context.Context, cluster string, namespaces map[string][]string) {
 	var projects v1.ProjectList
-	if err := s.cache.List(ctx, &projects, client.MatchingFields{index.Cluster: cluster}); err != nil {
+	if err := m.cache.List(ctx, &projects, client.MatchingFields{index.Cluster: cluster}); err != nil {
 		return
 	}
 	for i := range projects.Items {
@@ -104,8 +104,8 @@ func (s *Server) recordProjectNamespaces(ctx context.Context, cluster string, na
 			want = []string{}
 		}
 		patch, _ := json.Marshal(map[string]any{"status": map[string]any{"namespaces": want}})
-		if err := s.client.Status().Patch(ctx, p, client.RawPatch(types.MergePatchType, patch)); err != nil && ctx.Err() == nil {
-			s.cfg.Logger.Warn("failed to record the project's namespaces", "project", p.Name, "err", err)
+		if err := m.client.Status().Patch(ctx, p, client.RawPatch(types.MergePatchType, patch)); err != nil && ctx.Err() == nil {
+			m.log.Warn("failed to record the project's namespaces", "project", p.Name, "err", err)
 		}
 	}
 }

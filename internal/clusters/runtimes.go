@@ -1,4 +1,4 @@
-package server
+package clusters
 
 import (
 	"context"
@@ -41,15 +41,15 @@ type clusterRuntime struct {
 // syncRuntime starts or stops the controllers of a cluster to match its
 // tunnel (of the cluster's current UID); a cluster being deleted runs
 // none, and its tunnel is used to clean up instead. Calls are serialized.
-func (s *Server) syncRuntime(ctx context.Context, cluster string) {
-	rt := &s.runtimes
+func (m *Manager) syncRuntime(ctx context.Context, cluster string) {
+	rt := &m.runtimes
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.running == nil {
 		rt.running = map[string]*clusterRuntime{}
 	}
 	var c v1.Cluster
-	exists := s.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c) == nil
+	exists := m.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c) == nil
 	current, running := rt.running[cluster]
 	if running && (!exists || current.uid != c.UID || !c.DeletionTimestamp.IsZero()) {
 		current.cancel() // a deleted, terminating or replaced cluster
@@ -59,14 +59,14 @@ func (s *Server) syncRuntime(ctx context.Context, cluster string) {
 	if !exists {
 		return
 	}
-	connected := s.connected(&c) && ctx.Err() == nil
+	connected := m.Connected(&c) && ctx.Err() == nil
 	switch {
 	case connected && !c.DeletionTimestamp.IsZero():
-		s.startCleanup(ctx, &c)
+		m.startCleanup(ctx, &c)
 	case connected && !running:
-		r, err := s.startRuntime(ctx, &c)
+		r, err := m.startRuntime(ctx, &c)
 		if err != nil {
-			s.cfg.Logger.Error("failed to start the cluster's controllers", "cluster", cluster, "err", err)
+			m.log.Error("failed to start the cluster's controllers", "cluster", cluster, "err", err)
 			return
 		}
 		rt.running[cluster] = r
@@ -76,18 +76,18 @@ func (s *Server) syncRuntime(ctx context.Context, cluster string) {
 	}
 }
 
-func (s *Server) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRuntime, error) {
+func (m *Manager) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRuntime, error) {
 	cluster := c.Name
-	d, err := s.newDownstream(ctx, c)
+	d, err := m.newDownstream(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	ctrl, err := rbac.New(rbac.Config{
 		Cluster: cluster,
 		Kube:    d.accounts.Client,
-		Source:  &mgmtSource{cache: s.cache},
-		Report:  s.reportRBAC,
-		Logger:  s.cfg.Logger.With("controller", "rbac", "cluster", cluster),
+		Source:  &mgmtSource{cache: m.cache},
+		Report:  m.reportRBAC,
+		Logger:  m.log.With("controller", "rbac", "cluster", cluster),
 	})
 	if err != nil {
 		return nil, err
@@ -95,9 +95,9 @@ func (s *Server) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRunti
 	status, err := clusterstatus.New(clusterstatus.Config{
 		Cluster:   cluster,
 		Kube:      d.accounts.Client,
-		Writer:    &clusterstatus.ManagementWriter{Client: s.client, OmitLastSeen: true},
-		Logger:    s.cfg.Logger.With("controller", "clusterstatus", "cluster", cluster),
-		Now:       s.now,
+		Writer:    &clusterstatus.ManagementWriter{Client: m.client, OmitLastSeen: true},
+		Logger:    m.log.With("controller", "clusterstatus", "cluster", cluster),
+		Now:       m.now,
 		Heartbeat: statusHeartbeat,
 	})
 	if err != nil {
@@ -106,10 +106,10 @@ func (s *Server) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRunti
 	tokens, err := tokensync.New(tokensync.Config{
 		Cluster: cluster,
 		Kube:    d.accounts.Client,
-		Source: &tokenSource{cache: s.cache, owner: func(ctx context.Context, userName string, groups []string) bool {
-			return s.authz.IsClusterAdmin(ctx, &authn.Identity{UserName: userName, Groups: groups}, cluster)
+		Source: &tokenSource{cache: m.cache, owner: func(ctx context.Context, userName string, groups []string) bool {
+			return m.cfg.Authz.IsClusterAdmin(ctx, &authn.Identity{UserName: userName, Groups: groups}, cluster)
 		}},
-		Logger: s.cfg.Logger.With("controller", "tokensync", "cluster", cluster),
+		Logger: m.log.With("controller", "tokensync", "cluster", cluster),
 	})
 	if err != nil {
 		return nil, err
@@ -117,8 +117,8 @@ func (s *Server) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRunti
 	guard, err := projectguard.New(projectguard.Config{
 		Cluster: cluster,
 		Kube:    d.accounts.Client,
-		Report:  s.reportProjectGuard,
-		Logger:  s.cfg.Logger.With("controller", "projectguard", "cluster", cluster),
+		Report:  m.reportProjectGuard,
+		Logger:  m.log.With("controller", "projectguard", "cluster", cluster),
 	})
 	if err != nil {
 		return nil, err
@@ -128,42 +128,42 @@ func (s *Server) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRunti
 	runs := map[string]func(context.Context) error{"rbac": ctrl.Run, "clusterstatus": status.Run, "tokensync": tokens.Run,
 		"projectguard": guard.Run}
 	for name, run := range runs {
-		s.runtimes.wg.Add(1)
+		m.runtimes.wg.Add(1)
 		go func() {
-			defer s.runtimes.wg.Done()
+			defer m.runtimes.wg.Done()
 			if err := run(rctx); err != nil && rctx.Err() == nil {
-				s.cfg.Logger.Error("cluster controller stopped", "controller", name, "cluster", cluster, "err", err)
+				m.log.Error("cluster controller stopped", "controller", name, "cluster", cluster, "err", err)
 			}
 		}()
 	}
-	s.cfg.Logger.Info("cluster controllers started", "cluster", cluster)
+	m.log.Info("cluster controllers started", "cluster", cluster)
 	return r, nil
 }
 
 // stopRuntimes stops every cluster's controllers and waits for them.
-func (s *Server) stopRuntimes() {
-	s.runtimes.mu.Lock()
-	for name, r := range s.runtimes.running {
+func (m *Manager) StopRuntimes() {
+	m.runtimes.mu.Lock()
+	for name, r := range m.runtimes.running {
 		r.cancel()
-		delete(s.runtimes.running, name)
+		delete(m.runtimes.running, name)
 	}
-	s.runtimes.mu.Unlock()
-	s.runtimes.wg.Wait()
+	m.runtimes.mu.Unlock()
+	m.runtimes.wg.Wait()
 }
 
 // triggerRBAC asks the RBAC controllers of the named clusters (all of
 // them when clusters is nil) to sync.
-func (s *Server) triggerRBAC(clusters ...string) {
-	s.runtimes.mu.Lock()
-	defer s.runtimes.mu.Unlock()
+func (m *Manager) TriggerRBAC(clusters ...string) {
+	m.runtimes.mu.Lock()
+	defer m.runtimes.mu.Unlock()
 	if clusters == nil {
-		for _, r := range s.runtimes.running {
+		for _, r := range m.runtimes.running {
 			r.rbac.Trigger()
 		}
 		return
 	}
 	for _, c := range clusters {
-		if r, ok := s.runtimes.running[c]; ok {
+		if r, ok := m.runtimes.running[c]; ok {
 			r.rbac.Trigger()
 		}
 	}
@@ -171,10 +171,10 @@ func (s *Server) triggerRBAC(clusters ...string) {
 
 // triggerTokens asks the token copy controllers of the named clusters
 // (all of them when clusters is nil) to sync.
-func (s *Server) triggerTokens(clusters ...string) {
-	s.runtimes.mu.Lock()
-	defer s.runtimes.mu.Unlock()
-	for name, r := range s.runtimes.running {
+func (m *Manager) TriggerTokens(clusters ...string) {
+	m.runtimes.mu.Lock()
+	defer m.runtimes.mu.Unlock()
+	for name, r := range m.runtimes.running {
 		if clusters == nil || slices.Contains(clusters, name) {
 			r.tokens.Trigger()
 		}

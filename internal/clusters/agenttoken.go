@@ -1,4 +1,4 @@
-package server
+package clusters
 
 import (
 	"context"
@@ -28,13 +28,13 @@ const maxAgentTokensPerRegistration = 16
 // command replaced; agent tokens from it end with it.
 const supersededAnnotation = "management.herd.dev/superseded"
 
-// errTooManyRegistrations: a registration token handed out its share.
-var errTooManyRegistrations = errors.New("server: too many registrations with one registration token")
+// ErrTooManyRegistrations: a registration token handed out its share.
+var ErrTooManyRegistrations = errors.New("server: too many registrations with one registration token")
 
 // issueAgentToken makes a new agent token for a registration with crt.
-func (s *Server) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *v1.ClusterRegistrationToken) (string, error) {
+func (m *Manager) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *v1.ClusterRegistrationToken) (string, error) {
 	var existing v1.ClusterAgentTokenList
-	if err := s.cache.List(ctx, &existing, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
+	if err := m.cache.List(ctx, &existing, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return "", err
 	}
 	n := 0
@@ -44,7 +44,7 @@ func (s *Server) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *
 		}
 	}
 	if n >= maxAgentTokensPerRegistration {
-		return "", fmt.Errorf("%w: %s registered %d agents", errTooManyRegistrations, crt.Name, n)
+		return "", fmt.Errorf("%w: %s registered %d agents", ErrTooManyRegistrations, crt.Name, n)
 	}
 	secret := herdtoken.NewSecret()
 	at := &v1.ClusterAgentToken{
@@ -61,32 +61,32 @@ func (s *Server) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *
 	if _, superseded := crt.Annotations[supersededAnnotation]; superseded {
 		at.Spec.ExpiresAt = crt.Spec.ExpiresAt // ends with the import command it came from
 	}
-	if err := s.client.Create(ctx, at); err != nil {
+	if err := m.client.Create(ctx, at); err != nil {
 		return "", fmt.Errorf("failed to create an agent token for cluster %s: %w", cluster.Name, err)
 	}
-	s.awaitCache(ctx, at, false)
+	m.await(ctx, at, false)
 	return herdtoken.Format(at.Name, secret), nil
 }
 
 // verifyAgentToken returns the cluster of a live agent token: its cluster
 // must be the one it was issued for (same UID).
-func (s *Server) verifyAgentToken(ctx context.Context, token string) (*v1.Cluster, error) {
+func (m *Manager) verifyAgentToken(ctx context.Context, token string) (*v1.Cluster, error) {
 	name, secret, err := herdtoken.Parse(token)
 	if err != nil {
 		return nil, err
 	}
 	var at v1.ClusterAgentToken
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: name}, &at); err != nil {
+	if err := m.cache.Get(ctx, client.ObjectKey{Name: name}, &at); err != nil {
 		return nil, fmt.Errorf("agent token %s: %w", name, err)
 	}
 	if !herdtoken.Verify(at.Spec.TokenHash, secret) {
 		return nil, fmt.Errorf("agent token %s: wrong secret", name)
 	}
-	if at.Spec.ExpiresAt != nil && !s.now().Before(at.Spec.ExpiresAt.Time) {
+	if at.Spec.ExpiresAt != nil && !m.now().Before(at.Spec.ExpiresAt.Time) {
 		return nil, fmt.Errorf("agent token %s ended at %s (the import command was reissued)", name, at.Spec.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	var c v1.Cluster
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: at.Spec.ClusterName}, &c); err != nil {
+	if err := m.cache.Get(ctx, client.ObjectKey{Name: at.Spec.ClusterName}, &c); err != nil {
 		return nil, fmt.Errorf("agent token %s: cluster %s: %w", name, at.Spec.ClusterName, err)
 	}
 	if string(c.UID) != at.Spec.ClusterUID {
@@ -97,9 +97,9 @@ func (s *Server) verifyAgentToken(ctx context.Context, token string) (*v1.Cluste
 
 // endAgentTokens sets the end of a cluster's agent tokens that did not
 // come from keep (the registration token of a reissued import command).
-func (s *Server) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep string, end metav1.Time) error {
+func (m *Manager) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep string, end metav1.Time) error {
 	var list v1.ClusterAgentTokenList
-	if err := s.cache.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
+	if err := m.cache.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
@@ -109,7 +109,7 @@ func (s *Server) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep s
 		}
 		patch := client.MergeFrom(at.DeepCopy())
 		at.Spec.ExpiresAt = &end
-		if err := s.client.Patch(ctx, at, patch); client.IgnoreNotFound(err) != nil {
+		if err := m.client.Patch(ctx, at, patch); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("failed to end agent token %s: %w", at.Name, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package clusters
 
 import (
 	"context"
@@ -20,25 +20,21 @@ const (
 	livenessEvery   = 5 * time.Second
 )
 
-// checkLiveness runs on every replica until ctx ends: each replica
+// CheckLiveness runs on every replica until ctx ends: each replica
 // re-asserts Connected for the tunnels it holds (another replica that lost
 // the agent may have written False after the agent moved here), and the
 // leader marks agents that no replica has heard from as lost.
-func (s *Server) checkLiveness(ctx context.Context) error {
+func (m *Manager) CheckLiveness(ctx context.Context) error {
 	t := time.NewTicker(livenessEvery)
 	defer t.Stop()
-	ticks := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			s.reassertConnected(ctx)
-			if s.IsLeader() {
-				s.markLostAgents(ctx)
-				if ticks++; ticks%12 == 0 { // every minute
-					s.dir.SweepFlows(ctx)
-				}
+			m.reassertConnected(ctx)
+			if m.cfg.IsLeader() {
+				m.markLostAgents(ctx)
 			}
 		}
 	}
@@ -48,21 +44,21 @@ func (s *Server) checkLiveness(ctx context.Context) error {
 // lastSeen fresh (the tunnel is what lastSeen means: the agent was heard
 // from), and the cluster's controllers running (a start that failed is
 // retried here).
-func (s *Server) reassertConnected(ctx context.Context) {
+func (m *Manager) reassertConnected(ctx context.Context) {
 	var list v1.ClusterList
-	if err := s.cache.List(ctx, &list); err != nil {
+	if err := m.cache.List(ctx, &list); err != nil {
 		return
 	}
-	now := s.now()
+	now := m.now()
 	for _, c := range list.Items {
-		if !s.connected(&c) {
+		if !m.Connected(&c) {
 			continue
 		}
 		stale := c.Status.LastSeen == nil || now.Sub(c.Status.LastSeen.Time) >= statusHeartbeat
 		if stale || !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
-			s.setConnected(c.Name) // also starts the controllers
+			m.setConnected(c.Name) // also starts the controllers
 		} else {
-			s.syncRuntime(s.baseCtx, c.Name)
+			m.syncRuntime(m.cfg.Context, c.Name)
 		}
 	}
 }
@@ -70,26 +66,26 @@ func (s *Server) reassertConnected(ctx context.Context) {
 // markDisconnected records, as the server shuts down, that the tunnels it
 // held are gone (the agents will reconnect, perhaps to another replica,
 // which then says so).
-func (s *Server) markDisconnected() {
-	s.runtimes.mu.Lock()
+func (m *Manager) MarkDisconnected() {
+	m.runtimes.mu.Lock()
 	var names []string
-	for name := range s.runtimes.running {
+	for name := range m.runtimes.running {
 		names = append(names, name)
 	}
-	s.runtimes.mu.Unlock()
+	m.runtimes.mu.Unlock()
 	for _, name := range names {
-		s.setConnected(name)
+		m.setConnected(name)
 	}
 }
 
-func (s *Server) markLostAgents(ctx context.Context) {
+func (m *Manager) markLostAgents(ctx context.Context) {
 	var list v1.ClusterList
-	if err := s.cache.List(ctx, &list); err != nil {
+	if err := m.cache.List(ctx, &list); err != nil {
 		return
 	}
-	now := s.now()
+	now := m.now()
 	for _, c := range list.Items {
-		if !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) || s.connected(&c) {
+		if !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) || m.Connected(&c) {
 			continue
 		}
 		if c.Status.LastSeen != nil && now.Sub(c.Status.LastSeen.Time) < agentLostAfter {
@@ -97,10 +93,10 @@ func (s *Server) markLostAgents(ctx context.Context) {
 		}
 		cond := metav1.Condition{Type: v1.ClusterConnected, Status: metav1.ConditionFalse, Reason: "AgentLost",
 			Message: "no replica has heard from the agent for " + agentLostAfter.String()}
-		if err := s.applyClusterCondition(ctx, c.Name, ownerTunnel, cond, nil, false); err != nil {
-			s.cfg.Logger.Warn("failed to mark a lost agent", "cluster", c.Name, "err", err)
+		if err := m.applyClusterCondition(ctx, c.Name, ownerTunnel, cond, nil, false); err != nil {
+			m.log.Warn("failed to mark a lost agent", "cluster", c.Name, "err", err)
 			continue
 		}
-		s.cfg.Logger.Info("cluster agent lost", "cluster", c.Name)
+		m.log.Info("cluster agent lost", "cluster", c.Name)
 	}
 }

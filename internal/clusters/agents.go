@@ -1,4 +1,4 @@
-package server
+package clusters
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/wellknown"
 )
@@ -34,120 +35,47 @@ const (
 
 func credentialSecretName(cluster string) string { return "cluster-" + cluster }
 
-// bearer is the token of an Authorization: Bearer header.
-func bearer(r *http.Request) (string, error) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", errors.New("no bearer token")
-	}
-	return strings.TrimSpace(token), nil
-}
-
 // agentBearer verifies the agent token a tunnel connects with and returns
 // its cluster. Registration tokens only register.
-func (s *Server) agentBearer(r *http.Request) (*v1.Cluster, error) {
-	token, err := bearer(r)
-	if err != nil {
-		return nil, err
+func (m *Manager) agentBearer(r *http.Request) (*v1.Cluster, error) {
+	token, ok := authproxy.BearerToken(r)
+	if !ok {
+		return nil, errors.New("no bearer token")
 	}
 	if !strings.HasPrefix(token, agentTokenPrefix) {
 		return nil, errors.New("the tunnel takes an agent token: register first")
 	}
-	return s.verifyAgentToken(r.Context(), token)
-}
-
-// handleAgentRegister stores how to reach a cluster's kube-apiserver: the
-// endpoint and CA in the Cluster status, the credential in a Secret. A
-// registration token gets a new agent token; an agent token registers
-// again (after a restart) and keeps its token.
-func (s *Server) handleAgentRegister(w http.ResponseWriter, r *http.Request) {
-	cluster, agentToken, via, err := s.registrant(r)
-	if err != nil {
-		s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized", err)
-		return
-	}
-	setActorName(r, "agent of cluster "+cluster.Name)
-	var reg herdapi.AgentRegistration
-	if !s.decode(w, r, &reg) {
-		return
-	}
-	if msg := checkRegistration(&reg); msg != "" {
-		s.invalid(w, r, msg)
-		return
-	}
-	if !cluster.DeletionTimestamp.IsZero() {
-		if agentToken == "" {
-			s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, "cluster "+cluster.Name+" is being deleted", nil)
-			return
-		}
-		// A restarted agent of a cluster being deleted may connect (so
-		// that Herd can clean up through it) but changes nothing.
-		writeJSON(w, http.StatusOK, herdapi.AgentRegistrationResponse{ClusterName: cluster.Name, AgentToken: agentToken})
-		return
-	}
-	changed, err := s.storeRegistration(r.Context(), cluster, &reg)
-	if errors.Is(err, errOtherCluster) {
-		s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict,
-			"this cluster is registered with another kube-apiserver CA: delete it in Herd and import it again to move it", err)
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if changed {
-		go s.registrationChanged(cluster)
-	}
-	if agentToken == "" {
-		crt := via.(*v1.ClusterRegistrationToken)
-		agentToken, err = s.issueAgentToken(r.Context(), cluster, crt)
-		if errors.Is(err, errTooManyRegistrations) {
-			s.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
-				"this import command registered too many agents; reissue it with `herdctl clusters import-command`", err)
-			return
-		}
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-	}
-	s.audit.Info("agent registered", "cluster", cluster.Name, "apiEndpoint", reg.APIEndpoint, "changePending", changed,
-		"with", via.GetName(), "source", sourceAddr(r))
-	writeJSON(w, http.StatusOK, herdapi.AgentRegistrationResponse{ClusterName: cluster.Name, AgentToken: agentToken})
+	return m.verifyAgentToken(r.Context(), token)
 }
 
 // registrationChanged makes this replica reach the cluster anew, so that a
 // pending change of its registration is verified (by newDownstream) now
 // rather than at the next reconnection.
-func (s *Server) registrationChanged(c *v1.Cluster) {
-	s.targets.Delete(sessionKey(c))
-	s.runtimes.mu.Lock()
-	if r, ok := s.runtimes.running[c.Name]; ok {
+func (m *Manager) registrationChanged(c *v1.Cluster) {
+	m.targets.Delete(sessionKey(c))
+	m.runtimes.mu.Lock()
+	if r, ok := m.runtimes.running[c.Name]; ok {
 		r.cancel()
-		delete(s.runtimes.running, c.Name)
+		delete(m.runtimes.running, c.Name)
 	}
-	s.runtimes.mu.Unlock()
-	s.syncRuntime(s.baseCtx, c.Name)
+	m.runtimes.mu.Unlock()
+	m.syncRuntime(m.cfg.Context, c.Name)
 }
 
 // registrant verifies the bearer of a registration: a registration token
 // (agentToken is then "") or an agent token (returned as is).
-func (s *Server) registrant(r *http.Request) (cluster *v1.Cluster, agentToken string, via client.Object, err error) {
-	token, err := bearer(r)
-	if err != nil {
-		return nil, "", nil, err
-	}
+func (m *Manager) registrant(ctx context.Context, token string) (cluster *v1.Cluster, agentToken string, via client.Object, err error) {
 	if strings.HasPrefix(token, agentTokenPrefix) {
-		c, err := s.verifyAgentToken(r.Context(), token)
+		c, err := m.verifyAgentToken(ctx, token)
 		name, _, _ := strings.Cut(token, ":")
 		return c, token, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}, err
 	}
-	crt, c, err := s.verifyRegistrationToken(r.Context(), token)
+	crt, c, err := m.VerifyRegistrationToken(ctx, token)
 	return c, "", crt, err
 }
 
-// errOtherCluster: a registration with another kube-apiserver CA.
-var errOtherCluster = errors.New("server: registration of another cluster")
+// ErrOtherCluster: a registration with another kube-apiserver CA.
+var ErrOtherCluster = errors.New("server: registration of another cluster")
 
 func checkRegistration(reg *herdapi.AgentRegistration) string {
 	u, err := url.Parse(reg.APIEndpoint)
@@ -165,13 +93,13 @@ func checkRegistration(reg *herdapi.AgentRegistration) string {
 
 // storeRegistration records a registration. The first one of a cluster
 // (of this UID) is stored as it is. Later ones must name the same
-// kube-apiserver CA (errOtherCluster otherwise); a changed endpoint or
+// kube-apiserver CA (ErrOtherCluster otherwise); a changed endpoint or
 // credential is kept pending until Herd has verified, through the tunnel
 // and against that CA, that the new credential authenticates there
 // (verifyPending). It reports whether a change is pending.
-func (s *Server) storeRegistration(ctx context.Context, cluster *v1.Cluster, reg *herdapi.AgentRegistration) (bool, error) {
+func (m *Manager) storeRegistration(ctx context.Context, cluster *v1.Cluster, reg *herdapi.AgentRegistration) (bool, error) {
 	var existing corev1.Secret
-	err := s.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(cluster.Name)}, &existing)
+	err := m.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(cluster.Name)}, &existing)
 	if client.IgnoreNotFound(err) != nil {
 		return false, err
 	}
@@ -181,7 +109,7 @@ func (s *Server) storeRegistration(ctx context.Context, cluster *v1.Cluster, reg
 	pending := false
 	if !first {
 		if string(existing.Data[credCA]) != reg.CACert {
-			return false, fmt.Errorf("%w: cluster %s: a registration with a different apiserver CA (endpoint %s)", errOtherCluster, cluster.Name, reg.APIEndpoint)
+			return false, fmt.Errorf("%w: cluster %s: a registration with a different apiserver CA (endpoint %s)", ErrOtherCluster, cluster.Name, reg.APIEndpoint)
 		}
 		if string(existing.Data[credEndpoint]) == reg.APIEndpoint && string(existing.Data[credToken]) == reg.Token {
 			return false, nil
@@ -189,16 +117,16 @@ func (s *Server) storeRegistration(ctx context.Context, cluster *v1.Cluster, reg
 		data = map[string][]byte{credEndpoint: existing.Data[credEndpoint], credCA: existing.Data[credCA], credToken: existing.Data[credToken],
 			credClusterUID: []byte(cluster.UID), credPendingEndpoint: []byte(reg.APIEndpoint), credPendingToken: []byte(reg.Token)}
 		pending = true
-		s.cfg.Logger.Warn("cluster registration changed: the new endpoint or credential is used once verified through the tunnel",
+		m.log.Warn("cluster registration changed: the new endpoint or credential is used once verified through the tunnel",
 			"cluster", cluster.Name, "endpoint", string(existing.Data[credEndpoint]), "newEndpoint", reg.APIEndpoint,
 			"credentialChanged", string(existing.Data[credToken]) != reg.Token)
 	}
-	if err := s.writeCredential(ctx, cluster, data); err != nil {
+	if err := m.writeCredential(ctx, cluster, data); err != nil {
 		return false, err
 	}
 	if first {
 		patch, _ := json.Marshal(map[string]any{"status": map[string]any{"apiEndpoint": reg.APIEndpoint, "caCert": reg.CACert}})
-		if err := s.client.Status().Patch(ctx, cluster, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		if err := m.client.Status().Patch(ctx, cluster, client.RawPatch(types.MergePatchType, patch)); err != nil {
 			return false, fmt.Errorf("failed to record the endpoint of cluster %s: %w", cluster.Name, err)
 		}
 	}
@@ -206,7 +134,7 @@ func (s *Server) storeRegistration(ctx context.Context, cluster *v1.Cluster, reg
 }
 
 // writeCredential replaces a cluster's credential Secret with data.
-func (s *Server) writeCredential(ctx context.Context, cluster *v1.Cluster, data map[string][]byte) error {
+func (m *Manager) writeCredential(ctx context.Context, cluster *v1.Cluster, data map[string][]byte) error {
 	secret := &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -220,8 +148,63 @@ func (s *Server) writeCredential(ctx context.Context, cluster *v1.Cluster, data 
 		Data: data,
 	}
 	//nolint:staticcheck // server-side apply of a typed object
-	if err := s.client.Patch(ctx, secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership); err != nil {
+	if err := m.client.Patch(ctx, secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to store the credential of cluster %s: %w", cluster.Name, err)
 	}
 	return nil
+}
+
+// Errors of Register.
+var (
+	// ErrUnauthorized: the bearer is no live registration or agent token.
+	ErrUnauthorized = errors.New("clusters: not a live registration or agent token")
+	// ErrInvalid wraps what is wrong with a registration (safe to show).
+	ErrInvalid = errors.New("clusters: invalid registration")
+	// ErrDeleting: the cluster is being deleted.
+	ErrDeleting = errors.New("clusters: cluster being deleted")
+)
+
+// Registration is the outcome of Register.
+type Registration struct {
+	Cluster    *v1.Cluster
+	AgentToken string
+	// With names the registration or agent token used; ChangePending says
+	// that a changed endpoint or credential waits for verification.
+	With          string
+	ChangePending bool
+}
+
+// Register records an agent's registration, authenticated by bearer (a
+// registration token, which gets a new agent token, or an agent token,
+// kept). It returns ErrUnauthorized, ErrInvalid, ErrDeleting,
+// ErrOtherCluster or ErrTooManyRegistrations, or a Registration.
+func (m *Manager) Register(ctx context.Context, bearer string, reg *herdapi.AgentRegistration) (*Registration, error) {
+	cluster, agentToken, via, err := m.registrant(ctx, bearer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	out := &Registration{Cluster: cluster, AgentToken: agentToken, With: via.GetName()}
+	if msg := checkRegistration(reg); msg != "" {
+		return out, fmt.Errorf("%w: %s", ErrInvalid, msg)
+	}
+	if !cluster.DeletionTimestamp.IsZero() {
+		if agentToken == "" {
+			return out, fmt.Errorf("%w: %s", ErrDeleting, cluster.Name)
+		}
+		// A restarted agent of a cluster being deleted may connect (so
+		// that Herd can clean up through it) but changes nothing.
+		return out, nil
+	}
+	if out.ChangePending, err = m.storeRegistration(ctx, cluster, reg); err != nil {
+		return out, err
+	}
+	if out.ChangePending {
+		go m.registrationChanged(cluster)
+	}
+	if agentToken == "" {
+		if out.AgentToken, err = m.issueAgentToken(ctx, cluster, via.(*v1.ClusterRegistrationToken)); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }

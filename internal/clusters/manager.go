@@ -1,0 +1,102 @@
+// Package clusters is Herd's side of its downstream clusters: registration
+// (registration tokens, agent tokens, the verified credential each cluster
+// registered), the tunnel sessions of their agents and the connection state
+// and liveness they make, the per-cluster controllers that run on the
+// replica holding a cluster's tunnel, the cache of how to reach each
+// cluster, and what deleting a cluster ends.
+package clusters
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"herd.dev/herd/internal/authz"
+	"herd.dev/herd/internal/store"
+	"herd.dev/herd/internal/tunnel"
+)
+
+// Config configures a Manager. Zero values are documented per field.
+type Config struct {
+	// Context ends when the server stops; cluster controllers run under
+	// it. Required.
+	Context context.Context
+	// Client writes to the management cluster. Required.
+	Client client.Client
+	// Cache reads from the informer cache (with package index's indexes).
+	// Required.
+	Cache client.Reader
+	// API reads Secrets, uncached. Required.
+	API client.Reader
+	// Authz says who administers a cluster (for its token copies). Required.
+	Authz *authz.Authorizer
+	// IsLeader reports whether this replica leads (it marks lost agents).
+	// Nil: never.
+	IsLeader func() bool
+	// RegistrationTokenTTL is the lifetime of registration tokens. Zero: 24 h.
+	RegistrationTokenTTL time.Duration
+	// KeepAlive is the tunnel's ping interval. Zero: the tunnel's default.
+	KeepAlive time.Duration
+	// Logger and Audit receive the log and the audit lines. Nil: discard.
+	Logger, Audit *slog.Logger
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+}
+
+// Manager holds the downstream clusters of this replica.
+type Manager struct {
+	cfg    Config
+	log    *slog.Logger
+	audit  *slog.Logger
+	client client.Client
+	cache  client.Reader
+	api    client.Reader
+	now    func() time.Time
+	tunnel *tunnel.Server
+
+	targets sync.Map // session key -> *Downstream
+	// connectedMu serializes writes of the Connected condition.
+	connectedMu sync.Mutex
+	runtimes    runtimes
+	// cleaning holds the session keys of deleted clusters being cleaned up.
+	cleaning sync.Map
+}
+
+// New checks cfg and returns a Manager with its tunnel server.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Context == nil || cfg.Client == nil || cfg.Cache == nil || cfg.API == nil || cfg.Authz == nil {
+		return nil, errors.New("clusters: Context, Client, Cache, API and Authz are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IsLeader == nil {
+		cfg.IsLeader = func() bool { return false }
+	}
+	if cfg.RegistrationTokenTTL == 0 {
+		cfg.RegistrationTokenTTL = 24 * time.Hour
+	}
+	m := &Manager{cfg: cfg, log: cfg.Logger, audit: cfg.Audit, client: cfg.Client, cache: cfg.Cache, api: cfg.API, now: cfg.Now}
+	if err := m.newTunnel(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Tunnel is the server end of the agents' tunnels (GET /v1/connect).
+func (m *Manager) Tunnel() *tunnel.Server { return m.tunnel }
+
+// await waits for the cache to see a write (store.Await).
+func (m *Manager) await(ctx context.Context, obj client.Object, gone bool) {
+	store.Await(ctx, m.cache, obj, gone, m.log)
+}
