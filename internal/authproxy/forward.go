@@ -16,7 +16,7 @@ import (
 // reverseProxy forwards to target. The outgoing request is built in
 // Rewrite, after the hop-by-hop headers are gone, so a client's Connection
 // header cannot remove what Herd sets.
-func (p *Proxy) reverseProxy(target *Target, path string, id Identity, upgrade bool) *httputil.ReverseProxy {
+func (p *Proxy) reverseProxy(target *Target, path string, as Downstream, upgrade bool) *httputil.ReverseProxy {
 	transport := target.Transport
 	if upgrade && target.UpgradeTransport != nil {
 		transport = target.UpgradeTransport
@@ -28,7 +28,7 @@ func (p *Proxy) reverseProxy(target *Target, path string, id Identity, upgrade b
 			escaped := strings.TrimSuffix(target.URL.EscapedPath(), "/") + path
 			out.URL.Path, _ = url.PathUnescape(escaped)
 			out.URL.RawPath = escaped
-			SetHeaders(out.Header, target.Credential, id)
+			SetHeaders(out.Header, target.Credential, as)
 		},
 		Transport: transport,
 		ErrorLog:  p.errorLog,

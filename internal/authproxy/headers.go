@@ -11,23 +11,71 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"herd.dev/herd/internal/wellknown"
 )
 
-// Identity is who a request acts as downstream.
-type Identity struct {
-	// User is the Herd user id (the User object's name), or with Exact the
-	// user name a `kubectl --as` was allowed to take.
-	User string
-	// UID is sent only with Exact.
-	UID string
-	// Groups are the user's group principals; system:authenticated is added.
+// Caller is who makes a proxied request, as Herd authenticated them: one
+// typed value from the token to the headers.
+type Caller struct {
+	// UserID is the User object's name: the user downstream.
+	UserID string
+	// Username is the login name; Principals the user's principal ids.
+	Username   string
+	Principals []string
+	// Groups are the user's group principals from their providers.
 	Groups []string
-	// Extra becomes Impersonate-Extra-<key> headers.
-	Extra map[string][]string
-	// Exact forwards the identity as it is (the one the cluster's
-	// impersonation rules allowed a caller to take): no group is dropped
-	// or added.
-	Exact bool
+	// TokenID names the token the request came with (never its secret).
+	TokenID string
+	// Admin says the caller administers the cluster (authz.IsClusterAdmin).
+	Admin bool
+}
+
+// Downstream is an identity as a cluster sees it: what Herd impersonates.
+type Downstream struct {
+	User   string
+	UID    string
+	Groups []string
+	Extra  map[string][]string
+}
+
+// Keys of the extras Herd sends for a caller.
+const (
+	ExtraPrincipalID    = "principalid"
+	ExtraUsername       = "username"
+	ExtraRequestTokenID = "requesttokenid"
+)
+
+// Downstream is the header policy for a caller: the user id; the groups of
+// Groups plus system:authenticated; the principal ids, login name and token
+// id as extras.
+func (c Caller) Downstream() Downstream {
+	return Downstream{
+		User:   c.UserID,
+		Groups: append(Groups(c.Groups, c.Admin), "system:authenticated"),
+		Extra: map[string][]string{
+			ExtraPrincipalID:    c.Principals,
+			ExtraUsername:       {c.Username},
+			ExtraRequestTokenID: {c.TokenID},
+		},
+	}
+}
+
+// Groups are the groups Herd asserts downstream for a user with the given
+// group principals, through the proxy and through token copies alike:
+// never a Kubernetes system: group, and wellknown.AdminsGroup only when
+// admin, whatever the user's own groups say.
+func Groups(groups []string, admin bool) []string {
+	out := make([]string, 0, len(groups)+1)
+	for _, g := range groups {
+		if g != wellknown.AdminsGroup && !strings.HasPrefix(g, "system:") {
+			out = append(out, g)
+		}
+	}
+	if admin {
+		out = append(out, wellknown.AdminsGroup)
+	}
+	return out
 }
 
 // strippedPrefixes are header name prefixes (lower case) that a client may
@@ -41,9 +89,8 @@ var strippedPrefixes = []string{
 // SetHeaders removes every client-sent credential and identity header from
 // h (in any letter case), including a bearer token sent as a WebSocket
 // subprotocol, and then sets Herd's: the downstream bearer credential and
-// impersonation of id. Unless id is Exact, groups that could escalate
-// (system:masters and other system: groups) are dropped.
-func SetHeaders(h http.Header, credential string, id Identity) {
+// the impersonation of exactly as.
+func SetHeaders(h http.Header, credential string, as Downstream) {
 	for k := range h {
 		lower := strings.ToLower(k)
 		for _, p := range strippedPrefixes {
@@ -57,44 +104,18 @@ func SetHeaders(h http.Header, credential string, id Identity) {
 	if credential != "" { // empty: the transport carries its own credential
 		h.Set("Authorization", "Bearer "+credential)
 	}
-	h.Set("Impersonate-User", id.User)
-	if id.Exact {
-		if id.UID != "" {
-			h.Set("Impersonate-Uid", id.UID)
-		}
-		for _, g := range id.Groups {
-			h.Add("Impersonate-Group", g)
-		}
-	} else {
-		for _, g := range filterGroups(id.Groups) {
-			h.Add("Impersonate-Group", g)
-		}
-		h.Add("Impersonate-Group", "system:authenticated")
+	h.Set("Impersonate-User", as.User)
+	if as.UID != "" {
+		h.Set("Impersonate-Uid", as.UID)
 	}
-	for k, vs := range id.Extra {
+	for _, g := range as.Groups {
+		h.Add("Impersonate-Group", g)
+	}
+	for k, vs := range as.Extra {
 		for _, v := range vs {
 			h.Add("Impersonate-Extra-"+escapeExtraKey(k), v)
 		}
 	}
-}
-
-// filterGroups drops system: groups.
-func filterGroups(groups []string) []string {
-	var out []string
-	for _, g := range groups {
-		if !strings.HasPrefix(g, "system:") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// DownstreamGroups are the groups a non-Exact identity is sent with.
-func (id Identity) DownstreamGroups() []string {
-	if id.Exact {
-		return id.Groups
-	}
-	return append(filterGroups(id.Groups), "system:authenticated")
 }
 
 // escapeExtraKey percent-encodes what may not appear in a header name, as

@@ -44,7 +44,7 @@ type Target struct {
 	// apiserver would decide, and a credential that may act as that
 	// identity only. A refusal is an *impersonation.Refusal, answered as
 	// the apiserver would. Nil: such requests are refused.
-	Impersonate func(ctx context.Context, r *http.Request, path string, caller Identity) (Identity, string, error)
+	Impersonate func(ctx context.Context, r *http.Request, path string, caller Caller) (Downstream, string, error)
 	// ImpersonationTransport, if set, carries requests forwarded with a
 	// credential from Impersonate (Transport may carry a credential of its
 	// own that would take precedence). Nil: Transport.
@@ -53,13 +53,13 @@ type Target struct {
 
 // Config wires the proxy to Herd. All functions are required.
 type Config struct {
-	// Authenticate returns the caller of a request for clusterID and the
-	// id of the token used, or an error wrapping ErrUnauthenticated.
-	Authenticate func(r *http.Request, clusterID string) (Identity, string, error)
-	// Resolve returns the target of a cluster that id may reach, or an
-	// error wrapping ErrNotFound (also for clusters id may not reach) or
-	// ErrUnavailable.
-	Resolve func(ctx context.Context, clusterID string, id Identity) (*Target, error)
+	// Authenticate returns the caller of a request for clusterID, or an
+	// error wrapping ErrUnauthenticated.
+	Authenticate func(r *http.Request, clusterID string) (Caller, error)
+	// Resolve returns the target of a cluster that caller may reach, or an
+	// error wrapping ErrNotFound (also for clusters caller may not reach)
+	// or ErrUnavailable.
+	Resolve func(ctx context.Context, clusterID string, caller Caller) (*Target, error)
 	// Logger gets errors; Audit gets one line per request. Nil: discard.
 	Logger, Audit *slog.Logger
 }
@@ -101,15 +101,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
 	clusterID, path, ok := split(r)
-	var id Identity
-	var tokenID, caller, asUser string
-	defer func() { p.audit(r, path, start, rec.code, clusterID, caller, asUser, tokenID) }()
+	var caller Caller
+	var asUser string
+	defer func() { p.audit(r, path, start, rec.code, clusterID, caller.UserID, asUser, caller.TokenID) }()
 	if !ok {
 		p.fail(rec, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster not found", nil)
 		return
 	}
-	id, tokenID, err := p.cfg.Authenticate(r, clusterID)
-	caller = id.User
+	caller, err := p.cfg.Authenticate(r, clusterID)
 	if err != nil {
 		code, reason, msg := http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized"
 		if !errors.Is(err, ErrUnauthenticated) {
@@ -118,7 +117,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(rec, r, code, reason, msg, err)
 		return
 	}
-	target, err := p.cfg.Resolve(r.Context(), clusterID, id)
+	target, err := p.cfg.Resolve(r.Context(), clusterID, caller)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		p.fail(rec, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster not found", err)
@@ -127,38 +126,39 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(rec, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "cluster unavailable", err)
 		return
 	}
+	as := caller.Downstream()
 	if impersonation.Requested(r.Header) {
-		as, forwarded, ok := p.impersonate(rec, r, target, path, id)
-		if !ok {
+		var forwarded *Target
+		if as, forwarded, ok = p.impersonate(rec, r, target, path, caller); !ok {
 			return
 		}
-		asUser, id, target = as.User, as, forwarded
+		asUser, target = as.User, forwarded
 	}
-	p.reverseProxy(target, path, id, r.Header.Get("Upgrade") != "").ServeHTTP(rec, r)
+	p.reverseProxy(target, path, as, r.Header.Get("Upgrade") != "").ServeHTTP(rec, r)
 }
 
 // impersonate decides a `kubectl --as` request; when it refuses, it has
 // answered (with the apiserver's own answer where the cluster refused).
-func (p *Proxy) impersonate(w http.ResponseWriter, r *http.Request, target *Target, path string, caller Identity) (Identity, *Target, bool) {
+func (p *Proxy) impersonate(w http.ResponseWriter, r *http.Request, target *Target, path string, caller Caller) (Downstream, *Target, bool) {
 	if target.Impersonate == nil {
 		p.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden, "impersonation is not supported for this cluster", nil)
-		return Identity{}, nil, false
+		return Downstream{}, nil, false
 	}
 	as, credential, err := target.Impersonate(r.Context(), r, path, caller)
 	var refusal *impersonation.Refusal
 	switch {
 	case errors.As(err, &refusal):
-		p.cfg.Logger.Info("impersonation refused", "user", caller.User, "path", r.URL.Path, "code", refusal.Code, "reason", refusal.Reason)
+		p.cfg.Logger.Info("impersonation refused", "user", caller.UserID, "path", r.URL.Path, "code", refusal.Code, "reason", refusal.Reason)
 		if r.Header.Get("Upgrade") != "" {
 			w.Header().Set("Connection", "close")
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(refusal.Code)
 		_, _ = w.Write(refusal.Body)
-		return Identity{}, nil, false
+		return Downstream{}, nil, false
 	case err != nil:
 		p.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "cluster unavailable", err)
-		return Identity{}, nil, false
+		return Downstream{}, nil, false
 	}
 	forwarded := *target
 	forwarded.Credential = credential

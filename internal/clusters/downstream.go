@@ -47,12 +47,8 @@ type downstream struct {
 	accounts *impersonation.Accounts
 }
 
-func subjectOf(id authproxy.Identity) impersonation.Subject {
-	s := impersonation.Subject{User: id.User, Groups: id.Groups, Principals: id.Extra["principalid"]}
-	if u := id.Extra["username"]; len(u) > 0 {
-		s.Username = u[0]
-	}
-	return s
+func subjectOf(c authproxy.Caller) impersonation.Subject {
+	return impersonation.Subject{User: c.UserID, Groups: authproxy.Groups(c.Groups, c.Admin), Principals: c.Principals, Username: c.Username}
 }
 
 // newDownstream builds the transport to a cluster from its credential
@@ -175,7 +171,7 @@ func (m *Manager) Kube(ctx context.Context, cluster string) (kubernetes.Interfac
 // Target is how the proxy reaches a connected cluster for caller: with a
 // token of the account that may impersonate only the caller. It wraps
 // authproxy.ErrUnavailable when the cluster cannot be reached.
-func (m *Manager) Target(ctx context.Context, c *v1.Cluster, caller authproxy.Identity) (*authproxy.Target, error) {
+func (m *Manager) Target(ctx context.Context, c *v1.Cluster, caller authproxy.Caller) (*authproxy.Target, error) {
 	if !m.Connected(c) {
 		return nil, fmt.Errorf("%w: cluster %s has no agent connected", authproxy.ErrUnavailable, c.Name)
 	}
@@ -185,7 +181,7 @@ func (m *Manager) Target(ctx context.Context, c *v1.Cluster, caller authproxy.Id
 	}
 	token, err := d.accounts.Token(ctx, subjectOf(caller))
 	if err != nil {
-		return nil, fmt.Errorf("%w: no impersonation account for %s in %s: %v", authproxy.ErrUnavailable, caller.User, c.Name, err)
+		return nil, fmt.Errorf("%w: no impersonation account for %s in %s: %v", authproxy.ErrUnavailable, caller.UserID, c.Name, err)
 	}
 	t := d.target
 	t.Credential = token

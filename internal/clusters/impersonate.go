@@ -26,7 +26,7 @@ type asUser struct {
 }
 
 // impersonate is an authproxy.Target's Impersonate.
-func (a *asUser) impersonate(ctx context.Context, r *http.Request, path string, caller authproxy.Identity) (authproxy.Identity, string, error) {
+func (a *asUser) impersonate(ctx context.Context, r *http.Request, path string, caller authproxy.Caller) (authproxy.Downstream, string, error) {
 	a.once.Do(func() {
 		// The filter of clusters with constrained impersonation accepts
 		// more than the legacy one, so it is used only where the cluster
@@ -35,20 +35,21 @@ func (a *asUser) impersonate(ctx context.Context, r *http.Request, path string, 
 		defer cancel()
 		a.checker = impersonation.NewChecker(a.kube, impersonation.ConstrainedEnabled(pctx, a.kube))
 	})
-	u, err := a.checker.Check(ctx, r, path, &user.DefaultInfo{Name: caller.User, Groups: caller.DownstreamGroups(), Extra: caller.Extra})
+	self := caller.Downstream()
+	u, err := a.checker.Check(ctx, r, path, &user.DefaultInfo{Name: self.User, Groups: self.Groups, Extra: self.Extra})
 	if err != nil {
-		return authproxy.Identity{}, "", err
+		return authproxy.Downstream{}, "", err
 	}
 	credential, err := a.accounts.TargetToken(ctx, u)
 	if err != nil {
-		return authproxy.Identity{}, "", err
+		return authproxy.Downstream{}, "", err
 	}
-	return authproxy.Identity{User: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra(), Exact: true}, credential, nil
+	return authproxy.Downstream{User: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra()}, credential, nil
 }
 
 // Impersonator is an authproxy.Target's Impersonate for a cluster that
 // kube reaches with a credential that may create SubjectAccessReviews and
 // service accounts in herd-system.
-func Impersonator(kube kubernetes.Interface, now func() time.Time) func(context.Context, *http.Request, string, authproxy.Identity) (authproxy.Identity, string, error) {
+func Impersonator(kube kubernetes.Interface, now func() time.Time) func(context.Context, *http.Request, string, authproxy.Caller) (authproxy.Downstream, string, error) {
 	return (&asUser{kube: kube, accounts: &impersonation.Accounts{Client: kube, Now: now}}).impersonate
 }

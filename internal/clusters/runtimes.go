@@ -10,11 +10,11 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/controllers/clusterstatus"
 	"herd.dev/herd/internal/controllers/projectguard"
 	"herd.dev/herd/internal/controllers/rbac"
 	"herd.dev/herd/internal/controllers/tokensync"
-	"herd.dev/herd/internal/importmanifest"
 	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/tokencopy"
 )
@@ -210,7 +210,7 @@ func (t *tokenSource) Copies(ctx context.Context, cluster string) ([]tokencopy.C
 			continue // no user: no copy, so the token is refused
 		}
 		admin := t.owner != nil && t.owner(ctx, user.Name, user.Status.GroupPrincipals)
-		groups := importmanifest.DownstreamGroups(user.Status.GroupPrincipals, admin)
+		groups := authproxy.Groups(user.Status.GroupPrincipals, admin)
 		out = append(out, tokencopy.Copy{TokenName: tok.Name, Hash: tok.Spec.Hash, UserName: user.Name, Username: user.Spec.Username,
 			Groups: groups, ExpiresAt: tok.Spec.ExpiresAt.Time, Enabled: tok.Spec.Enabled && user.Spec.Enabled,
 			Cluster: cluster, ClusterUID: string(c.UID)})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -114,23 +113,6 @@ func clusterRoleBinding() *rbacv1.ClusterRoleBinding {
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: agentName},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: wellknown.Namespace, Name: agentName}},
 	}
-}
-
-// DownstreamGroups are the groups Herd asserts downstream for a user with
-// the given group principals, through the proxy and through kube-api-auth
-// alike: never a Kubernetes system: group, and wellknown.AdminsGroup only when admin
-// (whatever the user's own groups say).
-func DownstreamGroups(groups []string, admin bool) []string {
-	out := make([]string, 0, len(groups)+1)
-	for _, g := range groups {
-		if g != wellknown.AdminsGroup && !strings.HasPrefix(g, "system:") {
-			out = append(out, g)
-		}
-	}
-	if admin {
-		out = append(out, wellknown.AdminsGroup)
-	}
-	return out
 }
 
 // adminsBinding gives Herd administrators cluster-admin.

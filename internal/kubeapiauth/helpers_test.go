@@ -1,12 +1,10 @@
 package kubeapiauth
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/tokencopy"
 )
@@ -49,14 +48,14 @@ func newCopy(name string, mod func(*tokencopy.Copy)) (tokencopy.Copy, string) {
 type harness struct {
 	*Server
 	kube *fake.Clientset
-	logs *syncBuffer
+	logs *herdtest.SyncBuffer
 }
 
 // newHarness starts a Server over objects; synced waits for the initial
 // list, which a test of the unsynced server leaves out.
 func newHarness(t testing.TB, synced bool, objects ...runtime.Object) *harness {
 	t.Helper()
-	h := &harness{kube: fake.NewClientset(objects...), logs: &syncBuffer{}}
+	h := &harness{kube: fake.NewClientset(objects...), logs: &herdtest.SyncBuffer{}}
 	// Tests log at debug, benchmarks at info as in production.
 	var out io.Writer = h.logs
 	level := slog.LevelInfo
@@ -103,22 +102,4 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a log sink that the informer goroutine and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -34,6 +34,9 @@ type Config struct {
 	KubeBinDir string
 	// Logger receives structured logs. Nil: discard.
 	Logger *slog.Logger
+	// Now is the clock that token lifetimes, expiry and status times are
+	// read from (deadlines of requests use the wall clock). Nil: time.Now.
+	Now func() time.Time
 
 	// BootstrapPassword is the password of the first admin, created when
 	// no user "admin" exists (from HERD_BOOTSTRAP_PASSWORD). Empty: one is
@@ -167,6 +170,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.GroupRefresh == 0 {
 		c.GroupRefresh = time.Hour

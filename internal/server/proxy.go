@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -14,35 +13,26 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/clusters"
-	"herd.dev/herd/internal/importmanifest"
 	"herd.dev/herd/internal/wellknown"
 )
 
 // proxyAuthenticate authenticates a proxied request; a token scoped to
-// another cluster is refused.
-func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy.Identity, string, error) {
+// another cluster is refused. The caller's administration of the cluster
+// is decided here, once per request.
+func (s *Server) proxyAuthenticate(r *http.Request, clusterID string) (authproxy.Caller, error) {
 	token, ok := authproxy.BearerToken(r)
 	if !ok {
-		return authproxy.Identity{}, "", fmt.Errorf("%w: no bearer token", authproxy.ErrUnauthenticated)
+		return authproxy.Caller{}, fmt.Errorf("%w: no bearer token", authproxy.ErrUnauthenticated)
 	}
 	id, err := s.authn.Authenticate(r.Context(), token)
 	if err != nil {
-		return authproxy.Identity{}, "", fmt.Errorf("%w: %w", authproxy.ErrUnauthenticated, err)
+		return authproxy.Caller{}, fmt.Errorf("%w: %w", authproxy.ErrUnauthenticated, err)
 	}
 	if id.ClusterName != "" && (id.ClusterName != clusterID || !s.scopeCurrent(r.Context(), id)) {
-		return authproxy.Identity{}, id.TokenName, fmt.Errorf("%w: token %s is for cluster %s (uid %s)", authproxy.ErrUnauthenticated, id.TokenName, id.ClusterName, id.ClusterUID)
+		return authproxy.Caller{TokenID: id.TokenName}, fmt.Errorf("%w: token %s is for cluster %s (uid %s)", authproxy.ErrUnauthenticated, id.TokenName, id.ClusterName, id.ClusterUID)
 	}
-	// The admins group is Herd's to add, whatever a user's groups say.
-	groups := importmanifest.DownstreamGroups(id.Groups, s.authz.IsClusterAdmin(r.Context(), id, clusterID))
-	return authproxy.Identity{
-		User:   id.UserName,
-		Groups: groups,
-		Extra: map[string][]string{
-			"principalid":    id.Principals,
-			"username":       {id.Username},
-			"requesttokenid": {id.TokenName},
-		},
-	}, id.TokenName, nil
+	return authproxy.Caller{UserID: id.UserName, Username: id.Username, Principals: id.Principals, Groups: id.Groups,
+		TokenID: id.TokenName, Admin: s.authz.IsClusterAdmin(r.Context(), id, clusterID)}, nil
 }
 
 // scopeCurrent reports whether a cluster-scoped token's cluster is still
@@ -57,14 +47,11 @@ func (s *Server) scopeCurrent(ctx context.Context, id *authn.Identity) bool {
 }
 
 // proxyResolve returns the target of a cluster the caller may reach.
-func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authproxy.Identity) (*authproxy.Target, error) {
-	id := &authn.Identity{UserName: pid.User, Groups: pid.Groups}
-	// proxyAuthenticate has checked the admin verb of this cluster id and
-	// added the admins group for it: no second lookup of global roles.
-	admin := slices.Contains(pid.Groups, wellknown.AdminsGroup)
+func (s *Server) proxyResolve(ctx context.Context, clusterID string, caller authproxy.Caller) (*authproxy.Target, error) {
+	id := &authn.Identity{UserName: caller.UserID, Groups: caller.Groups}
 	if clusterID == wellknown.LocalCluster {
-		if !admin {
-			return nil, fmt.Errorf("%w: user %s may not reach the management cluster", authproxy.ErrNotFound, pid.User)
+		if !caller.Admin {
+			return nil, fmt.Errorf("%w: user %s may not reach the management cluster", authproxy.ErrNotFound, caller.UserID)
 		}
 		return s.localTarget()
 	}
@@ -75,10 +62,10 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, pid authpro
 	if !c.DeletionTimestamp.IsZero() {
 		return nil, fmt.Errorf("%w: %s is being deleted", authproxy.ErrNotFound, clusterID)
 	}
-	if !admin && !s.authz.Allowed(ctx, id, "get", "clusters") && !s.authz.Member(ctx, id, clusterID) {
-		return nil, fmt.Errorf("%w: user %s has no role in cluster %s", authproxy.ErrNotFound, pid.User, clusterID)
+	if !caller.Admin && !s.authz.Allowed(ctx, id, "get", "clusters") && !s.authz.Member(ctx, id, clusterID) {
+		return nil, fmt.Errorf("%w: user %s has no role in cluster %s", authproxy.ErrNotFound, caller.UserID, clusterID)
 	}
-	return s.clusters.Target(ctx, &c, pid)
+	return s.clusters.Target(ctx, &c, caller)
 }
 
 // localTarget reaches the management cluster with the server's own

@@ -24,7 +24,7 @@ var _ manager.LeaderElectionRunnable = everyReplica(nil)
 
 // wire connects the request path to the manager's clients and cache.
 func (s *Server) wire(mgr manager.Manager) error {
-	s.now = time.Now
+	s.now = s.cfg.Now
 	s.client = mgr.GetClient()
 	s.cache = mgr.GetCache()
 	s.api = mgr.GetAPIReader()

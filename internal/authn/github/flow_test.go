@@ -21,34 +21,34 @@ func TestFlowRefused(t *testing.T) {
 	t.Run("state mismatch", func(t *testing.T) {
 		q := gh.Authorize(t, p.AuthCodeURL(rand.Text(), oauth2.GenerateVerifier(), redirectURL), "octocat")
 		_, err := github.Callback(q, rand.Text())
-		wantErr(t, err, authn.ErrFlow, q.Get("code"))
+		herdtest.WantProviderError(t, err, authn.ErrFlow, q.Get("code"))
 	})
 	t.Run("user cancelled", func(t *testing.T) {
 		_, err := github.Callback(map[string][]string{"error": {"access_denied"}, "state": {"s"}}, "s")
-		wantErr(t, err, authn.ErrFlow)
+		herdtest.WantProviderError(t, err, authn.ErrFlow)
 	})
 	t.Run("replayed code", func(t *testing.T) {
 		f := login(t, gh, p, "octocat")
-		exchange(t, p, f)
-		_, err := p.Exchange(ctx, f.code, f.verifier, redirectURL)
-		wantErr(t, err, authn.ErrFlow, f.code, f.verifier, gh.ClientSecret)
+		f.Exchange(t, p, redirectURL)
+		_, err := p.Exchange(ctx, f.Code, f.Verifier, redirectURL)
+		herdtest.WantProviderError(t, err, authn.ErrFlow, f.Code, f.Verifier, gh.ClientSecret)
 	})
 	t.Run("PKCE verifier mismatch", func(t *testing.T) {
 		f := login(t, gh, p, "octocat")
 		other := oauth2.GenerateVerifier()
-		_, err := p.Exchange(ctx, f.code, other, redirectURL)
-		wantErr(t, err, authn.ErrFlow, f.code, other, gh.ClientSecret)
+		_, err := p.Exchange(ctx, f.Code, other, redirectURL)
+		herdtest.WantProviderError(t, err, authn.ErrFlow, f.Code, other, gh.ClientSecret)
 	})
 	t.Run("redirect URL mismatch", func(t *testing.T) {
 		f := login(t, gh, p, "octocat")
-		_, err := p.Exchange(ctx, f.code, f.verifier, redirectURL+"/other")
-		wantErr(t, err, authn.ErrFlow, f.code, f.verifier)
+		_, err := p.Exchange(ctx, f.Code, f.Verifier, redirectURL+"/other")
+		herdtest.WantProviderError(t, err, authn.ErrFlow, f.Code, f.Verifier)
 	})
 	t.Run("wrong client secret", func(t *testing.T) {
 		wrong := newProvider(t, gh, func(c *github.Config) { c.ClientSecret = "not-the-secret" })
 		f := login(t, gh, wrong, "octocat")
-		_, err := wrong.Exchange(ctx, f.code, f.verifier, redirectURL)
-		wantErr(t, err, nil, f.code, f.verifier, "not-the-secret")
+		_, err := wrong.Exchange(ctx, f.Code, f.Verifier, redirectURL)
+		herdtest.WantProviderError(t, err, nil, f.Code, f.Verifier, "not-the-secret")
 	})
 }
 
@@ -56,7 +56,7 @@ func TestRefresh(t *testing.T) {
 	gh := herdtest.StartGitHub(t)
 	p := newProvider(t, gh, nil)
 	ctx := context.Background()
-	id := exchange(t, p, login(t, gh, p, "octocat"))
+	id := login(t, gh, p, "octocat").Exchange(t, p, redirectURL)
 
 	t.Run("reads orgs and teams again", func(t *testing.T) {
 		gh.AddUser(herdtest.GitHubUser{ID: 1001, Login: "octocat", Name: "The Octocat", Orgs: []string{"globex"}, Teams: []string{"globex/admins"}})
@@ -73,16 +73,16 @@ func TestRefresh(t *testing.T) {
 	})
 	t.Run("token of another user", func(t *testing.T) {
 		_, _, err := p.Refresh(ctx, "github_user://1002", id.RefreshState)
-		wantErr(t, err, nil, id.RefreshState)
+		herdtest.WantProviderError(t, err, nil, id.RefreshState)
 	})
 	t.Run("no state", func(t *testing.T) {
 		_, _, err := p.Refresh(ctx, id.UserPrincipal, "")
-		wantErr(t, err, github.ErrNoRefreshState)
+		herdtest.WantProviderError(t, err, github.ErrNoRefreshState)
 	})
 	t.Run("revoked token", func(t *testing.T) {
 		gh.RevokeTokens("octocat")
 		_, _, err := p.Refresh(ctx, id.UserPrincipal, id.RefreshState)
-		wantErr(t, err, authn.ErrUserGone, id.RefreshState)
+		herdtest.WantProviderError(t, err, authn.ErrUserGone, id.RefreshState)
 	})
 }
 
@@ -126,7 +126,7 @@ func TestSearch(t *testing.T) {
 	t.Run("no search token", func(t *testing.T) {
 		p := newProvider(t, gh, func(c *github.Config) { c.SearchToken = "" })
 		_, err := p.Search(context.Background(), "octo", 0)
-		wantErr(t, err, github.ErrNoSearchToken)
+		herdtest.WantProviderError(t, err, github.ErrNoSearchToken)
 	})
 }
 
@@ -134,27 +134,27 @@ func TestUnavailable(t *testing.T) {
 	gh := herdtest.StartGitHub(t)
 	p := newProvider(t, gh, nil)
 	ctx := context.Background()
-	id := exchange(t, p, login(t, gh, p, "octocat"))
+	id := login(t, gh, p, "octocat").Exchange(t, p, redirectURL)
 	f := login(t, gh, p, "octocat")
 
 	t.Run("certificate not trusted", func(t *testing.T) {
 		p := newProvider(t, gh, func(c *github.Config) { c.CAPEM = "" })
-		_, err := p.Exchange(ctx, f.code, f.verifier, redirectURL)
-		wantErr(t, err, authn.ErrProviderUnavailable, f.code, f.verifier, gh.ClientSecret)
+		_, err := p.Exchange(ctx, f.Code, f.Verifier, redirectURL)
+		herdtest.WantProviderError(t, err, authn.ErrProviderUnavailable, f.Code, f.Verifier, gh.ClientSecret)
 	})
 	t.Run("GitHub down", func(t *testing.T) {
 		gh.SetDown(true)
 		defer gh.SetDown(false)
-		_, err := p.Exchange(ctx, f.code, f.verifier, redirectURL)
-		wantErr(t, err, authn.ErrProviderUnavailable, f.code, f.verifier, gh.ClientSecret)
+		_, err := p.Exchange(ctx, f.Code, f.Verifier, redirectURL)
+		herdtest.WantProviderError(t, err, authn.ErrProviderUnavailable, f.Code, f.Verifier, gh.ClientSecret)
 		_, _, err = p.Refresh(ctx, id.UserPrincipal, id.RefreshState)
-		wantErr(t, err, authn.ErrProviderUnavailable, id.RefreshState)
+		herdtest.WantProviderError(t, err, authn.ErrProviderUnavailable, id.RefreshState)
 		_, err = p.Search(ctx, "octo", 0)
-		wantErr(t, err, authn.ErrProviderUnavailable, gh.SearchToken)
+		herdtest.WantProviderError(t, err, authn.ErrProviderUnavailable, gh.SearchToken)
 	})
 	t.Run("GitHub unreachable", func(t *testing.T) {
 		p := newProvider(t, gh, func(c *github.Config) { c.BaseURL = "https://127.0.0.1:1" })
 		_, _, err := p.Refresh(ctx, id.UserPrincipal, id.RefreshState)
-		wantErr(t, err, authn.ErrProviderUnavailable, id.RefreshState)
+		herdtest.WantProviderError(t, err, authn.ErrProviderUnavailable, id.RefreshState)
 	})
 }

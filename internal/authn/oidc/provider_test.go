@@ -20,11 +20,6 @@ import (
 
 const redirectURL = "http://127.0.0.1:9/v1/auth/oidc/callback"
 
-// flow is one browser login at the test provider, up to the callback.
-type flow struct {
-	state, verifier, code string
-}
-
 func newProvider(t *testing.T, op *herdtest.OIDCProvider, c herdtest.OIDCClient) *oidc.Provider {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -44,39 +39,16 @@ func newProvider(t *testing.T, op *herdtest.OIDCProvider, c herdtest.OIDCClient)
 
 // login plays the browser for username and checks the callback's state
 // as Herd's callback handler does.
-func login(t *testing.T, op *herdtest.OIDCProvider, p *oidc.Provider, username string) flow {
+func login(t *testing.T, op *herdtest.OIDCProvider, p *oidc.Provider, username string) herdtest.RedirectFlow {
 	t.Helper()
-	f := flow{state: rand.Text(), verifier: oauth2.GenerateVerifier()}
-	q := op.Login(t, p.AuthCodeURL(f.state, f.verifier, redirectURL), redirectURL, username, op.User(t, username).Password)
-	code, err := oidc.Callback(q, f.state)
+	f := herdtest.NewRedirectFlow()
+	q := op.Login(t, p.AuthCodeURL(f.State, f.Verifier, redirectURL), redirectURL, username, op.User(t, username).Password)
+	code, err := oidc.Callback(q, f.State)
 	if err != nil {
 		t.Fatalf("Callback: %v", err)
 	}
-	f.code = code
+	f.Code = code
 	return f
-}
-
-func exchange(t *testing.T, p *oidc.Provider, f flow) *authn.ExternalIdentity {
-	t.Helper()
-	id, err := p.Exchange(context.Background(), f.code, f.verifier, redirectURL)
-	if err != nil {
-		t.Fatalf("Exchange: %v", err)
-	}
-	return id
-}
-
-// wantErr checks err is want and holds none of the secrets.
-func wantErr(t *testing.T, err, want error, secrets ...string) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("got error %v, want %v", err, want)
-	}
-	t.Logf("error (as wanted): %v", err)
-	for _, s := range secrets {
-		if s != "" && strings.Contains(err.Error(), s) {
-			t.Errorf("error %q holds a secret", err)
-		}
-	}
 }
 
 func TestProvider(t *testing.T) {
@@ -99,7 +71,7 @@ func TestProvider(t *testing.T) {
 			if tc.client == "idtoken" {
 				p = idTokenClient
 			}
-			id := exchange(t, p, login(t, op, p, tc.user))
+			id := login(t, op, p, tc.user).Exchange(t, p, redirectURL)
 			u := op.User(t, tc.user)
 			if want := "oidc_user://" + op.Issuer + "/" + u.ID; id.UserPrincipal != want {
 				t.Errorf("UserPrincipal: got %q, want %q", id.UserPrincipal, want)
@@ -117,41 +89,41 @@ func TestProvider(t *testing.T) {
 	}
 
 	t.Run("state mismatch refused", func(t *testing.T) {
-		f := flow{state: rand.Text(), verifier: oauth2.GenerateVerifier()}
-		q := op.Login(t, userinfoClient.AuthCodeURL(f.state, f.verifier, redirectURL), redirectURL, "alice", op.User(t, "alice").Password)
+		f := herdtest.NewRedirectFlow()
+		q := op.Login(t, userinfoClient.AuthCodeURL(f.State, f.Verifier, redirectURL), redirectURL, "alice", op.User(t, "alice").Password)
 		_, err := oidc.Callback(q, rand.Text())
-		wantErr(t, err, authn.ErrFlow, q.Get("code"), q.Get("state"))
+		herdtest.WantProviderError(t, err, authn.ErrFlow, q.Get("code"), q.Get("state"))
 	})
 
 	t.Run("PKCE verifier mismatch refused", func(t *testing.T) {
 		f := login(t, op, userinfoClient, "alice")
 		other := oauth2.GenerateVerifier()
-		_, err := userinfoClient.Exchange(context.Background(), f.code, other, redirectURL)
-		wantErr(t, err, authn.ErrFlow, f.code, other, op.Client.Secret)
+		_, err := userinfoClient.Exchange(context.Background(), f.Code, other, redirectURL)
+		herdtest.WantProviderError(t, err, authn.ErrFlow, f.Code, other, op.Client.Secret)
 	})
 
 	t.Run("replayed code refused", func(t *testing.T) {
 		f := login(t, op, userinfoClient, "alice")
-		exchange(t, userinfoClient, f)
-		_, err := userinfoClient.Exchange(context.Background(), f.code, f.verifier, redirectURL)
-		wantErr(t, err, authn.ErrFlow, f.code, f.verifier, op.Client.Secret)
+		f.Exchange(t, userinfoClient, redirectURL)
+		_, err := userinfoClient.Exchange(context.Background(), f.Code, f.Verifier, redirectURL)
+		herdtest.WantProviderError(t, err, authn.ErrFlow, f.Code, f.Verifier, op.Client.Secret)
 	})
 
 	t.Run("redirect URL mismatch refused", func(t *testing.T) {
 		f := login(t, op, userinfoClient, "alice")
-		_, err := userinfoClient.Exchange(context.Background(), f.code, f.verifier, redirectURL+"/other")
-		wantErr(t, err, authn.ErrFlow, f.code, f.verifier)
+		_, err := userinfoClient.Exchange(context.Background(), f.Code, f.Verifier, redirectURL+"/other")
+		herdtest.WantProviderError(t, err, authn.ErrFlow, f.Code, f.Verifier)
 	})
 
 	t.Run("code of another client refused", func(t *testing.T) {
 		f := login(t, op, userinfoClient, "alice")
-		_, err := idTokenClient.Exchange(context.Background(), f.code, f.verifier, redirectURL)
-		wantErr(t, err, authn.ErrFlow, f.code, f.verifier, op.IDTokenClient.Secret)
+		_, err := idTokenClient.Exchange(context.Background(), f.Code, f.Verifier, redirectURL)
+		herdtest.WantProviderError(t, err, authn.ErrFlow, f.Code, f.Verifier, op.IDTokenClient.Secret)
 	})
 
 	t.Run("refresh reads the groups again", func(t *testing.T) {
 		for _, p := range []*oidc.Provider{userinfoClient, idTokenClient} {
-			id := exchange(t, p, login(t, op, p, "alice"))
+			id := login(t, op, p, "alice").Exchange(t, p, redirectURL)
 			op.SetGroups(t, "alice", "admins", "devs")
 			t.Cleanup(func() { op.SetGroups(t, "alice", "ops", "devs") })
 			groups, state, err := p.Refresh(context.Background(), id.UserPrincipal, id.RefreshState)
@@ -167,7 +139,7 @@ func TestProvider(t *testing.T) {
 			// The rotated-out refresh token is refused: the user is gone
 			// as far as that state goes.
 			_, _, err = p.Refresh(context.Background(), id.UserPrincipal, id.RefreshState)
-			wantErr(t, err, authn.ErrUserGone, id.RefreshState)
+			herdtest.WantProviderError(t, err, authn.ErrUserGone, id.RefreshState)
 			if _, _, err := p.Refresh(context.Background(), id.UserPrincipal, state); err != nil {
 				t.Errorf("Refresh with the new state: %v", err)
 			}
@@ -176,10 +148,10 @@ func TestProvider(t *testing.T) {
 	})
 
 	t.Run("refresh of a deleted user", func(t *testing.T) {
-		id := exchange(t, idTokenClient, login(t, op, idTokenClient, "carol"))
+		id := login(t, op, idTokenClient, "carol").Exchange(t, idTokenClient, redirectURL)
 		op.DeleteUser(t, "carol")
 		_, _, err := idTokenClient.Refresh(context.Background(), id.UserPrincipal, id.RefreshState)
-		wantErr(t, err, authn.ErrUserGone, id.RefreshState, op.IDTokenClient.Secret)
+		herdtest.WantProviderError(t, err, authn.ErrUserGone, id.RefreshState, op.IDTokenClient.Secret)
 	})
 
 	t.Run("refresh of another issuer's user", func(t *testing.T) {
@@ -191,7 +163,7 @@ func TestProvider(t *testing.T) {
 
 	t.Run("refresh without state", func(t *testing.T) {
 		_, _, err := userinfoClient.Refresh(context.Background(), "oidc_user://"+op.Issuer+"/u-alice", "")
-		wantErr(t, err, oidc.ErrNoRefreshState)
+		herdtest.WantProviderError(t, err, oidc.ErrNoRefreshState)
 	})
 
 	t.Run("issuer mismatch", func(t *testing.T) {
@@ -205,16 +177,16 @@ func TestProvider(t *testing.T) {
 	// Last: stops the provider.
 	t.Run("issuer down", func(t *testing.T) {
 		f := login(t, op, userinfoClient, "alice")
-		id := exchange(t, userinfoClient, login(t, op, userinfoClient, "alice"))
+		id := login(t, op, userinfoClient, "alice").Exchange(t, userinfoClient, redirectURL)
 		op.Stop()
 		if pids := herdtest.ProcessesMentioning(op.Dir); len(pids) > 0 {
 			t.Errorf("provider processes left: %v", pids)
 		}
 		_, err := oidc.New(context.Background(), oidc.Config{IssuerURL: op.Issuer, ClientID: op.Client.ID, ClientSecret: op.Client.Secret})
-		wantErr(t, err, authn.ErrProviderUnavailable, op.Client.Secret)
-		_, err = userinfoClient.Exchange(context.Background(), f.code, f.verifier, redirectURL)
-		wantErr(t, err, authn.ErrProviderUnavailable, f.code, f.verifier, op.Client.Secret)
+		herdtest.WantProviderError(t, err, authn.ErrProviderUnavailable, op.Client.Secret)
+		_, err = userinfoClient.Exchange(context.Background(), f.Code, f.Verifier, redirectURL)
+		herdtest.WantProviderError(t, err, authn.ErrProviderUnavailable, f.Code, f.Verifier, op.Client.Secret)
 		_, _, err = userinfoClient.Refresh(context.Background(), id.UserPrincipal, id.RefreshState)
-		wantErr(t, err, authn.ErrProviderUnavailable, id.RefreshState, op.Client.Secret)
+		herdtest.WantProviderError(t, err, authn.ErrProviderUnavailable, id.RefreshState, op.Client.Secret)
 	})
 }

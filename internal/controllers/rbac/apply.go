@@ -141,78 +141,112 @@ func (w *writer) pruneRoles(want map[string]*rbacv1.ClusterRole) {
 	}
 }
 
-func (w *writer) clusterBindings(want map[string]*rbacv1.ClusterRoleBinding) {
-	api := w.c.cfg.Kube.RbacV1().ClusterRoleBindings()
-	for name, b := range want {
-		have, err := w.c.listers.bindings.Get(name)
+// bindingKind is how the writer reads and writes one kind of binding.
+type bindingKind[T metav1.Object] struct {
+	kind, source string
+	// get reads a binding by want's key from the lister; list lists them.
+	get  func(key string, want T) (T, error)
+	list func() ([]T, error)
+	key  func(T) string
+	// api is the typed client of a binding's namespace.
+	api func(T) bindingClient[T]
+	// same reports whether have already holds want's role, subjects and
+	// labels (roleRef separately: it cannot change); update returns a copy
+	// of have with want's subjects and labels.
+	sameRole func(have, want T) bool
+	same     func(have, want T) bool
+	update   func(have, want T) T
+}
+
+// bindingClient is the part of a typed binding client the writer uses.
+type bindingClient[T any] interface {
+	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
+	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+}
+
+// applyBindings makes the bindings of one kind what want says: creates
+// the missing, replaces those whose role changed (roleRef is immutable),
+// updates subjects and labels, and deletes Herd's that are no longer wanted.
+func applyBindings[T metav1.Object](w *writer, k bindingKind[T], want map[string]T) {
+	for key, b := range want {
+		api := k.api(b)
+		have, err := k.get(key, b)
 		switch {
 		case apierrors.IsNotFound(err):
 			_, err = api.Create(w.ctx, b, metav1.CreateOptions{})
-			w.created("ClusterRoleBinding", name, err, func() (metav1.Object, error) { return api.Get(w.ctx, name, metav1.GetOptions{}) })
+			w.created(k.kind, key, err, func() (metav1.Object, error) { return api.Get(w.ctx, b.GetName(), metav1.GetOptions{}) })
 		case err != nil:
 			w.errs = append(w.errs, err)
-		case have.RoleRef != b.RoleRef:
-			// roleRef is immutable: replace the binding.
-			err = api.Delete(w.ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})
-			w.record("delete", "ClusterRoleBinding", name, err)
+		case !k.sameRole(have, b):
+			uid := have.GetUID()
+			err = api.Delete(w.ctx, b.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+			w.record("delete", k.kind, key, err)
 			if err == nil {
 				_, err = api.Create(w.ctx, b, metav1.CreateOptions{})
-				w.record("create", "ClusterRoleBinding", name, err)
+				w.record("create", k.kind, key, err)
 			}
-		case !sameSubjects(have.Subjects, b.Subjects) || !sameLabels(have.Labels, b.Labels):
-			upd := have.DeepCopy()
-			upd.Subjects, upd.Labels = b.Subjects, mergeLabels(upd.Labels, b.Labels)
-			_, err = api.Update(w.ctx, upd, metav1.UpdateOptions{})
-			w.record("update", "ClusterRoleBinding", name, err)
+		case !k.same(have, b):
+			_, err = api.Update(w.ctx, k.update(have, b), metav1.UpdateOptions{})
+			w.record("update", k.kind, key, err)
 		}
 	}
-	have, err := w.c.listers.bindings.List(labels.Everything())
+	have, err := k.list()
 	if err != nil {
 		w.errs = append(w.errs, err)
 		return
 	}
 	for _, b := range have {
-		if _, ok := want[b.Name]; !ok && b.Labels[SourceLabel] == sourceCRTB {
-			w.record("delete", "ClusterRoleBinding", b.Name, api.Delete(w.ctx, b.Name, metav1.DeleteOptions{}))
+		if _, ok := want[k.key(b)]; !ok && b.GetLabels()[SourceLabel] == k.source {
+			w.record("delete", k.kind, k.key(b), k.api(b).Delete(w.ctx, b.GetName(), metav1.DeleteOptions{}))
 		}
 	}
 }
 
-func (w *writer) roleBindings(want map[string]*rbacv1.RoleBinding) {
-	for key, b := range want {
-		api := w.c.cfg.Kube.RbacV1().RoleBindings(b.Namespace)
-		have, err := w.c.listers.roleBindings.RoleBindings(b.Namespace).Get(b.Name)
-		switch {
-		case apierrors.IsNotFound(err):
-			_, err = api.Create(w.ctx, b, metav1.CreateOptions{})
-			w.created("RoleBinding", key, err, func() (metav1.Object, error) { return api.Get(w.ctx, b.Name, metav1.GetOptions{}) })
-		case err != nil:
-			w.errs = append(w.errs, err)
-		case have.RoleRef != b.RoleRef:
-			err = api.Delete(w.ctx, b.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})
-			w.record("delete", "RoleBinding", key, err)
-			if err == nil {
-				_, err = api.Create(w.ctx, b, metav1.CreateOptions{})
-				w.record("create", "RoleBinding", key, err)
-			}
-		case !sameSubjects(have.Subjects, b.Subjects) || !sameLabels(have.Labels, b.Labels):
+func (w *writer) clusterBindings(want map[string]*rbacv1.ClusterRoleBinding) {
+	api := w.c.cfg.Kube.RbacV1().ClusterRoleBindings()
+	applyBindings(w, bindingKind[*rbacv1.ClusterRoleBinding]{
+		kind: "ClusterRoleBinding", source: sourceCRTB,
+		get: func(key string, _ *rbacv1.ClusterRoleBinding) (*rbacv1.ClusterRoleBinding, error) {
+			return w.c.listers.bindings.Get(key)
+		},
+		list:     func() ([]*rbacv1.ClusterRoleBinding, error) { return w.c.listers.bindings.List(labels.Everything()) },
+		key:      func(b *rbacv1.ClusterRoleBinding) string { return b.Name },
+		api:      func(*rbacv1.ClusterRoleBinding) bindingClient[*rbacv1.ClusterRoleBinding] { return api },
+		sameRole: func(have, want *rbacv1.ClusterRoleBinding) bool { return have.RoleRef == want.RoleRef },
+		same: func(have, want *rbacv1.ClusterRoleBinding) bool {
+			return sameSubjects(have.Subjects, want.Subjects) && sameLabels(have.Labels, want.Labels)
+		},
+		update: func(have, want *rbacv1.ClusterRoleBinding) *rbacv1.ClusterRoleBinding {
 			upd := have.DeepCopy()
-			upd.Subjects, upd.Labels = b.Subjects, mergeLabels(upd.Labels, b.Labels)
-			_, err = api.Update(w.ctx, upd, metav1.UpdateOptions{})
-			w.record("update", "RoleBinding", key, err)
-		}
-	}
-	have, err := w.c.listers.roleBindings.List(labels.Everything())
-	if err != nil {
-		w.errs = append(w.errs, err)
-		return
-	}
-	for _, b := range have {
-		if _, ok := want[b.Namespace+"/"+b.Name]; !ok && b.Labels[SourceLabel] == sourcePRTB {
-			err := w.c.cfg.Kube.RbacV1().RoleBindings(b.Namespace).Delete(w.ctx, b.Name, metav1.DeleteOptions{})
-			w.record("delete", "RoleBinding", b.Namespace+"/"+b.Name, err)
-		}
-	}
+			upd.Subjects, upd.Labels = want.Subjects, mergeLabels(upd.Labels, want.Labels)
+			return upd
+		},
+	}, want)
+}
+
+func (w *writer) roleBindings(want map[string]*rbacv1.RoleBinding) {
+	applyBindings(w, bindingKind[*rbacv1.RoleBinding]{
+		kind: "RoleBinding", source: sourcePRTB,
+		get: func(_ string, b *rbacv1.RoleBinding) (*rbacv1.RoleBinding, error) {
+			return w.c.listers.roleBindings.RoleBindings(b.Namespace).Get(b.Name)
+		},
+		list: func() ([]*rbacv1.RoleBinding, error) { return w.c.listers.roleBindings.List(labels.Everything()) },
+		key:  func(b *rbacv1.RoleBinding) string { return b.Namespace + "/" + b.Name },
+		api: func(b *rbacv1.RoleBinding) bindingClient[*rbacv1.RoleBinding] {
+			return w.c.cfg.Kube.RbacV1().RoleBindings(b.Namespace)
+		},
+		sameRole: func(have, want *rbacv1.RoleBinding) bool { return have.RoleRef == want.RoleRef },
+		same: func(have, want *rbacv1.RoleBinding) bool {
+			return sameSubjects(have.Subjects, want.Subjects) && sameLabels(have.Labels, want.Labels)
+		},
+		update: func(have, want *rbacv1.RoleBinding) *rbacv1.RoleBinding {
+			upd := have.DeepCopy()
+			upd.Subjects, upd.Labels = want.Subjects, mergeLabels(upd.Labels, want.Labels)
+			return upd
+		},
+	}, want)
 }
 
 func mergeLabels(have, want map[string]string) map[string]string {
