@@ -97,10 +97,10 @@ func TestSetHeadersExact(t *testing.T) {
 		Extra:  map[string][]string{"example.org/team": {"a"}}}
 	authproxy.SetHeaders(h, "as-cred", as)
 	want := http.Header{
-		"Authorization":                       {"Bearer as-cred"},
-		"Impersonate-User":                    {"system:serviceaccount:ns:sa"},
-		"Impersonate-Uid":                     {"42"},
-		"Impersonate-Group":                   {"system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"},
+		"Authorization":                        {"Bearer as-cred"},
+		"Impersonate-User":                     {"system:serviceaccount:ns:sa"},
+		"Impersonate-Uid":                      {"42"},
+		"Impersonate-Group":                    {"system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"},
 		"Impersonate-Extra-Example.org%2fteam": {"a"},
 	}
 	if len(h) != len(want) {
