@@ -2,14 +2,14 @@ package herdclient
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"herd.dev/herd/internal/certs"
 )
 
 // ErrCAChecksumMismatch means the CA bundle a server serves is not the one
@@ -21,10 +21,7 @@ const CACertsPath = "/cacerts"
 
 // Checksum is the sha256 in hex of a CA bundle, the value administrators
 // hand out to pin a server.
-func Checksum(bundle []byte) string {
-	sum := sha256.Sum256(bundle)
-	return hex.EncodeToString(sum[:])
-}
+func Checksum(bundle []byte) string { return certs.Checksum(bundle) }
 
 func checksumEqual(got, want string) bool {
 	return strings.EqualFold(got, strings.TrimSpace(want))

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -78,7 +79,9 @@ func (d *Directory) Provider(ctx context.Context, typ string) (any, error) {
 	return p, err
 }
 
-var ErrNoProvider = fmt.Errorf("server: identity provider not available")
+// ErrNoProvider: no enabled identity provider of the asked type (its
+// message, after the prefix, names it).
+var ErrNoProvider = errors.New("identity: provider not available")
 
 // ProviderSecrets reads a provider's Secret (uncached: Secrets never are).
 func (d *Directory) ProviderSecrets(ctx context.Context, typ string) (map[string]string, string, error) {

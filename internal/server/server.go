@@ -49,21 +49,16 @@ type Server struct {
 	// baseCtx ends when the server stops; cluster controllers run under it.
 	baseCtx context.Context
 
-	client    client.Client // reads from the cache, writes to the management cluster
-	cache     client.Reader
-	api       client.Reader // uncached reads
-	authn     *authn.Authenticator
-	authz     *authz.Authorizer
-	dir       *identity.Directory
-	clusters  *clusters.Manager
-	usage     *authn.UsageRecorder
-	byUser    *authn.LoginLimiter
-	byAddr    *authn.LoginLimiter
-	byFlow    *authn.LoginLimiter // browser logins started per source address
-	logins    *gate               // local password checks
-	extLogins *gate               // identity provider logins
-	audit     *slog.Logger
-	now       func() time.Time
+	client   client.Client // reads from the cache, writes to the management cluster
+	cache    client.Reader
+	api      client.Reader // uncached reads
+	authn    *authn.Authenticator
+	authz    *authz.Authorizer
+	dir      *identity.Directory
+	clusters *clusters.Manager
+	usage    *authn.UsageRecorder
+	audit    *slog.Logger
+	now      func() time.Time
 }
 
 // New checks cfg and returns a server that Run starts.
@@ -205,8 +200,12 @@ func (s *Server) serve() (*http.Server, <-chan error, error) {
 		}
 	}
 	s.listener = ln
+	handler, err := s.routes()
+	if err != nil {
+		return nil, nil, err
+	}
 	srv := &http.Server{
-		Handler:           s.routes(),
+		Handler:           handler,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -56,10 +55,7 @@ func serverTLS(cfg Config) (tls.Certificate, []byte, error) {
 
 // Checksum is the sha256 of the CA bundle in hex, as agents and herdctl
 // pin it.
-func Checksum(bundle []byte) string {
-	sum := sha256.Sum256(bundle)
-	return hex.EncodeToString(sum[:])
-}
+func Checksum(bundle []byte) string { return certs.Checksum(bundle) }
 
 // publicKeyPin is the curl --pinnedpubkey value of the serving key.
 func publicKeyPin(pair tls.Certificate) (string, error) {

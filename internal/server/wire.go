@@ -45,13 +45,6 @@ func (s *Server) wire(mgr manager.Manager) error {
 	if err != nil {
 		return err
 	}
-	s.byUser = authn.NewLoginLimiter(s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
-	s.byAddr = authn.NewLoginLimiter(4*s.cfg.LoginFailureLimit, s.cfg.LoginFailureWindow, s.now)
-	s.byFlow = authn.NewLoginLimiter(30, time.Minute, s.now)
-	// A login waits up to a second for a check, behind at most four others
-	// per slot: a flood past that is answered 503 as it arrives.
-	s.logins = newGate(s.cfg.MaxConcurrentLogins, 4*s.cfg.MaxConcurrentLogins, time.Second)
-	s.extLogins = newGate(8*s.cfg.MaxConcurrentLogins, 32*s.cfg.MaxConcurrentLogins, time.Second)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"net/http"
@@ -16,37 +16,37 @@ import (
 )
 
 // handleListTokens lists the caller's tokens, or with ?all=true everyone's.
-func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleListTokens(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var opts []client.ListOption
 	switch all := r.URL.Query().Get("all"); all {
 	case "true":
-		if !s.authz.Allowed(r.Context(), id, "list", "tokens") {
-			s.forbidden(w, r, id, "list other users' tokens")
+		if !a.authz.Allowed(r.Context(), id, "list", "tokens") {
+			a.forbidden(w, r, id, "list other users' tokens")
 			return
 		}
 	case "", "false":
 		opts = append(opts, client.MatchingLabels{authn.UserLabel: id.UserName})
 	default:
-		s.invalid(w, r, "all must be true or false")
+		a.invalid(w, r, "all must be true or false")
 		return
 	}
 	var list v1.TokenList
-	if err := s.cache.List(r.Context(), &list, opts...); err != nil {
-		s.internal(w, r, err)
+	if err := a.cache.List(r.Context(), &list, opts...); err != nil {
+		a.internal(w, r, err)
 		return
 	}
 	out := herdapi.TokenList{Items: []herdapi.TokenInfo{}}
 	for i := range list.Items {
 		t := &list.Items[i]
-		out.Items = append(out.Items, tokenInfo(t, s.usernameOf(r, t.Spec.UserName), id.TokenName, s.now()))
+		out.Items = append(out.Items, tokenInfo(t, a.usernameOf(r, t.Spec.UserName), id.TokenName, a.now()))
 	}
 	slices.SortFunc(out.Items, func(a, b herdapi.TokenInfo) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) usernameOf(r *http.Request, userName string) string {
+func (a *API) usernameOf(r *http.Request, userName string) string {
 	var u v1.User
-	if s.cache.Get(r.Context(), client.ObjectKey{Name: userName}, &u) != nil {
+	if a.cache.Get(r.Context(), client.ObjectKey{Name: userName}, &u) != nil {
 		return ""
 	}
 	return u.Spec.Username
@@ -54,20 +54,20 @@ func (s *Server) usernameOf(r *http.Request, userName string) string {
 
 // handleCreateToken issues another token for the caller. A token scoped
 // to a cluster needs access to that cluster.
-func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleCreateToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.TokenCreateRequest
-	if !s.decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
 	var clusterUID string
 	if req.ClusterName != "" {
 		if errs := validation.NameIsDNSLabel(req.ClusterName, false); len(errs) > 0 {
-			s.invalid(w, r, "clusterName "+strings.Join(errs, "; "))
+			a.invalid(w, r, "clusterName "+strings.Join(errs, "; "))
 			return
 		}
-		c, ok := s.authz.LiveCluster(r.Context(), id, req.ClusterName)
+		c, ok := a.authz.LiveCluster(r.Context(), id, req.ClusterName)
 		if !ok {
-			s.notFound(w, r, "cluster "+req.ClusterName)
+			a.notFound(w, r, "cluster "+req.ClusterName)
 			return
 		}
 		if c != nil {
@@ -75,34 +75,34 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, id *a
 		}
 	}
 	var user v1.User
-	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &user); err != nil {
-		s.internal(w, r, err)
+	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &user); err != nil {
+		a.internal(w, r, err)
 		return
 	}
-	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second,
+	a.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second,
 		Description: req.Description, ClusterName: req.ClusterName, ClusterUID: clusterUID}, false)
 }
 
 // handleRevokeToken disables a token: the caller's own, or any for those
 // who may update tokens. Others' tokens answer 404, as if absent.
-func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
 	var tok v1.Token
-	if len(name) > 63 || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &tok) != nil ||
-		(tok.Spec.UserName != id.UserName && !s.authz.Allowed(r.Context(), id, "update", "tokens")) {
-		s.notFound(w, r, "token "+name)
+	if len(name) > 63 || a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &tok) != nil ||
+		(tok.Spec.UserName != id.UserName && !a.authz.Allowed(r.Context(), id, "update", "tokens")) {
+		a.notFound(w, r, "token "+name)
 		return
 	}
 	patch := client.MergeFrom(tok.DeepCopy())
 	tok.Spec.Enabled = false
-	if now := metav1.NewTime(s.now().Truncate(time.Second)); now.Before(&tok.Spec.ExpiresAt) {
+	if now := metav1.NewTime(a.now().Truncate(time.Second)); now.Before(&tok.Spec.ExpiresAt) {
 		tok.Spec.ExpiresAt = now // a revoked token is deleted an hour later, like an expired one
 	}
-	if err := s.client.Patch(r.Context(), &tok, patch); err != nil {
-		s.internal(w, r, err)
+	if err := a.client.Patch(r.Context(), &tok, patch); err != nil {
+		a.internal(w, r, err)
 		return
 	}
-	s.awaitCache(r.Context(), &tok, false)
-	s.audit.Info("token revoked", "actor", id.UserName, "token", name, "user", tok.Spec.UserName, "source", sourceAddr(r))
+	a.awaitCache(r.Context(), &tok, false)
+	a.audit.Info("token revoked", "actor", id.UserName, "token", name, "user", tok.Spec.UserName, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
 }

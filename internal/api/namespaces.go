@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"context"
@@ -31,43 +31,43 @@ var errOtherProject = errors.New("server: namespace belongs to another project")
 // and out of projects: that changes who reaches them, so it takes the
 // right to update namespaces in the whole cluster (and to create them,
 // with create).
-func (s *Server) mayMoveNamespaces(ctx context.Context, id *authn.Identity, cluster string, create bool) bool {
+func (a *API) mayMoveNamespaces(ctx context.Context, id *authn.Identity, cluster string, create bool) bool {
 	verbs := []string{"update"}
 	if create {
 		verbs = append(verbs, "create")
 	}
 	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: verbs}}
-	return len(roles.Missing(s.authz.ClusterRules(ctx, id, cluster), want)) == 0
+	return len(roles.Missing(a.authz.ClusterRules(ctx, id, cluster), want)) == 0
 }
 
-func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ProjectNamespaceRequest
-	if !s.decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
-	p, ok := s.project(w, r, id)
+	p, ok := a.project(w, r, id)
 	if !ok {
 		return
 	}
 	if errs := validation.ValidateNamespaceName(req.Namespace, false); len(errs) > 0 {
-		s.invalid(w, r, "namespace name "+strings.Join(errs, "; "))
+		a.invalid(w, r, "namespace name "+strings.Join(errs, "; "))
 		return
 	}
 	if v1.ReservedNamespace(req.Namespace) {
-		s.invalid(w, r, "namespace "+req.Namespace+" belongs to the system or to Herd and cannot join a project")
+		a.invalid(w, r, "namespace "+req.Namespace+" belongs to the system or to Herd and cannot join a project")
 		return
 	}
-	if !s.mayMoveNamespaces(r.Context(), id, p.Spec.ClusterName, req.Create) {
-		s.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" into projects")
+	if !a.mayMoveNamespaces(r.Context(), id, p.Spec.ClusterName, req.Create) {
+		a.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" into projects")
 		return
 	}
-	kube, err := s.clusters.Kube(r.Context(), p.Spec.ClusterName)
+	kube, err := a.clusters.Kube(r.Context(), p.Spec.ClusterName)
 	if err != nil {
-		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+		a.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
 		return
 	}
-	err = setNamespaceProject(r.Context(), kube, req.Namespace, nil, p, s.liveProject(r.Context()))
+	err = setNamespaceProject(r.Context(), kube, req.Namespace, nil, p, a.liveProject(r.Context()))
 	if apierrors.IsNotFound(err) && req.Create {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: req.Namespace,
 			Labels: map[string]string{v1.ProjectNamespaceLabel: p.Name, v1.ProjectUIDLabel: string(p.UID)}}}
@@ -75,17 +75,17 @@ func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound,
+		a.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound,
 			"namespace "+req.Namespace+" does not exist in cluster "+p.Spec.ClusterName+"; add --create to make it", err)
 		return
 	case errors.Is(err, errOtherProject):
-		s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, err.Error()+"; remove it from that project first", err)
+		a.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, err.Error()+"; remove it from that project first", err)
 		return
 	case err != nil:
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
-	s.audit.Info("namespace added to project", "project", p.Name, "namespace", req.Namespace, "actor", id.UserName)
+	a.audit.Info("namespace added to project", "project", p.Name, "namespace", req.Namespace, "actor", id.UserName)
 	out := apiProject(p)
 	if !slices.Contains(out.Namespaces, req.Namespace) {
 		out.Namespaces = append(out.Namespaces, req.Namespace)
@@ -93,38 +93,38 @@ func (s *Server) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	p, ok := s.project(w, r, id)
+func (a *API) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	p, ok := a.project(w, r, id)
 	if !ok {
 		return
 	}
 	ns := r.PathValue("namespace")
-	if !s.mayMoveNamespaces(r.Context(), id, p.Spec.ClusterName, false) {
-		s.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" out of projects")
+	if !a.mayMoveNamespaces(r.Context(), id, p.Spec.ClusterName, false) {
+		a.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" out of projects")
 		return
 	}
-	kube, err := s.clusters.Kube(r.Context(), p.Spec.ClusterName)
+	kube, err := a.clusters.Kube(r.Context(), p.Spec.ClusterName)
 	if err != nil {
-		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+		a.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
 		return
 	}
-	switch err := setNamespaceProject(r.Context(), kube, ns, p, nil, s.liveProject(r.Context())); {
+	switch err := setNamespaceProject(r.Context(), kube, ns, p, nil, a.liveProject(r.Context())); {
 	case apierrors.IsNotFound(err) || errors.Is(err, errOtherProject):
-		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "namespace "+ns+" is not in project "+p.Name, err)
+		a.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "namespace "+ns+" is not in project "+p.Name, err)
 	case err != nil:
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 	default:
-		s.audit.Info("namespace removed from project", "project", p.Name, "namespace", ns, "actor", id.UserName)
+		a.audit.Info("namespace removed from project", "project", p.Name, "namespace", ns, "actor", id.UserName)
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
 // liveProject reports whether a project of that name and UID exists.
-func (s *Server) liveProject(ctx context.Context) func(name, uid string) bool {
+func (a *API) liveProject(ctx context.Context) func(name, uid string) bool {
 	return func(name, uid string) bool {
 		var p v1.Project
-		return name != "" && s.cache.Get(ctx, client.ObjectKey{Name: name}, &p) == nil && string(p.UID) == uid
+		return name != "" && a.cache.Get(ctx, client.ObjectKey{Name: name}, &p) == nil && string(p.UID) == uid
 	}
 }
 

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"herd.dev/herd/internal/store"
 )
 
-func (s *Server) apiUser(ctx context.Context, u *v1.User) herdapi.User {
+func (a *API) apiUser(ctx context.Context, u *v1.User) herdapi.User {
 	return herdapi.User{
 		Name:         u.Name,
 		Username:     u.Spec.Username,
 		DisplayName:  u.Spec.DisplayName,
 		Enabled:      u.Spec.Enabled,
 		PrincipalIDs: u.Spec.PrincipalIDs,
-		GlobalRoles:  s.authz.GlobalRoles(ctx, &authn.Identity{UserName: u.Name, Groups: u.Status.GroupPrincipals}),
+		GlobalRoles:  a.authz.GlobalRoles(ctx, &authn.Identity{UserName: u.Name, Groups: u.Status.GroupPrincipals}),
 		Groups:       u.Status.GroupPrincipals,
 		CreatedAt:    u.CreationTimestamp.Time,
 	}
@@ -26,6 +26,6 @@ func (s *Server) apiUser(ctx context.Context, u *v1.User) herdapi.User {
 
 // awaitCache waits until this replica's cache has seen a write (see
 // store.Await).
-func (s *Server) awaitCache(ctx context.Context, obj client.Object, gone bool) {
-	store.Await(ctx, s.cache, obj, gone, s.cfg.Logger)
+func (a *API) awaitCache(ctx context.Context, obj client.Object, gone bool) {
+	store.Await(ctx, a.cache, obj, gone, a.log)
 }

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"maps"
@@ -20,16 +20,16 @@ const (
 // handleSearchPrincipals finds users and groups in every enabled provider
 // (local users by username), so roles can be bound to them before they
 // log in. A provider that fails is left out and logged.
-func (s *Server) handleSearchPrincipals(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleSearchPrincipals(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if q == "" || len(q) > maxPrincipalQuery {
-		s.invalid(w, r, "give a search text of 1 to 256 bytes: ?q=TEXT")
+		a.invalid(w, r, "give a search text of 1 to 256 bytes: ?q=TEXT")
 		return
 	}
 	out := herdapi.PrincipalList{Items: []herdapi.Principal{}}
 	var users v1.UserList
-	if err := s.cache.List(r.Context(), &users); err != nil {
-		s.internal(w, r, err)
+	if err := a.cache.List(r.Context(), &users); err != nil {
+		a.internal(w, r, err)
 		return
 	}
 	for _, u := range users.Items {
@@ -38,8 +38,8 @@ func (s *Server) handleSearchPrincipals(w http.ResponseWriter, r *http.Request, 
 				Name: u.Spec.Username, DisplayName: u.Spec.DisplayName})
 		}
 	}
-	for _, typ := range slices.Sorted(maps.Keys(s.cfg.Providers)) {
-		p, err := s.dir.Provider(r.Context(), typ)
+	for _, typ := range slices.Sorted(maps.Keys(a.cfg.Providers)) {
+		p, err := a.dir.Provider(r.Context(), typ)
 		if err != nil {
 			continue // not enabled
 		}
@@ -49,7 +49,7 @@ func (s *Server) handleSearchPrincipals(w http.ResponseWriter, r *http.Request, 
 		}
 		found, err := searcher.Search(r.Context(), q, principalsPerSource)
 		if err != nil {
-			s.cfg.Logger.Warn("principal search failed", "provider", typ, "by", id.UserName, "err", err)
+			a.log.Warn("principal search failed", "provider", typ, "by", id.UserName, "err", err)
 			continue
 		}
 		for _, p := range found {

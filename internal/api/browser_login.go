@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"context"
@@ -35,55 +35,55 @@ func loopbackRedirect(raw string) error {
 	return nil
 }
 
-func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 	var req herdapi.RedirectLoginRequest
-	if !s.decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
-	if wait := s.byFlow.Attempt(sourceKey(r)); wait > 0 { // counts every start, not only failures
-		s.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, "too many logins started; try again in a minute",
+	if wait := a.byFlow.Attempt(sourceKey(r)); wait > 0 { // counts every start, not only failures
+		a.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, "too many logins started; try again in a minute",
 			fmt.Errorf("browser logins from %s are rate limited", sourceAddr(r)))
 		return
 	}
 	if len(req.CLIRedirect) > 256 {
-		s.invalid(w, r, "cliRedirect is limited to 256 bytes")
+		a.invalid(w, r, "cliRedirect is limited to 256 bytes")
 		return
 	}
 	if err := loopbackRedirect(req.CLIRedirect); err != nil {
-		s.invalid(w, r, err.Error())
+		a.invalid(w, r, err.Error())
 		return
 	}
 	if c, err := base64.RawURLEncoding.DecodeString(req.CLIChallenge); err != nil || len(c) != sha256.Size {
-		s.invalid(w, r, "cliChallenge must be base64url(sha256(verifier)) without padding")
+		a.invalid(w, r, "cliChallenge must be base64url(sha256(verifier)) without padding")
 		return
 	}
-	if n, err := s.dir.OutstandingFlows(r.Context(), s.cfg.MaxLoginFlows); err != nil || n >= s.cfg.MaxLoginFlows {
+	if n, err := a.dir.OutstandingFlows(r.Context(), a.cfg.MaxLoginFlows); err != nil || n >= a.cfg.MaxLoginFlows {
 		w.Header().Set("Retry-After", "60")
-		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+		a.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"too many browser logins are under way; try again in a minute", fmt.Errorf("%d outstanding browser logins (err %v)", n, err))
 		return
 	}
 	typ := r.PathValue("type")
-	p, err := s.dir.Provider(r.Context(), typ)
+	p, err := a.dir.Provider(r.Context(), typ)
 	rp, ok := p.(authn.RedirectProvider)
 	if err != nil || !ok {
-		s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
+		a.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
 			"identity provider "+typ+" is not enabled for browser logins; see `herdctl auth show`", err)
 		return
 	}
-	if s.cfg.ServerURL == "" {
+	if a.cfg.ServerURL == "" {
 		// The redirect URI must never come from the request's Host header.
-		s.invalid(w, r, "browser logins need the server's public URL: start herd server with --server-url")
+		a.invalid(w, r, "browser logins need the server's public URL: start herd server with --server-url")
 		return
 	}
 	state, verifier := herdtoken.NewSecret(), herdtoken.NewSecret()
-	redirect := strings.TrimSuffix(s.cfg.ServerURL, "/") + "/v1/auth/callback/" + typ
-	expires := s.now().Add(identity.LoginRequestTTL)
-	err = s.dir.SaveFlow(r.Context(), identity.FlowSecretName("login", state), expires, map[string]string{
+	redirect := strings.TrimSuffix(a.cfg.ServerURL, "/") + "/v1/auth/callback/" + typ
+	expires := a.now().Add(identity.LoginRequestTTL)
+	err = a.dir.SaveFlow(r.Context(), identity.FlowSecretName("login", state), expires, map[string]string{
 		"provider": typ, "verifier": verifier, "cliRedirect": req.CLIRedirect, "cliChallenge": req.CLIChallenge, "redirect": redirect,
 	})
 	if err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, herdapi.RedirectLoginResponse{AuthURL: rp.AuthCodeURL(state, verifier, redirect), ExpiresAt: expires})
@@ -92,10 +92,10 @@ func (s *Server) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 // handleRedirectCallback finishes a browser login: it redeems the
 // provider's code, finds or makes the user, and sends the browser to the
 // CLI's loopback with a single-use ticket.
-func (s *Server) handleRedirectCallback(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleRedirectCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	typ := r.PathValue("type")
-	req, err := s.dir.TakeFlow(r.Context(), identity.FlowSecretName("login", q.Get("state")))
+	req, err := a.dir.TakeFlow(r.Context(), identity.FlowSecretName("login", q.Get("state")))
 	if err == nil && req["provider"] != typ {
 		err = fmt.Errorf("%w: state of provider %s used with %s", authn.ErrFlow, req["provider"], typ)
 	}
@@ -104,19 +104,19 @@ func (s *Server) handleRedirectCallback(w http.ResponseWriter, r *http.Request) 
 	}
 	var user *v1.User
 	if err == nil {
-		user, err = s.finishRedirect(r.Context(), typ, q.Get("code"), req)
+		user, err = a.finishRedirect(r.Context(), typ, q.Get("code"), req)
 	}
 	if err != nil {
-		s.cfg.Logger.Warn("browser login refused", "provider", typ, "from", sourceAddr(r), "err", err)
+		a.log.Warn("browser login refused", "provider", typ, "from", sourceAddr(r), "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = fmt.Fprintln(w, "Herd: this login did not succeed (it may have expired or been used already). Run `herdctl login` again.")
 		return
 	}
 	ticket := herdtoken.NewSecret()
-	if err := s.dir.SaveFlow(r.Context(), identity.FlowSecretName("ticket", ticket), s.now().Add(identity.TicketTTL),
+	if err := a.dir.SaveFlow(r.Context(), identity.FlowSecretName("ticket", ticket), a.now().Add(identity.TicketTTL),
 		map[string]string{"user": user.Name, "cliChallenge": req["cliChallenge"]}); err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
 	back, _ := url.Parse(req["cliRedirect"])
@@ -126,8 +126,8 @@ func (s *Server) handleRedirectCallback(w http.ResponseWriter, r *http.Request) 
 	http.Redirect(w, r, back.String(), http.StatusFound)
 }
 
-func (s *Server) finishRedirect(ctx context.Context, typ, code string, req map[string]string) (*v1.User, error) {
-	p, err := s.dir.Provider(ctx, typ)
+func (a *API) finishRedirect(ctx context.Context, typ, code string, req map[string]string) (*v1.User, error) {
+	p, err := a.dir.Provider(ctx, typ)
 	if err != nil {
 		return nil, err
 	}
@@ -139,17 +139,17 @@ func (s *Server) finishRedirect(ctx context.Context, typ, code string, req map[s
 	if err != nil {
 		return nil, err
 	}
-	return s.dir.ExternalUser(ctx, ident)
+	return a.dir.ExternalUser(ctx, ident)
 }
 
 // handleRedeemTicket gives the CLI its token for the ticket the browser
 // brought, when the CLI proves it started the login.
-func (s *Server) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 	var req herdapi.TicketRedeemRequest
-	if !s.decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
-	t, err := s.dir.TakeFlow(r.Context(), identity.FlowSecretName("ticket", req.Ticket))
+	t, err := a.dir.TakeFlow(r.Context(), identity.FlowSecretName("ticket", req.Ticket))
 	if err == nil {
 		sum := sha256.Sum256([]byte(req.Verifier))
 		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(t["cliChallenge"])) != 1 {
@@ -158,11 +158,11 @@ func (s *Server) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	var user v1.User
 	if err == nil {
-		err = s.cache.Get(r.Context(), client.ObjectKey{Name: t["user"]}, &user)
+		err = a.cache.Get(r.Context(), client.ObjectKey{Name: t["user"]}, &user)
 	}
 	if err != nil {
-		s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "the login ticket is not valid; run `herdctl login` again", err)
+		a.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "the login ticket is not valid; run `herdctl login` again", err)
 		return
 	}
-	s.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
+	a.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
 }

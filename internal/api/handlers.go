@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"bytes"
@@ -21,10 +21,10 @@ import (
 
 // decode reads one JSON object of at most herdapi.MaxBodyBytes into v,
 // refusing unknown fields and trailing data. On failure it has answered.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	code, reason, message, err := readJSON(w, r, v)
 	if code != 0 {
-		s.fail(w, r, code, reason, message, err)
+		a.fail(w, r, code, reason, message, err)
 		return false
 	}
 	return true
@@ -86,12 +86,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // fail answers with a metav1.Status carrying message, which must be safe
 // to show; err, if any, goes to the log only.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, reason metav1.StatusReason, message string, err error) {
+func (a *API) fail(w http.ResponseWriter, r *http.Request, code int, reason metav1.StatusReason, message string, err error) {
 	if code >= 500 {
-		s.cfg.Logger.Error("request failed", "method", r.Method, "path", logPath(r), "code", code, "err", err)
+		a.log.Error("request failed", "method", r.Method, "path", logPath(r), "code", code, "source", sourceAddr(r), "err", err)
 		message = "internal error; see the server log"
 	} else if err != nil {
-		s.cfg.Logger.Info("request refused", "method", r.Method, "path", logPath(r), "code", code, "reason", err)
+		a.log.Info("request refused", "method", r.Method, "path", logPath(r), "code", code, "source", sourceAddr(r), "reason", err)
 	}
 	writeJSON(w, code, metav1.Status{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"},
@@ -143,21 +143,21 @@ func addrKey(addr string) string {
 type authHandler func(w http.ResponseWriter, r *http.Request, id *authn.Identity)
 
 // authed authenticates the bearer token before calling h.
-func (s *Server) authed(h authHandler) http.HandlerFunc {
+func (a *API) authed(h authHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="herd"`)
-			s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized: log in with `herdctl login`", nil)
+			a.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized: log in with `herdctl login`", nil)
 			return
 		}
-		id, err := s.authn.Authenticate(r.Context(), strings.TrimSpace(token))
+		id, err := a.authn.Authenticate(r.Context(), strings.TrimSpace(token))
 		if err == nil && id.ClusterName != "" {
 			// A cluster-scoped token (a kubeconfig's) works only for that
 			// cluster's Kubernetes API: it must not mint other tokens.
 			err = fmt.Errorf("%w: token %s is scoped to cluster %s and may not use the Herd API", authn.ErrUnauthenticated, id.TokenName, id.ClusterName)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="herd"`)
-			s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized,
+			a.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized,
 				"Unauthorized: this token is scoped to one cluster and works only with kubectl for it; log in with `herdctl login` to use the Herd API", err)
 			return
 		}
@@ -167,7 +167,7 @@ func (s *Server) authed(h authHandler) http.HandlerFunc {
 			if !errors.Is(err, authn.ErrUnauthenticated) {
 				code = http.StatusInternalServerError
 			}
-			s.fail(w, r, code, metav1.StatusReasonUnauthorized, "Unauthorized: log in with `herdctl login`", err)
+			a.fail(w, r, code, metav1.StatusReasonUnauthorized, "Unauthorized: log in with `herdctl login`", err)
 			return
 		}
 		setActor(r, id)
@@ -175,33 +175,45 @@ func (s *Server) authed(h authHandler) http.HandlerFunc {
 	}
 }
 
-func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, id *authn.Identity, what string) {
-	s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden, "forbidden: you may not "+what,
+// allowed is authed for a route that needs a global right: verb on Herd's
+// resource, by the caller's global roles.
+func (a *API) allowed(verb, resource string, h authHandler) http.HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+		if !a.authz.Allowed(r.Context(), id, verb, resource) {
+			a.forbidden(w, r, id, verb+" "+resource)
+			return
+		}
+		h(w, r, id)
+	})
+}
+
+func (a *API) forbidden(w http.ResponseWriter, r *http.Request, id *authn.Identity, what string) {
+	a.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden, "forbidden: you may not "+what,
 		fmt.Errorf("user %s may not %s", id.UserName, what))
 }
 
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request, what string) {
-	s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, what+" not found", nil)
+func (a *API) notFound(w http.ResponseWriter, r *http.Request, what string) {
+	a.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, what+" not found", nil)
 }
 
-func (s *Server) invalid(w http.ResponseWriter, r *http.Request, message string) {
-	s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, message, nil)
+func (a *API) invalid(w http.ResponseWriter, r *http.Request, message string) {
+	a.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, message, nil)
 }
 
-func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
-	s.fail(w, r, http.StatusInternalServerError, metav1.StatusReasonInternalError, "", err)
+func (a *API) internal(w http.ResponseWriter, r *http.Request, err error) {
+	a.fail(w, r, http.StatusInternalServerError, metav1.StatusReasonInternalError, "", err)
 }
 
 // deleteObject deletes obj (its dependents go with it, by owner
 // references), waits for this replica's cache to see it gone, and answers
 // 204.
-func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, id *authn.Identity, obj client.Object, kind string) {
-	err := s.client.Delete(r.Context(), obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+func (a *API) deleteObject(w http.ResponseWriter, r *http.Request, id *authn.Identity, obj client.Object, kind string) {
+	err := a.client.Delete(r.Context(), obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
 	if client.IgnoreNotFound(err) != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
-	s.awaitCache(r.Context(), obj, true)
-	s.audit.Info(kind+" deleted", kind, obj.GetName(), "actor", id.UserName)
+	a.awaitCache(r.Context(), obj, true)
+	a.audit.Info(kind+" deleted", kind, obj.GetName(), "actor", id.UserName)
 	w.WriteHeader(http.StatusNoContent)
 }

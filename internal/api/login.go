@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
-	"herd.dev/herd/internal/identity"
 )
 
 // handleLogin exchanges a username and password for a token. A wrong
@@ -26,67 +25,55 @@ import (
 // attempt counts as a failure until it succeeds, so a burst of concurrent
 // attempts cannot run past the limits, and at most MaxConcurrentLogins
 // password checks run at once.
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req herdapi.LoginRequest
-	if !s.decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
 	setActorName(r, "login "+loginName(req.Provider, req.Username))
 	userKey, addrKey := loginUserKey(req.Provider, req.Username), "addr:"+sourceKey(r)
-	if wait := s.attemptLogin(userKey, addrKey); wait > 0 {
+	if wait := a.attemptLogin(userKey, addrKey); wait > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-		s.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
+		a.fail(w, r, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
 			fmt.Sprintf("too many failed logins: try again in %d seconds", int(math.Ceil(wait.Seconds()))),
 			fmt.Errorf("login of %s from %s is rate limited", loginName(req.Provider, req.Username), sourceAddr(r)))
 		return
 	}
-	release, ok := s.loginSlot(r.Context(), req.Provider)
+	release, ok := a.loginSlot(r.Context(), req.Provider)
 	if !ok {
-		s.byUser.Forgive(userKey)
-		s.byAddr.Forgive(addrKey)
+		a.byUser.Forgive(userKey)
+		a.byAddr.Forgive(addrKey)
 		w.Header().Set("Retry-After", "1")
-		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+		a.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"the server is busy checking other logins; try again in a second",
 			fmt.Errorf("login of %s from %s: no password check slot free", loginName(req.Provider, req.Username), sourceAddr(r)))
 		return
 	}
-	user, err := s.dir.PasswordLogin(r.Context(), req.Provider, req.Username, req.Password)
+	user, err := a.dir.PasswordLogin(r.Context(), req.Provider, req.Username, req.Password)
 	release()
 	if err != nil && !errors.Is(err, authn.ErrBadCredentials) {
 		// Not the caller's failure: it does not count.
-		s.byUser.Forgive(userKey)
-		s.byAddr.Forgive(addrKey)
+		a.byUser.Forgive(userKey)
+		a.byAddr.Forgive(addrKey)
 	}
-	switch {
-	case errors.Is(err, identity.ErrNoProvider):
-		s.invalid(w, r, "identity provider "+req.Provider+" is not enabled; see `herdctl auth show`")
-		return
-	case errors.Is(err, authn.ErrProviderUnavailable):
-		s.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
-			"the identity provider does not answer; try again later (local users can still log in)", err)
-		return
-	case errors.Is(err, authn.ErrBadCredentials):
-		s.fail(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "invalid username or password",
-			fmt.Errorf("%w (from %s)", err, sourceAddr(r)))
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	if err != nil {
+		a.respond(w, r, err)
 		return
 	}
-	s.byUser.Succeed(userKey)
-	s.byAddr.Forgive(addrKey)
+	a.byUser.Succeed(userKey)
+	a.byAddr.Forgive(addrKey)
 	setActorName(r, user.Name)
-	s.issueToken(w, r, user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
+	a.issueToken(w, r, user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
 }
 
 // attemptLogin counts a login attempt against the username's and the
 // source's limits, and returns how long to wait if either is reached.
-func (s *Server) attemptLogin(userKey, addrKey string) time.Duration {
-	if wait := s.byUser.Attempt(userKey); wait > 0 {
+func (a *API) attemptLogin(userKey, addrKey string) time.Duration {
+	if wait := a.byUser.Attempt(userKey); wait > 0 {
 		return wait
 	}
-	if wait := s.byAddr.Attempt(addrKey); wait > 0 {
-		s.byUser.Forgive(userKey)
+	if wait := a.byAddr.Attempt(addrKey); wait > 0 {
+		a.byUser.Forgive(userKey)
 		return wait
 	}
 	return 0
@@ -96,11 +83,11 @@ func (s *Server) attemptLogin(userKey, addrKey string) time.Duration {
 // MaxConcurrentLogins for local users (each argon2id check holds 19 MiB
 // and a core), of eight times as many for identity providers (which wait
 // on the network), so a slow directory does not hold up local logins.
-func (s *Server) loginSlot(ctx context.Context, provider string) (release func(), ok bool) {
+func (a *API) loginSlot(ctx context.Context, provider string) (release func(), ok bool) {
 	if provider == "" || provider == authn.ProviderLocal {
-		return s.logins.enter(ctx)
+		return a.logins.enter(ctx)
 	}
-	return s.extLogins.enter(ctx)
+	return a.extLogins.enter(ctx)
 }
 
 // loginUserKey is what the per-username limit counts a login by: a hash
@@ -125,54 +112,40 @@ func loginName(provider, username string) string {
 // issueToken creates a token for user and answers 201 with it. A login
 // (evictSessions) ends the user's oldest sessions past the token quota;
 // anything else past it answers 403.
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest, evictSessions bool) {
+func (a *API) issueToken(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest, evictSessions bool) {
 	if req.TTL < 0 || req.TTL > 10*365*24*time.Hour {
-		s.invalid(w, r, "ttlSeconds must be between 0 (the default) and ten years")
+		a.invalid(w, r, "ttlSeconds must be between 0 (the default) and ten years")
 		return
 	}
-	token, tok, err := s.dir.MintToken(r.Context(), user, req, evictSessions)
-	switch {
-	case errors.Is(err, authn.ErrInvalidRequest):
-		s.invalid(w, r, strings.TrimPrefix(err.Error(), "authn: "))
-		return
-	case errors.Is(err, identity.ErrTokenQuota):
-		s.tokenQuotaFull(w, r, err)
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	token, tok, err := a.dir.MintToken(r.Context(), user, req, evictSessions)
+	if err != nil {
+		a.respond(w, r, err)
 		return
 	}
-	s.audit.Info("token issued", "actor", actorOf(r), "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
+	a.audit.Info("token issued", "actor", actorOf(r), "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
 		"cluster", tok.Spec.ClusterName, "expiresAt", tok.Spec.ExpiresAt.Time, "source", sourceAddr(r))
-	writeJSON(w, http.StatusCreated, herdapi.TokenResponse{Token: token, Info: tokenInfo(tok, user.Spec.Username, "", s.now())})
-}
-
-// tokenQuotaFull answers a request that would exceed the token quota.
-func (s *Server) tokenQuotaFull(w http.ResponseWriter, r *http.Request, err error) {
-	s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden,
-		fmt.Sprintf("token quota reached: a user may hold %d live tokens; revoke unused ones with `herdctl tokens revoke NAME` (see `herdctl tokens list`)",
-			s.cfg.MaxTokensPerUser), err)
+	writeJSON(w, http.StatusCreated, herdapi.TokenResponse{Token: token, Info: tokenInfo(tok, user.Spec.Username, "", a.now())})
 }
 
 // handleLogout deletes the token the request came with.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	tok := &v1.Token{ObjectMeta: metav1.ObjectMeta{Name: id.TokenName}}
-	if err := s.client.Delete(r.Context(), tok); client.IgnoreNotFound(err) != nil {
-		s.internal(w, r, err)
+	if err := a.client.Delete(r.Context(), tok); client.IgnoreNotFound(err) != nil {
+		a.internal(w, r, err)
 		return
 	}
-	s.awaitCache(r.Context(), tok, true)
-	s.audit.Info("logged out", "actor", id.UserName, "token", id.TokenName, "source", sourceAddr(r))
+	a.awaitCache(r.Context(), tok, true)
+	a.audit.Info("logged out", "actor", id.UserName, "token", id.TokenName, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleMe(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var user v1.User
-	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &user); err != nil {
-		s.internal(w, r, err)
+	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &user); err != nil {
+		a.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.apiUser(r.Context(), &user))
+	writeJSON(w, http.StatusOK, a.apiUser(r.Context(), &user))
 }
 
 func tokenInfo(t *v1.Token, username, current string, now time.Time) herdapi.TokenInfo {

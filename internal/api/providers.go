@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"errors"
@@ -21,7 +21,7 @@ import (
 // maxProviderSettings bounds an AuthConfig's settings.
 const maxProviderSettings = 64
 
-func (s *Server) apiProvider(ac *v1.AuthConfig, secretKeys []string, admin bool) herdapi.Provider {
+func (a *API) apiProvider(ac *v1.AuthConfig, secretKeys []string, admin bool) herdapi.Provider {
 	out := herdapi.Provider{Type: ac.Name, Enabled: ac.Spec.Enabled, Flow: "password"}
 	if ac.Name == authn.ProviderGitHub || ac.Name == authn.ProviderOIDC {
 		out.Flow = "redirect"
@@ -34,66 +34,58 @@ func (s *Server) apiProvider(ac *v1.AuthConfig, secretKeys []string, admin bool)
 
 // handleListProviders lists the providers users can log in with (every
 // configured one, with settings, for admins).
-func (s *Server) handleListProviders(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleListProviders(w http.ResponseWriter, r *http.Request) {
 	var list v1.AuthConfigList
-	if err := s.cache.List(r.Context(), &list); err != nil {
-		s.internal(w, r, err)
+	if err := a.cache.List(r.Context(), &list); err != nil {
+		a.internal(w, r, err)
 		return
 	}
 	out := herdapi.ProviderList{Items: []herdapi.Provider{{Type: authn.ProviderLocal, Enabled: true, Flow: "password"}}}
 	for i := range list.Items {
 		if list.Items[i].Spec.Enabled && list.Items[i].Name != authn.ProviderLocal {
-			out.Items = append(out.Items, s.apiProvider(&list.Items[i], nil, false))
+			out.Items = append(out.Items, a.apiProvider(&list.Items[i], nil, false))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleGetProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.authz.Allowed(r.Context(), id, "get", "authconfigs") {
-		s.forbidden(w, r, id, "see identity provider settings")
-		return
-	}
+func (a *API) handleGetProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	typ := r.PathValue("type")
 	var ac v1.AuthConfig
-	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: typ}, &ac); err != nil {
-		s.notFound(w, r, "identity provider "+typ)
+	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: typ}, &ac); err != nil {
+		a.notFound(w, r, "identity provider "+typ)
 		return
 	}
-	secrets, _, err := s.dir.ProviderSecrets(r.Context(), typ)
+	secrets, _, err := a.dir.ProviderSecrets(r.Context(), typ)
 	if err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.apiProvider(&ac, slices.Sorted(maps.Keys(secrets)), true))
+	writeJSON(w, http.StatusOK, a.apiProvider(&ac, slices.Sorted(maps.Keys(secrets)), true))
 }
 
 // handleUpdateProvider configures a provider. Enabling one builds it
 // first (for LDAP: binds the service account), so a bad setting is a 422
 // now rather than failed logins later.
-func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.authz.Allowed(r.Context(), id, "update", "authconfigs") {
-		s.forbidden(w, r, id, "configure identity providers")
-		return
-	}
+func (a *API) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ProviderUpdate
-	if !s.decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
 	typ := r.PathValue("type")
-	factory, ok := s.cfg.Providers[typ]
+	factory, ok := a.cfg.Providers[typ]
 	if !ok {
-		s.invalid(w, r, "unknown identity provider "+typ+"; Herd has "+joinSorted(maps.Keys(s.cfg.Providers)))
+		a.invalid(w, r, "unknown identity provider "+typ+"; Herd has "+joinSorted(maps.Keys(a.cfg.Providers)))
 		return
 	}
 	if len(req.Settings) > maxProviderSettings || len(req.Secrets) > maxProviderSettings {
-		s.invalid(w, r, "too many settings")
+		a.invalid(w, r, "too many settings")
 		return
 	}
 	var ac v1.AuthConfig
-	err := s.api.Get(r.Context(), client.ObjectKey{Name: typ}, &ac)
+	err := a.api.Get(r.Context(), client.ObjectKey{Name: typ}, &ac)
 	if err != nil && !apierrors.IsNotFound(err) {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
 	exists := err == nil
@@ -104,9 +96,9 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 	if req.Enabled != nil {
 		ac.Spec.Enabled = *req.Enabled
 	}
-	secrets, _, err := s.dir.ProviderSecrets(r.Context(), typ)
+	secrets, _, err := a.dir.ProviderSecrets(r.Context(), typ)
 	if err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
 	for k, v := range req.Secrets {
@@ -117,40 +109,40 @@ func (s *Server) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id
 		}
 	}
 	if err := identity.CheckAccessSettings(ac.Spec.Settings); err != nil {
-		s.invalid(w, r, "identity provider "+typ+": "+err.Error())
+		a.invalid(w, r, "identity provider "+typ+": "+err.Error())
 		return
 	}
 	if ac.Spec.Enabled {
-		p, err := factory(r.Context(), identity.ProviderSettings(ac.Spec.Settings), secrets, s.cfg.Logger.With("provider", typ))
+		p, err := factory(r.Context(), identity.ProviderSettings(ac.Spec.Settings), secrets, a.log.With("provider", typ))
 		if err != nil {
-			s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "identity provider "+typ+": "+err.Error(), err)
+			a.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "identity provider "+typ+": "+err.Error(), err)
 			return
 		}
-		if _, browser := p.(authn.RedirectProvider); browser && s.cfg.ServerURL == "" {
-			s.invalid(w, r, "identity provider "+typ+" logs users in through the browser, which needs the server's public URL: "+
+		if _, browser := p.(authn.RedirectProvider); browser && a.cfg.ServerURL == "" {
+			a.invalid(w, r, "identity provider "+typ+" logs users in through the browser, which needs the server's public URL: "+
 				"start herd server with --server-url https://HOST[:PORT] (the provider sends browsers back to HOST/v1/auth/callback/"+typ+")")
 			return
 		}
 	}
-	if err := s.writeProviderSecret(r, typ, secrets); err != nil {
-		s.internal(w, r, err)
+	if err := a.writeProviderSecret(r, typ, secrets); err != nil {
+		a.internal(w, r, err)
 		return
 	}
 	if exists {
-		err = s.client.Update(r.Context(), &ac)
+		err = a.client.Update(r.Context(), &ac)
 	} else {
-		err = s.client.Create(r.Context(), &ac)
+		err = a.client.Create(r.Context(), &ac)
 	}
 	if err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
-	s.awaitCache(r.Context(), &ac, false)
-	s.audit.Info("identity provider configured", "actor", id.UserName, "provider", typ, "enabled", ac.Spec.Enabled, "source", sourceAddr(r))
-	writeJSON(w, http.StatusOK, s.apiProvider(&ac, slices.Sorted(maps.Keys(secrets)), true))
+	a.awaitCache(r.Context(), &ac, false)
+	a.audit.Info("identity provider configured", "actor", id.UserName, "provider", typ, "enabled", ac.Spec.Enabled, "source", sourceAddr(r))
+	writeJSON(w, http.StatusOK, a.apiProvider(&ac, slices.Sorted(maps.Keys(secrets)), true))
 }
 
-func (s *Server) writeProviderSecret(r *http.Request, typ string, values map[string]string) error {
+func (a *API) writeProviderSecret(r *http.Request, typ string, values map[string]string) error {
 	secret := &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: identity.ProviderSecretName(typ), Namespace: wellknown.Namespace},
@@ -160,7 +152,7 @@ func (s *Server) writeProviderSecret(r *http.Request, typ string, values map[str
 		secret.Data[k] = []byte(v)
 	}
 	//nolint:staticcheck // server-side apply of a typed object
-	err := s.client.Patch(r.Context(), secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership)
+	err := a.client.Patch(r.Context(), secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership)
 	if err != nil {
 		return errors.Join(errors.New("failed to store the provider's secrets"), err)
 	}

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"net/http"
@@ -15,21 +15,17 @@ import (
 )
 
 // handleListRoles lists the global roles and role templates.
-func (s *Server) handleListRoles(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.authz.Allowed(r.Context(), id, "list", "roletemplates") {
-		s.forbidden(w, r, id, "list roles")
-		return
-	}
+func (a *API) handleListRoles(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var (
 		templates v1.RoleTemplateList
 		globals   v1.GlobalRoleList
 	)
-	if err := s.cache.List(r.Context(), &templates); err != nil {
-		s.internal(w, r, err)
+	if err := a.cache.List(r.Context(), &templates); err != nil {
+		a.internal(w, r, err)
 		return
 	}
-	if err := s.cache.List(r.Context(), &globals); err != nil {
-		s.internal(w, r, err)
+	if err := a.cache.List(r.Context(), &globals); err != nil {
+		a.internal(w, r, err)
 		return
 	}
 	out := herdapi.RoleList{Items: []herdapi.Role{}}
@@ -51,22 +47,18 @@ func contextOrder(c string) string {
 
 // handleGetRole shows a role template (or else a global role) with its
 // effective rules.
-func (s *Server) handleGetRole(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.authz.Allowed(r.Context(), id, "get", "roletemplates") {
-		s.forbidden(w, r, id, "see roles")
-		return
-	}
+func (a *API) handleGetRole(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
 	var rt v1.RoleTemplate
-	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &rt); err == nil {
+	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &rt); err == nil {
 		out := apiRoleTemplate(&rt)
-		out.EffectiveRules, _ = s.authz.TemplateRules(r.Context(), name)
+		out.EffectiveRules, _ = a.authz.TemplateRules(r.Context(), name)
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	var gr v1.GlobalRole
-	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &gr); err != nil {
-		s.notFound(w, r, "role "+name)
+	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &gr); err != nil {
+		a.notFound(w, r, "role "+name)
 		return
 	}
 	out := apiGlobalRole(&gr)

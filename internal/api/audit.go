@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"bufio"
@@ -44,7 +44,7 @@ func actorOf(r *http.Request) string {
 // with a method other than GET or HEAD): actor, method, path, status and
 // source. Bodies are never logged; the import path, which carries a
 // token, is cut.
-func (s *Server) audited(next http.Handler) http.Handler {
+func (a *API) audited(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/v1/") || r.Method == http.MethodGet || r.Method == http.MethodHead {
 			next.ServeHTTP(w, r)
@@ -54,7 +54,7 @@ func (s *Server) audited(next http.Handler) http.Handler {
 		rec := &auditRecord{}
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), auditKey{}, rec)))
-		s.audit.Info("api", "actor", rec.actor, "method", r.Method, "path", logPath(r), "status", sw.code,
+		a.audit.Info("api", "actor", rec.actor, "method", r.Method, "path", logPath(r), "status", sw.code,
 			"source", sourceAddr(r), "duration", time.Since(start).Round(time.Microsecond).String())
 	})
 }

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"crypto/sha256"
@@ -60,60 +60,60 @@ func (sc scope) String() string {
 
 // resolveScope finds the cluster or project of a member request and what
 // the caller holds there; it answers the request itself on failure.
-func (s *Server) resolveScope(w http.ResponseWriter, r *http.Request, id *authn.Identity, cluster, project string) (*scope, bool) {
+func (a *API) resolveScope(w http.ResponseWriter, r *http.Request, id *authn.Identity, cluster, project string) (*scope, bool) {
 	ctx := r.Context()
 	if (cluster == "") == (project == "") {
-		s.invalid(w, r, "name exactly one of a cluster (--cluster) and a project (--project)")
+		a.invalid(w, r, "name exactly one of a cluster (--cluster) and a project (--project)")
 		return nil, false
 	}
 	if project != "" {
 		var p v1.Project
-		if err := s.cache.Get(ctx, client.ObjectKey{Name: project}, &p); err != nil || !s.authz.VisibleProject(ctx, id, &p) {
-			s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "project "+project+" does not exist; see `herdctl projects list`", err)
+		if err := a.cache.Get(ctx, client.ObjectKey{Name: project}, &p); err != nil || !a.authz.VisibleProject(ctx, id, &p) {
+			a.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "project "+project+" does not exist; see `herdctl projects list`", err)
 			return nil, false
 		}
-		return &scope{cluster: p.Spec.ClusterName, project: &p, resource: "projectroletemplatebindings", held: s.authz.ProjectRules(ctx, id, &p)}, true
+		return &scope{cluster: p.Spec.ClusterName, project: &p, resource: "projectroletemplatebindings", held: a.authz.ProjectRules(ctx, id, &p)}, true
 	}
 	var c v1.Cluster
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil ||
-		!(s.authz.Allowed(ctx, id, "get", "clusters") || s.authz.Member(ctx, id, cluster)) {
-		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster "+cluster+" does not exist; see `herdctl clusters list`", err)
+	if err := a.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil ||
+		!(a.authz.Allowed(ctx, id, "get", "clusters") || a.authz.Member(ctx, id, cluster)) {
+		a.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster "+cluster+" does not exist; see `herdctl clusters list`", err)
 		return nil, false
 	}
-	return &scope{cluster: c.Name, resource: "clusterroletemplatebindings", held: s.authz.ClusterRules(ctx, id, c.Name)}, true
+	return &scope{cluster: c.Name, resource: "clusterroletemplatebindings", held: a.authz.ClusterRules(ctx, id, c.Name)}, true
 }
 
 // mayManage reports whether id may create or delete (verb) bindings in sc.
-func (s *Server) mayManage(r *http.Request, id *authn.Identity, sc *scope, verb string) bool {
-	return s.authz.Allowed(r.Context(), id, verb, sc.resource) || len(roles.Missing(sc.held, roles.Manage(sc.resource, verb))) == 0
+func (a *API) mayManage(r *http.Request, id *authn.Identity, sc *scope, verb string) bool {
+	return a.authz.Allowed(r.Context(), id, verb, sc.resource) || len(roles.Missing(sc.held, roles.Manage(sc.resource, verb))) == 0
 }
 
-func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleListMembers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	q := r.URL.Query()
-	sc, ok := s.resolveScope(w, r, id, q.Get("cluster"), q.Get("project"))
+	sc, ok := a.resolveScope(w, r, id, q.Get("cluster"), q.Get("project"))
 	if !ok {
 		return
 	}
 	out := herdapi.MemberList{Items: []herdapi.Member{}}
 	if sc.project != nil {
 		var list v1.ProjectRoleTemplateBindingList
-		if err := s.cache.List(r.Context(), &list, client.MatchingFields{index.Project: sc.project.Name}); err != nil {
-			s.internal(w, r, err)
+		if err := a.cache.List(r.Context(), &list, client.MatchingFields{index.Project: sc.project.Name}); err != nil {
+			a.internal(w, r, err)
 			return
 		}
 		for i := range list.Items {
 			b := &list.Items[i]
-			out.Items = append(out.Items, s.apiMember(r, b.Name, sc.cluster, b.Spec.ProjectName, b.Spec.RoleTemplateName, b.Spec.Subject, b.Status, b.CreationTimestamp))
+			out.Items = append(out.Items, a.apiMember(r, b.Name, sc.cluster, b.Spec.ProjectName, b.Spec.RoleTemplateName, b.Spec.Subject, b.Status, b.CreationTimestamp))
 		}
 	} else {
 		var list v1.ClusterRoleTemplateBindingList
-		if err := s.cache.List(r.Context(), &list, client.MatchingFields{index.Cluster: sc.cluster}); err != nil {
-			s.internal(w, r, err)
+		if err := a.cache.List(r.Context(), &list, client.MatchingFields{index.Cluster: sc.cluster}); err != nil {
+			a.internal(w, r, err)
 			return
 		}
 		for i := range list.Items {
 			b := &list.Items[i]
-			out.Items = append(out.Items, s.apiMember(r, b.Name, sc.cluster, "", b.Spec.RoleTemplateName, b.Spec.Subject, b.Status, b.CreationTimestamp))
+			out.Items = append(out.Items, a.apiMember(r, b.Name, sc.cluster, "", b.Spec.RoleTemplateName, b.Spec.Subject, b.Status, b.CreationTimestamp))
 		}
 	}
 	slices.SortFunc(out.Items, func(a, b herdapi.Member) int {
@@ -122,12 +122,12 @@ func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, id *a
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) apiMember(r *http.Request, name, cluster, project, template string, subj v1.Subject, st v1.Status, created metav1.Time) herdapi.Member {
+func (a *API) apiMember(r *http.Request, name, cluster, project, template string, subj v1.Subject, st v1.Status, created metav1.Time) herdapi.Member {
 	m := herdapi.Member{Name: name, ClusterName: cluster, ProjectName: project, RoleTemplate: template,
 		UserName: subj.UserName, Group: subj.GroupPrincipalID, Ready: string(metav1.ConditionUnknown), CreatedAt: created.Time}
 	if subj.UserName != "" {
 		var u v1.User
-		if s.cache.Get(r.Context(), client.ObjectKey{Name: subj.UserName}, &u) == nil {
+		if a.cache.Get(r.Context(), client.ObjectKey{Name: subj.UserName}, &u) == nil {
 			m.Username = u.Spec.Username
 		}
 	}
@@ -141,44 +141,44 @@ func (s *Server) apiMember(r *http.Request, name, cluster, project, template str
 }
 
 // subjectOfRequest resolves the user or group of a member request.
-func (s *Server) subjectOfRequest(w http.ResponseWriter, r *http.Request, req *herdapi.MemberRequest) (v1.Subject, bool) {
+func (a *API) subjectOfRequest(w http.ResponseWriter, r *http.Request, req *herdapi.MemberRequest) (v1.Subject, bool) {
 	switch {
 	case (req.Username == "") == (req.Group == ""):
-		s.invalid(w, r, "name exactly one of a user (--user) and a group (--group)")
+		a.invalid(w, r, "name exactly one of a user (--user) and a group (--group)")
 		return v1.Subject{}, false
 	case req.Group != "":
 		subject := v1.Subject{GroupPrincipalID: req.Group}
 		if err := roles.CheckSubject(subject); err != nil {
-			s.invalid(w, r, err.Error())
+			a.invalid(w, r, err.Error())
 			return v1.Subject{}, false
 		}
 		return subject, true
 	}
-	u, ok := s.lookupUser(r, req.Username)
+	u, ok := a.lookupUser(r, req.Username)
 	if !ok {
-		s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
+		a.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
 			"user "+req.Username+" does not exist; give a local username or a user id (u-...) from `herdctl users list`", nil)
 		return v1.Subject{}, false
 	}
 	return v1.Subject{UserName: u.Name}, true
 }
 
-func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleAddMember(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.MemberRequest
-	if !s.decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
-	sc, ok := s.resolveScope(w, r, id, req.ClusterName, req.ProjectName)
+	sc, ok := a.resolveScope(w, r, id, req.ClusterName, req.ProjectName)
 	if !ok {
 		return
 	}
-	subject, ok := s.subjectOfRequest(w, r, &req)
+	subject, ok := a.subjectOfRequest(w, r, &req)
 	if !ok {
 		return
 	}
 	var rt v1.RoleTemplate
-	if err := s.cache.Get(r.Context(), client.ObjectKey{Name: req.RoleTemplate}, &rt); err != nil {
-		s.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "role template "+req.RoleTemplate+" does not exist; see `herdctl roles list`", err)
+	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: req.RoleTemplate}, &rt); err != nil {
+		a.fail(w, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "role template "+req.RoleTemplate+" does not exist; see `herdctl roles list`", err)
 		return
 	}
 	want := v1.ContextCluster
@@ -186,24 +186,24 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, id *aut
 		want = v1.ContextProject
 	}
 	if rt.Spec.Context != want {
-		s.invalid(w, r, fmt.Sprintf("role template %s is for %ss; bind it with --%s", rt.Name, rt.Spec.Context, rt.Spec.Context))
+		a.invalid(w, r, fmt.Sprintf("role template %s is for %ss; bind it with --%s", rt.Name, rt.Spec.Context, rt.Spec.Context))
 		return
 	}
-	rules, err := s.authz.TemplateRules(r.Context(), rt.Name)
+	rules, err := a.authz.TemplateRules(r.Context(), rt.Name)
 	if err != nil {
-		s.invalid(w, r, "role template "+rt.Name+" cannot be used: "+err.Error())
+		a.invalid(w, r, "role template "+rt.Name+" cannot be used: "+err.Error())
 		return
 	}
-	if !s.mayManage(r, id, sc, "create") {
-		s.forbidden(w, r, id, "manage members of "+sc.String())
+	if !a.mayManage(r, id, sc, "create") {
+		a.forbidden(w, r, id, "manage members of "+sc.String())
 		return
 	}
 	if missing := roles.Missing(sc.held, rules); len(missing) > 0 {
-		s.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden,
+		a.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden,
 			fmt.Sprintf("forbidden: role %s grants permissions you do not hold in %s (%s); ask someone who holds them",
 				rt.Name, sc, roles.Describe(missing, 3)),
 			fmt.Errorf("user %s may not grant %s in %s: escalation", id.UserName, rt.Name, sc))
 		return
 	}
-	s.createMember(w, r, id, sc, rt.Name, subject)
+	a.createMember(w, r, id, sc, rt.Name, subject)
 }

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"fmt"
@@ -18,22 +18,23 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/certs"
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/importmanifest"
 	"herd.dev/herd/internal/wellknown"
 )
 
-func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleListClusters(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var list v1.ClusterList
-	if err := s.cache.List(r.Context(), &list); err != nil {
-		s.internal(w, r, err)
+	if err := a.cache.List(r.Context(), &list); err != nil {
+		a.internal(w, r, err)
 		return
 	}
-	all := s.authz.Allowed(r.Context(), id, "list", "clusters")
+	all := a.authz.Allowed(r.Context(), id, "list", "clusters")
 	out := herdapi.ClusterList{Items: []herdapi.Cluster{}}
 	for i := range list.Items {
-		if all || s.authz.Member(r.Context(), id, list.Items[i].Name) {
+		if all || a.authz.Member(r.Context(), id, list.Items[i].Name) {
 			out.Items = append(out.Items, apiCluster(&list.Items[i]))
 		}
 	}
@@ -41,65 +42,61 @@ func (s *Server) handleListClusters(w http.ResponseWriter, r *http.Request, id *
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleCreateCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if !s.authz.Allowed(r.Context(), id, "create", "clusters") {
-		s.forbidden(w, r, id, "create clusters")
-		return
-	}
+func (a *API) handleCreateCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ClusterCreateRequest
-	if !s.decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
 	switch errs := validation.NameIsDNSLabel(req.Name, false); {
 	case len(errs) > 0:
-		s.invalid(w, r, "cluster name "+strings.Join(errs, "; "))
+		a.invalid(w, r, "cluster name "+strings.Join(errs, "; "))
 		return
 	case req.Name == wellknown.LocalCluster:
-		s.invalid(w, r, "cluster name local is the management cluster's; choose another")
+		a.invalid(w, r, "cluster name local is the management cluster's; choose another")
 		return
 	case len(req.DisplayName) > 253 || len(req.Description) > 1024:
-		s.invalid(w, r, "displayName is limited to 253 bytes and description to 1024")
+		a.invalid(w, r, "displayName is limited to 253 bytes and description to 1024")
 		return
 	}
 	cluster := &v1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Finalizers: []string{clusters.CleanupFinalizer}},
 		Spec:       v1.ClusterSpec{DisplayName: req.DisplayName, Description: req.Description},
 	}
-	if err := s.client.Create(r.Context(), cluster); err != nil {
+	if err := a.client.Create(r.Context(), cluster); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			s.fail(w, r, http.StatusConflict, metav1.StatusReasonAlreadyExists, "cluster "+req.Name+" already exists", nil)
+			a.fail(w, r, http.StatusConflict, metav1.StatusReasonAlreadyExists, "cluster "+req.Name+" already exists", nil)
 			return
 		}
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
-	token, crt, err := s.clusters.IssueRegistrationToken(r.Context(), cluster)
+	token, crt, err := a.clusters.IssueRegistrationToken(r.Context(), cluster)
 	if err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
-	s.awaitCache(r.Context(), cluster, false)
-	s.audit.Info("cluster created", "cluster", cluster.Name, "actor", id.UserName, "registrationToken", crt.Name)
+	a.awaitCache(r.Context(), cluster, false)
+	a.audit.Info("cluster created", "cluster", cluster.Name, "actor", id.UserName, "registrationToken", crt.Name)
 	writeJSON(w, http.StatusCreated, herdapi.ClusterCreateResponse{
 		Cluster: apiCluster(cluster),
-		Import:  s.importInfo(s.serverURL(r.Host), token, crt),
+		Import:  a.importInfo(a.serverURL(r.Host), token, crt),
 	})
 }
 
 // visibleCluster resolves {name} to a cluster the caller may see, or
 // answers 404: a cluster the caller may not reach looks absent.
-func (s *Server) visibleCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Cluster, bool) {
+func (a *API) visibleCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Cluster, bool) {
 	name := r.PathValue("name")
-	c, ok := s.authz.ReachableCluster(r.Context(), id, name)
+	c, ok := a.authz.ReachableCluster(r.Context(), id, name)
 	if !ok || c == nil {
-		s.notFound(w, r, "cluster "+name)
+		a.notFound(w, r, "cluster "+name)
 		return nil, false
 	}
 	return c, true
 }
 
-func (s *Server) handleGetCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	if c, ok := s.visibleCluster(w, r, id); ok {
+func (a *API) handleGetCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if c, ok := a.visibleCluster(w, r, id); ok {
 		writeJSON(w, http.StatusOK, apiCluster(c))
 	}
 }
@@ -111,13 +108,13 @@ func (s *Server) handleGetCluster(w http.ResponseWriter, r *http.Request, id *au
 // from Herd's proxy and API, cleanup waits for its agent). With
 // ?force=true nothing waits: a cluster that is gone for good keeps
 // whatever Herd wrote into it.
-func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	c, ok := s.visibleCluster(w, r, id)
+func (a *API) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	c, ok := a.visibleCluster(w, r, id)
 	if !ok {
 		return
 	}
-	if !s.authz.Allowed(r.Context(), id, "delete", "clusters") {
-		s.forbidden(w, r, id, "delete clusters")
+	if !a.authz.Allowed(r.Context(), id, "delete", "clusters") {
+		a.forbidden(w, r, id, "delete clusters")
 		return
 	}
 	force := false
@@ -126,15 +123,15 @@ func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id 
 		force = true
 	case "", "false":
 	default:
-		s.invalid(w, r, "force must be true or false")
+		a.invalid(w, r, "force must be true or false")
 		return
 	}
-	gone, err := s.clusters.Delete(r.Context(), c, force, 10*time.Second)
+	gone, err := a.clusters.Delete(r.Context(), c, force, 10*time.Second)
 	if err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
-	s.audit.Info("cluster deleted", "actor", id.UserName, "cluster", c.Name, "uid", c.UID, "force", force, "source", sourceAddr(r))
+	a.audit.Info("cluster deleted", "actor", id.UserName, "cluster", c.Name, "uid", c.UID, "force", force, "source", sourceAddr(r))
 	if gone {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -148,59 +145,59 @@ func (s *Server) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id 
 
 // handleImport issues a new registration token for a cluster; older ones
 // stay valid for the grace period.
-func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleImport(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ImportRequest
-	if r.ContentLength != 0 && !s.decode(w, r, &req) {
+	if r.ContentLength != 0 && !a.decode(w, r, &req) {
 		return
 	}
-	c, ok := s.visibleCluster(w, r, id)
+	c, ok := a.visibleCluster(w, r, id)
 	if !ok {
 		return
 	}
-	if !s.authz.Allowed(r.Context(), id, "update", "clusters") {
-		s.forbidden(w, r, id, "import clusters")
+	if !a.authz.Allowed(r.Context(), id, "update", "clusters") {
+		a.forbidden(w, r, id, "import clusters")
 		return
 	}
 	if !c.DeletionTimestamp.IsZero() {
-		s.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, "cluster "+c.Name+" is being deleted; create it again once it is gone", nil)
+		a.fail(w, r, http.StatusConflict, metav1.StatusReasonConflict, "cluster "+c.Name+" is being deleted; create it again once it is gone", nil)
 		return
 	}
 	grace := clusters.DefaultGracePeriod
 	if req.GracePeriodSeconds != 0 {
 		grace = time.Duration(req.GracePeriodSeconds) * time.Second
 	}
-	token, crt, err := s.clusters.RotateRegistrationToken(r.Context(), c, grace)
+	token, crt, err := a.clusters.RotateRegistrationToken(r.Context(), c, grace)
 	if err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
-	s.audit.Info("registration token rotated", "actor", id.UserName, "cluster", c.Name, "registrationToken", crt.Name, "grace", grace.String())
-	writeJSON(w, http.StatusCreated, s.importInfo(s.serverURL(r.Host), token, crt))
+	a.audit.Info("registration token rotated", "actor", id.UserName, "cluster", c.Name, "registrationToken", crt.Name, "grace", grace.String())
+	writeJSON(w, http.StatusCreated, a.importInfo(a.serverURL(r.Host), token, crt))
 }
 
 // handleImportManifest serves the manifest that registers a cluster. It is
 // unauthenticated: the registration token in the path is the key, and
 // every refusal is the same 404.
-func (s *Server) handleImportManifest(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleImportManifest(w http.ResponseWriter, r *http.Request) {
 	token, ok := strings.CutSuffix(r.PathValue("file"), ".yaml")
-	crt, cluster, err := s.clusters.VerifyRegistrationToken(r.Context(), token)
+	crt, cluster, err := a.clusters.VerifyRegistrationToken(r.Context(), token)
 	if !ok || err != nil {
-		s.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "no such import manifest: ask for a new one with `herdctl clusters import-command`", err)
+		a.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "no such import manifest: ask for a new one with `herdctl clusters import-command`", err)
 		return
 	}
 	manifest, err := importmanifest.Render(importmanifest.Params{
-		ServerURL:   s.serverURL(r.Host),
+		ServerURL:   a.serverURL(r.Host),
 		Token:       token,
-		CAChecksum:  Checksum(s.caBundle),
+		CAChecksum:  certs.Checksum(a.cfg.CABundle),
 		ClusterName: cluster.Name,
 		ClusterUID:  string(cluster.UID),
-		Image:       s.cfg.AgentImage,
+		Image:       a.cfg.AgentImage,
 	})
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the import manifest cannot be made for this request: set --server-url", err)
+		a.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the import manifest cannot be made for this request: set --server-url", err)
 		return
 	}
-	s.cfg.Logger.Info("import manifest served", "cluster", cluster.Name, "registrationToken", crt.Name, "from", sourceAddr(r))
+	a.log.Info("import manifest served", "cluster", cluster.Name, "registrationToken", crt.Name, "from", sourceAddr(r))
 	w.Header().Set("Content-Type", "application/yaml")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(manifest)
@@ -260,19 +257,19 @@ func conditionStatus(c *v1.Cluster, t string) string {
 // With a generated certificate, which no system trusts, the command fetches
 // the manifest with curl pinned to the server's public key, so it is as
 // safe as with a trusted certificate.
-func (s *Server) importInfo(base, token string, crt *v1.ClusterRegistrationToken) herdapi.ImportInfo {
+func (a *API) importInfo(base, token string, crt *v1.ClusterRegistrationToken) herdapi.ImportInfo {
 	u := base + "/v1/import/" + url.PathEscape(token) + ".yaml"
 	cmd := "kubectl apply -f " + u
-	if s.keyPin != "" {
-		cmd = fmt.Sprintf("curl -fsSL --insecure --pinnedpubkey '%s' '%s' | kubectl apply -f -", s.keyPin, u)
+	if a.cfg.KeyPin != "" {
+		cmd = fmt.Sprintf("curl -fsSL --insecure --pinnedpubkey '%s' '%s' | kubectl apply -f -", a.cfg.KeyPin, u)
 	}
 	return herdapi.ImportInfo{URL: u, Command: cmd, ExpiresAt: crt.Spec.ExpiresAt.Time}
 }
 
 // serverURL is the URL agents and clients reach this server at.
-func (s *Server) serverURL(host string) string {
-	if s.cfg.ServerURL != "" {
-		return strings.TrimSuffix(s.cfg.ServerURL, "/")
+func (a *API) serverURL(host string) string {
+	if a.cfg.ServerURL != "" {
+		return strings.TrimSuffix(a.cfg.ServerURL, "/")
 	}
 	return (&url.URL{Scheme: "https", Host: host}).String()
 }

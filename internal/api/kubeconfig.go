@@ -1,7 +1,6 @@
-package server
+package api
 
 import (
-	"errors"
 	"net/http"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -10,18 +9,17 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
-	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/wellknown"
 )
 
 // handleKubeconfig returns a kubeconfig whose context reaches the cluster
 // through Herd's proxy: with a new kubeconfig token scoped to the cluster,
 // or with ?exec=true a `herdctl token` exec credential plugin.
-func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a *API) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
-	c, ok := s.authz.LiveCluster(r.Context(), id, name)
+	c, ok := a.authz.LiveCluster(r.Context(), id, name)
 	if !ok {
-		s.notFound(w, r, "cluster "+name)
+		a.notFound(w, r, "cluster "+name)
 		return
 	}
 	var clusterUID string
@@ -40,42 +38,38 @@ func (s *Server) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *au
 		}
 	case "", "false":
 		var u v1.User
-		if err := s.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &u); err != nil {
-			s.internal(w, r, err)
+		if err := a.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &u); err != nil {
+			a.internal(w, r, err)
 			return
 		}
-		token, tok, err := s.dir.MintToken(r.Context(), &u, authn.TokenRequest{Kind: v1.TokenKindKubeconfig, ClusterName: name,
+		token, tok, err := a.dir.MintToken(r.Context(), &u, authn.TokenRequest{Kind: v1.TokenKindKubeconfig, ClusterName: name,
 			ClusterUID: clusterUID, Description: "kubeconfig for cluster " + name}, false)
-		if errors.Is(err, identity.ErrTokenQuota) {
-			s.tokenQuotaFull(w, r, err)
-			return
-		}
 		if err != nil {
-			s.internal(w, r, err)
+			a.respond(w, r, err)
 			return
 		}
 		user.Token = token
 		tokenName = tok.Name
 	default:
-		s.invalid(w, r, "exec must be true or false")
+		a.invalid(w, r, "exec must be true or false")
 		return
 	}
-	s.writeKubeconfig(w, r, name, user)
-	s.audit.Info("kubeconfig issued", "actor", id.UserName, "cluster", name, "token", tokenName, "exec", user.Exec != nil, "source", sourceAddr(r))
+	a.writeKubeconfig(w, r, name, user)
+	a.audit.Info("kubeconfig issued", "actor", id.UserName, "cluster", name, "token", tokenName, "exec", user.Exec != nil, "source", sourceAddr(r))
 }
 
-func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster string, user *clientcmdapi.AuthInfo) {
+func (a *API) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster string, user *clientcmdapi.AuthInfo) {
 	cfg := clientcmdapi.NewConfig()
 	c := clientcmdapi.NewCluster()
-	c.Server = s.serverURL(r.Host) + "/k8s/clusters/" + cluster
-	if s.cfg.TLSCert == "" {
-		c.CertificateAuthorityData = s.caBundle
+	c.Server = a.serverURL(r.Host) + "/k8s/clusters/" + cluster
+	if a.cfg.EmbedCA {
+		c.CertificateAuthorityData = a.cfg.CABundle
 	}
 	cfg.Clusters[cluster] = c
 	cfg.AuthInfos[cluster] = user
 	cfg.Contexts[cluster] = &clientcmdapi.Context{Cluster: cluster, AuthInfo: cluster}
 	cfg.CurrentContext = cluster
-	if direct := s.directCluster(r, cluster); direct != nil {
+	if direct := a.directCluster(r, cluster); direct != nil {
 		name := cluster + "-direct"
 		cfg.Clusters[name] = direct
 		cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: cluster}
@@ -85,7 +79,7 @@ func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster
 	}
 	data, err := clientcmd.Write(*cfg)
 	if err != nil {
-		s.internal(w, r, err)
+		a.internal(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/yaml")
@@ -95,9 +89,9 @@ func (s *Server) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster
 
 // directCluster is the kubeconfig cluster of a cluster's authorized
 // endpoint, or nil when it has none.
-func (s *Server) directCluster(r *http.Request, name string) *clientcmdapi.Cluster {
+func (a *API) directCluster(r *http.Request, name string) *clientcmdapi.Cluster {
 	var c v1.Cluster
-	if name == wellknown.LocalCluster || s.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil {
+	if name == wellknown.LocalCluster || a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil {
 		return nil
 	}
 	ep := c.Spec.AuthorizedEndpoint

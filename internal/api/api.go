@@ -1,0 +1,148 @@
+// Package api is Herd's REST API (/v1/...): thin handlers that decode a
+// request, check it with authz, call an operation of identity or clusters,
+// and map the outcome to a status in one place (see respond.go); the
+// health and CA endpoints; the audit of every write; and the limits on
+// requests (deadlines, login rate limits and the password check gate).
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authz"
+	"herd.dev/herd/internal/clusters"
+	"herd.dev/herd/internal/identity"
+)
+
+// Config configures the API. Zero values are documented per field.
+type Config struct {
+	// Client writes to the management cluster; Cache reads its informer
+	// cache; API reads it uncached (Secrets). Required.
+	Client client.Client
+	Cache  client.Reader
+	API    client.Reader
+	// Authn, Authz, Directory and Clusters do the work. Required.
+	Authn     *authn.Authenticator
+	Authz     *authz.Authorizer
+	Directory *identity.Directory
+	Clusters  *clusters.Manager
+	// Providers build identity providers by type (to check a
+	// configuration before it is stored). Nil: none.
+	Providers map[string]authn.ProviderFactory
+
+	// ServerURL is the server's public URL (--server-url). Empty: the
+	// host a client used, except for browser logins, which need it.
+	ServerURL string
+	// AgentImage is the agent image in import manifests (--agent-image).
+	AgentImage string
+	// CABundle is what clients pin (served at /cacerts); EmbedCA says
+	// whether kubeconfigs carry it (false for a CA the system trusts).
+	CABundle []byte
+	EmbedCA  bool
+	// KeyPin is curl's --pinnedpubkey of a generated serving key; empty
+	// with a certificate of the user's.
+	KeyPin string
+	// Ready reports whether the server serves; ManagementReady whether the
+	// management cluster answers. Required.
+	Ready           func() bool
+	ManagementReady func(context.Context) error
+
+	// LoginFailureLimit failures per username per LoginFailureWindow (a
+	// source address four times as many) answer 429. Zero: 5 a minute.
+	LoginFailureLimit  int
+	LoginFailureWindow time.Duration
+	// MaxConcurrentLogins password checks run at once. Zero: 1.
+	MaxConcurrentLogins int
+	// MaxLoginFlows bounds the browser logins under way. Zero: 1000.
+	MaxLoginFlows int
+	// MaxTokensPerUser is the token quota, for its message. Zero: 100.
+	MaxTokensPerUser int
+	// RequestReadTimeout and RequestWriteTimeout bound requests that do
+	// not stream. Zero: 30 s and one minute.
+	RequestReadTimeout, RequestWriteTimeout time.Duration
+
+	// Logger and Audit receive the log and the audit lines. Nil: discard.
+	Logger, Audit *slog.Logger
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+}
+
+// API serves /v1 and the unauthenticated endpoints.
+type API struct {
+	cfg      Config
+	log      *slog.Logger
+	audit    *slog.Logger
+	client   client.Client
+	cache    client.Reader
+	api      client.Reader
+	authn    *authn.Authenticator
+	authz    *authz.Authorizer
+	dir      *identity.Directory
+	clusters *clusters.Manager
+	now      func() time.Time
+
+	byUser    *authn.LoginLimiter
+	byAddr    *authn.LoginLimiter
+	byFlow    *authn.LoginLimiter // browser logins started per source address
+	logins    *gate               // local password checks
+	extLogins *gate               // identity provider logins
+
+	once    sync.Once
+	handler http.Handler
+}
+
+// New checks cfg and returns the API.
+func New(cfg Config) (*API, error) {
+	if cfg.Client == nil || cfg.Cache == nil || cfg.API == nil || cfg.Authn == nil || cfg.Authz == nil || cfg.Directory == nil ||
+		cfg.Clusters == nil || cfg.Ready == nil || cfg.ManagementReady == nil {
+		return nil, errors.New("api: Client, Cache, API, Authn, Authz, Directory, Clusters, Ready and ManagementReady are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.LoginFailureLimit = cmp(cfg.LoginFailureLimit, 5)
+	if cfg.LoginFailureWindow == 0 {
+		cfg.LoginFailureWindow = time.Minute
+	}
+	cfg.MaxConcurrentLogins = cmp(cfg.MaxConcurrentLogins, 1)
+	cfg.MaxLoginFlows = cmp(cfg.MaxLoginFlows, 1000)
+	cfg.MaxTokensPerUser = cmp(cfg.MaxTokensPerUser, 100)
+	if cfg.RequestReadTimeout == 0 {
+		cfg.RequestReadTimeout = 30 * time.Second
+	}
+	if cfg.RequestWriteTimeout == 0 {
+		cfg.RequestWriteTimeout = time.Minute
+	}
+	a := &API{cfg: cfg, log: cfg.Logger, audit: cfg.Audit, client: cfg.Client, cache: cfg.Cache, api: cfg.API,
+		authn: cfg.Authn, authz: cfg.Authz, dir: cfg.Directory, clusters: cfg.Clusters, now: cfg.Now}
+	a.byUser = authn.NewLoginLimiter(cfg.LoginFailureLimit, cfg.LoginFailureWindow, a.now)
+	a.byAddr = authn.NewLoginLimiter(4*cfg.LoginFailureLimit, cfg.LoginFailureWindow, a.now)
+	a.byFlow = authn.NewLoginLimiter(30, time.Minute, a.now)
+	// A login waits up to a second for a check, behind at most four others
+	// per slot: a flood past that is answered 503 as it arrives.
+	a.logins = newGate(cfg.MaxConcurrentLogins, 4*cfg.MaxConcurrentLogins, time.Second)
+	a.extLogins = newGate(8*cfg.MaxConcurrentLogins, 32*cfg.MaxConcurrentLogins, time.Second)
+	return a, nil
+}
+
+func cmp(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+var _ http.Handler = (*API)(nil)

@@ -1,0 +1,56 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/clusters"
+	"herd.dev/herd/internal/identity"
+)
+
+// respond answers a failed operation: the one place where the sentinel
+// errors of the operations become a status, a reason and a message safe
+// to show. The error itself goes to the log.
+func (a *API) respond(w http.ResponseWriter, r *http.Request, err error) {
+	code, reason, message := a.status(err)
+	if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	a.fail(w, r, code, reason, message, err)
+}
+
+func (a *API) status(err error) (int, metav1.StatusReason, string) {
+	switch {
+	case errors.Is(err, authn.ErrBadCredentials):
+		return http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "invalid username or password"
+	case errors.Is(err, authn.ErrProviderUnavailable):
+		return http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+			"the identity provider does not answer; try again later (local users can still log in)"
+	case errors.Is(err, authn.ErrInvalidRequest):
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, strings.TrimPrefix(err.Error(), "authn: ")
+	case errors.Is(err, identity.ErrNoProvider):
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
+			strings.TrimPrefix(err.Error(), identity.ErrNoProvider.Error()+": ") + "; see `herdctl auth show`"
+	case errors.Is(err, identity.ErrTokenQuota):
+		return http.StatusForbidden, metav1.StatusReasonForbidden, fmt.Sprintf("token quota reached: a user may hold %d live tokens; "+
+			"revoke unused ones with `herdctl tokens revoke NAME` (see `herdctl tokens list`)", a.cfg.MaxTokensPerUser)
+	case errors.Is(err, clusters.ErrUnauthorized):
+		return http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized"
+	case errors.Is(err, clusters.ErrInvalid):
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, strings.TrimPrefix(err.Error(), clusters.ErrInvalid.Error()+": ")
+	case errors.Is(err, clusters.ErrDeleting):
+		return http.StatusConflict, metav1.StatusReasonConflict, "the cluster is being deleted"
+	case errors.Is(err, clusters.ErrOtherCluster):
+		return http.StatusConflict, metav1.StatusReasonConflict,
+			"this cluster is registered with another kube-apiserver CA: delete it in Herd and import it again to move it"
+	case errors.Is(err, clusters.ErrTooManyRegistrations):
+		return http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
+			"this import command registered too many agents; reissue it with `herdctl clusters import-command`"
+	}
+	return http.StatusInternalServerError, metav1.StatusReasonInternalError, ""
+}
