@@ -11,7 +11,7 @@ import (
 // endpoint and CA in the Cluster status, the credential in a Secret. A
 // registration token gets a new agent token; an agent token registers
 // again (after a restart) and keeps its token.
-func (a *API) handleAgentRegister(w http.ResponseWriter, r *http.Request) {
+func (a clustersAPI) handleAgentRegister(w http.ResponseWriter, r *http.Request) {
 	var reg herdapi.AgentRegistration
 	if !a.decode(w, r, &reg) {
 		return

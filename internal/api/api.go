@@ -146,3 +146,14 @@ func cmp(v, def int) int {
 }
 
 var _ http.Handler = (*API)(nil)
+
+// The handlers, by concept; each shares the API's helpers and parts.
+type (
+	usersAPI    struct{ *API } // users, their passwords and state
+	tokensAPI   struct{ *API } // a user's tokens
+	loginAPI    struct{ *API } // logins, browser logins, identity providers, principals
+	clustersAPI struct{ *API } // clusters, their import and registration, kubeconfigs
+	projectsAPI struct{ *API } // projects and their namespaces
+	membersAPI  struct{ *API } // cluster and project members
+	rolesAPI    struct{ *API } // role templates
+)

@@ -35,7 +35,7 @@ func loopbackRedirect(raw string) error {
 	return nil
 }
 
-func (a *API) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
+func (a loginAPI) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 	var req herdapi.RedirectLoginRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -92,7 +92,7 @@ func (a *API) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 // handleRedirectCallback finishes a browser login: it redeems the
 // provider's code, finds or makes the user, and sends the browser to the
 // CLI's loopback with a single-use ticket.
-func (a *API) handleRedirectCallback(w http.ResponseWriter, r *http.Request) {
+func (a loginAPI) handleRedirectCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	typ := r.PathValue("type")
 	req, err := a.dir.TakeFlow(r.Context(), identity.FlowSecretName("login", q.Get("state")))
@@ -126,7 +126,7 @@ func (a *API) handleRedirectCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, back.String(), http.StatusFound)
 }
 
-func (a *API) finishRedirect(ctx context.Context, typ, code string, req map[string]string) (*v1.User, error) {
+func (a loginAPI) finishRedirect(ctx context.Context, typ, code string, req map[string]string) (*v1.User, error) {
 	p, err := a.dir.Provider(ctx, typ)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (a *API) finishRedirect(ctx context.Context, typ, code string, req map[stri
 
 // handleRedeemTicket gives the CLI its token for the ticket the browser
 // brought, when the CLI proves it started the login.
-func (a *API) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
+func (a loginAPI) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 	var req herdapi.TicketRedeemRequest
 	if !a.decode(w, r, &req) {
 		return

@@ -25,7 +25,7 @@ import (
 	"herd.dev/herd/internal/wellknown"
 )
 
-func (a *API) handleListClusters(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a clustersAPI) handleListClusters(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var list v1.ClusterList
 	if err := a.cache.List(r.Context(), &list); err != nil {
 		a.internal(w, r, err)
@@ -42,7 +42,7 @@ func (a *API) handleListClusters(w http.ResponseWriter, r *http.Request, id *aut
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) handleCreateCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ClusterCreateRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -85,7 +85,7 @@ func (a *API) handleCreateCluster(w http.ResponseWriter, r *http.Request, id *au
 
 // visibleCluster resolves {name} to a cluster the caller may see, or
 // answers 404: a cluster the caller may not reach looks absent.
-func (a *API) visibleCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Cluster, bool) {
+func (a clustersAPI) visibleCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Cluster, bool) {
 	name := r.PathValue("name")
 	c, ok := a.authz.ReachableCluster(r.Context(), id, name)
 	if !ok || c == nil {
@@ -95,7 +95,7 @@ func (a *API) visibleCluster(w http.ResponseWriter, r *http.Request, id *authn.I
 	return c, true
 }
 
-func (a *API) handleGetCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a clustersAPI) handleGetCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	if c, ok := a.visibleCluster(w, r, id); ok {
 		writeJSON(w, http.StatusOK, apiCluster(c))
 	}
@@ -108,7 +108,7 @@ func (a *API) handleGetCluster(w http.ResponseWriter, r *http.Request, id *authn
 // from Herd's proxy and API, cleanup waits for its agent). With
 // ?force=true nothing waits: a cluster that is gone for good keeps
 // whatever Herd wrote into it.
-func (a *API) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a clustersAPI) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	c, ok := a.visibleCluster(w, r, id)
 	if !ok {
 		return
@@ -145,7 +145,7 @@ func (a *API) handleDeleteCluster(w http.ResponseWriter, r *http.Request, id *au
 
 // handleImport issues a new registration token for a cluster; older ones
 // stay valid for the grace period.
-func (a *API) handleImport(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a clustersAPI) handleImport(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ImportRequest
 	if r.ContentLength != 0 && !a.decode(w, r, &req) {
 		return
@@ -178,7 +178,7 @@ func (a *API) handleImport(w http.ResponseWriter, r *http.Request, id *authn.Ide
 // handleImportManifest serves the manifest that registers a cluster. It is
 // unauthenticated: the registration token in the path is the key, and
 // every refusal is the same 404.
-func (a *API) handleImportManifest(w http.ResponseWriter, r *http.Request) {
+func (a clustersAPI) handleImportManifest(w http.ResponseWriter, r *http.Request) {
 	token, ok := strings.CutSuffix(r.PathValue("file"), ".yaml")
 	crt, cluster, err := a.clusters.VerifyRegistrationToken(r.Context(), token)
 	if !ok || err != nil {
@@ -257,7 +257,7 @@ func conditionStatus(c *v1.Cluster, t string) string {
 // With a generated certificate, which no system trusts, the command fetches
 // the manifest with curl pinned to the server's public key, so it is as
 // safe as with a trusted certificate.
-func (a *API) importInfo(base, token string, crt *v1.ClusterRegistrationToken) herdapi.ImportInfo {
+func (a clustersAPI) importInfo(base, token string, crt *v1.ClusterRegistrationToken) herdapi.ImportInfo {
 	u := base + "/v1/import/" + url.PathEscape(token) + ".yaml"
 	cmd := "kubectl apply -f " + u
 	if a.cfg.KeyPin != "" {
@@ -267,7 +267,7 @@ func (a *API) importInfo(base, token string, crt *v1.ClusterRegistrationToken) h
 }
 
 // serverURL is the URL agents and clients reach this server at.
-func (a *API) serverURL(host string) string {
+func (a clustersAPI) serverURL(host string) string {
 	if a.cfg.ServerURL != "" {
 		return strings.TrimSuffix(a.cfg.ServerURL, "/")
 	}

@@ -15,7 +15,7 @@ import (
 // handleKubeconfig returns a kubeconfig whose context reaches the cluster
 // through Herd's proxy: with a new kubeconfig token scoped to the cluster,
 // or with ?exec=true a `herdctl token` exec credential plugin.
-func (a *API) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a clustersAPI) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
 	c, ok := a.authz.LiveCluster(r.Context(), id, name)
 	if !ok {
@@ -58,7 +58,7 @@ func (a *API) handleKubeconfig(w http.ResponseWriter, r *http.Request, id *authn
 	a.audit.Info("kubeconfig issued", "actor", id.UserName, "cluster", name, "token", tokenName, "exec", user.Exec != nil, "source", sourceAddr(r))
 }
 
-func (a *API) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster string, user *clientcmdapi.AuthInfo) {
+func (a clustersAPI) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster string, user *clientcmdapi.AuthInfo) {
 	cfg := clientcmdapi.NewConfig()
 	c := clientcmdapi.NewCluster()
 	c.Server = a.serverURL(r.Host) + "/k8s/clusters/" + cluster
@@ -89,7 +89,7 @@ func (a *API) writeKubeconfig(w http.ResponseWriter, r *http.Request, cluster st
 
 // directCluster is the kubeconfig cluster of a cluster's authorized
 // endpoint, or nil when it has none.
-func (a *API) directCluster(r *http.Request, name string) *clientcmdapi.Cluster {
+func (a clustersAPI) directCluster(r *http.Request, name string) *clientcmdapi.Cluster {
 	var c v1.Cluster
 	if name == wellknown.LocalCluster || a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &c) != nil {
 		return nil

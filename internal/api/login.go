@@ -25,7 +25,7 @@ import (
 // attempt counts as a failure until it succeeds, so a burst of concurrent
 // attempts cannot run past the limits, and at most MaxConcurrentLogins
 // password checks run at once.
-func (a *API) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (a loginAPI) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req herdapi.LoginRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -68,7 +68,7 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // attemptLogin counts a login attempt against the username's and the
 // source's limits, and returns how long to wait if either is reached.
-func (a *API) attemptLogin(userKey, addrKey string) time.Duration {
+func (a loginAPI) attemptLogin(userKey, addrKey string) time.Duration {
 	if wait := a.byUser.Attempt(userKey); wait > 0 {
 		return wait
 	}
@@ -83,7 +83,7 @@ func (a *API) attemptLogin(userKey, addrKey string) time.Duration {
 // MaxConcurrentLogins for local users (each argon2id check holds 19 MiB
 // and a core), of eight times as many for identity providers (which wait
 // on the network), so a slow directory does not hold up local logins.
-func (a *API) loginSlot(ctx context.Context, provider string) (release func(), ok bool) {
+func (a loginAPI) loginSlot(ctx context.Context, provider string) (release func(), ok bool) {
 	if provider == "" || provider == authn.ProviderLocal {
 		return a.logins.enter(ctx)
 	}
@@ -109,26 +109,8 @@ func loginName(provider, username string) string {
 	return fmt.Sprintf("%s:%q", provider, username)
 }
 
-// issueToken creates a token for user and answers 201 with it. A login
-// (evictSessions) ends the user's oldest sessions past the token quota;
-// anything else past it answers 403.
-func (a *API) issueToken(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest, evictSessions bool) {
-	if req.TTL < 0 || req.TTL > 10*365*24*time.Hour {
-		a.invalid(w, r, "ttlSeconds must be between 0 (the default) and ten years")
-		return
-	}
-	token, tok, err := a.dir.MintToken(r.Context(), user, req, evictSessions)
-	if err != nil {
-		a.respond(w, r, err)
-		return
-	}
-	a.audit.Info("token issued", "actor", actorOf(r), "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
-		"cluster", tok.Spec.ClusterName, "expiresAt", tok.Spec.ExpiresAt.Time, "source", sourceAddr(r))
-	writeJSON(w, http.StatusCreated, herdapi.TokenResponse{Token: token, Info: tokenInfo(tok, user.Spec.Username, "", a.now())})
-}
-
 // handleLogout deletes the token the request came with.
-func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a loginAPI) handleLogout(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	tok := &v1.Token{ObjectMeta: metav1.ObjectMeta{Name: id.TokenName}}
 	if err := a.client.Delete(r.Context(), tok); client.IgnoreNotFound(err) != nil {
 		a.internal(w, r, err)
@@ -139,32 +121,11 @@ func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, id *authn.Ide
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (a *API) handleMe(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a loginAPI) handleMe(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var user v1.User
 	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &user); err != nil {
 		a.internal(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, a.apiUser(r.Context(), &user))
-}
-
-func tokenInfo(t *v1.Token, username, current string, now time.Time) herdapi.TokenInfo {
-	info := herdapi.TokenInfo{
-		Name:        t.Name,
-		UserName:    t.Spec.UserName,
-		Username:    username,
-		Kind:        t.Spec.Kind,
-		ClusterName: t.Spec.ClusterName,
-		Description: t.Spec.Description,
-		Enabled:     t.Spec.Enabled,
-		Expired:     !now.Before(t.Spec.ExpiresAt.Time),
-		ExpiresAt:   t.Spec.ExpiresAt.Time,
-		CreatedAt:   t.CreationTimestamp.Time,
-		Current:     t.Name == current && current != "",
-	}
-	if t.Status.LastUsedAt != nil {
-		at := t.Status.LastUsedAt.Time
-		info.LastUsedAt = &at
-	}
-	return info
 }

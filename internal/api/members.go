@@ -60,7 +60,7 @@ func (sc scope) String() string {
 
 // resolveScope finds the cluster or project of a member request and what
 // the caller holds there; it answers the request itself on failure.
-func (a *API) resolveScope(w http.ResponseWriter, r *http.Request, id *authn.Identity, cluster, project string) (*scope, bool) {
+func (a membersAPI) resolveScope(w http.ResponseWriter, r *http.Request, id *authn.Identity, cluster, project string) (*scope, bool) {
 	ctx := r.Context()
 	if (cluster == "") == (project == "") {
 		a.invalid(w, r, "name exactly one of a cluster (--cluster) and a project (--project)")
@@ -84,11 +84,11 @@ func (a *API) resolveScope(w http.ResponseWriter, r *http.Request, id *authn.Ide
 }
 
 // mayManage reports whether id may create or delete (verb) bindings in sc.
-func (a *API) mayManage(r *http.Request, id *authn.Identity, sc *scope, verb string) bool {
+func (a membersAPI) mayManage(r *http.Request, id *authn.Identity, sc *scope, verb string) bool {
 	return a.authz.Allowed(r.Context(), id, verb, sc.resource) || len(roles.Missing(sc.held, roles.Manage(sc.resource, verb))) == 0
 }
 
-func (a *API) handleListMembers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a membersAPI) handleListMembers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	q := r.URL.Query()
 	sc, ok := a.resolveScope(w, r, id, q.Get("cluster"), q.Get("project"))
 	if !ok {
@@ -122,7 +122,7 @@ func (a *API) handleListMembers(w http.ResponseWriter, r *http.Request, id *auth
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) apiMember(r *http.Request, name, cluster, project, template string, subj v1.Subject, st v1.Status, created metav1.Time) herdapi.Member {
+func (a membersAPI) apiMember(r *http.Request, name, cluster, project, template string, subj v1.Subject, st v1.Status, created metav1.Time) herdapi.Member {
 	m := herdapi.Member{Name: name, ClusterName: cluster, ProjectName: project, RoleTemplate: template,
 		UserName: subj.UserName, Group: subj.GroupPrincipalID, Ready: string(metav1.ConditionUnknown), CreatedAt: created.Time}
 	if subj.UserName != "" {
@@ -141,7 +141,7 @@ func (a *API) apiMember(r *http.Request, name, cluster, project, template string
 }
 
 // subjectOfRequest resolves the user or group of a member request.
-func (a *API) subjectOfRequest(w http.ResponseWriter, r *http.Request, req *herdapi.MemberRequest) (v1.Subject, bool) {
+func (a membersAPI) subjectOfRequest(w http.ResponseWriter, r *http.Request, req *herdapi.MemberRequest) (v1.Subject, bool) {
 	switch {
 	case (req.Username == "") == (req.Group == ""):
 		a.invalid(w, r, "name exactly one of a user (--user) and a group (--group)")
@@ -163,7 +163,7 @@ func (a *API) subjectOfRequest(w http.ResponseWriter, r *http.Request, req *herd
 	return v1.Subject{UserName: u.Name}, true
 }
 
-func (a *API) handleAddMember(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a membersAPI) handleAddMember(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.MemberRequest
 	if !a.decode(w, r, &req) {
 		return

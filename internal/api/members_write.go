@@ -12,7 +12,7 @@ import (
 )
 
 // createMember writes the binding of a checked member request.
-func (a *API) createMember(w http.ResponseWriter, r *http.Request, id *authn.Identity, sc *scope, template string, subject v1.Subject) {
+func (a membersAPI) createMember(w http.ResponseWriter, r *http.Request, id *authn.Identity, sc *scope, template string, subject v1.Subject) {
 	var obj client.Object
 	if sc.project != nil {
 		obj = newPRTB(sc.project, template, subject)
@@ -47,7 +47,7 @@ func projectName(sc *scope) string {
 }
 
 // handleRemoveMember deletes a binding the caller may manage.
-func (a *API) handleRemoveMember(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a membersAPI) handleRemoveMember(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
 	var (
 		crtb v1.ClusterRoleTemplateBinding

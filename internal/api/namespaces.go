@@ -31,7 +31,7 @@ var errOtherProject = errors.New("server: namespace belongs to another project")
 // and out of projects: that changes who reaches them, so it takes the
 // right to update namespaces in the whole cluster (and to create them,
 // with create).
-func (a *API) mayMoveNamespaces(ctx context.Context, id *authn.Identity, cluster string, create bool) bool {
+func (a projectsAPI) mayMoveNamespaces(ctx context.Context, id *authn.Identity, cluster string, create bool) bool {
 	verbs := []string{"update"}
 	if create {
 		verbs = append(verbs, "create")
@@ -40,7 +40,7 @@ func (a *API) mayMoveNamespaces(ctx context.Context, id *authn.Identity, cluster
 	return len(roles.Missing(a.authz.ClusterRules(ctx, id, cluster), want)) == 0
 }
 
-func (a *API) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a projectsAPI) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ProjectNamespaceRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -93,7 +93,7 @@ func (a *API) handleAddNamespace(w http.ResponseWriter, r *http.Request, id *aut
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a projectsAPI) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	p, ok := a.project(w, r, id)
 	if !ok {
 		return
@@ -121,7 +121,7 @@ func (a *API) handleRemoveNamespace(w http.ResponseWriter, r *http.Request, id *
 }
 
 // liveProject reports whether a project of that name and UID exists.
-func (a *API) liveProject(ctx context.Context) func(name, uid string) bool {
+func (a projectsAPI) liveProject(ctx context.Context) func(name, uid string) bool {
 	return func(name, uid string) bool {
 		var p v1.Project
 		return name != "" && a.cache.Get(ctx, client.ObjectKey{Name: name}, &p) == nil && string(p.UID) == uid

@@ -20,7 +20,7 @@ const (
 // handleSearchPrincipals finds users and groups in every enabled provider
 // (local users by username), so roles can be bound to them before they
 // log in. A provider that fails is left out and logged.
-func (a *API) handleSearchPrincipals(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a loginAPI) handleSearchPrincipals(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if q == "" || len(q) > maxPrincipalQuery {
 		a.invalid(w, r, "give a search text of 1 to 256 bytes: ?q=TEXT")

@@ -17,7 +17,7 @@ import (
 	"herd.dev/herd/internal/roles"
 )
 
-func (a *API) handleListProjects(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a projectsAPI) handleListProjects(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var list v1.ProjectList
 	var opts []client.ListOption
 	if c := r.URL.Query().Get("cluster"); c != "" {
@@ -38,7 +38,7 @@ func (a *API) handleListProjects(w http.ResponseWriter, r *http.Request, id *aut
 }
 
 // project reads the named project and answers 404 when id may not see it.
-func (a *API) project(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Project, bool) {
+func (a projectsAPI) project(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Project, bool) {
 	var p v1.Project
 	name := r.PathValue("name")
 	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &p); err != nil || !a.authz.VisibleProject(r.Context(), id, &p) {
@@ -48,13 +48,13 @@ func (a *API) project(w http.ResponseWriter, r *http.Request, id *authn.Identity
 	return &p, true
 }
 
-func (a *API) handleGetProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a projectsAPI) handleGetProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	if p, ok := a.project(w, r, id); ok {
 		writeJSON(w, http.StatusOK, apiProject(p))
 	}
 }
 
-func (a *API) handleCreateProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a projectsAPI) handleCreateProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ProjectCreateRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -106,7 +106,7 @@ func (a *API) handleCreateProject(w http.ResponseWriter, r *http.Request, id *au
 	writeJSON(w, http.StatusCreated, apiProject(p))
 }
 
-func (a *API) handleDeleteProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a projectsAPI) handleDeleteProject(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	p, ok := a.project(w, r, id)
 	if !ok {
 		return

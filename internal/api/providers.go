@@ -21,7 +21,7 @@ import (
 // maxProviderSettings bounds an AuthConfig's settings.
 const maxProviderSettings = 64
 
-func (a *API) apiProvider(ac *v1.AuthConfig, secretKeys []string, admin bool) herdapi.Provider {
+func (a loginAPI) apiProvider(ac *v1.AuthConfig, secretKeys []string, admin bool) herdapi.Provider {
 	out := herdapi.Provider{Type: ac.Name, Enabled: ac.Spec.Enabled, Flow: "password"}
 	if ac.Name == authn.ProviderGitHub || ac.Name == authn.ProviderOIDC {
 		out.Flow = "redirect"
@@ -34,7 +34,7 @@ func (a *API) apiProvider(ac *v1.AuthConfig, secretKeys []string, admin bool) he
 
 // handleListProviders lists the providers users can log in with (every
 // configured one, with settings, for admins).
-func (a *API) handleListProviders(w http.ResponseWriter, r *http.Request) {
+func (a loginAPI) handleListProviders(w http.ResponseWriter, r *http.Request) {
 	var list v1.AuthConfigList
 	if err := a.cache.List(r.Context(), &list); err != nil {
 		a.internal(w, r, err)
@@ -49,7 +49,7 @@ func (a *API) handleListProviders(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) handleGetProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a loginAPI) handleGetProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	typ := r.PathValue("type")
 	var ac v1.AuthConfig
 	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: typ}, &ac); err != nil {
@@ -67,7 +67,7 @@ func (a *API) handleGetProvider(w http.ResponseWriter, r *http.Request, id *auth
 // handleUpdateProvider configures a provider. Enabling one builds it
 // first (for LDAP: binds the service account), so a bad setting is a 422
 // now rather than failed logins later.
-func (a *API) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a loginAPI) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.ProviderUpdate
 	if !a.decode(w, r, &req) {
 		return
@@ -142,7 +142,7 @@ func (a *API) handleUpdateProvider(w http.ResponseWriter, r *http.Request, id *a
 	writeJSON(w, http.StatusOK, a.apiProvider(&ac, slices.Sorted(maps.Keys(secrets)), true))
 }
 
-func (a *API) writeProviderSecret(r *http.Request, typ string, values map[string]string) error {
+func (a loginAPI) writeProviderSecret(r *http.Request, typ string, values map[string]string) error {
 	secret := &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: identity.ProviderSecretName(typ), Namespace: wellknown.Namespace},

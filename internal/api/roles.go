@@ -15,7 +15,7 @@ import (
 )
 
 // handleListRoles lists the global roles and role templates.
-func (a *API) handleListRoles(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a rolesAPI) handleListRoles(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var (
 		templates v1.RoleTemplateList
 		globals   v1.GlobalRoleList
@@ -47,7 +47,7 @@ func contextOrder(c string) string {
 
 // handleGetRole shows a role template (or else a global role) with its
 // effective rules.
-func (a *API) handleGetRole(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a rolesAPI) handleGetRole(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
 	var rt v1.RoleTemplate
 	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &rt); err == nil {

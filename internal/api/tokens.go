@@ -16,7 +16,7 @@ import (
 )
 
 // handleListTokens lists the caller's tokens, or with ?all=true everyone's.
-func (a *API) handleListTokens(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a tokensAPI) handleListTokens(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var opts []client.ListOption
 	switch all := r.URL.Query().Get("all"); all {
 	case "true":
@@ -44,7 +44,7 @@ func (a *API) handleListTokens(w http.ResponseWriter, r *http.Request, id *authn
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) usernameOf(r *http.Request, userName string) string {
+func (a tokensAPI) usernameOf(r *http.Request, userName string) string {
 	var u v1.User
 	if a.cache.Get(r.Context(), client.ObjectKey{Name: userName}, &u) != nil {
 		return ""
@@ -54,7 +54,7 @@ func (a *API) usernameOf(r *http.Request, userName string) string {
 
 // handleCreateToken issues another token for the caller. A token scoped
 // to a cluster needs access to that cluster.
-func (a *API) handleCreateToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a tokensAPI) handleCreateToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.TokenCreateRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -85,7 +85,7 @@ func (a *API) handleCreateToken(w http.ResponseWriter, r *http.Request, id *auth
 
 // handleRevokeToken disables a token: the caller's own, or any for those
 // who may update tokens. Others' tokens answer 404, as if absent.
-func (a *API) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a tokensAPI) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	name := r.PathValue("name")
 	var tok v1.Token
 	if len(name) > 63 || a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &tok) != nil ||
@@ -105,4 +105,43 @@ func (a *API) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *auth
 	a.awaitCache(r.Context(), &tok, false)
 	a.audit.Info("token revoked", "actor", id.UserName, "token", name, "user", tok.Spec.UserName, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// issueToken creates a token for user and answers 201 with it. A login
+// (evictSessions) ends the user's oldest sessions past the token quota;
+// anything else past it answers 403.
+func (a *API) issueToken(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest, evictSessions bool) {
+	if req.TTL < 0 || req.TTL > 10*365*24*time.Hour {
+		a.invalid(w, r, "ttlSeconds must be between 0 (the default) and ten years")
+		return
+	}
+	token, tok, err := a.dir.MintToken(r.Context(), user, req, evictSessions)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	a.audit.Info("token issued", "actor", actorOf(r), "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
+		"cluster", tok.Spec.ClusterName, "expiresAt", tok.Spec.ExpiresAt.Time, "source", sourceAddr(r))
+	writeJSON(w, http.StatusCreated, herdapi.TokenResponse{Token: token, Info: tokenInfo(tok, user.Spec.Username, "", a.now())})
+}
+
+func tokenInfo(t *v1.Token, username, current string, now time.Time) herdapi.TokenInfo {
+	info := herdapi.TokenInfo{
+		Name:        t.Name,
+		UserName:    t.Spec.UserName,
+		Username:    username,
+		Kind:        t.Spec.Kind,
+		ClusterName: t.Spec.ClusterName,
+		Description: t.Spec.Description,
+		Enabled:     t.Spec.Enabled,
+		Expired:     !now.Before(t.Spec.ExpiresAt.Time),
+		ExpiresAt:   t.Spec.ExpiresAt.Time,
+		CreatedAt:   t.CreationTimestamp.Time,
+		Current:     t.Name == current && current != "",
+	}
+	if t.Status.LastUsedAt != nil {
+		at := t.Status.LastUsedAt.Time
+		info.LastUsedAt = &at
+	}
+	return info
 }

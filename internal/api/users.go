@@ -19,7 +19,7 @@ import (
 	"herd.dev/herd/internal/wellknown"
 )
 
-func (a *API) handleListUsers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a usersAPI) handleListUsers(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var list v1.UserList
 	if err := a.cache.List(r.Context(), &list); err != nil {
 		a.internal(w, r, err)
@@ -32,7 +32,7 @@ func (a *API) handleListUsers(w http.ResponseWriter, r *http.Request, id *authn.
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) handleCreateUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a usersAPI) handleCreateUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.UserCreateRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -68,7 +68,7 @@ func (a *API) handleCreateUser(w http.ResponseWriter, r *http.Request, id *authn
 }
 
 // checkNewUser returns what is wrong with req, or "".
-func (a *API) checkNewUser(ctx context.Context, req *herdapi.UserCreateRequest) string {
+func (a usersAPI) checkNewUser(ctx context.Context, req *herdapi.UserCreateRequest) string {
 	if err := authn.CheckNewUsername(req.Username); err != nil {
 		return strings.TrimPrefix(err.Error(), "authn: ")
 	}
@@ -88,7 +88,7 @@ func (a *API) checkNewUser(ctx context.Context, req *herdapi.UserCreateRequest) 
 
 // targetUser resolves {username}; it answers 404 itself when there is no
 // such user or when the caller may neither act on others nor is that user.
-func (a *API) targetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity, verb string) (*v1.User, bool) {
+func (a usersAPI) targetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity, verb string) (*v1.User, bool) {
 	name := r.PathValue("username")
 	user, found := a.lookupUser(r, name)
 	// Self is the same User object, not the same login name: an LDAP user
@@ -134,13 +134,13 @@ func (a *API) lookupUser(r *http.Request, name string) (*v1.User, bool) {
 	return nil, false
 }
 
-func (a *API) handleGetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a usersAPI) handleGetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	if user, ok := a.targetUser(w, r, id, "get"); ok {
 		writeJSON(w, http.StatusOK, a.apiUser(r.Context(), user))
 	}
 }
 
-func (a *API) handleUpdateUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a usersAPI) handleUpdateUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.UserUpdateRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -175,7 +175,7 @@ func (a *API) handleUpdateUser(w http.ResponseWriter, r *http.Request, id *authn
 
 // updateUser applies change to the current User, retrying on conflicts,
 // and waits for the cache to see it.
-func (a *API) updateUser(ctx context.Context, name string, change func(*v1.User)) (*v1.User, error) {
+func (a usersAPI) updateUser(ctx context.Context, name string, change func(*v1.User)) (*v1.User, error) {
 	var user v1.User
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := a.api.Get(ctx, client.ObjectKey{Name: name}, &user); err != nil {
@@ -191,7 +191,7 @@ func (a *API) updateUser(ctx context.Context, name string, change func(*v1.User)
 	return &user, nil
 }
 
-func (a *API) handleDeleteUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a usersAPI) handleDeleteUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	user, ok := a.targetUser(w, r, id, "delete")
 	if !ok {
 		return
@@ -205,7 +205,7 @@ func (a *API) handleDeleteUser(w http.ResponseWriter, r *http.Request, id *authn
 	a.deleteObject(w, r, id, user, "user")
 }
 
-func (a *API) handleSetPassword(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a usersAPI) handleSetPassword(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	var req herdapi.PasswordRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -241,7 +241,7 @@ func (a *API) handleSetPassword(w http.ResponseWriter, r *http.Request, id *auth
 }
 
 // handleRefreshUser refreshes one user's groups now.
-func (a *API) handleRefreshUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+func (a usersAPI) handleRefreshUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	user, ok := a.targetUser(w, r, id, "update")
 	if !ok {
 		return
