@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,22 +16,28 @@ func TestAuth(t *testing.T) {
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	secret := filepath.Join(dir, "secret")
-	_ = os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), 0o600)
+	_ = os.WriteFile(ca, []byte(c.srv.github.CAPEM), 0o600)
 	_ = os.WriteFile(secret, []byte("gh-secret-2\n"), 0o600)
+	certificate, _ := json.Marshal(strings.TrimSpace(c.srv.github.CAPEM))
+	lines := strings.Count(strings.TrimSpace(c.srv.github.CAPEM), "\n") + 1
+	githubShown := func(settings ...string) string {
+		return "" +
+			"Type:           github\n" +
+			"Enabled:        true\n" +
+			"Flow:           redirect\n" +
+			"Callback URL:   " + c.srv.URL + "/v1/auth/callback/github\n" +
+			"Settings:       " + strings.Join(settings, "\n                ") + "\n" +
+			"Secrets set:    clientSecret\n" +
+			"                searchToken\n"
+	}
 	c.runTests(t, []cmdTest{
 		{name: "list", args: []string{"auth", "show"}, stdout: "" +
 			"TYPE     ENABLED   FLOW\n" +
 			"local    true      password\n" +
 			"github   true      redirect\n",
 			requests: []string{"GET /v1/auth/providers"}},
-		{name: "show one", args: []string{"auth", "show", "github"}, stdout: "" +
-			"Type:           github\n" +
-			"Enabled:        true\n" +
-			"Flow:           redirect\n" +
-			"Callback URL:   " + c.srv.URL + "/v1/auth/callback/github\n" +
-			"Settings:       baseURL=https://github.example.com\n" +
-			"                clientID=Iv1.old\n" +
-			"Secrets set:    clientSecret\n",
+		{name: "show one", args: []string{"auth", "show", "github"},
+			stdout:   githubShown("allowedPrincipals=github_org://9001", "baseURL="+c.srv.github.URL, fmt.Sprintf("certificate=(%d lines)", lines), "clientID=Iv1.herdtest"),
 			requests: []string{"GET /v1/auth/providers/github"}},
 		{name: "show one as json", args: []string{"auth", "show", "openldap", "-o", "json"}, stdout: `{
   "type": "openldap",
@@ -47,22 +56,16 @@ func TestAuth(t *testing.T) {
 			"identity provider github enabled\n" +
 			"Callback URL to register at the provider: " + c.srv.URL + "/v1/auth/callback/github\n",
 			requests: []string{"GET /v1/auth/providers/github",
-				`PUT /v1/auth/providers/github {"enabled":true,"settings":{"certificate":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----","clientID":"Iv1.new,x=y"},"secrets":{"clientSecret":"gh-secret-2"}}`}},
-		{name: "multi-line settings are summed up", args: []string{"auth", "show", "github"}, stdout: "" +
-			"Type:           github\n" +
-			"Enabled:        true\n" +
-			"Flow:           redirect\n" +
-			"Callback URL:   " + c.srv.URL + "/v1/auth/callback/github\n" +
-			"Settings:       certificate=(3 lines)\n" +
-			"                clientID=Iv1.new,x=y\n" +
-			"Secrets set:    clientSecret\n",
+				`PUT /v1/auth/providers/github {"enabled":true,"settings":{"allowedPrincipals":"github_org://9001","certificate":` + string(certificate) + `,"clientID":"Iv1.new,x=y"},"secrets":{"clientSecret":"gh-secret-2"}}`}},
+		{name: "multi-line settings are summed up", args: []string{"auth", "show", "github"},
+			stdout:   githubShown("allowedPrincipals=github_org://9001", fmt.Sprintf("certificate=(%d lines)", lines), "clientID=Iv1.new,x=y"),
 			requests: []string{"GET /v1/auth/providers/github"}},
 		{name: "enable without settings keeps them", args: []string{"auth", "enable", "openldap"},
 			stdout: "identity provider openldap enabled\n", requests: []string{`PUT /v1/auth/providers/openldap {"enabled":true}`}},
 		{name: "enable refused", args: []string{"auth", "enable", "github", "--unset", "clientID"}, wantErr: true,
-			stdout: "failed to enable identity provider github: identity provider github: clientID is required",
+			stdout: "failed to enable identity provider github: identity provider github: github: clientID is required",
 			requests: []string{"GET /v1/auth/providers/github",
-				`PUT /v1/auth/providers/github {"enabled":true,"settings":{"certificate":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"}}`}},
+				`PUT /v1/auth/providers/github {"enabled":true,"settings":{"allowedPrincipals":"github_org://9001","certificate":` + string(certificate) + `}}`}},
 		{name: "enable unknown", args: []string{"auth", "enable", "saml"}, wantErr: true,
 			stdout:   "failed to enable identity provider saml: unknown identity provider saml; Herd has activedirectory, github, oidc, openldap",
 			requests: []string{`PUT /v1/auth/providers/saml {"enabled":true}`}},
@@ -79,15 +82,15 @@ func TestAuth(t *testing.T) {
 func TestAuthEnableSecretsFromStdin(t *testing.T) {
 	c := newCLI(t)
 	c.login("alice", "s3cret")
-	before := len(c.srv.since(0))
+	before := len(c.srv.Requests(0))
 	c.ok("cs-1\r\nst-2\n", "auth", "enable", "github", "--secret", "clientSecret", "--secret", "searchToken")
-	reqs := c.srv.since(before)
+	reqs := c.srv.Requests(before)
 	want := `{"enabled":true,"secrets":{"clientSecret":"cs-1","searchToken":"st-2"}}`
 	if len(reqs) != 1 || reqs[0].Body != want {
 		t.Errorf("requests: got %+v, want one PUT with %s", reqs, want)
 	}
-	if got := c.srv.providers["github"].secrets; got["clientSecret"] != "cs-1" || got["searchToken"] != "st-2" {
-		t.Errorf("secrets: got %v", got)
+	if got, _, err := c.srv.Directory.ProviderSecrets(context.Background(), "github"); err != nil || got["clientSecret"] != "cs-1" || got["searchToken"] != "st-2" {
+		t.Errorf("secrets: got %v (%v)", got, err)
 	}
 
 	c.terminal = []string{"cs-3"}
@@ -119,9 +122,9 @@ func TestAuthEnableFlagErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLI(t)
 			c.login("alice", "s3cret")
-			before := len(c.srv.since(0))
+			before := len(c.srv.Requests(0))
 			c.fails(tt.want, tt.stdin, append([]string{"auth", "enable", "github"}, tt.args...)...)
-			if reqs := c.srv.since(before); len(reqs) != 0 {
+			if reqs := c.srv.Requests(before); len(reqs) != 0 {
 				t.Errorf("sent %+v, want no request", reqs)
 			}
 		})

@@ -6,20 +6,23 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdclient"
 )
 
-// cli runs herdctl in-process against a fake server, with its own HOME and
+// cli runs herdctl in-process against the real API (backend), with its own HOME and
 // HERDCONFIG.
 type cli struct {
 	t      *testing.T
-	srv    *fakeServer
+	srv    *backend
 	home   string
 	config string
 	env    map[string]string
@@ -34,7 +37,7 @@ type cli struct {
 func newCLI(t *testing.T) *cli {
 	t.Helper()
 	home := t.TempDir()
-	c := &cli{t: t, srv: newFakeServer(t), home: home, config: filepath.Join(home, "herdconfig")}
+	c := &cli{t: t, srv: newBackend(t), home: home, config: filepath.Join(home, "herdconfig")}
 	c.env = map[string]string{"HOME": home, configEnv: c.config}
 	return c
 }
@@ -86,7 +89,7 @@ func (c *cli) fails(want, stdin string, args ...string) {
 // login logs in as user with the CA pinned.
 func (c *cli) login(user, password string) {
 	c.t.Helper()
-	c.ok(password+"\n", "login", c.srv.URL, "--username", user, "--password-stdin", "--ca-checksum", herdclient.Checksum(c.srv.caPEM()))
+	c.ok(password+"\n", "login", c.srv.URL, "--username", user, "--password-stdin", "--ca-checksum", herdclient.Checksum(c.srv.CAPEM()))
 }
 
 func (c *cli) readConfig() fileConfig {
@@ -102,7 +105,7 @@ func (c *cli) readConfig() fileConfig {
 	return cfg
 }
 
-// cmdTest is one herdctl command line against the fake server: the
+// cmdTest is one herdctl command line against the backend: the
 // requests it sends and what it prints, or the error it fails with.
 type cmdTest struct {
 	name string
@@ -121,7 +124,7 @@ func (c *cli) runTests(t *testing.T, tests []cmdTest) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(c.srv.since(0))
+			before := len(c.srv.Requests(0))
 			out, errOut, err := c.run("", tt.args...)
 			switch {
 			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), tt.stdout)):
@@ -135,7 +138,7 @@ func (c *cli) runTests(t *testing.T, tests []cmdTest) {
 				t.Errorf("stderr: got %q, want %q", errOut, tt.stderr)
 			}
 			var got []string
-			for _, r := range c.srv.since(before) {
+			for _, r := range c.srv.Requests(before) {
 				got = append(got, strings.TrimSpace(r.Method+" "+r.URI+" "+r.Body))
 			}
 			if strings.Join(got, "\n") != strings.Join(tt.requests, "\n") {
@@ -143,4 +146,69 @@ func (c *cli) runTests(t *testing.T, tests []cmdTest) {
 			}
 		})
 	}
+}
+
+// clusters are the named clusters as the API shows them to an admin.
+func (c *cli) clusters(names ...string) herdapi.ClusterList {
+	c.t.Helper()
+	admin := c.srv.login(c.t, "alice", "s3cret")
+	defer func() { _ = admin.Logout(context.Background()) }()
+	list := herdapi.ClusterList{Items: []herdapi.Cluster{}}
+	for _, name := range names {
+		cl, err := admin.GetCluster(context.Background(), name)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		list.Items = append(list.Items, *cl)
+	}
+	return list
+}
+
+// liveTokens are the names of the tokens the server holds, oldest first.
+func (c *cli) liveTokens() []string {
+	c.t.Helper()
+	var list v1.TokenList
+	if err := c.srv.Client.List(context.Background(), &list); err != nil {
+		c.t.Fatal(err)
+	}
+	slices.SortFunc(list.Items, func(a, b v1.Token) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	var names []string
+	for _, tok := range list.Items {
+		names = append(names, tok.Name)
+	}
+	return names
+}
+
+// userNamed is the object name of the user with username.
+func userNamed(t *testing.T, c *cli, username string) string {
+	t.Helper()
+	var list v1.UserList
+	if err := c.srv.Client.List(context.Background(), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range list.Items {
+		if u.Spec.Username == username {
+			return u.Name
+		}
+	}
+	t.Fatalf("no user %s", username)
+	return ""
+}
+
+// containsLine reports whether a line of out has these fields, in order,
+// among its columns.
+func containsLine(out string, fields ...string) bool {
+	for line := range strings.Lines(out) {
+		cols := strings.Fields(line)
+		i := 0
+		for _, col := range cols {
+			if i < len(fields) && col == fields[i] {
+				i++
+			}
+		}
+		if i == len(fields) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,17 +7,19 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/herdapi"
 )
 
 func TestClustersListFormats(t *testing.T) {
 	c := newCLI(t)
 	c.login("alice", "s3cret")
-	c.srv.clusters["dev"] = herdapi.Cluster{Name: "dev", Connected: "False", Ready: "Unknown", CreatedAt: testNow.Add(-90 * time.Second)}
-	c.srv.clusters["prod"] = prodWithNodes(c.srv.clusters["prod"])
-	want := herdapi.ClusterList{Items: []herdapi.Cluster{c.srv.clusters["dev"], c.srv.clusters["prod"]}}
+	c.srv.Put(t, &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "dev", CreationTimestamp: metav1.NewTime(testNow.Add(-90 * time.Second))},
+		Status: v1.ClusterStatus{Conditions: []metav1.Condition{condition(v1.ClusterConnected, metav1.ConditionFalse, "the agent has not connected yet")}}})
+	want := c.clusters("dev", "prod")
 
 	t.Run("table", func(t *testing.T) {
 		got := c.ok("", "clusters", "list")
@@ -52,24 +54,14 @@ func TestClustersListFormats(t *testing.T) {
 	})
 }
 
-// prodWithNodes is c with three nodes and their resources.
-func prodWithNodes(c herdapi.Cluster) herdapi.Cluster {
-	c.Capacity = map[string]string{"cpu": "9", "memory": "48Gi", "pods": "330", "ephemeral-storage": "300Gi"}
-	c.Allocatable = map[string]string{"cpu": "8500m", "memory": "47395988Ki", "pods": "330"}
-	c.Requested = map[string]string{"cpu": "2250m", "memory": "3Gi", "pods": "27"}
-	c.Nodes = []herdapi.ClusterNode{
-		{Name: "cp-1", Roles: []string{"control-plane", "etcd"}, KubeletVersion: "v1.37.2", Ready: true},
-		{Name: "worker-1", KubeletVersion: "v1.37.2", Ready: true},
-		{Name: "worker-2", KubeletVersion: "v1.37.1", Ready: false},
-	}
-	return c
-}
-
 func TestClustersGet(t *testing.T) {
 	c := newCLI(t)
-	c.login("bob", "hunter2")
-	c.srv.clusters["prod"] = prodWithNodes(c.srv.clusters["prod"])
-	c.srv.clusters["edge"] = herdapi.Cluster{Name: "edge", Connected: "False", Ready: "False", Message: "the agent has not connected yet", CreatedAt: testNow}
+	c.login("alice", "s3cret")
+	c.srv.Put(t, &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "edge", CreationTimestamp: metav1.NewTime(testNow)},
+		Status: v1.ClusterStatus{Conditions: []metav1.Condition{
+			condition(v1.ClusterConnected, metav1.ConditionFalse, "the agent has not connected yet"),
+			condition(v1.ClusterReady, metav1.ConditionFalse, "the agent has not connected yet"),
+		}}})
 	c.runTests(t, []cmdTest{
 		{name: "nodes and resources", args: []string{"clusters", "get", "prod"}, stdout: "" +
 			"Name:           prod\n" +
@@ -98,7 +90,7 @@ func TestClustersGet(t *testing.T) {
 			"Description:    -\n" +
 			"Connected:      False\n" +
 			"Ready:          False\n" +
-			"Message:        the agent has not connected yet\n" +
+			"Message:        Connected: the agent has not connected yet\n" +
 			"Version:        -\n" +
 			"Nodes:          0\n" +
 			"Age:            0s\n",
@@ -110,13 +102,13 @@ func TestClustersCreateGetDelete(t *testing.T) {
 	c := newCLI(t)
 	c.login("alice", "s3cret")
 	out := c.ok("", "clusters", "create", "edge", "--display-name", "Edge", "--description", "shop floor")
-	wantCmd := "kubectl apply -f " + c.srv.URL + "/v1/import/regtoken-edge.yaml"
-	for _, want := range []string{"edge   False       Unknown", "To import the cluster", "expires in 60m", "  " + wantCmd + "\n"} {
+	wantCmd := "kubectl apply -f " + c.srv.URL + "/v1/import/crt-"
+	for _, want := range []string{"edge   Unknown     Unknown", "To import the cluster", "expires in 24h", "\n  " + wantCmd} {
 		if !strings.Contains(out, want) {
 			t.Errorf("create: got\n%s\nwant %q in it", out, want)
 		}
 	}
-	if got := c.srv.find("POST", "/v1/clusters")[0].Body; !strings.Contains(got, `{"name":"edge","displayName":"Edge","description":"shop floor"}`) {
+	if got := c.srv.Find("POST", "/v1/clusters")[0].Body; !strings.Contains(got, `{"name":"edge","displayName":"Edge","description":"shop floor"}`) {
 		t.Errorf("create body: got %s", got)
 	}
 	var resp herdapi.ClusterCreateResponse
@@ -149,16 +141,23 @@ func TestClustersImportCommand(t *testing.T) {
 		{"partial seconds round up", []string{"--grace-period", "1500ms"}, herdapi.ImportRequest{GracePeriodSeconds: 2}},
 		{"zero ends older tokens now", []string{"--grace-period", "0"}, herdapi.ImportRequest{GracePeriodSeconds: -1}},
 	}
+	commands := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, errOut, err := c.run("", append([]string{"clusters", "import-command", "prod"}, tt.flags...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := "kubectl apply -f " + c.srv.URL + "/v1/import/regtoken-prod.yaml\n"; out != want || errOut != "" {
-				t.Errorf("got stdout %q stderr %q, want only %q", out, errOut, want)
+			if want := "kubectl apply -f " + c.srv.URL + "/v1/import/crt-"; !strings.HasPrefix(out, want) || !strings.HasSuffix(out, ".yaml\n") || errOut != "" {
+				t.Errorf("got stdout %q stderr %q, want only %s...yaml", out, errOut, want)
 			}
-			if got := c.srv.imports[len(c.srv.imports)-1]; got != tt.want {
+			if commands[out] {
+				t.Errorf("got the command %q twice, want a new registration token each time", out)
+			}
+			commands[out] = true
+			imports := c.srv.Find("POST", "/v1/clusters/prod/import")
+			var got herdapi.ImportRequest
+			if err := json.Unmarshal([]byte(imports[len(imports)-1].Body), &got); err != nil || got != tt.want {
 				t.Errorf("request: got %+v, want %+v", got, tt.want)
 			}
 		})

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/certs"
 )
 
@@ -19,12 +21,14 @@ func TestErrorMessages(t *testing.T) {
 	}{
 		{"not logged in", func(*testing.T, *cli) {},
 			[]string{"clusters", "list"}, "not logged in: run `herdctl login SERVER --username USERNAME --password-stdin`"},
-		{"token refused", func(_ *testing.T, c *cli) {
+		{"token refused", func(t *testing.T, c *cli) {
 			c.login("alice", "s3cret")
-			delete(c.srv.tokens, "secret-1")
+			if err := c.srv.Client.DeleteAllOf(context.Background(), &v1.Token{}); err != nil {
+				t.Fatal(err)
+			}
 		}, []string{"clusters", "list"}, "your token was refused (expired or revoked): run `herdctl login "},
 		{"forbidden", func(_ *testing.T, c *cli) { c.login("bob", "hunter2") },
-			[]string{"clusters", "create", "x"}, "forbidden: ask an administrator (you may not post /v1/clusters)"},
+			[]string{"clusters", "create", "x"}, "forbidden: ask an administrator (you may not create clusters)"},
 		{"not found", func(_ *testing.T, c *cli) { c.login("alice", "s3cret") },
 			[]string{"clusters", "get", "nope"}, "cluster nope not found: see `herdctl clusters list`"},
 		{"unreachable", func(t *testing.T, c *cli) {

@@ -20,14 +20,15 @@ import (
 func TestLoginBrowser(t *testing.T) {
 	c := newCLI(t)
 	c.login("alice", "s3cret") // pins the CA; the browser login must not send this token
-	b := newFakeBrowser(c)
+	alice := c.readConfig().Token
+	b := newUserBrowser(c, "octocat")
 	c.browser = b.open
-	before := len(c.srv.since(0))
+	before := len(c.srv.Requests(0))
 	out, errOut, err := c.run("", "login", c.srv.URL, "--provider", "github")
 	if err != nil {
 		t.Fatalf("login: %v (stderr %q)", err, errOut)
 	}
-	if want := "Logged in to " + c.srv.URL + " as bob\n"; out != want {
+	if want := "Logged in to " + c.srv.URL + " as octocat\n"; out != want {
 		t.Errorf("stdout: got %q, want %q", out, want)
 	}
 	if !strings.Contains(errOut, "Opened a browser to log in with github") {
@@ -42,12 +43,12 @@ func TestLoginBrowser(t *testing.T) {
 		t.Errorf("the browser ended on %s, want http://127.0.0.1:PORT/callback", page.url)
 	}
 
-	reqs := c.srv.since(before)
+	reqs := c.srv.Requests(before)
 	var methods []string
 	for _, r := range reqs {
 		methods = append(methods, r.Method+" "+strings.SplitN(r.URI, "?", 2)[0])
 	}
-	if got, want := strings.Join(methods, ", "), "POST /v1/auth/login/github, GET /fake-idp/authorize, POST /v1/auth/tickets"; got != want {
+	if got, want := strings.Join(methods, ", "), "POST /v1/auth/login/github, GET /v1/auth/callback/github, POST /v1/auth/tickets"; got != want {
 		t.Fatalf("requests: got %s, want %s", got, want)
 	}
 	var start herdapi.RedirectLoginRequest
@@ -66,8 +67,8 @@ func TestLoginBrowser(t *testing.T) {
 	}
 
 	cfg := c.readConfig()
-	if cfg.Token != "secret-2" || cfg.Username != "bob" || cfg.Provider != "github" || cfg.CACert != string(c.srv.caPEM()) {
-		t.Errorf("config: got %+v, want bob's token, provider github and the pinned CA", cfg)
+	if cfg.Token == alice || cfg.Token == "" || cfg.Username != "octocat" || cfg.Provider != "github" || cfg.CACert != string(c.srv.CAPEM()) {
+		t.Errorf("config: got %+v, want octocat's token, provider github and the pinned CA", cfg)
 	}
 	if strings.Contains(out+errOut, cfg.Token) || strings.Contains(out+errOut, redeem.Ticket) {
 		t.Errorf("herdctl printed the token or the ticket:\n%s%s", out, errOut)
@@ -75,7 +76,7 @@ func TestLoginBrowser(t *testing.T) {
 	if p := b.visit(http.MethodGet, page.url, ""); p.err == nil {
 		t.Errorf("the loopback still answers after the login: %d", p.status)
 	}
-	if out := c.ok("", "whoami"); !strings.Contains(out, "Username:       bob") {
+	if out := c.ok("", "whoami"); !strings.Contains(out, "Username:       octocat") {
 		t.Errorf("whoami after the browser login: got\n%s", out)
 	}
 }
@@ -106,21 +107,21 @@ func TestLoginBrowserPrintsURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLI(t)
-			b := newFakeBrowser(c)
+			b := newUserBrowser(c, "octocat")
 			c.browser = tt.browser
 			c.stderrTee = &urlReader{open: b.open}
-			args := append([]string{"login", c.srv.URL, "--provider", "github", "--ca-checksum", herdclient.Checksum(c.srv.caPEM())}, tt.args...)
+			args := append([]string{"login", c.srv.URL, "--provider", "github", "--ca-checksum", herdclient.Checksum(c.srv.CAPEM())}, tt.args...)
 			_, errOut, err := c.run("", args...)
 			if err != nil {
 				t.Fatalf("login: %v (stderr %q)", err, errOut)
 			}
-			if want := "Open this URL in your browser:\n" + c.srv.URL + "/fake-idp/authorize?state="; !strings.Contains(errOut, want) {
+			if want := "Open this URL in your browser:\n" + c.srv.github.URL + "/login/oauth/authorize?client_id="; !strings.Contains(errOut, want) {
 				t.Errorf("stderr: got %q, want %q in it", errOut, want)
 			}
 			if page := b.page(); page.status != 200 {
 				t.Errorf("browser page: got %d %q", page.status, page.body)
 			}
-			if cfg := c.readConfig(); cfg.Token == "" || cfg.CACert != string(c.srv.caPEM()) {
+			if cfg := c.readConfig(); cfg.Token == "" || cfg.CACert != string(c.srv.CAPEM()) {
 				t.Errorf("config: got %+v, want a token and the CA pinned by --ca-checksum", cfg)
 			}
 		})
@@ -129,7 +130,7 @@ func TestLoginBrowserPrintsURL(t *testing.T) {
 
 func TestLoginBrowserCallbackRefusesOthers(t *testing.T) {
 	c := newCLI(t)
-	b := newFakeBrowser(c)
+	b := newUserBrowser(c, "octocat")
 	var got []string
 	b.before = func(callback string) {
 		for _, v := range []struct{ name, method, url, host string }{
@@ -151,7 +152,7 @@ func TestLoginBrowserCallbackRefusesOthers(t *testing.T) {
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("answers: got %q, want %q", got, want)
 	}
-	redeems := c.srv.find("POST", "/v1/auth/tickets")
+	redeems := c.srv.Find("POST", "/v1/auth/tickets")
 	if len(redeems) != 1 || strings.Contains(redeems[0].Body, "forged") {
 		t.Errorf("redeemed: got %+v, want only the ticket from the provider", redeems)
 	}
@@ -161,13 +162,13 @@ func TestLoginBrowserFailures(t *testing.T) {
 	tests := []struct {
 		name  string
 		args  []string
-		setup func(c *cli)
+		setup func(b *userBrowser)
 		want  string
 		page  string // what the browser shows, "" for no visit
 	}{
 		{name: "timeout", args: []string{"--provider", "github", "--timeout", "300ms"},
 			want: "the browser did not come back to herdctl within 300ms: run `herdctl login %s --provider github` again (with --no-browser to open the URL yourself, or a longer --timeout)"},
-		{name: "ticket refused", args: []string{"--provider", "github"}, setup: func(c *cli) { c.srv.mu.Lock(); c.srv.refuseTickets = true; c.srv.mu.Unlock() },
+		{name: "ticket refused", args: []string{"--provider", "github"}, setup: func(b *userBrowser) { b.useTicket = true },
 			want: "the server refused the login ticket (expired, used already, or from another login): run `herdctl login %s --provider github` again",
 			page: "The login did not succeed; see the terminal"},
 		{name: "provider not enabled", args: []string{"--provider", "oidc"},
@@ -176,7 +177,7 @@ func TestLoginBrowserFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLI(t)
-			b := newFakeBrowser(c)
+			b := newUserBrowser(c, "octocat")
 			opened := false
 			c.browser = func(url string) error {
 				opened = true
@@ -186,7 +187,7 @@ func TestLoginBrowserFailures(t *testing.T) {
 				return b.open(url)
 			}
 			if tt.setup != nil {
-				tt.setup(c)
+				tt.setup(b)
 			}
 			args := append([]string{"login", c.srv.URL, "--insecure-skip-tls-verify"}, tt.args...)
 			c.fails(strings.ReplaceAll(tt.want, "%s", c.srv.URL), "", args...)
@@ -195,7 +196,7 @@ func TestLoginBrowserFailures(t *testing.T) {
 					t.Errorf("browser page: got %d %q, want %q in it", page.status, page.body, tt.page)
 				}
 			}
-			if cb := c.srv.lastCLIRedirect(); cb != "" {
+			if cb := b.lastCLIRedirect(); cb != "" {
 				if p := b.visit(http.MethodGet, cb+"?ticket=late", ""); p.err == nil {
 					t.Errorf("the loopback still answers after the failed login: %d", p.status)
 				}

@@ -33,7 +33,7 @@ func TestLoginFlagErrors(t *testing.T) {
 			c := newCLI(t)
 			c.browser = func(string) error { t.Error("opened a browser"); return nil }
 			c.fails(tt.want, "hunter2\n", append([]string{"login", c.srv.URL}, tt.args...)...)
-			if reqs := c.srv.since(0); len(reqs) != 0 {
+			if reqs := c.srv.Requests(0); len(reqs) != 0 {
 				t.Errorf("sent %d requests, want none: %+v", len(reqs), reqs)
 			}
 		})
@@ -42,12 +42,16 @@ func TestLoginFlagErrors(t *testing.T) {
 
 func TestLoginPasswordProvider(t *testing.T) {
 	c := newCLI(t)
+	c.login("alice", "s3cret")
+	c.ok("", "auth", "enable", "openldap")
+	c.ok("", "logout")
 	out := c.ok("hunter2\n", "login", c.srv.URL, "--provider", "openldap", "-u", "bob", "--password-stdin", "--insecure-skip-tls-verify")
 	if want := "Logged in to " + c.srv.URL + " as bob\n"; out != want {
 		t.Errorf("stdout: got %q, want %q", out, want)
 	}
 	var req herdapi.LoginRequest
-	_ = json.Unmarshal([]byte(c.srv.find("POST", "/v1/login")[0].Body), &req)
+	logins := c.srv.Find("POST", "/v1/login")
+	_ = json.Unmarshal([]byte(logins[len(logins)-1].Body), &req)
 	if req.Provider != "openldap" || req.Username != "bob" || req.Password != "hunter2" {
 		t.Errorf("login body: got %+v, want provider openldap", req)
 	}

@@ -16,14 +16,14 @@ import (
 func TestLoginPinsCAAndWritesConfig(t *testing.T) {
 	c := newCLI(t)
 	out, errOut, err := c.run("s3cret\r\n", "login", c.srv.URL+"/", "--username", "alice", "--password-stdin",
-		"--ca-checksum", herdclient.Checksum(c.srv.caPEM()))
+		"--ca-checksum", herdclient.Checksum(c.srv.CAPEM()))
 	if err != nil {
 		t.Fatalf("login: %v (stderr %q)", err, errOut)
 	}
 	if want := "Logged in to " + c.srv.URL + " as alice\n"; out != want {
 		t.Errorf("stdout: got %q, want %q", out, want)
 	}
-	logins := c.srv.find("POST", "/v1/login")
+	logins := c.srv.Find("POST", "/v1/login")
 	if len(logins) != 1 {
 		t.Fatalf("got %d logins, want 1", len(logins))
 	}
@@ -46,10 +46,11 @@ func TestLoginPinsCAAndWritesConfig(t *testing.T) {
 		t.Errorf("config mode: got %04o, want 0600", got)
 	}
 	cfg := c.readConfig()
-	if cfg.Server != c.srv.URL || cfg.Username != "alice" || cfg.Token != "secret-1" || cfg.TokenName != "t-1" || cfg.InsecureSkipTLSVerify {
-		t.Errorf("config: got %+v", cfg)
+	if live := c.liveTokens(); cfg.Server != c.srv.URL || cfg.Username != "alice" || !strings.HasPrefix(cfg.Token, cfg.TokenName+":") ||
+		len(live) != 1 || live[0] != cfg.TokenName || cfg.InsecureSkipTLSVerify {
+		t.Errorf("config: got %+v, want the token the server holds (%v)", cfg, live)
 	}
-	if cfg.CACert != string(c.srv.caPEM()) {
+	if cfg.CACert != string(c.srv.CAPEM()) {
 		t.Errorf("config CA: got %q, want the server's CA", cfg.CACert)
 	}
 	if entries, _ := os.ReadDir(c.home); len(entries) != 1 {
@@ -58,8 +59,8 @@ func TestLoginPinsCAAndWritesConfig(t *testing.T) {
 
 	// Logging in again without trust flags reuses the pinned CA.
 	c.ok("s3cret\n", "login", c.srv.URL, "--username", "alice", "--password-stdin")
-	if got := c.readConfig(); got.Token != "secret-2" || got.CACert != cfg.CACert {
-		t.Errorf("second login: got token %q and CA kept %v, want secret-2 and true", got.Token, got.CACert == cfg.CACert)
+	if got := c.readConfig(); got.Token == cfg.Token || got.CACert != cfg.CACert {
+		t.Errorf("second login: got the same token %v and CA kept %v, want a new token and the CA kept", got.Token == cfg.Token, got.CACert == cfg.CACert)
 	}
 }
 
@@ -100,12 +101,15 @@ func TestLoginFailures(t *testing.T) {
 			want: []string{"is not trusted", "--ca-checksum"}},
 		{name: "wrong password", stdin: "nope\n", args: pinned,
 			want: []string{"login failed: wrong username or password"}},
-		{name: "rate limited", stdin: "s3cret\n", args: pinned, setup: func(c *cli) { c.srv.retryAfter = 30 },
-			want: []string{"too many failed logins: try again in 30s"}},
+		{name: "rate limited", stdin: "s3cret\n", args: pinned, setup: func(c *cli) {
+			for range 5 {
+				c.run("wrong\n", append([]string{"login", c.srv.URL, "--username", "alice"}, pinned(c)...)...)
+			}
+		}, want: []string{"too many failed logins: try again in 60s"}},
 		{name: "no password on stdin", stdin: "", args: pinned,
 			want: []string{"no password on stdin"}},
 		{name: "stdin not a terminal", stdin: "s3cret\n",
-			args: func(c *cli) []string { return []string{"--ca-checksum", herdclient.Checksum(c.srv.caPEM())} },
+			args: func(c *cli) []string { return []string{"--ca-checksum", herdclient.Checksum(c.srv.CAPEM())} },
 			want: []string{"use --password-stdin", "not a terminal"}},
 		{name: "checksum and insecure", stdin: "s3cret\n",
 			args: func(*cli) []string {
@@ -134,7 +138,7 @@ func TestLoginFailures(t *testing.T) {
 }
 
 func pinned(c *cli) []string {
-	return []string{"--password-stdin", "--ca-checksum", herdclient.Checksum(c.srv.caPEM())}
+	return []string{"--password-stdin", "--ca-checksum", herdclient.Checksum(c.srv.CAPEM())}
 }
 
 func TestLoginInsecureWarns(t *testing.T) {
@@ -157,7 +161,7 @@ func TestLoginInsecureWarns(t *testing.T) {
 func TestLoginPrompts(t *testing.T) {
 	c := newCLI(t)
 	c.terminal = []string{"s3cret"}
-	_, errOut, err := c.run("", "login", c.srv.URL, "-u", "alice", "--ca-checksum", herdclient.Checksum(c.srv.caPEM()))
+	_, errOut, err := c.run("", "login", c.srv.URL, "-u", "alice", "--ca-checksum", herdclient.Checksum(c.srv.CAPEM()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,15 +178,16 @@ func TestLoginRefusesHTTP(t *testing.T) {
 func TestLogout(t *testing.T) {
 	c := newCLI(t)
 	c.login("alice", "s3cret")
+	token := c.readConfig().Token
 	if out := c.ok("", "logout"); out != "Logged out of "+c.srv.URL+"\n" {
 		t.Errorf("stdout: got %q", out)
 	}
-	calls := c.srv.find("POST", "/v1/logout")
-	if len(calls) != 1 || calls[0].Auth != "Bearer secret-1" {
+	calls := c.srv.Find("POST", "/v1/logout")
+	if len(calls) != 1 || calls[0].Auth != "Bearer "+token {
 		t.Errorf("logout calls: got %+v, want one with the token", calls)
 	}
-	if len(c.srv.tokens) != 0 {
-		t.Errorf("server still holds tokens %v", c.srv.tokens)
+	if live := c.liveTokens(); len(live) != 0 {
+		t.Errorf("server still holds tokens %v", live)
 	}
 	cfg := c.readConfig()
 	if cfg.Token != "" || cfg.TokenName != "" || cfg.Server != c.srv.URL || cfg.CACert == "" {
@@ -234,7 +239,7 @@ func TestWhoami(t *testing.T) {
 	c := newCLI(t)
 	c.login("alice", "s3cret")
 	out := c.ok("", "whoami")
-	for _, want := range []string{"Username:       alice", "Name:           u-alice", "Global roles:   admin", "Certificate:    CA pinned at login"} {
+	for _, want := range []string{"Username:       alice", "Name:           " + c.srv.alice.Name, "Global roles:   admin", "Certificate:    CA pinned at login"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("whoami: got\n%s\nwant a line %q", out, want)
 		}

@@ -179,6 +179,9 @@ any of their members logs in.`,
 			member, err := s.client.AddMember(cmd.Context(), m.request())
 			var apiErr *herdclient.APIError
 			if errors.As(err, &apiErr) && apiErr.Code == http.StatusNotFound {
+				if apiErr.Message != "" { // the server names what does not exist and where to look
+					return hint(err, "failed to add the member: %s", apiErr.Message)
+				}
 				return hint(err, "failed to add the member: %s: check %s %s (`herdctl %ss list`), role %s (`herdctl roles list`) and the user or group",
 					apiMessage(apiErr), m.scopeKind(), m.scopeName(), m.scopeKind(), m.role)
 			}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"herd.dev/herd/internal/authn"
@@ -33,6 +34,9 @@ type Config struct {
 	Authz     *authz.Authorizer
 	Directory *identity.Directory
 	Clusters  *clusters.Manager
+	// Downstream is a client of a connected downstream cluster, for the
+	// namespaces of projects. Nil: Clusters.Kube, through the tunnel.
+	Downstream func(ctx context.Context, cluster string) (kubernetes.Interface, error)
 	// Providers build identity providers by type (to check a
 	// configuration before it is stored). Nil: none.
 	Providers map[string]authn.ProviderFactory
@@ -112,6 +116,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Downstream == nil {
+		cfg.Downstream = cfg.Clusters.Kube
 	}
 	cfg.LoginFailureLimit = cmp(cfg.LoginFailureLimit, 5)
 	if cfg.LoginFailureWindow == 0 {

@@ -36,7 +36,7 @@ func (a membersAPI) createMember(w http.ResponseWriter, r *http.Request, id *aut
 	a.audit.Info("member added", "binding", obj.GetName(), "scope", sc.String(), "role", template,
 		"user", subject.UserName, "group", subject.GroupPrincipalID, "actor", id.UserName)
 	var st v1.Status
-	writeJSON(w, http.StatusCreated, a.apiMember(r, obj.GetName(), sc.cluster, projectName(sc), template, subject, st, metav1.Now()))
+	writeJSON(w, http.StatusCreated, a.apiMember(r, obj.GetName(), sc.cluster, projectName(sc), template, subject, st, metav1.NewTime(a.now())))
 }
 
 func projectName(sc *scope) string {

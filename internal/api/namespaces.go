@@ -61,7 +61,7 @@ func (a projectsAPI) handleAddNamespace(w http.ResponseWriter, r *http.Request, 
 		a.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" into projects")
 		return
 	}
-	kube, err := a.clusters.Kube(r.Context(), p.Spec.ClusterName)
+	kube, err := a.cfg.Downstream(r.Context(), p.Spec.ClusterName)
 	if err != nil {
 		a.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
@@ -87,7 +87,9 @@ func (a projectsAPI) handleAddNamespace(w http.ResponseWriter, r *http.Request, 
 	}
 	a.audit.Info("namespace added to project", "project", p.Name, "namespace", req.Namespace, "actor", id.UserName)
 	out := apiProject(p)
-	if !slices.Contains(out.Namespaces, req.Namespace) {
+	if live, err := projectNamespaces(r.Context(), kube, p); err == nil {
+		out.Namespaces = live // the status follows when the cluster controller next records it
+	} else if !slices.Contains(out.Namespaces, req.Namespace) {
 		out.Namespaces = append(out.Namespaces, req.Namespace)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -103,7 +105,7 @@ func (a projectsAPI) handleRemoveNamespace(w http.ResponseWriter, r *http.Reques
 		a.forbidden(w, r, id, "move namespaces of cluster "+p.Spec.ClusterName+" out of projects")
 		return
 	}
-	kube, err := a.clusters.Kube(r.Context(), p.Spec.ClusterName)
+	kube, err := a.cfg.Downstream(r.Context(), p.Spec.ClusterName)
 	if err != nil {
 		a.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"cluster "+p.Spec.ClusterName+" is not connected; try again when its agent is back", err)
@@ -145,10 +147,10 @@ func setNamespaceProject(ctx context.Context, kube kubernetes.Interface, name st
 		}
 	}
 	switch {
-	case current == to:
-		return nil
 	case current == nil && from != nil:
 		return fmt.Errorf("%w: namespace %s is not in project %s", errOtherProject, name, from.Name)
+	case current == to:
+		return nil
 	case current == nil && to != nil && live(ns.Labels[v1.ProjectNamespaceLabel], ns.Labels[v1.ProjectUIDLabel]):
 		return fmt.Errorf("%w: namespace %s is in project %s", errOtherProject, name, ns.Labels[v1.ProjectNamespaceLabel])
 	}
@@ -159,4 +161,20 @@ func setNamespaceProject(ctx context.Context, kube kubernetes.Interface, name st
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": ns.ResourceVersion, "labels": labels}})
 	_, err = kube.CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
+}
+
+// projectNamespaces lists the namespaces of p in its cluster, sorted.
+func projectNamespaces(ctx context.Context, kube kubernetes.Interface, p *v1.Project) ([]string, error) {
+	list, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: v1.ProjectNamespaceLabel + "=" + p.Name})
+	if err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for _, ns := range list.Items {
+		if v1.InProject(ns.Labels, p) {
+			names = append(names, ns.Name)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }

@@ -117,7 +117,7 @@ func (a projectsAPI) handleDeleteProject(w http.ResponseWriter, r *http.Request,
 	}
 	// Namespaces leave the project first (best effort: an offline cluster
 	// keeps labels that name no project, which grant nothing).
-	if kube, err := a.clusters.Kube(r.Context(), p.Spec.ClusterName); err == nil {
+	if kube, err := a.cfg.Downstream(r.Context(), p.Spec.ClusterName); err == nil {
 		for _, ns := range p.Status.Namespaces {
 			if err := setNamespaceProject(r.Context(), kube, ns, p, nil, a.liveProject(r.Context())); err != nil {
 				a.log.Warn("failed to take a namespace out of a deleted project", "project", p.Name, "namespace", ns, "err", err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -202,8 +203,9 @@ func ignoreMissing(err error) error {
 func isConflictOrGone(err error) bool { return apierrors.IsConflict(err) || apierrors.IsNotFound(err) }
 
 // Delete deletes a cluster: its scoped tokens end now; Herd cleans up in
-// the cluster through its tunnel and then lets it go. With force it lets it
-// go at once. It reports whether the Cluster was gone within wait.
+// the cluster through its tunnel and then lets it go. With force, or when
+// no agent ever registered, it lets it go at once. It reports whether the
+// Cluster was gone within wait.
 func (m *Manager) Delete(ctx context.Context, c *v1.Cluster, force bool, wait time.Duration) (bool, error) {
 	uid := c.UID
 	err := m.client.Delete(ctx, c, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
@@ -213,12 +215,38 @@ func (m *Manager) Delete(ctx context.Context, c *v1.Cluster, force bool, wait ti
 	if err := m.DeleteScopedTokens(ctx, c); err != nil {
 		return false, err
 	}
+	if !force {
+		// No agent registered: Herd wrote nothing into the cluster, and
+		// no agent would come to clean up.
+		registered, err := m.registered(ctx, c)
+		if err != nil {
+			return false, err
+		}
+		force = !registered
+	}
 	if force {
 		if err := m.RemoveCleanupFinalizer(ctx, c); err != nil {
 			return false, err
 		}
 	}
 	return m.awaitGone(ctx, c, wait), nil
+}
+
+// registered reports whether an agent of c ever registered: it has a
+// credential of the cluster.
+func (m *Manager) registered(ctx context.Context, c *v1.Cluster) (bool, error) {
+	if c.Status.APIEndpoint != "" {
+		return true, nil
+	}
+	var secret corev1.Secret
+	err := m.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(c.Name)}, &secret)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return string(secret.Data[credClusterUID]) == string(c.UID), nil // else of an earlier cluster of that name
 }
 
 // awaitGone waits until the cache no longer has c (of its UID), up to
