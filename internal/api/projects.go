@@ -14,6 +14,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/index"
+	"herd.dev/herd/internal/projects"
 	"herd.dev/herd/internal/roles"
 )
 
@@ -118,10 +119,9 @@ func (a projectsAPI) handleDeleteProject(w http.ResponseWriter, r *http.Request,
 	// Namespaces leave the project first (best effort: an offline cluster
 	// keeps labels that name no project, which grant nothing).
 	if kube, err := a.cfg.Downstream(r.Context(), p.Spec.ClusterName); err == nil {
-		for _, ns := range p.Status.Namespaces {
-			if err := setNamespaceProject(r.Context(), kube, ns, p, nil, a.liveProject(r.Context())); err != nil {
-				a.log.Warn("failed to take a namespace out of a deleted project", "project", p.Name, "namespace", ns, "err", err)
-			}
+		ns := projects.Namespaces{Kube: kube, Live: a.liveProject(r.Context())}
+		if err := ns.Release(r.Context(), p); err != nil {
+			a.log.Warn("failed to take namespaces out of a deleted project", "project", p.Name, "err", err)
 		}
 	}
 	a.deleteObject(w, r, id, p, "project")

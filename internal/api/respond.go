@@ -11,6 +11,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/identity"
+	"herd.dev/herd/internal/projects"
 )
 
 // respond answers a failed operation: the one place where the sentinel
@@ -35,14 +36,14 @@ func (a *API) status(err error) (int, metav1.StatusReason, string) {
 		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, strings.TrimPrefix(err.Error(), "authn: ")
 	case errors.Is(err, identity.ErrNoProvider):
 		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
-			strings.TrimPrefix(err.Error(), identity.ErrNoProvider.Error()+": ") + "; see `herdctl auth show`"
+			shown(err, identity.ErrNoProvider) + "; see `herdctl auth show`"
 	case errors.Is(err, identity.ErrTokenQuota):
 		return http.StatusForbidden, metav1.StatusReasonForbidden, fmt.Sprintf("token quota reached: a user may hold %d live tokens; "+
 			"revoke unused ones with `herdctl tokens revoke NAME` (see `herdctl tokens list`)", a.cfg.MaxTokensPerUser)
 	case errors.Is(err, clusters.ErrUnauthorized):
 		return http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized"
 	case errors.Is(err, clusters.ErrInvalid):
-		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, strings.TrimPrefix(err.Error(), clusters.ErrInvalid.Error()+": ")
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, clusters.ErrInvalid)
 	case errors.Is(err, clusters.ErrDeleting):
 		return http.StatusConflict, metav1.StatusReasonConflict, "the cluster is being deleted"
 	case errors.Is(err, clusters.ErrOtherCluster):
@@ -51,6 +52,24 @@ func (a *API) status(err error) (int, metav1.StatusReason, string) {
 	case errors.Is(err, clusters.ErrTooManyRegistrations):
 		return http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
 			"this import command registered too many agents; reissue it with `herdctl clusters import-command`"
+	case errors.Is(err, projects.ErrInvalid):
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, projects.ErrInvalid)
+	case errors.Is(err, projects.ErrNoNamespace):
+		return http.StatusNotFound, metav1.StatusReasonNotFound, shown(err, projects.ErrNoNamespace)
+	case errors.Is(err, projects.ErrNotInProject):
+		return http.StatusNotFound, metav1.StatusReasonNotFound, shown(err, projects.ErrNotInProject)
+	case errors.Is(err, projects.ErrOtherProject):
+		return http.StatusConflict, metav1.StatusReasonConflict, shown(err, projects.ErrOtherProject)
 	}
 	return http.StatusInternalServerError, metav1.StatusReasonInternalError, ""
+}
+
+// shown is the message of err after the sentinel's own, which the
+// operations keep safe to show.
+func shown(err, sentinel error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
+		return msg[i+len(sentinel.Error())+2:]
+	}
+	return msg
 }
