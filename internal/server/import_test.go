@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"herd.dev/herd/internal/certs"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/localcluster"
@@ -73,8 +74,19 @@ func TestClusterImport(t *testing.T) {
 		}
 	})
 
-	// The agent never connects here (kwok runs no containers): Herd cannot
-	// clean up in the cluster, says so, and lets go only with force.
+	// A cluster no agent registered goes at once: Herd wrote nothing into it.
+	code, body = s.Do(t, "POST", "/v1/clusters", admin, herdapi.ClusterCreateRequest{Name: "never-imported"})
+	herdtest.Expect(t, "create a second cluster", code, body, http.StatusCreated)
+	code, body = s.Do(t, "DELETE", "/v1/clusters/never-imported", admin, nil)
+	herdtest.Expect(t, "delete a cluster no agent registered", code, body, http.StatusNoContent)
+
+	// An agent registers but never connects here (kwok runs no
+	// containers): Herd cannot clean up in the cluster, says so, and lets
+	// go only with force.
+	reg := herdapi.AgentRegistration{APIEndpoint: "https://10.0.0.1:6443", CACert: testCA(t), Token: "sa-token"}
+	regToken := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/import/"), ".yaml")
+	code, body = s.Do(t, "POST", "/v1/agent/register", regToken, reg)
+	herdtest.Expect(t, "an agent registers", code, body, http.StatusOK)
 	code, body = s.Do(t, "DELETE", "/v1/clusters/prod-1", admin, nil)
 	herdtest.Expect(t, "delete a cluster without an agent", code, body, http.StatusAccepted)
 	if !strings.Contains(string(body), "--force") {
@@ -119,4 +131,18 @@ func runImportCommand(t *testing.T, command, kubeconfig string) {
 	if !strings.Contains(string(out), "deployment.apps/herd-agent created") {
 		t.Errorf("import command output:\n%s", out)
 	}
+}
+
+// testCA is the PEM of a CA made for the test.
+func testCA(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := certs.LoadOrCreateCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"), "test-ca"); err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem)
 }
