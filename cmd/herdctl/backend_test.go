@@ -23,7 +23,6 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authn/providers"
 	"herd.dev/herd/internal/herdapi"
-	"herd.dev/herd/internal/herdclient"
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/roles"
@@ -208,7 +207,7 @@ func (b *backend) providers() []client.Object {
 func (b *backend) addMembers(t *testing.T) (crtb, prtb string) {
 	t.Helper()
 	ctx := context.Background()
-	admin := b.login(t, "alice", "s3cret")
+	admin := b.Login(t, "alice", "s3cret")
 	owner, err := admin.AddMember(ctx, herdapi.MemberRequest{ClusterName: "prod", RoleTemplate: roles.ClusterOwner, Username: "alice"})
 	if err != nil {
 		t.Fatal(err)
@@ -238,24 +237,6 @@ func (b *backend) addMembers(t *testing.T) (crtb, prtb string) {
 	}
 	b.Forget()
 	return owner.Name, viewers.Name
-}
-
-// login logs username in with a client of its own.
-func (b *backend) login(t *testing.T, username, password string) *herdclient.Client {
-	t.Helper()
-	anon, err := herdclient.New(herdclient.Config{Server: b.URL, CACert: b.CAPEM()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := anon.Login(context.Background(), herdapi.LoginRequest{Username: username, Password: password, Kind: herdapi.KindSession})
-	if err != nil {
-		t.Fatalf("login as %s: %v", username, err)
-	}
-	c, err := herdclient.New(herdclient.Config{Server: b.URL, CACert: b.CAPEM(), Token: resp.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // ldapStandIn is the openldap provider of the tests: bob logs in with

@@ -151,7 +151,7 @@ func (c *cli) runTests(t *testing.T, tests []cmdTest) {
 // clusters are the named clusters as the API shows them to an admin.
 func (c *cli) clusters(names ...string) herdapi.ClusterList {
 	c.t.Helper()
-	admin := c.srv.login(c.t, "alice", "s3cret")
+	admin := c.srv.Login(c.t, "alice", "s3cret")
 	defer func() { _ = admin.Logout(context.Background()) }()
 	list := herdapi.ClusterList{Items: []herdapi.Cluster{}}
 	for _, name := range names {

@@ -52,7 +52,7 @@ func TestUsers(t *testing.T) {
 	if bodies[0] != `{"password":"new-bob-password"}` || bodies[1] != `{"currentPassword":"s3cret","password":"new-alice-password"}` {
 		t.Errorf("password bodies: got %v", bodies)
 	}
-	c.srv.login(t, "bob", "new-bob-password")
+	c.srv.Login(t, "bob", "new-bob-password")
 	c.fails("password not changed: the current password is wrong", "wrong\nnewer-password\n", "users", "set-password", "alice", "--password-stdin")
 	c.fails("no new password on stdin", "new-alice\n", "users", "set-password", "alice", "--password-stdin")
 
@@ -70,7 +70,7 @@ func TestUsersCreatePromptsTwice(t *testing.T) {
 	c.fails("the two passwords differ", "", "users", "create", "dave")
 	c.terminal = []string{"same-password", "same-password"}
 	c.ok("", "users", "create", "dave")
-	c.srv.login(t, "dave", "same-password")
+	c.srv.Login(t, "dave", "same-password")
 	c.terminal = []string{"short", "short"}
 	c.fails("password rejected: use at least 12 characters", "", "users", "create", "erin")
 }

@@ -16,24 +16,6 @@ import (
 	"herd.dev/herd/internal/roles"
 )
 
-// login logs username in to s and returns a client with the token.
-func login(t *testing.T, s *apitest.Server, username, password string) *herdclient.Client {
-	t.Helper()
-	anon, err := herdclient.New(herdclient.Config{Server: s.URL, CACert: s.CAPEM()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := anon.Login(context.Background(), herdapi.LoginRequest{Username: username, Password: password, Kind: herdapi.KindSession})
-	if err != nil {
-		t.Fatalf("login as %s: %v", username, err)
-	}
-	c, err := herdclient.New(herdclient.Config{Server: s.URL, CACert: s.CAPEM(), Token: resp.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // statusCode is the HTTP status of a failed call.
 func statusCode(err error) int {
 	var ae *herdclient.APIError
@@ -54,7 +36,7 @@ func TestClustersAsAdminAndUser(t *testing.T) {
 			{Type: v1.ClusterConnected, Status: metav1.ConditionTrue, Reason: "Connected", LastTransitionTime: metav1.NewTime(now)},
 		}}}
 	s.Put(t, prod)
-	alice, bob := login(t, s, "alice", "s3cret"), login(t, s, "bob", "hunter2")
+	alice, bob := s.Login(t, "alice", "s3cret"), s.Login(t, "bob", "hunter2")
 
 	list, err := alice.ListClusters(ctx)
 	if err != nil || len(list.Items) != 1 {

@@ -34,6 +34,8 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/clusters"
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdclient"
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/index"
 	"herd.dev/herd/internal/roles"
@@ -259,4 +261,22 @@ func (s *Server) Forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = nil
+}
+
+// Login logs username in and returns a client with the session token.
+func (s *Server) Login(t testing.TB, username, password string) *herdclient.Client {
+	t.Helper()
+	anon, err := herdclient.New(herdclient.Config{Server: s.URL, CACert: s.CAPEM()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := anon.Login(context.Background(), herdapi.LoginRequest{Username: username, Password: password, Kind: herdapi.KindSession})
+	if err != nil {
+		t.Fatalf("login as %s: %v", username, err)
+	}
+	c, err := herdclient.New(herdclient.Config{Server: s.URL, CACert: s.CAPEM(), Token: resp.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
