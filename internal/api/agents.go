@@ -17,7 +17,7 @@ func (a clustersAPI) handleAgentRegister(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	token, _ := authproxy.BearerToken(r)
-	out, err := a.clusters.Register(r.Context(), token, &reg)
+	out, err := a.reg.Register(r.Context(), token, &reg)
 	if out != nil {
 		setActorName(r, "agent of cluster "+out.Cluster.Name)
 	}

@@ -90,6 +90,7 @@ type API struct {
 	authz    *authz.Authorizer
 	dir      *identity.Directory
 	clusters *clusters.Manager
+	reg      *clusters.Registrar
 	now      func() time.Time
 
 	byUser    *authn.LoginLimiter
@@ -134,7 +135,7 @@ func New(cfg Config) (*API, error) {
 		cfg.RequestWriteTimeout = time.Minute
 	}
 	a := &API{cfg: cfg, log: cfg.Logger, audit: cfg.Audit, client: cfg.Client, cache: cfg.Cache, api: cfg.API,
-		authn: cfg.Authn, authz: cfg.Authz, dir: cfg.Directory, clusters: cfg.Clusters, now: cfg.Now}
+		authn: cfg.Authn, authz: cfg.Authz, dir: cfg.Directory, clusters: cfg.Clusters, reg: cfg.Clusters.Registrar(), now: cfg.Now}
 	a.byUser = authn.NewLoginLimiter(cfg.LoginFailureLimit, cfg.LoginFailureWindow, a.now)
 	a.byAddr = authn.NewLoginLimiter(4*cfg.LoginFailureLimit, cfg.LoginFailureWindow, a.now)
 	a.byFlow = authn.NewLoginLimiter(30, time.Minute, a.now)

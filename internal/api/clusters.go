@@ -70,7 +70,7 @@ func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request,
 		a.internal(w, r, err)
 		return
 	}
-	token, crt, err := a.clusters.IssueRegistrationToken(r.Context(), cluster)
+	token, crt, err := a.reg.IssueRegistrationToken(r.Context(), cluster)
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -166,7 +166,7 @@ func (a clustersAPI) handleImport(w http.ResponseWriter, r *http.Request, id *au
 	if req.GracePeriodSeconds != 0 {
 		grace = time.Duration(req.GracePeriodSeconds) * time.Second
 	}
-	token, crt, err := a.clusters.RotateRegistrationToken(r.Context(), c, grace)
+	token, crt, err := a.reg.RotateRegistrationToken(r.Context(), c, grace)
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -180,7 +180,7 @@ func (a clustersAPI) handleImport(w http.ResponseWriter, r *http.Request, id *au
 // every refusal is the same 404.
 func (a clustersAPI) handleImportManifest(w http.ResponseWriter, r *http.Request) {
 	token, ok := strings.CutSuffix(r.PathValue("file"), ".yaml")
-	crt, cluster, err := a.clusters.VerifyRegistrationToken(r.Context(), token)
+	crt, cluster, err := a.reg.VerifyRegistrationToken(r.Context(), token)
 	if !ok || err != nil {
 		a.fail(w, r, http.StatusNotFound, metav1.StatusReasonNotFound, "no such import manifest: ask for a new one with `herdctl clusters import-command`", err)
 		return

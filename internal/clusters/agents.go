@@ -37,7 +37,7 @@ func credentialSecretName(cluster string) string { return "cluster-" + cluster }
 
 // agentBearer verifies the agent token a tunnel connects with and returns
 // its cluster. Registration tokens only register.
-func (m *Manager) agentBearer(r *http.Request) (*v1.Cluster, error) {
+func (rs *Registrar) agentBearer(r *http.Request) (*v1.Cluster, error) {
 	token, ok := authproxy.BearerToken(r)
 	if !ok {
 		return nil, errors.New("no bearer token")
@@ -45,7 +45,7 @@ func (m *Manager) agentBearer(r *http.Request) (*v1.Cluster, error) {
 	if !strings.HasPrefix(token, agentTokenPrefix) {
 		return nil, errors.New("the tunnel takes an agent token: register first")
 	}
-	return m.verifyAgentToken(r.Context(), token)
+	return rs.verifyAgentToken(r.Context(), token)
 }
 
 // registrationChanged makes this replica reach the cluster anew, so that a
@@ -64,18 +64,18 @@ func (m *Manager) registrationChanged(c *v1.Cluster) {
 
 // registrant verifies the bearer of a registration: a registration token
 // (agentToken is then "") or an agent token (returned as is).
-func (m *Manager) registrant(ctx context.Context, token string) (cluster *v1.Cluster, agentToken string, via client.Object, err error) {
+func (rs *Registrar) registrant(ctx context.Context, token string) (cluster *v1.Cluster, agentToken string, via client.Object, err error) {
 	if strings.HasPrefix(token, agentTokenPrefix) {
-		c, err := m.verifyAgentToken(ctx, token)
+		c, err := rs.verifyAgentToken(ctx, token)
 		name, _, _ := strings.Cut(token, ":")
 		return c, token, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}, err
 	}
-	crt, c, err := m.VerifyRegistrationToken(ctx, token)
+	crt, c, err := rs.VerifyRegistrationToken(ctx, token)
 	return c, "", crt, err
 }
 
 // ErrOtherCluster: a registration with another kube-apiserver CA.
-var ErrOtherCluster = errors.New("server: registration of another cluster")
+var ErrOtherCluster = errors.New("clusters: registration of another cluster")
 
 func checkRegistration(reg *herdapi.AgentRegistration) string {
 	u, err := url.Parse(reg.APIEndpoint)
@@ -97,9 +97,9 @@ func checkRegistration(reg *herdapi.AgentRegistration) string {
 // credential is kept pending until Herd has verified, through the tunnel
 // and against that CA, that the new credential authenticates there
 // (verifyPending). It reports whether a change is pending.
-func (m *Manager) storeRegistration(ctx context.Context, cluster *v1.Cluster, reg *herdapi.AgentRegistration) (bool, error) {
+func (rs *Registrar) storeRegistration(ctx context.Context, cluster *v1.Cluster, reg *herdapi.AgentRegistration) (bool, error) {
 	var existing corev1.Secret
-	err := m.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(cluster.Name)}, &existing)
+	err := rs.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(cluster.Name)}, &existing)
 	if client.IgnoreNotFound(err) != nil {
 		return false, err
 	}
@@ -117,16 +117,16 @@ func (m *Manager) storeRegistration(ctx context.Context, cluster *v1.Cluster, re
 		data = map[string][]byte{credEndpoint: existing.Data[credEndpoint], credCA: existing.Data[credCA], credToken: existing.Data[credToken],
 			credClusterUID: []byte(cluster.UID), credPendingEndpoint: []byte(reg.APIEndpoint), credPendingToken: []byte(reg.Token)}
 		pending = true
-		m.log.Warn("cluster registration changed: the new endpoint or credential is used once verified through the tunnel",
+		rs.log.Warn("cluster registration changed: the new endpoint or credential is used once verified through the tunnel",
 			"cluster", cluster.Name, "endpoint", string(existing.Data[credEndpoint]), "newEndpoint", reg.APIEndpoint,
 			"credentialChanged", string(existing.Data[credToken]) != reg.Token)
 	}
-	if err := m.writeCredential(ctx, cluster, data); err != nil {
+	if err := rs.writeCredential(ctx, cluster, data); err != nil {
 		return false, err
 	}
 	if first {
 		patch, _ := json.Marshal(map[string]any{"status": map[string]any{"apiEndpoint": reg.APIEndpoint, "caCert": reg.CACert}})
-		if err := m.client.Status().Patch(ctx, cluster, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		if err := rs.client.Status().Patch(ctx, cluster, client.RawPatch(types.MergePatchType, patch)); err != nil {
 			return false, fmt.Errorf("failed to record the endpoint of cluster %s: %w", cluster.Name, err)
 		}
 	}
@@ -134,7 +134,7 @@ func (m *Manager) storeRegistration(ctx context.Context, cluster *v1.Cluster, re
 }
 
 // writeCredential replaces a cluster's credential Secret with data.
-func (m *Manager) writeCredential(ctx context.Context, cluster *v1.Cluster, data map[string][]byte) error {
+func (rs *Registrar) writeCredential(ctx context.Context, cluster *v1.Cluster, data map[string][]byte) error {
 	secret := &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -148,7 +148,7 @@ func (m *Manager) writeCredential(ctx context.Context, cluster *v1.Cluster, data
 		Data: data,
 	}
 	//nolint:staticcheck // server-side apply of a typed object
-	if err := m.client.Patch(ctx, secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership); err != nil {
+	if err := rs.client.Patch(ctx, secret, client.Apply, client.FieldOwner(wellknown.FieldOwner), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to store the credential of cluster %s: %w", cluster.Name, err)
 	}
 	return nil
@@ -178,8 +178,8 @@ type Registration struct {
 // registration token, which gets a new agent token, or an agent token,
 // kept). It returns ErrUnauthorized, ErrInvalid, ErrDeleting,
 // ErrOtherCluster or ErrTooManyRegistrations, or a Registration.
-func (m *Manager) Register(ctx context.Context, bearer string, reg *herdapi.AgentRegistration) (*Registration, error) {
-	cluster, agentToken, via, err := m.registrant(ctx, bearer)
+func (rs *Registrar) Register(ctx context.Context, bearer string, reg *herdapi.AgentRegistration) (*Registration, error) {
+	cluster, agentToken, via, err := rs.registrant(ctx, bearer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
@@ -195,14 +195,14 @@ func (m *Manager) Register(ctx context.Context, bearer string, reg *herdapi.Agen
 		// that Herd can clean up through it) but changes nothing.
 		return out, nil
 	}
-	if out.ChangePending, err = m.storeRegistration(ctx, cluster, reg); err != nil {
+	if out.ChangePending, err = rs.storeRegistration(ctx, cluster, reg); err != nil {
 		return out, err
 	}
 	if out.ChangePending {
-		go m.registrationChanged(cluster)
+		go rs.onChange(cluster)
 	}
 	if agentToken == "" {
-		if out.AgentToken, err = m.issueAgentToken(ctx, cluster, via.(*v1.ClusterRegistrationToken)); err != nil {
+		if out.AgentToken, err = rs.issueAgentToken(ctx, cluster, via.(*v1.ClusterRegistrationToken)); err != nil {
 			return out, err
 		}
 	}

@@ -29,12 +29,12 @@ const maxAgentTokensPerRegistration = 16
 const supersededAnnotation = "management.herd.dev/superseded"
 
 // ErrTooManyRegistrations: a registration token handed out its share.
-var ErrTooManyRegistrations = errors.New("server: too many registrations with one registration token")
+var ErrTooManyRegistrations = errors.New("clusters: too many registrations with one registration token")
 
 // issueAgentToken makes a new agent token for a registration with crt.
-func (m *Manager) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *v1.ClusterRegistrationToken) (string, error) {
+func (rs *Registrar) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *v1.ClusterRegistrationToken) (string, error) {
 	var existing v1.ClusterAgentTokenList
-	if err := m.cache.List(ctx, &existing, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
+	if err := rs.cache.List(ctx, &existing, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return "", err
 	}
 	n := 0
@@ -61,32 +61,32 @@ func (m *Manager) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt 
 	if _, superseded := crt.Annotations[supersededAnnotation]; superseded {
 		at.Spec.ExpiresAt = crt.Spec.ExpiresAt // ends with the import command it came from
 	}
-	if err := m.client.Create(ctx, at); err != nil {
+	if err := rs.client.Create(ctx, at); err != nil {
 		return "", fmt.Errorf("failed to create an agent token for cluster %s: %w", cluster.Name, err)
 	}
-	m.await(ctx, at, false)
+	rs.await(ctx, at, false)
 	return herdtoken.Format(at.Name, secret), nil
 }
 
 // verifyAgentToken returns the cluster of a live agent token: its cluster
 // must be the one it was issued for (same UID).
-func (m *Manager) verifyAgentToken(ctx context.Context, token string) (*v1.Cluster, error) {
+func (rs *Registrar) verifyAgentToken(ctx context.Context, token string) (*v1.Cluster, error) {
 	name, secret, err := herdtoken.Parse(token)
 	if err != nil {
 		return nil, err
 	}
 	var at v1.ClusterAgentToken
-	if err := m.cache.Get(ctx, client.ObjectKey{Name: name}, &at); err != nil {
+	if err := rs.cache.Get(ctx, client.ObjectKey{Name: name}, &at); err != nil {
 		return nil, fmt.Errorf("agent token %s: %w", name, err)
 	}
 	if !herdtoken.Verify(at.Spec.TokenHash, secret) {
 		return nil, fmt.Errorf("agent token %s: wrong secret", name)
 	}
-	if at.Spec.ExpiresAt != nil && !m.now().Before(at.Spec.ExpiresAt.Time) {
+	if at.Spec.ExpiresAt != nil && !rs.now().Before(at.Spec.ExpiresAt.Time) {
 		return nil, fmt.Errorf("agent token %s ended at %s (the import command was reissued)", name, at.Spec.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	var c v1.Cluster
-	if err := m.cache.Get(ctx, client.ObjectKey{Name: at.Spec.ClusterName}, &c); err != nil {
+	if err := rs.cache.Get(ctx, client.ObjectKey{Name: at.Spec.ClusterName}, &c); err != nil {
 		return nil, fmt.Errorf("agent token %s: cluster %s: %w", name, at.Spec.ClusterName, err)
 	}
 	if string(c.UID) != at.Spec.ClusterUID {
@@ -97,9 +97,9 @@ func (m *Manager) verifyAgentToken(ctx context.Context, token string) (*v1.Clust
 
 // endAgentTokens sets the end of a cluster's agent tokens that did not
 // come from keep (the registration token of a reissued import command).
-func (m *Manager) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep string, end metav1.Time) error {
+func (rs *Registrar) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep string, end metav1.Time) error {
 	var list v1.ClusterAgentTokenList
-	if err := m.cache.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
+	if err := rs.cache.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
@@ -109,7 +109,7 @@ func (m *Manager) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep 
 		}
 		patch := client.MergeFrom(at.DeepCopy())
 		at.Spec.ExpiresAt = &end
-		if err := m.client.Patch(ctx, at, patch); client.IgnoreNotFound(err) != nil {
+		if err := rs.client.Patch(ctx, at, patch); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("failed to end agent token %s: %w", at.Name, err)
 		}
 	}

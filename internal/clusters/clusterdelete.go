@@ -218,7 +218,7 @@ func (m *Manager) Delete(ctx context.Context, c *v1.Cluster, force bool, wait ti
 	if !force {
 		// No agent registered: Herd wrote nothing into the cluster, and
 		// no agent would come to clean up.
-		registered, err := m.registered(ctx, c)
+		registered, err := m.reg.registered(ctx, c)
 		if err != nil {
 			return false, err
 		}
@@ -234,12 +234,12 @@ func (m *Manager) Delete(ctx context.Context, c *v1.Cluster, force bool, wait ti
 
 // registered reports whether an agent of c ever registered: it has a
 // credential of the cluster.
-func (m *Manager) registered(ctx context.Context, c *v1.Cluster) (bool, error) {
+func (rs *Registrar) registered(ctx context.Context, c *v1.Cluster) (bool, error) {
 	if c.Status.APIEndpoint != "" {
 		return true, nil
 	}
 	var secret corev1.Secret
-	err := m.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(c.Name)}, &secret)
+	err := rs.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(c.Name)}, &secret)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}

@@ -58,7 +58,7 @@ func (m *Manager) Connected(c *v1.Cluster) bool { return m.tunnel.Connected(sess
 func (m *Manager) newTunnel() error {
 	t, err := tunnel.NewServer(tunnel.ServerConfig{
 		Authorize: func(r *http.Request) (string, error) {
-			c, err := m.agentBearer(r)
+			c, err := m.reg.agentBearer(r)
 			if err != nil {
 				return "", err
 			}

@@ -30,12 +30,12 @@ func TestDelete(t *testing.T) {
 			cl := &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c1", UID: "uid-1", Finalizers: []string{clusters.CleanupFinalizer}}}
 			m, c := newManager(t, cl)
 			if tt.registered {
-				regTok, _, err := m.IssueRegistrationToken(ctx, cl)
+				regTok, _, err := m.Registrar().IssueRegistrationToken(ctx, cl)
 				if err != nil {
 					t.Fatal(err)
 				}
 				reg := &herdapi.AgentRegistration{APIEndpoint: "https://10.0.0.1:6443", CACert: caPEM(t, "c1"), Token: "sa"}
-				if _, err := m.Register(ctx, regTok, reg); err != nil {
+				if _, err := m.Registrar().Register(ctx, regTok, reg); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -141,7 +141,7 @@ func (m *Manager) verifyPending(ctx context.Context, c *v1.Cluster, secret *core
 		m.audit.Info("cluster registration changed", "cluster", c.Name, "endpoint", string(d[credEndpoint]), "newEndpoint", endpoint,
 			"credentialOf", who)
 	}
-	if werr := m.writeCredential(ctx, c, data); werr != nil {
+	if werr := m.reg.writeCredential(ctx, c, data); werr != nil {
 		return werr
 	}
 	secret.Data = data

@@ -57,6 +57,7 @@ type Manager struct {
 	api    client.Reader
 	now    func() time.Time
 	tunnel *tunnel.Server
+	reg    *Registrar
 
 	targets sync.Map // session key -> *Downstream
 	// connectedMu serializes writes of the Connected condition.
@@ -87,11 +88,16 @@ func New(cfg Config) (*Manager, error) {
 		cfg.RegistrationTokenTTL = 24 * time.Hour
 	}
 	m := &Manager{cfg: cfg, log: cfg.Logger, audit: cfg.Audit, client: cfg.Client, cache: cfg.Cache, api: cfg.API, now: cfg.Now}
+	m.reg = &Registrar{client: cfg.Client, cache: cfg.Cache, api: cfg.API, log: cfg.Logger, audit: cfg.Audit, now: cfg.Now,
+		ttl: cfg.RegistrationTokenTTL, onChange: m.registrationChanged, disconnect: func(key string) { m.tunnel.Disconnect(key) }}
 	if err := m.newTunnel(); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
+
+// Registrar registers the clusters' agents.
+func (m *Manager) Registrar() *Registrar { return m.reg }
 
 // Tunnel is the server end of the agents' tunnels (GET /v1/connect).
 func (m *Manager) Tunnel() *tunnel.Server { return m.tunnel }

@@ -18,9 +18,9 @@ const DefaultGracePeriod = time.Hour
 
 // issueRegistrationToken creates a registration token for cluster and
 // returns it; only its salted hash is stored.
-func (m *Manager) IssueRegistrationToken(ctx context.Context, cluster *v1.Cluster) (string, *v1.ClusterRegistrationToken, error) {
+func (rs *Registrar) IssueRegistrationToken(ctx context.Context, cluster *v1.Cluster) (string, *v1.ClusterRegistrationToken, error) {
 	secret := herdtoken.NewSecret()
-	expires := metav1.NewTime(m.now().Add(m.cfg.RegistrationTokenTTL).Truncate(time.Second))
+	expires := metav1.NewTime(rs.now().Add(rs.ttl).Truncate(time.Second))
 	crt := &v1.ClusterRegistrationToken{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   herdtoken.NewName("crt-"),
@@ -31,25 +31,25 @@ func (m *Manager) IssueRegistrationToken(ctx context.Context, cluster *v1.Cluste
 		},
 		Spec: v1.ClusterRegistrationTokenSpec{ClusterName: cluster.Name, TokenHash: herdtoken.Hash(secret), ExpiresAt: &expires},
 	}
-	if err := m.client.Create(ctx, crt); err != nil {
+	if err := rs.client.Create(ctx, crt); err != nil {
 		return "", nil, fmt.Errorf("failed to create a registration token for cluster %s: %w", cluster.Name, err)
 	}
-	m.await(ctx, crt, false)
+	rs.await(ctx, crt, false)
 	return herdtoken.Format(crt.Name, secret), crt, nil
 }
 
 // rotateRegistrationToken issues a new token and ends the older ones of the
 // cluster after grace (now, if grace is negative).
-func (m *Manager) RotateRegistrationToken(ctx context.Context, cluster *v1.Cluster, grace time.Duration) (string, *v1.ClusterRegistrationToken, error) {
+func (rs *Registrar) RotateRegistrationToken(ctx context.Context, cluster *v1.Cluster, grace time.Duration) (string, *v1.ClusterRegistrationToken, error) {
 	var old v1.ClusterRegistrationTokenList
-	if err := m.cache.List(ctx, &old, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
+	if err := rs.cache.List(ctx, &old, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return "", nil, err
 	}
-	token, crt, err := m.IssueRegistrationToken(ctx, cluster)
+	token, crt, err := rs.IssueRegistrationToken(ctx, cluster)
 	if err != nil {
 		return "", nil, err
 	}
-	end := metav1.NewTime(m.now().Add(max(grace, 0)).Truncate(time.Second))
+	end := metav1.NewTime(rs.now().Add(max(grace, 0)).Truncate(time.Second))
 	for i := range old.Items {
 		o := &old.Items[i]
 		if o.Spec.ExpiresAt != nil && !o.Spec.ExpiresAt.After(end.Time) {
@@ -61,43 +61,43 @@ func (m *Manager) RotateRegistrationToken(ctx context.Context, cluster *v1.Clust
 			o.Annotations = map[string]string{}
 		}
 		o.Annotations[supersededAnnotation] = crt.Name
-		if err := m.client.Patch(ctx, o, patch); client.IgnoreNotFound(err) != nil {
+		if err := rs.client.Patch(ctx, o, patch); client.IgnoreNotFound(err) != nil {
 			return "", nil, fmt.Errorf("failed to end registration token %s: %w", o.Name, err)
 		}
-		m.await(ctx, o, false)
+		rs.await(ctx, o, false)
 	}
 	// The agents that registered with an earlier import command keep
 	// working for the grace period, then must register with the new one.
-	if err := m.endAgentTokens(ctx, cluster, crt.Name, end); err != nil {
+	if err := rs.endAgentTokens(ctx, cluster, crt.Name, end); err != nil {
 		return "", nil, err
 	}
 	// Agents connected with an agent token of the earlier import command
 	// lose their sessions when the grace period ends; those with a current
 	// token reconnect at once.
 	key := sessionKey(cluster)
-	time.AfterFunc(max(grace, 0), func() { m.tunnel.Disconnect(key) })
+	time.AfterFunc(max(grace, 0), func() { rs.disconnect(key) })
 	return token, crt, nil
 }
 
 // verifyRegistrationToken returns the live registration token and cluster
 // that token names, or an error for the log.
-func (m *Manager) VerifyRegistrationToken(ctx context.Context, token string) (*v1.ClusterRegistrationToken, *v1.Cluster, error) {
+func (rs *Registrar) VerifyRegistrationToken(ctx context.Context, token string) (*v1.ClusterRegistrationToken, *v1.Cluster, error) {
 	name, secret, err := herdtoken.Parse(token)
 	if err != nil {
 		return nil, nil, err
 	}
 	var crt v1.ClusterRegistrationToken
-	if err := m.cache.Get(ctx, client.ObjectKey{Name: name}, &crt); err != nil {
+	if err := rs.cache.Get(ctx, client.ObjectKey{Name: name}, &crt); err != nil {
 		return nil, nil, fmt.Errorf("registration token %s: %w", name, err)
 	}
 	if !herdtoken.Verify(crt.Spec.TokenHash, secret) {
 		return nil, nil, fmt.Errorf("registration token %s: wrong secret", name)
 	}
-	if crt.Spec.ExpiresAt != nil && !m.now().Before(crt.Spec.ExpiresAt.Time) {
+	if crt.Spec.ExpiresAt != nil && !rs.now().Before(crt.Spec.ExpiresAt.Time) {
 		return nil, nil, fmt.Errorf("registration token %s expired at %s", name, crt.Spec.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	var cluster v1.Cluster
-	if err := m.cache.Get(ctx, client.ObjectKey{Name: crt.Spec.ClusterName}, &cluster); err != nil {
+	if err := rs.cache.Get(ctx, client.ObjectKey{Name: crt.Spec.ClusterName}, &cluster); err != nil {
 		return nil, nil, fmt.Errorf("registration token %s: cluster %s: %w", name, crt.Spec.ClusterName, err)
 	}
 	if !ownedBy(&crt, &cluster) {

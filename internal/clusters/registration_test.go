@@ -59,24 +59,24 @@ func TestRegister(t *testing.T) {
 	ctx := context.Background()
 	c1 := &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c1", UID: "uid-1"}}
 	m, c := newManager(t, c1)
-	regTok, _, err := m.IssueRegistrationToken(ctx, c1)
+	regTok, _, err := m.Registrar().IssueRegistrationToken(ctx, c1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := &herdapi.AgentRegistration{APIEndpoint: "https://10.0.0.1:6443", CACert: caPEM(t, "c1"), Token: "sa-token-1"}
 
-	first, err := m.Register(ctx, regTok, reg)
+	first, err := m.Registrar().Register(ctx, regTok, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := m.Register(ctx, regTok, reg)
+	second, err := m.Registrar().Register(ctx, regTok, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.AgentToken == second.AgentToken || !strings.HasPrefix(first.AgentToken, "at-") {
 		t.Errorf("two registrations got %q and %q: want two agent tokens", first.AgentToken, second.AgentToken)
 	}
-	again, err := m.Register(ctx, first.AgentToken, reg)
+	again, err := m.Registrar().Register(ctx, first.AgentToken, reg)
 	if err != nil || again.AgentToken != first.AgentToken {
 		t.Errorf("registering again with an agent token: got %+v %v, want the same token", again, err)
 	}
@@ -101,7 +101,7 @@ func TestRegister(t *testing.T) {
 		{"a token with a space", first.AgentToken, herdapi.AgentRegistration{APIEndpoint: reg.APIEndpoint, CACert: reg.CACert, Token: "a b"}, clusters.ErrInvalid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := m.Register(ctx, tt.bearer, &tt.reg); !errors.Is(err, tt.want) {
+			if _, err := m.Registrar().Register(ctx, tt.bearer, &tt.reg); !errors.Is(err, tt.want) {
 				t.Errorf("got %v, want %v", err, tt.want)
 			}
 		})
@@ -110,20 +110,20 @@ func TestRegister(t *testing.T) {
 	t.Run("a changed credential waits for verification", func(t *testing.T) {
 		changed := *reg
 		changed.Token = "sa-token-2"
-		out, err := m.Register(ctx, first.AgentToken, &changed)
+		out, err := m.Registrar().Register(ctx, first.AgentToken, &changed)
 		if err != nil || !out.ChangePending {
 			t.Fatalf("got %+v %v, want a pending change", out, err)
 		}
 	})
 
 	t.Run("a reissued import command ends the older agent tokens", func(t *testing.T) {
-		if _, _, err := m.RotateRegistrationToken(ctx, c1, -time.Second); err != nil {
+		if _, _, err := m.Registrar().RotateRegistrationToken(ctx, c1, -time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Register(ctx, first.AgentToken, reg); !errors.Is(err, clusters.ErrUnauthorized) {
+		if _, err := m.Registrar().Register(ctx, first.AgentToken, reg); !errors.Is(err, clusters.ErrUnauthorized) {
 			t.Errorf("an agent token of the earlier import command: got %v, want ErrUnauthorized", err)
 		}
-		if _, err := m.Register(ctx, regTok, reg); !errors.Is(err, clusters.ErrUnauthorized) {
+		if _, err := m.Registrar().Register(ctx, regTok, reg); !errors.Is(err, clusters.ErrUnauthorized) {
 			t.Errorf("the earlier registration token: got %v, want ErrUnauthorized", err)
 		}
 	})
@@ -135,12 +135,12 @@ func TestRegisterEarlierCluster(t *testing.T) {
 	ctx := context.Background()
 	old := &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c1", UID: "uid-old"}}
 	m, c := newManager(t, old)
-	regTok, _, err := m.IssueRegistrationToken(ctx, old)
+	regTok, _, err := m.Registrar().IssueRegistrationToken(ctx, old)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := &herdapi.AgentRegistration{APIEndpoint: "https://10.0.0.1:6443", CACert: caPEM(t, "c1"), Token: "sa"}
-	out, err := m.Register(ctx, regTok, reg)
+	out, err := m.Registrar().Register(ctx, regTok, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestRegisterEarlierCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, bearer := range map[string]string{"registration token": regTok, "agent token": out.AgentToken} {
-		if _, err := m.Register(ctx, bearer, reg); !errors.Is(err, clusters.ErrUnauthorized) {
+		if _, err := m.Registrar().Register(ctx, bearer, reg); !errors.Is(err, clusters.ErrUnauthorized) {
 			t.Errorf("the old cluster's %s: got %v, want ErrUnauthorized", name, err)
 		}
 	}

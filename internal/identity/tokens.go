@@ -16,7 +16,7 @@ import (
 )
 
 // ErrTokenQuota means a user holds Config.MaxTokensPerUser live tokens.
-var ErrTokenQuota = errors.New("server: token quota reached")
+var ErrTokenQuota = errors.New("identity: token quota reached")
 
 // tokenLocks serialize token issuance per user on this replica, so that
 // concurrent requests cannot run past the quota together.
