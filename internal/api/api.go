@@ -20,6 +20,7 @@ import (
 	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/identity"
+	"herd.dev/herd/internal/members"
 )
 
 // Config configures the API. Zero values are documented per field.
@@ -91,6 +92,7 @@ type API struct {
 	dir      *identity.Directory
 	clusters *clusters.Manager
 	reg      *clusters.Registrar
+	members  *members.Members
 	now      func() time.Time
 
 	byUser    *authn.LoginLimiter
@@ -136,6 +138,12 @@ func New(cfg Config) (*API, error) {
 	}
 	a := &API{cfg: cfg, log: cfg.Logger, audit: cfg.Audit, client: cfg.Client, cache: cfg.Cache, api: cfg.API,
 		authn: cfg.Authn, authz: cfg.Authz, dir: cfg.Directory, clusters: cfg.Clusters, reg: cfg.Clusters.Registrar(), now: cfg.Now}
+	var err error
+	a.members, err = members.New(members.Config{Client: cfg.Client, Cache: cfg.Cache, Authz: cfg.Authz,
+		LookupUser: cfg.Directory.LookupUser, Logger: cfg.Logger, Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
 	a.byUser = authn.NewLoginLimiter(cfg.LoginFailureLimit, cfg.LoginFailureWindow, a.now)
 	a.byAddr = authn.NewLoginLimiter(4*cfg.LoginFailureLimit, cfg.LoginFailureWindow, a.now)
 	a.byFlow = authn.NewLoginLimiter(30, time.Minute, a.now)

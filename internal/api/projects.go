@@ -14,6 +14,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/index"
+	"herd.dev/herd/internal/members"
 	"herd.dev/herd/internal/projects"
 	"herd.dev/herd/internal/roles"
 )
@@ -96,7 +97,7 @@ func (a projectsAPI) handleCreateProject(w http.ResponseWriter, r *http.Request,
 	a.awaitCache(r.Context(), p, false)
 	// Like Rancher, a creator who is not an administrator owns the project.
 	if !a.authz.Allowed(r.Context(), id, "create", "projectroletemplatebindings") {
-		b := newPRTB(p, roles.ProjectOwner, v1.Subject{UserName: id.UserName})
+		b := members.NewPRTB(p, roles.ProjectOwner, v1.Subject{UserName: id.UserName})
 		if err := a.client.Create(r.Context(), b); err != nil && !apierrors.IsAlreadyExists(err) {
 			a.internal(w, r, err)
 			return

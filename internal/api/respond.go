@@ -11,6 +11,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/identity"
+	"herd.dev/herd/internal/members"
 	"herd.dev/herd/internal/projects"
 )
 
@@ -52,6 +53,16 @@ func (a *API) status(err error) (int, metav1.StatusReason, string) {
 	case errors.Is(err, clusters.ErrTooManyRegistrations):
 		return http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
 			"this import command registered too many agents; reissue it with `herdctl clusters import-command`"
+	case errors.Is(err, members.ErrInvalid):
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, members.ErrInvalid)
+	case errors.Is(err, members.ErrNoScope):
+		return http.StatusNotFound, metav1.StatusReasonNotFound, shown(err, members.ErrNoScope)
+	case errors.Is(err, members.ErrNoMember):
+		return http.StatusNotFound, metav1.StatusReasonNotFound, shown(err, members.ErrNoMember)
+	case errors.Is(err, members.ErrForbidden):
+		return http.StatusForbidden, metav1.StatusReasonForbidden, "forbidden: " + shown(err, members.ErrForbidden)
+	case errors.Is(err, members.ErrExists):
+		return http.StatusConflict, metav1.StatusReasonAlreadyExists, shown(err, members.ErrExists)
 	case errors.Is(err, projects.ErrInvalid):
 		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, projects.ErrInvalid)
 	case errors.Is(err, projects.ErrNoNamespace):

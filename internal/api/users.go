@@ -123,15 +123,7 @@ func identityOf(u *v1.User) *authn.Identity {
 // lookupUser finds a user by local username, or by User id (u-...) for
 // users of identity providers.
 func (a *API) lookupUser(r *http.Request, name string) (*v1.User, bool) {
-	var user v1.User
-	if authn.CheckUsername(name) == nil && a.cache.Get(r.Context(), client.ObjectKey{Name: authn.UserObjectName(name)}, &user) == nil &&
-		user.Spec.PasswordSecretRef != "" {
-		return &user, true
-	}
-	if len(name) <= 63 && strings.HasPrefix(name, "u-") && a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &user) == nil {
-		return &user, true
-	}
-	return nil, false
+	return a.dir.LookupUser(r.Context(), name)
 }
 
 func (a usersAPI) handleGetUser(w http.ResponseWriter, r *http.Request, id *authn.Identity) {

@@ -3,10 +3,12 @@ package identity
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
@@ -62,4 +64,18 @@ func (d *Directory) NewUserRoles(ctx context.Context) []string {
 		}
 	}
 	return roles
+}
+
+// LookupUser finds a user by local username, or by User id (u-...) for
+// users of identity providers.
+func (d *Directory) LookupUser(ctx context.Context, name string) (*v1.User, bool) {
+	var user v1.User
+	if authn.CheckUsername(name) == nil && d.cache.Get(ctx, client.ObjectKey{Name: authn.UserObjectName(name)}, &user) == nil &&
+		user.Spec.PasswordSecretRef != "" {
+		return &user, true
+	}
+	if len(name) <= 63 && strings.HasPrefix(name, "u-") && d.cache.Get(ctx, client.ObjectKey{Name: name}, &user) == nil {
+		return &user, true
+	}
+	return nil, false
 }
