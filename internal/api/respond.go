@@ -38,6 +38,8 @@ func (a *API) status(err error) (int, metav1.StatusReason, string) {
 	case errors.Is(err, identity.ErrNoProvider):
 		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
 			shown(err, identity.ErrNoProvider) + "; see `herdctl auth show`"
+	case errors.Is(err, identity.ErrInvalidProvider):
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, identity.ErrInvalidProvider)
 	case errors.Is(err, identity.ErrTokenQuota):
 		return http.StatusForbidden, metav1.StatusReasonForbidden, fmt.Sprintf("token quota reached: a user may hold %d live tokens; "+
 			"revoke unused ones with `herdctl tokens revoke NAME` (see `herdctl tokens list`)", a.cfg.MaxTokensPerUser)
