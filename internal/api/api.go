@@ -21,6 +21,7 @@ import (
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/members"
+	"herd.dev/herd/internal/users"
 )
 
 // Config configures the API. Zero values are documented per field.
@@ -93,6 +94,7 @@ type API struct {
 	clusters *clusters.Manager
 	reg      *clusters.Registrar
 	members  *members.Members
+	users    *users.Users
 	now      func() time.Time
 
 	byUser    *authn.LoginLimiter
@@ -141,6 +143,11 @@ func New(cfg Config) (*API, error) {
 	var err error
 	a.members, err = members.New(members.Config{Client: cfg.Client, Cache: cfg.Cache, Authz: cfg.Authz,
 		LookupUser: cfg.Directory.LookupUser, Logger: cfg.Logger, Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	a.users, err = users.New(users.Config{Client: cfg.Client, Cache: cfg.Cache, API: cfg.API, Authz: cfg.Authz,
+		Directory: cfg.Directory, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

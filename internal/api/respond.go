@@ -9,10 +9,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/members"
 	"herd.dev/herd/internal/projects"
+	"herd.dev/herd/internal/users"
 )
 
 // respond answers a failed operation: the one place where the sentinel
@@ -55,14 +57,24 @@ func (a *API) status(err error) (int, metav1.StatusReason, string) {
 	case errors.Is(err, clusters.ErrTooManyRegistrations):
 		return http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
 			"this import command registered too many agents; reissue it with `herdctl clusters import-command`"
+	case errors.Is(err, users.ErrInvalid):
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, users.ErrInvalid)
+	case errors.Is(err, users.ErrNotFound):
+		return http.StatusNotFound, metav1.StatusReasonNotFound, shown(err, users.ErrNotFound)
+	case errors.Is(err, users.ErrExists):
+		return http.StatusConflict, metav1.StatusReasonAlreadyExists, shown(err, users.ErrExists)
+	case errors.Is(err, users.ErrSelf):
+		return http.StatusConflict, metav1.StatusReasonConflict, shown(err, users.ErrSelf)
+	case errors.Is(err, users.ErrWrongPassword):
+		return http.StatusForbidden, metav1.StatusReasonForbidden, shown(err, users.ErrWrongPassword)
 	case errors.Is(err, members.ErrInvalid):
 		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, members.ErrInvalid)
 	case errors.Is(err, members.ErrNoScope):
 		return http.StatusNotFound, metav1.StatusReasonNotFound, shown(err, members.ErrNoScope)
 	case errors.Is(err, members.ErrNoMember):
 		return http.StatusNotFound, metav1.StatusReasonNotFound, shown(err, members.ErrNoMember)
-	case errors.Is(err, members.ErrForbidden):
-		return http.StatusForbidden, metav1.StatusReasonForbidden, "forbidden: " + shown(err, members.ErrForbidden)
+	case errors.Is(err, authz.ErrForbidden):
+		return http.StatusForbidden, metav1.StatusReasonForbidden, "forbidden: " + shown(err, authz.ErrForbidden)
 	case errors.Is(err, members.ErrExists):
 		return http.StatusConflict, metav1.StatusReasonAlreadyExists, shown(err, members.ErrExists)
 	case errors.Is(err, projects.ErrInvalid):

@@ -9,6 +9,7 @@ package authz
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 
@@ -21,6 +22,10 @@ import (
 	"herd.dev/herd/internal/roles"
 	"herd.dev/herd/internal/wellknown"
 )
+
+// ErrForbidden is what operations return when the caller may not do what
+// they asked; the message, after the prefix, says what and is safe to show.
+var ErrForbidden = errors.New("authz: forbidden")
 
 // Authorizer answers authorization questions from the cache.
 type Authorizer struct {

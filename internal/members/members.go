@@ -41,9 +41,6 @@ var (
 	ErrNoScope = errors.New("members: no such cluster or project")
 	// ErrNoMember: no member of that name.
 	ErrNoMember = errors.New("members: no such member")
-	// ErrForbidden: the caller may not manage the members of the scope,
-	// or the role grants more than the caller holds there.
-	ErrForbidden = errors.New("members: forbidden")
 	// ErrExists: the subject already has that role there.
 	ErrExists = errors.New("members: already a member")
 )
@@ -124,7 +121,7 @@ func (m *Members) mayManage(ctx context.Context, id *authn.Identity, sc *scope, 
 	if m.cfg.Authz.Allowed(ctx, id, verb, sc.resource) || len(roles.Missing(sc.held, roles.Manage(sc.resource, verb))) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: you may not manage members of %s", ErrForbidden, sc)
+	return fmt.Errorf("%w: you may not manage members of %s", authz.ErrForbidden, sc)
 }
 
 // List returns the members of a cluster or of a project, by role and
@@ -221,7 +218,7 @@ func (m *Members) Add(ctx context.Context, id *authn.Identity, req herdapi.Membe
 	}
 	if missing := roles.Missing(sc.held, rules); len(missing) > 0 {
 		return nil, fmt.Errorf("%w: role %s grants permissions you do not hold in %s (%s); ask someone who holds them",
-			ErrForbidden, req.RoleTemplate, sc, roles.Describe(missing, 3))
+			authz.ErrForbidden, req.RoleTemplate, sc, roles.Describe(missing, 3))
 	}
 	var obj client.Object
 	if sc.project != nil {

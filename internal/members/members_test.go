@@ -83,7 +83,7 @@ func TestAdd(t *testing.T) {
 	}{
 		{"an admin binds a cluster role", alice, herdapi.MemberRequest{ClusterName: "prod", RoleTemplate: roles.ClusterOwner, Username: "carol"}, nil},
 		{"a member admin binds what they hold", bob, herdapi.MemberRequest{ClusterName: "prod", RoleTemplate: "member-admin", Group: "local://g-ops"}, nil},
-		{"a member admin binds more than they hold", bob, herdapi.MemberRequest{ClusterName: "prod", RoleTemplate: roles.ClusterOwner, Username: "carol"}, members.ErrForbidden},
+		{"a member admin binds more than they hold", bob, herdapi.MemberRequest{ClusterName: "prod", RoleTemplate: roles.ClusterOwner, Username: "carol"}, authz.ErrForbidden},
 		{"a project owner binds in the project", bob, herdapi.MemberRequest{ProjectName: "web", RoleTemplate: roles.ProjectMember, Username: "carol"}, nil},
 		{"a user without a role manages members", carol, herdapi.MemberRequest{ProjectName: "web", RoleTemplate: roles.ProjectMember, Username: "carol"}, members.ErrNoScope},
 		{"a cluster that does not exist", alice, herdapi.MemberRequest{ClusterName: "edge", RoleTemplate: roles.ClusterOwner, Username: "carol"}, members.ErrNoScope},
