@@ -8,7 +8,7 @@ version="$(awk '$1=="k8s.io/kubernetes"{print $2; exit}' "$mod/go.mod")"
 kwok_version="$(awk '$1=="sigs.k8s.io/kwok"{print $2; exit}' "$mod/go.mod")"
 out="${1:-$root/_output/kube/$version}"
 stamp="$out/.built"
-want="kubernetes=$version kwok=$kwok_version go=$(go env GOVERSION) sum=$(cat "$mod/go.sum" "$mod/kwokstages/main.go" | sha256sum | cut -c1-16)"
+want="components=apiserver,cm,scheduler,kubelet,kubectl kubernetes=$version kwok=$kwok_version go=$(go env GOVERSION) sum=$(cat "$mod/go.sum" "$mod/kwokstages/main.go" | sha256sum | cut -c1-16)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "kube: $version already built in $out"
   exit 0
@@ -24,6 +24,7 @@ go build -trimpath -ldflags "$ldflags" -o "$out/" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kubelet \
   k8s.io/kubernetes/cmd/kubectl
 go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$version" -o "$out/" sigs.k8s.io/kwok/cmd/kwok
 go run ./kwokstages "$out/kwok-stages.yaml"

@@ -85,6 +85,10 @@ type ClusterStatus struct {
 	// LastSeen is when the agent was last heard from.
 	// +optional
 	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
+	// ConnectedAgents is how many agent replicas hold a tunnel to Herd;
+	// any one of them carries the cluster's traffic.
+	// +optional
+	ConnectedAgents int32 `json:"connectedAgents,omitempty"`
 }
 
 // ClusterNode is one downstream node as the cluster controller sees it.
@@ -108,6 +112,7 @@ type ClusterNode struct {
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Connected",type=string,JSONPath=`.status.conditions[?(@.type=="Connected")].status`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Agents",type=integer,JSONPath=`.status.connectedAgents`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.kubernetesVersion`
 // +kubebuilder:printcolumn:name="Nodes",type=integer,JSONPath=`.status.nodeCount`
 // +kubebuilder:printcolumn:name="CPU",type=string,JSONPath=`.status.allocatable.cpu`

@@ -41,6 +41,7 @@ outside a cluster give --server, --token, --ca-checksum and --kubeconfig (with a
 	f.StringVar(&cfg.Server, "server", "", "Herd server URL (default $HERD_SERVER)")
 	f.StringVar(&cfg.Token, "token", "", "cluster registration token (default $HERD_TOKEN)")
 	f.StringVar(&cfg.CAChecksum, "ca-checksum", "", "sha256 of the server CA (default $HERD_CA_CHECKSUM)")
+	f.StringVar(&cfg.HealthAddr, "health-addr", "", "serve /healthz and /readyz (ready while the tunnel is up) on this address, e.g. :9445")
 	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig of this cluster with a bearer token (default: in-cluster service account)")
 	return cmd
 }

@@ -34,15 +34,19 @@ func (f *localClusterFlags) manager(logger *slog.Logger) (*localcluster.Manager,
 
 // startFlags are the flags of create, start and run.
 type startFlags struct {
-	nodes   int
-	port    int
-	timeout time.Duration
+	nodes     int
+	port      int
+	timeout   time.Duration
+	realNodes int
+	images    []string
 }
 
 func (f *startFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.nodes, "nodes", 1, "number of fake (kwok) nodes; the first is the control-plane node")
 	cmd.Flags().IntVar(&f.port, "port", 0, "kube-apiserver port on 127.0.0.1 (0: any free port)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster to be usable")
+	cmd.Flags().IntVar(&f.realNodes, "real-nodes", 0, "number of real nodes (a kubelet with containerd and runc each, as root) that run Herd's own pods; at most 8")
+	cmd.Flags().StringArrayVar(&f.images, "image-archive", nil, "image archive to import into the real nodes (repeatable; default: _output/herd-image-<version>.tar of the source tree, from `make image`)")
 }
 
 func (f *startFlags) options() (localcluster.Options, error) {
@@ -55,7 +59,14 @@ func (f *startFlags) options() (localcluster.Options, error) {
 	if f.timeout <= 0 {
 		return localcluster.Options{}, fmt.Errorf("--timeout %s: must be positive", f.timeout)
 	}
-	return localcluster.Options{Nodes: f.nodes, Port: f.port, Timeout: f.timeout}, nil
+	if f.realNodes < 0 || f.realNodes > 8 {
+		return localcluster.Options{}, fmt.Errorf("--real-nodes %d: must be between 0 and 8", f.realNodes)
+	}
+	images := f.images
+	if f.realNodes > 0 && len(images) == 0 {
+		images = []string{localcluster.DefaultImageArchive()}
+	}
+	return localcluster.Options{Nodes: f.nodes, Port: f.port, Timeout: f.timeout, RealNodes: f.realNodes, Images: images}, nil
 }
 
 func newLocalClusterCommand(logger *slog.Logger) *cobra.Command {

@@ -33,7 +33,7 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serving certificate (PEM); default: generated under --data-dir")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "serving key (PEM), with --tls-cert")
 	f.StringVar(&cfg.ServerURL, "server-url", "", "https URL that agents use to reach this server, written into import manifests (default: the host the client used)")
-	f.StringVar(&cfg.AgentImage, "agent-image", "", "agent image in import manifests (default herd/herd:dev)")
+	f.StringVar(&cfg.AgentImage, "agent-image", "", "agent image in import manifests (default herd/herd:<this version>, as `make image` tags it)")
 	f.DurationVar(&cfg.TokenTTLs.Session, "session-ttl", 0, "lifetime of session tokens (default 16h)")
 	f.DurationVar(&cfg.TokenTTLs.Kubeconfig, "kubeconfig-token-ttl", 0, "lifetime of kubeconfig tokens (default 720h)")
 	f.DurationVar(&cfg.TokenTTLs.Max, "max-token-ttl", 0, "upper bound of every token's lifetime (default: none beyond the above)")

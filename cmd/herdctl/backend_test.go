@@ -160,7 +160,7 @@ func prodWithNodes(c *v1.Cluster) *v1.Cluster {
 			condition(v1.ClusterConnected, metav1.ConditionTrue, ""),
 			condition(v1.ClusterReady, metav1.ConditionTrue, ""),
 		},
-		KubernetesVersion: "v1.37.2", NodeCount: 3,
+		KubernetesVersion: "v1.37.2", NodeCount: 3, ConnectedAgents: 2,
 		Capacity:    resources("9", "48Gi", "330", "300Gi"),
 		Allocatable: resources("8500m", "47395988Ki", "330", ""),
 		Requested:   resources("2250m", "3Gi", "27", ""),

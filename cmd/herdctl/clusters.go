@@ -85,7 +85,7 @@ func (a *app) clusterDetail(w io.Writer, c herdapi.Cluster) {
 	if c.Message != "" {
 		fields(w, "Message", c.Message)
 	}
-	fields(w, "Version", c.Version, "Nodes", strconv.Itoa(int(c.NodeCount)), "Age", age(c.CreatedAt, a.now()))
+	fields(w, "Agents", strconv.Itoa(int(c.ConnectedAgents)), "Version", c.Version, "Nodes", strconv.Itoa(int(c.NodeCount)), "Age", age(c.CreatedAt, a.now()))
 	if names := resourceNames(c); len(names) > 0 {
 		fmt.Fprintln(w)
 		row(w, "RESOURCE", "REQUESTED", "ALLOCATABLE", "CAPACITY")

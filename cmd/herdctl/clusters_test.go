@@ -69,6 +69,7 @@ func TestClustersGet(t *testing.T) {
 			"Description:    -\n" +
 			"Connected:      True\n" +
 			"Ready:          True\n" +
+			"Agents:         2\n" +
 			"Version:        v1.37.2\n" +
 			"Nodes:          3\n" +
 			"Age:            2d\n" +
@@ -91,6 +92,7 @@ func TestClustersGet(t *testing.T) {
 			"Connected:      False\n" +
 			"Ready:          False\n" +
 			"Message:        Connected: the agent has not connected yet\n" +
+			"Agents:         0\n" +
 			"Version:        -\n" +
 			"Nodes:          0\n" +
 			"Age:            0s\n",

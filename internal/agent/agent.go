@@ -15,11 +15,13 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"herd.dev/herd/internal/health"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdclient"
 	"herd.dev/herd/internal/tunnel"
@@ -34,6 +36,34 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var up atomic.Bool
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	healthDone := make(chan struct{})
+	go func() {
+		defer close(healthDone)
+		err := health.Serve(ctx, cfg.HealthAddr, func() (bool, string) {
+			if up.Load() {
+				return true, "tunnel up"
+			}
+			return false, "tunnel down"
+		}, log)
+		if err != nil {
+			cancel(err) // without probes the kubelet would restart the pod anyway
+		}
+	}()
+	err := run(ctx, cfg, &up, log)
+	cause := context.Cause(ctx) // the health server's error, if it failed
+	cancel(nil)
+	<-healthDone
+	if cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+		return cause
+	}
+	return err
+}
+
+// run registers and holds the tunnel, keeping up current.
+func run(ctx context.Context, cfg Config, up *atomic.Bool, log *slog.Logger) error {
 	reg, err := localRegistration(cfg.Kubeconfig)
 	if err != nil {
 		return err
@@ -42,9 +72,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	ca, err := herdclient.FetchCA(ctx, cfg.Server, cfg.CAChecksum)
+	ca, err := fetchCA(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("refusing the server %s: %w", cfg.Server, err)
+		return err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
@@ -65,8 +95,12 @@ func Run(ctx context.Context, cfg Config) error {
 		MinBackoff: cfg.MinBackoff,
 		MaxBackoff: cfg.MaxBackoff,
 		KeepAlive:  cfg.KeepAlive,
-		OnConnect:  func() { log.Info("tunnel up", "server", cfg.Server) },
+		OnConnect: func() {
+			up.Store(true)
+			log.Info("tunnel up", "server", cfg.Server)
+		},
 		OnDisconnect: func(err error) {
+			up.Store(false)
 			log.Warn("tunnel down; reconnecting", "server", cfg.Server, "err", err)
 		},
 		Logger: log,
@@ -120,6 +154,32 @@ func hostPort(endpoint string) (string, error) {
 		return net.JoinHostPort(u.Hostname(), "443"), nil
 	}
 	return u.Host, nil
+}
+
+// fetchCA reads the server's CA bundle and checks it against the pinned
+// checksum. A server that cannot be reached yet may be there later: it
+// retries with backoff until ctx ends, the pod up and not ready, its log
+// saying why. A server that answers with another CA (a man in the middle,
+// or a manifest from another server) is refused at once: the agent ends,
+// and its pod's restarts show that something is wrong.
+func fetchCA(ctx context.Context, cfg Config, log *slog.Logger) ([]byte, error) {
+	wait := max(cfg.MinBackoff, time.Second)
+	for {
+		ca, err := herdclient.FetchCA(ctx, cfg.Server, cfg.CAChecksum)
+		if err == nil {
+			return ca, nil
+		}
+		if errors.Is(err, herdclient.ErrCAChecksumMismatch) {
+			return nil, fmt.Errorf("refusing the server %s: %w", cfg.Server, err)
+		}
+		log.Warn("cannot reach the server yet; retrying", "server", cfg.Server, "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("refusing the server %s: %w", cfg.Server, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, max(cfg.MaxBackoff, time.Minute))
+	}
 }
 
 // register reports the registration, retrying with backoff on failures

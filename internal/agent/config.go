@@ -31,6 +31,9 @@ type Config struct {
 	Kubeconfig string
 	// MinBackoff and MaxBackoff bound the reconnect waits. Zero: 1 s and 60 s.
 	MinBackoff, MaxBackoff time.Duration
+	// HealthAddr is where /healthz and /readyz (ready while the tunnel is
+	// up) are served (--health-addr). Empty: nowhere.
+	HealthAddr string
 	// KeepAlive is the tunnel ping interval. Zero: the tunnel default.
 	KeepAlive time.Duration
 	// Logger; nil: discard.

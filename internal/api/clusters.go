@@ -205,14 +205,15 @@ func (a clustersAPI) handleImportManifest(w http.ResponseWriter, r *http.Request
 
 func apiCluster(c *v1.Cluster) herdapi.Cluster {
 	out := herdapi.Cluster{
-		Name:        c.Name,
-		DisplayName: c.Spec.DisplayName,
-		Description: c.Spec.Description,
-		Connected:   conditionStatus(c, v1.ClusterConnected),
-		Ready:       conditionStatus(c, v1.ClusterReady),
-		Version:     c.Status.KubernetesVersion,
-		NodeCount:   c.Status.NodeCount,
-		CreatedAt:   c.CreationTimestamp.Time,
+		Name:            c.Name,
+		DisplayName:     c.Spec.DisplayName,
+		Description:     c.Spec.Description,
+		Connected:       conditionStatus(c, v1.ClusterConnected),
+		Ready:           conditionStatus(c, v1.ClusterReady),
+		Version:         c.Status.KubernetesVersion,
+		NodeCount:       c.Status.NodeCount,
+		CreatedAt:       c.CreationTimestamp.Time,
+		ConnectedAgents: c.Status.ConnectedAgents,
 	}
 	if c.Status.LastSeen != nil {
 		t := c.Status.LastSeen.Time

@@ -97,9 +97,11 @@ func (rs *Registrar) verifyAgentToken(ctx context.Context, token string) (*v1.Cl
 
 // endAgentTokens sets the end of a cluster's agent tokens that did not
 // come from keep (the registration token of a reissued import command).
+// It reads them uncached, so that a token issued a moment ago is ended
+// too, and waits until the cache, which verifies tokens, sees each end.
 func (rs *Registrar) endAgentTokens(ctx context.Context, cluster *v1.Cluster, keep string, end metav1.Time) error {
 	var list v1.ClusterAgentTokenList
-	if err := rs.cache.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
+	if err := rs.api.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
@@ -112,6 +114,7 @@ func (rs *Registrar) endAgentTokens(ctx context.Context, cluster *v1.Cluster, ke
 		if err := rs.client.Patch(ctx, at, patch); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("failed to end agent token %s: %w", at.Name, err)
 		}
+		rs.await(ctx, at, false)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func (m *Manager) setConnected(cluster string) {
 	if connected {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "AgentConnected", "the agent's tunnel is up"
 	}
-	extra := map[string]any{"lastSeen": metav1.NewTime(m.now())}
+	extra := map[string]any{"lastSeen": metav1.NewTime(m.now()), "connectedAgents": int32(m.tunnel.Sessions(sessionKey(&c)))}
 	if err := m.applyClusterCondition(ctx, cluster, ownerTunnel, cond, extra, false); err != nil && !apierrors.IsNotFound(err) {
 		m.log.Warn("failed to record the tunnel state", "cluster", cluster, "connected", connected, "err", err)
 	}

@@ -63,7 +63,7 @@ func TestInstall(t *testing.T) {
 
 	k := herdtest.Kubectl{Kubeconfig: c.KubeconfigPath()}
 	header := strings.Fields(strings.SplitN(k.Run(t, "get", "clusters.management.herd.dev"), "\n", 2)[0])
-	if got, want := strings.Join(header, " "), "NAME DISPLAY NAME CONNECTED READY VERSION NODES CPU MEMORY PODS AGE"; got != want {
+	if got, want := strings.Join(header, " "), "NAME DISPLAY NAME CONNECTED READY AGENTS VERSION NODES CPU MEMORY PODS AGE"; got != want {
 		t.Errorf("kubectl get clusters columns: got %q, want %q", got, want)
 	}
 

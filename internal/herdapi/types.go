@@ -145,15 +145,17 @@ type PasswordRequest struct {
 
 // Cluster is a downstream cluster as the API shows it.
 type Cluster struct {
-	Name        string     `json:"name"`
-	DisplayName string     `json:"displayName,omitempty"`
-	Description string     `json:"description,omitempty"`
-	Connected   string     `json:"connected"`
-	Ready       string     `json:"ready"`
-	Version     string     `json:"version,omitempty"`
-	NodeCount   int32      `json:"nodeCount"`
-	LastSeen    *time.Time `json:"lastSeen,omitempty"`
-	CreatedAt   time.Time  `json:"createdAt"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName,omitempty"`
+	Description string `json:"description,omitempty"`
+	Connected   string `json:"connected"`
+	Ready       string `json:"ready"`
+	Version     string `json:"version,omitempty"`
+	NodeCount   int32  `json:"nodeCount"`
+	// ConnectedAgents is how many agent replicas hold a tunnel.
+	ConnectedAgents int32      `json:"connectedAgents"`
+	LastSeen        *time.Time `json:"lastSeen,omitempty"`
+	CreatedAt       time.Time  `json:"createdAt"`
 	// Capacity, Allocatable and Requested are quantities ("4", "16Gi",
 	// "110") keyed by cpu, memory and pods.
 	Capacity    map[string]string `json:"capacity,omitempty"`

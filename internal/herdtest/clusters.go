@@ -29,18 +29,45 @@ type Clusters struct {
 // besides its control-plane node. Stop must be called; it is also called on
 // SIGINT or SIGTERM so an interrupted run leaves nothing behind.
 func StartClusters(ctx context.Context, nodes int, names ...string) (*Clusters, error) {
+	return StartClustersWith(ctx, ClusterOptions{Workers: nodes}, names...)
+}
+
+// ClusterOptions shape the clusters of StartClustersWith.
+type ClusterOptions struct {
+	// Workers is the number of kwok worker nodes besides the
+	// control-plane node.
+	Workers int
+	// RealNodes is the number of real nodes (kubelet, containerd, runc)
+	// of each cluster; they run Herd's image, built from the module
+	// under test.
+	RealNodes int
+}
+
+// StartClustersWith is StartClusters with real nodes too.
+func StartClustersWith(ctx context.Context, opts ClusterOptions, names ...string) (*Clusters, error) {
 	root, err := os.MkdirTemp("", "herd-clusters-")
 	if err != nil {
 		return nil, err
 	}
 	cs := &Clusters{root: root}
+	var images []string
+	if opts.RealNodes > 0 {
+		archive, err := BuildImageArchive(root)
+		if err != nil {
+			cs.Stop()
+			return nil, err
+		}
+		images = []string{archive}
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	for _, name := range names {
 		c, err := localcluster.New(localcluster.Config{
-			Name:   name,
-			Dir:    filepath.Join(root, name),
-			Nodes:  localcluster.DefaultNodes(name, nodes+1),
-			Logger: log,
+			Name:      name,
+			Dir:       filepath.Join(root, name),
+			Nodes:     localcluster.DefaultNodes(name, opts.Workers+1),
+			RealNodes: opts.RealNodes,
+			Images:    images,
+			Logger:    log,
 		})
 		if err != nil {
 			cs.Stop()
@@ -99,13 +126,18 @@ func (cs *Clusters) Stop() {
 // (workers worker nodes each) into *into, runs the package's tests and stops
 // the clusters. Its result is the exit code.
 func RunWithClusters(m *testing.M, into **Clusters, workers int, names ...string) int {
+	return RunWithClustersOf(m, into, ClusterOptions{Workers: workers}, names...)
+}
+
+// RunWithClustersOf is RunWithClusters with real nodes too.
+func RunWithClustersOf(m *testing.M, into **Clusters, opts ClusterOptions, names ...string) int {
 	if fuzzing() {
 		// Fuzz targets need no clusters, and the fuzzing engine kills its
 		// workers without the cleanup that stops them.
 		return m.Run()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cs, err := StartClusters(ctx, workers, names...)
+	cs, err := StartClustersWith(ctx, opts, names...)
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "TestMain: failed to start local clusters:", err)

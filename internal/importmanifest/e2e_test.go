@@ -5,20 +5,28 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/importmanifest"
 	"herd.dev/herd/internal/wellknown"
 )
 
-// workers is the number of worker nodes besides the control-plane node.
-const workers = 2
+// workers is the number of kwok worker nodes besides the control-plane
+// node; realNodes the number of real nodes (kubelet, containerd), which
+// run Herd's image.
+const (
+	workers   = 2
+	realNodes = 2
+)
 
 // clusters holds the one downstream cluster, "import", that the manifest is
 // applied to.
 var clusters *herdtest.Clusters
 
-func TestMain(m *testing.M) { os.Exit(herdtest.RunWithClusters(m, &clusters, workers, "import")) }
+func TestMain(m *testing.M) {
+	os.Exit(herdtest.RunWithClustersOf(m, &clusters, herdtest.ClusterOptions{Workers: workers, RealNodes: realNodes}, "import"))
+}
 
 // applier applies YAML with the real kubectl to the "import" cluster.
 type applier struct {
@@ -70,7 +78,7 @@ func TestApply(t *testing.T) {
 	a.apply(strings.Join(docs, "\n---\n"), "--dry-run=server")
 	a.wantAbsent("serviceaccount herd-agent", "serviceaccount herd-node-agent", "clusterrole herd-agent",
 		"clusterrolebinding herd-agent", "secret herd-credentials", "deployment herd-agent",
-		"daemonset herd-node-agent", "service herd-agent", "serviceaccount herd-kube-api-auth",
+		"daemonset herd-node-agent", "serviceaccount herd-kube-api-auth",
 		"role herd-kube-api-auth", "rolebinding herd-kube-api-auth", "daemonset herd-kube-api-auth")
 	if t.Failed() {
 		return
@@ -86,44 +94,68 @@ func TestApply(t *testing.T) {
 	t.Run("kube-api-auth", func(t *testing.T) { checkKubeAPIAuth(t, a.k) })
 }
 
-// checkAgent waits for the agent Deployment and checks that its two pods
-// run on two different nodes.
+// checkAgent checks that the agent's two pods run for real, from Herd's
+// image, on the two real nodes (never on kwok's), and stay up while the
+// server of validParams cannot be reached: alive, not ready, saying why.
 func checkAgent(t *testing.T, k herdtest.Kubectl) {
 	ns := []string{"-n", wellknown.Namespace}
-	k.Run(t, append(ns, "rollout", "status", "deployment/herd-agent", "--timeout=60s")...)
-	nodes := strings.Fields(k.Run(t, append(ns, "get", "pods", "-l", "app=herd-agent",
-		"--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].spec.nodeName}")...))
-	if len(nodes) != 2 || nodes[0] == nodes[1] {
-		t.Errorf("agent pods run on %v, want two different nodes", nodes)
-	}
+	real := strings.Join(clusters.Get("import").RealNodeNames(), " ")
+	var pods string
+	herdtest.Eventually(t, "two agent pods running on the real nodes", 90*time.Second, func() error {
+		pods = k.Run(t, append(ns, "get", "pods", "-l", "app=herd-agent", "-o",
+			`jsonpath={range .items[*]}{.spec.nodeName},{.status.containerStatuses[0].state.running.startedAt},{.status.containerStatuses[0].ready}{" "}{end}`)...)
+		f := strings.Fields(pods)
+		if len(f) != 2 {
+			return fmt.Errorf("agent pods: %q", pods)
+		}
+		var nodes []string
+		for _, p := range f {
+			parts := strings.Split(p, ",")
+			if parts[1] == "" || parts[2] != "false" {
+				return fmt.Errorf("agent pod %q: want running and not ready (no server)", p)
+			}
+			nodes = append(nodes, parts[0])
+		}
+		if nodes[0] == nodes[1] || !strings.Contains(real, nodes[0]) || !strings.Contains(real, nodes[1]) {
+			return fmt.Errorf("agent pods run on %v, want the real nodes %s, one each", nodes, real)
+		}
+		return nil
+	})
+	herdtest.Eventually(t, "the agent's log saying why it is not ready", 30*time.Second, func() error {
+		logs := k.Run(t, append(ns, "logs", "deployment/herd-agent")...)
+		if !strings.Contains(logs, "cannot reach the server yet; retrying") || !strings.Contains(logs, "serving health probes") {
+			return fmt.Errorf("agent log:\n%s", logs)
+		}
+		return nil
+	})
 }
 
-// checkNodeAgent checks that the node agent DaemonSet runs a pod on every
-// node, the control-plane node included.
+// checkNodeAgent checks that the node agent DaemonSet runs a ready pod on
+// every real node, and none on kwok's simulated nodes.
 func checkNodeAgent(t *testing.T, k herdtest.Kubectl) {
 	nodes := strings.Fields(k.Run(t, "get", "nodes", "-o", "name"))
-	if len(nodes) != workers+1 {
-		t.Fatalf("nodes: got %v, want %d", nodes, workers+1)
+	if len(nodes) != workers+1+realNodes {
+		t.Fatalf("nodes: got %v, want %d", nodes, workers+1+realNodes)
 	}
 	ns := []string{"-n", wellknown.Namespace}
-	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-node-agent", "--timeout=60s")...)
+	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-node-agent", "--timeout=90s")...)
 	got := k.Run(t, append(ns, "get", "daemonset", "herd-node-agent",
 		"-o", "jsonpath={.status.desiredNumberScheduled}/{.status.numberReady}")...)
-	if want := fmt.Sprintf("%d/%d", len(nodes), len(nodes)); got != want {
+	if want := fmt.Sprintf("%d/%d", realNodes, realNodes); got != want {
 		t.Errorf("node agent desired/ready: got %s, want %s", got, want)
 	}
 }
 
-// checkKubeAPIAuth checks that kube-api-auth runs on the control-plane
-// node only, and that its service account reads the token copies (Secrets
-// in herd-tokens) and nothing else: not the agent's credentials in
+// checkKubeAPIAuth checks that kube-api-auth goes only to real
+// control-plane nodes (this cluster has none: its control plane runs
+// beside the nodes, and its only control-plane node is simulated), and
+// that its service account reads the token copies (Secrets in
+// herd-tokens) and nothing else: not the agent's credentials in
 // herd-system.
 func checkKubeAPIAuth(t *testing.T, k herdtest.Kubectl) {
 	ns := []string{"-n", wellknown.Namespace}
-	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-kube-api-auth", "--timeout=60s")...)
-	nodes := k.Run(t, append(ns, "get", "pods", "-l", "app=herd-kube-api-auth", "-o", "jsonpath={.items[*].spec.nodeName}")...)
-	if want := clusters.Get("import").Name() + "-node-0"; nodes != want {
-		t.Errorf("kube-api-auth pods run on %q, want only the control-plane node %s", nodes, want)
+	if got := k.Run(t, append(ns, "get", "daemonset", "herd-kube-api-auth", "-o", "jsonpath={.status.desiredNumberScheduled}")...); got != "0" {
+		t.Errorf("kube-api-auth is scheduled on %s nodes, want none (no real control-plane node)", got)
 	}
 	sa := "--as=system:serviceaccount:" + wellknown.Namespace + ":herd-kube-api-auth"
 	for _, tt := range []struct {

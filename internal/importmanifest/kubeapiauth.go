@@ -79,8 +79,7 @@ func kubeAPIAuthDaemonSet(p Params) *appsv1.DaemonSet {
 	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}
 	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: kubeAPIAuthVolume, MountPath: kubeAPIAuthDir, ReadOnly: true})
 	spec := podSpec(kubeAPIAuthName, c)
-	spec.HostNetwork = true
-	spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet
+	placeOnRealNodes(&spec)
 	spec.NodeSelector = map[string]string{"node-role.kubernetes.io/control-plane": ""}
 	// Control-plane nodes are tainted by their role (etcd too where a node
 	// holds both, as in RKE2); kube-api-auth belongs there whatever the effect.

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
 	"herd.dev/herd/internal/wellknown"
@@ -19,8 +18,6 @@ const (
 	agentName     = "herd-agent"
 	nodeAgentName = "herd-node-agent"
 	secretName    = "herd-credentials"
-	agentPort     = 8080
-	portName      = "http"
 )
 
 // Keys of the credentials Secret.
@@ -57,7 +54,6 @@ func Render(p Params) ([]byte, error) {
 		deployment(p),
 		daemonSet(p),
 		kubeAPIAuthDaemonSet(p),
-		service(),
 	)
 	var buf bytes.Buffer
 	for i, obj := range objs {
@@ -137,20 +133,6 @@ func secret(p Params) *corev1.Secret {
 			keyToken:      p.Token,
 			keyCAChecksum: p.CAChecksum,
 			keyCluster:    p.ClusterName,
-		},
-	}
-}
-
-func service() *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   typeMeta("v1", "Service"),
-		ObjectMeta: meta(wellknown.Namespace, agentName, map[string]string{"app": agentName}),
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: map[string]string{"app": agentName},
-			Ports: []corev1.ServicePort{{
-				Name: portName, Port: agentPort, TargetPort: intstr.FromString(portName), Protocol: corev1.ProtocolTCP,
-			}},
 		},
 	}
 }

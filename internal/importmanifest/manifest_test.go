@@ -121,7 +121,6 @@ func TestRenderObjects(t *testing.T) {
 		"Deployment/herd-system/herd-agent",
 		"DaemonSet/herd-system/herd-node-agent",
 		"DaemonSet/herd-system/herd-kube-api-auth",
-		"Service/herd-system/herd-agent",
 	}
 	var got []string
 	for _, o := range objs {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"herd.dev/herd/internal/importmanifest"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // typed converts the first object of kind (and name, if given) in p's
@@ -43,18 +44,17 @@ func TestDeploymentSpreadsAcrossNodes(t *testing.T) {
 	if spec.ServiceAccountName != "herd-agent" {
 		t.Errorf("serviceAccountName: got %q, want herd-agent", spec.ServiceAccountName)
 	}
-	if len(spec.Tolerations) != 1 || spec.Tolerations[0].Key != "node-role.kubernetes.io/control-plane" {
-		t.Errorf("tolerations: got %+v, want control-plane", spec.Tolerations)
+	if len(spec.Tolerations) != 2 || spec.Tolerations[0].Key != "node-role.kubernetes.io/control-plane" || spec.Tolerations[1].Key != wellknown.NoRegistryTaint {
+		t.Errorf("tolerations: got %+v, want control-plane and %s", spec.Tolerations, wellknown.NoRegistryTaint)
 	}
+	wantOnRealNodes(t, spec)
 	c := spec.Containers[0]
 	sc := c.SecurityContext
-	if c.Name != "agent" || strings.Join(c.Args, " ") != "agent" || sc == nil || !*sc.RunAsNonRoot ||
+	if c.Name != "agent" || strings.Join(c.Args, " ") != "agent --health-addr=$(POD_IP):9445" || sc == nil || !*sc.RunAsNonRoot ||
 		!*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || sc.Capabilities.Drop[0] != "ALL" {
-		t.Errorf("container: got %+v, want agent, args [agent], locked down", c)
+		t.Errorf("container: got %+v, want agent, args [agent --health-addr=$(POD_IP):9445], locked down", c)
 	}
-	if c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Port.StrVal != "http" {
-		t.Errorf("probes: got %+v / %+v, want /healthz on http", c.LivenessProbe, c.ReadinessProbe)
-	}
+	wantProbes(t, c, 9445)
 	if c.Resources.Requests.Cpu().String() != "50m" || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("resources: got %+v, want cpu 50m request and a memory limit", c.Resources)
 	}
@@ -68,13 +68,46 @@ func TestDaemonSetRunsEverywhere(t *testing.T) {
 	if len(spec.Tolerations) != 1 || spec.Tolerations[0].Operator != corev1.TolerationOpExists || spec.Tolerations[0].Key != "" {
 		t.Errorf("tolerations: got %+v, want one that tolerates everything", spec.Tolerations)
 	}
+	wantOnRealNodes(t, spec)
 	c := spec.Containers[0]
-	if strings.Join(c.Args, " ") != "node-agent" {
-		t.Errorf("args: got %v, want [node-agent]", c.Args)
+	if strings.Join(c.Args, " ") != "node-agent --health-addr=$(POD_IP):9446" {
+		t.Errorf("args: got %v, want [node-agent --health-addr=$(POD_IP):9446]", c.Args)
 	}
 	// No Herd credential: the agent token is the cluster agent's alone.
-	if len(c.Env) != 1 || c.Env[0].Name != "NODE_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
-		t.Errorf("env: got %+v, want only NODE_NAME from spec.nodeName", c.Env)
+	if len(c.Env) != 2 || c.Env[0].Name != "NODE_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "spec.nodeName" ||
+		c.Env[1].Name != "POD_IP" || c.Env[1].ValueFrom.FieldRef.FieldPath != "status.podIP" {
+		t.Errorf("env: got %+v, want only NODE_NAME and POD_IP from the pod", c.Env)
+	}
+	wantProbes(t, c, 9446)
+}
+
+// wantOnRealNodes checks that pods of spec use the host's network and
+// never go to kwok's simulated nodes.
+func wantOnRealNodes(t *testing.T, spec corev1.PodSpec) {
+	t.Helper()
+	if !spec.HostNetwork || spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
+		t.Errorf("hostNetwork %v, dnsPolicy %q: want the host's network", spec.HostNetwork, spec.DNSPolicy)
+	}
+	var terms []corev1.NodeSelectorTerm
+	if spec.Affinity != nil && spec.Affinity.NodeAffinity != nil && spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		terms = spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	}
+	if len(terms) != 1 || len(terms[0].MatchExpressions) != 1 || terms[0].MatchExpressions[0].Key != "type" ||
+		terms[0].MatchExpressions[0].Operator != corev1.NodeSelectorOpNotIn || terms[0].MatchExpressions[0].Values[0] != "kwok" {
+		t.Errorf("node affinity: got %+v, want required type NotIn [kwok]", terms)
+	}
+}
+
+// wantProbes checks that c's probes reach /healthz and /readyz on the
+// port it serves them on, declared as a host port.
+func wantProbes(t *testing.T, c corev1.Container, port int32) {
+	t.Helper()
+	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != port || c.Ports[0].HostPort != port || c.Ports[0].Name != "health" {
+		t.Errorf("ports: got %+v, want health %d as a host port", c.Ports, port)
+	}
+	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.LivenessProbe.HTTPGet.Port.StrVal != "health" ||
+		c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.ReadinessProbe.HTTPGet.Port.StrVal != "health" {
+		t.Errorf("probes: got %+v / %+v, want /healthz and /readyz on health", c.LivenessProbe, c.ReadinessProbe)
 	}
 }
 
@@ -119,7 +152,7 @@ func TestTokenOnlyInSecret(t *testing.T) {
 
 func TestImage(t *testing.T) {
 	for _, tt := range []struct{ name, image, want string }{
-		{"default", "", importmanifest.DefaultImage},
+		{"default", "", importmanifest.DefaultImage()},
 		{"given", "herd/herd:v1.2.3", "herd/herd:v1.2.3"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

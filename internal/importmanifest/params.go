@@ -7,10 +7,13 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"herd.dev/herd/internal/version"
 )
 
-// DefaultImage is the agent image used when Params.Image is empty.
-const DefaultImage = "herd/herd:dev"
+// DefaultImage is the agent image used when Params.Image is empty: Herd's
+// image of this very build's version, as `make image` tags it.
+func DefaultImage() string { return "herd/herd:" + version.Version }
 
 // MaxTokenLen bounds Params.Token in bytes.
 const MaxTokenLen = 512
@@ -37,7 +40,7 @@ type Params struct {
 	// ClusterUID is the Herd Cluster object's UID: kube-api-auth accepts
 	// only the token copies of this very cluster. Required.
 	ClusterUID string
-	// Image is the agent image. Empty: DefaultImage.
+	// Image is the agent image. Empty: DefaultImage().
 	Image string
 }
 
@@ -108,7 +111,7 @@ func isSHA256Hex(s string) bool {
 // image returns the image to run.
 func (p Params) image() string {
 	if p.Image == "" {
-		return DefaultImage
+		return DefaultImage()
 	}
 	return p.Image
 }

@@ -1,6 +1,9 @@
 package importmanifest
 
 import (
+	"slices"
+	"strconv"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -15,7 +18,58 @@ const (
 	hostnameKey   = "kubernetes.io/hostname"
 	tmpVolume     = "tmp"
 	nonRootUID    = 65532
+	// Health ports of the agents, on the node's address (they use the
+	// host's network): /healthz and /readyz.
+	agentHealthPort     = 9445
+	nodeAgentHealthPort = 9446
+	healthPortName      = "health"
 )
+
+// Placement. Herd's pods use the host's network: they work before and
+// without a pod network, and reach what the node reaches (a server on the
+// node's loopback in local clusters). They never go to simulated (kwok)
+// nodes, which by kwok's convention carry the label type=kwok and run no
+// container; they tolerate NoRegistryTaint, the mark of nodes that run
+// only images imported into them, as Herd's image is.
+const (
+	simulatedNodeLabel = "type"
+	simulatedNodeValue = "kwok"
+)
+
+// placeOnRealNodes keeps spec's pods off simulated nodes, lets them onto
+// nodes without a registry, and puts them in the host's network.
+func placeOnRealNodes(spec *corev1.PodSpec) {
+	spec.HostNetwork = true
+	spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet
+	if !slices.ContainsFunc(spec.Tolerations, func(t corev1.Toleration) bool { return t.Key == "" && t.Operator == corev1.TolerationOpExists }) {
+		spec.Tolerations = append(spec.Tolerations, corev1.Toleration{Key: wellknown.NoRegistryTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	}
+	if spec.Affinity == nil {
+		spec.Affinity = &corev1.Affinity{}
+	}
+	spec.Affinity.NodeAffinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{
+			Key: simulatedNodeLabel, Operator: corev1.NodeSelectorOpNotIn, Values: []string{simulatedNodeValue},
+		}}}},
+	}}
+}
+
+// withHealth makes c serve its probes on the pod's address (the node's,
+// in the host network) at port, and points liveness (/healthz) and
+// readiness (/readyz) there. The port is declared as a host port so that
+// the scheduler keeps two users of it off one node.
+func withHealth(c *corev1.Container, port int32) {
+	c.Args = append(c.Args, "--health-addr=$(POD_IP):"+strconv.Itoa(int(port)))
+	c.Env = append(c.Env, corev1.EnvVar{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{
+		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"},
+	}})
+	c.Ports = []corev1.ContainerPort{{Name: healthPortName, ContainerPort: port, HostPort: port, Protocol: corev1.ProtocolTCP}}
+	probe := func(path string) *corev1.Probe {
+		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(healthPortName)}},
+			PeriodSeconds: 10, FailureThreshold: 3}
+	}
+	c.LivenessProbe, c.ReadinessProbe = probe("/healthz"), probe("/readyz")
+}
 
 // deployment runs the cluster agent: two replicas on different nodes where
 // there are two, allowed onto control-plane nodes.
@@ -26,14 +80,11 @@ func deployment(p Params) *appsv1.Deployment {
 	}}
 	c := container("agent", p.image(), credentialEnv(keyCluster, "HERD_CLUSTER"))
 	c.Env = append(c.Env, podNamespace)
-	c.Ports = []corev1.ContainerPort{{Name: portName, ContainerPort: agentPort, Protocol: corev1.ProtocolTCP}}
-	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
-		HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString(portName)},
-	}}
-	c.LivenessProbe, c.ReadinessProbe = probe, probe.DeepCopy()
+	withHealth(&c, agentHealthPort)
 	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}
 	spec := podSpec(agentName, c)
 	spreadAgents(&spec, labels)
+	placeOnRealNodes(&spec)
 	maxUnavailable, maxSurge := intstr.FromInt32(0), intstr.FromInt32(1)
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
@@ -82,10 +133,12 @@ func daemonSet(p Params) *appsv1.DaemonSet {
 	// cluster agent's alone.
 	c := lockedDown("node-agent", p.image(), "node-agent")
 	c.Env = []corev1.EnvVar{nodeName}
+	withHealth(&c, nodeAgentHealthPort)
 	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}
 	spec := podSpec(nodeAgentName, c)
 	spec.AutomountServiceAccountToken = new(false)
 	spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
+	placeOnRealNodes(&spec)
 	return &appsv1.DaemonSet{
 		TypeMeta:   typeMeta("apps/v1", "DaemonSet"),
 		ObjectMeta: meta(wellknown.Namespace, nodeAgentName, labels),

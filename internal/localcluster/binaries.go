@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"herd.dev/herd/internal/version"
 )
 
 // KubernetesVersion is the version `make kube` builds (hack/kube/go.mod);
@@ -39,6 +41,18 @@ func DefaultBinDir() string {
 	if d := os.Getenv(EnvBinDir); d != "" {
 		return d
 	}
+	return inSourceTree(filepath.Join("_output", "kube", KubernetesVersion))
+}
+
+// DefaultImageArchive is _output/herd-image-<version>.tar of the source
+// tree, where `make image` writes Herd's images.
+func DefaultImageArchive() string {
+	return inSourceTree(filepath.Join("_output", "herd-image-"+version.Version+".tar"))
+}
+
+// inSourceTree returns rel under the first folder, from the running
+// executable's or the working directory upwards, that has it; else rel.
+func inSourceTree(rel string) string {
 	var starts []string
 	if exe, err := os.Executable(); err == nil {
 		starts = append(starts, filepath.Dir(exe))
@@ -46,10 +60,9 @@ func DefaultBinDir() string {
 	if wd, err := os.Getwd(); err == nil {
 		starts = append(starts, wd)
 	}
-	rel := filepath.Join("_output", "kube", KubernetesVersion)
 	for _, dir := range starts {
 		for d := dir; ; d = filepath.Dir(d) {
-			if fi, err := os.Stat(filepath.Join(d, rel)); err == nil && fi.IsDir() {
+			if _, err := os.Stat(filepath.Join(d, rel)); err == nil {
 				return filepath.Join(d, rel)
 			}
 			if d == filepath.Dir(d) {

@@ -23,11 +23,16 @@ type Cluster struct {
 	lockFile *os.File
 	etcd     *embed.Etcd
 	procs    []*process
-	started  bool
-	stopped  bool
-	failed   chan struct{} // closed when a component exits on its own
-	failOnce sync.Once
-	failErr  error
+	// Real nodes: their address block, the kubernetes Service's
+	// forwarder, and the nodes.
+	subnet    subnet
+	forwarder *serviceForwarder
+	nodes     []*realNode
+	started   bool
+	stopped   bool
+	failed    chan struct{} // closed when a component exits on its own
+	failOnce  sync.Once
+	failErr   error
 }
 
 // New checks cfg and returns a cluster that Start brings up.
@@ -156,6 +161,9 @@ func (c *Cluster) Start(ctx context.Context) (err error) {
 	if err := registerNodes(ctx, client, c.cfg.Nodes); err != nil {
 		return err
 	}
+	if err := c.startRealNodes(ctx); err != nil {
+		return err
+	}
 	if err := c.waitUsable(ctx, client); err != nil {
 		return err
 	}
@@ -194,12 +202,17 @@ func (c *Cluster) prepareDir() error {
 	if prev != nil {
 		st.CreatedAt = prev.CreatedAt
 		st.Ports = prev.Ports
+		st.Subnet = prev.Subnet
+	}
+	if err := c.reserveSubnet(st); err != nil {
+		return err
 	}
 	if c.ports, err = choosePorts(c.cfg.APIServerPort, st.Ports); err != nil {
 		return err
 	}
 	st.Ports = c.ports
 	st.Kubeconfig = c.KubeconfigPath()
+	c.pki.serviceIP = c.serviceIP()
 	if err := c.pki.ensure(); err != nil {
 		return err
 	}
@@ -279,14 +292,28 @@ func (c *Cluster) Stop() {
 	c.etcd = nil
 	lf := c.lockFile
 	c.lockFile = nil
+	nodes, fwd, sub := c.nodes, c.forwarder, c.subnet
+	c.nodes, c.forwarder = nil, nil
 	c.mu.Unlock()
 	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Go(n.stop)
+	}
+	wg.Wait()
+	if fwd != nil {
+		fwd.close()
+	}
 	for i := len(procs) - 1; i >= 0; i-- {
 		wg.Go(func() { procs[i].stop(10 * time.Second) })
 	}
 	wg.Wait()
 	if e != nil {
 		e.Close()
+	}
+	if sub.K != 0 {
+		if err := releaseSubnet(context.Background(), sub, maxRealNodes); err != nil {
+			c.cfg.Logger.Warn("failed to delete the real nodes' links", "cluster", c.cfg.Name, "err", err)
+		}
 	}
 	if lf != nil {
 		_ = lf.Close()

@@ -6,11 +6,29 @@ import (
 	"strconv"
 )
 
+// The Service range of clusters without real nodes, and kwok's pod range.
+// A cluster with real nodes has a range of its own (see subnet).
 const (
-	serviceCIDR = "10.96.0.0/16"
-	serviceIP   = "10.96.0.1"
-	podCIDR     = "10.244.0.0/16"
+	defaultServiceCIDR = "10.96.0.0/16"
+	defaultServiceIP   = "10.96.0.1"
+	podCIDR            = "10.244.0.0/16"
 )
+
+// serviceCIDR returns the cluster's Service range.
+func (c *Cluster) serviceCIDR() string {
+	if c.subnet.K != 0 {
+		return c.subnet.serviceCIDR()
+	}
+	return defaultServiceCIDR
+}
+
+// serviceIP returns the kubernetes Service's address.
+func (c *Cluster) serviceIP() string {
+	if c.subnet.K != 0 {
+		return c.subnet.serviceIP()
+	}
+	return defaultServiceIP
+}
 
 // component is one child process of a cluster, in start order.
 type component struct {
@@ -36,8 +54,8 @@ func (c *Cluster) components(kwokConfig string) []component {
 		"--service-account-key-file=" + p.saPub(),
 		"--service-account-signing-key-file=" + p.key(keyServiceAccount),
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-cluster-ip-range=" + serviceCIDR,
-		"--authorization-mode=RBAC",
+		"--service-cluster-ip-range=" + c.serviceCIDR(),
+		"--authorization-mode=Node,RBAC",
 		"--anonymous-auth=false",
 		"--allow-privileged=true",
 		"--profiling=false",
@@ -51,7 +69,7 @@ func (c *Cluster) components(kwokConfig string) []component {
 		"--root-ca-file="+p.crt(certCA),
 		"--cluster-signing-cert-file="+p.crt(certCA),
 		"--cluster-signing-key-file="+p.key(certCA),
-		"--service-cluster-ip-range="+serviceCIDR,
+		"--service-cluster-ip-range="+c.serviceCIDR(),
 		// Everything but volumes, node IPAM and autoscaling, which kwok nodes
 		// cannot serve anyway.
 		"--controllers=*,-persistentvolume-attach-detach-controller,-persistentvolume-binder-controller,-persistentvolume-expander-controller,-persistentvolume-protection-controller,-persistentvolumeclaim-protection-controller,-ephemeral-volume-controller,-volumeattributesclass-protection-controller,-node-ipam-controller,-horizontal-pod-autoscaler-controller,-storage-version-migrator-controller",

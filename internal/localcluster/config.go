@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -27,6 +28,13 @@ type Config struct {
 	BinDir string
 	// Nodes lists the fake nodes to register. Empty: DefaultNodes(Name, 1).
 	Nodes []NodeSpec
+	// RealNodes is how many real nodes (a kubelet with containerd and
+	// runc each) to run beside the kwok nodes, at most 8. Zero: none.
+	RealNodes int
+	// Images are image archives (OCI or docker-archive tars) to import
+	// into every real node; one must hold SandboxImage(). Real nodes reach
+	// no registry: they run only these images.
+	Images []string
 	// APIServerPort is the kube-apiserver's secure port on 127.0.0.1.
 	// Zero: the port of the previous run if it is free, else a free one.
 	APIServerPort int
@@ -85,6 +93,17 @@ func (c *Config) Validate() error {
 	}
 	if c.APIServerPort < 0 || c.APIServerPort > 65535 {
 		return fmt.Errorf("%w: APIServerPort (--port) %d is not a TCP port", ErrInvalidConfig, c.APIServerPort)
+	}
+	if c.RealNodes < 0 || c.RealNodes > maxRealNodes {
+		return fmt.Errorf("%w: RealNodes (--real-nodes) %d must be between 0 and %d", ErrInvalidConfig, c.RealNodes, maxRealNodes)
+	}
+	if c.RealNodes > 0 && len(c.Images) == 0 {
+		return fmt.Errorf("%w: real nodes run only imported images: give at least the archive that holds %s (Images, --image-archive; `make image` builds it)", ErrInvalidConfig, SandboxImage())
+	}
+	for _, img := range c.Images {
+		if fi, err := os.Stat(img); err != nil || !fi.Mode().IsRegular() {
+			return fmt.Errorf("%w: image archive %s is not a readable file: build it with `make image`", ErrInvalidConfig, img)
+		}
 	}
 	seen := map[string]bool{}
 	for _, n := range c.Nodes {

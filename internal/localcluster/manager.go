@@ -39,6 +39,9 @@ type Options struct {
 	Port int
 	// Timeout bounds the start. Zero: 2 minutes.
 	Timeout time.Duration
+	// RealNodes and Images: see Config.
+	RealNodes int
+	Images    []string
 }
 
 // Info describes one cluster of a Manager.
@@ -163,7 +166,14 @@ func (m *Manager) launch(ctx context.Context, name string, opts Options) (*Info,
 	cmd := exec.Command(exe, "local-cluster", "run", name,
 		"--state-dir", m.Root, "--bin-dir", bin,
 		"--nodes", strconv.Itoa(max(opts.Nodes, 1)), "--port", strconv.Itoa(opts.Port),
-		"--timeout", timeout.String())
+		"--timeout", timeout.String(), "--real-nodes", strconv.Itoa(opts.RealNodes))
+	for _, img := range opts.Images {
+		abs, err := filepath.Abs(img)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Args = append(cmd.Args, "--image-archive", abs)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -204,6 +214,8 @@ func (m *Manager) Serve(ctx context.Context, name string, opts Options) error {
 		Nodes:         DefaultNodes(name, max(opts.Nodes, 1)),
 		APIServerPort: opts.Port,
 		StartTimeout:  opts.Timeout,
+		RealNodes:     opts.RealNodes,
+		Images:        opts.Images,
 		Logger:        m.Logger,
 	})
 	if err != nil {
@@ -241,6 +253,12 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	}
 	if err := m.stop(ctx, dir); err != nil {
 		return err
+	}
+	// What real nodes of a supervisor that was killed left: containers,
+	// mounts, links.
+	sweepSubnets(ctx)
+	if err := unmountUnder(dir); err != nil {
+		return fmt.Errorf("failed to unmount what local cluster %s left in %s: %w", name, dir, err)
 	}
 	return os.RemoveAll(dir)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -15,7 +16,12 @@ import (
 
 // pki holds the paths of one cluster's certificates and keys. Every file
 // is made once and kept, so a restarted cluster keeps its identity.
-type pki struct{ dir string }
+type pki struct {
+	dir string
+	// serviceIP is the kubernetes Service's address, in the API server's
+	// certificate.
+	serviceIP string
+}
 
 // Certificate names under <Dir>/pki (each has .crt and .key).
 const (
@@ -51,7 +57,10 @@ func (p pki) ensure() error {
 	serving := certs.Leaf{
 		Server:   true,
 		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		IPs:      []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, net.ParseIP(serviceIP)},
+		IPs:      []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, net.ParseIP(p.serviceIP)},
+	}
+	if err := p.dropIfMissingIP(certAPIServer, p.serviceIP); err != nil {
+		return err
 	}
 	leaves := map[string]certs.Leaf{
 		certAPIServer:     withName(serving, "kube-apiserver"),
@@ -100,6 +109,41 @@ func (p pki) ensureAuthWebhook() error {
 		return fmt.Errorf("failed to issue the %s certificate: %w", certAuthWebhook, err)
 	}
 	return nil
+}
+
+// dropIfMissingIP removes the certificate name when it does not hold ip
+// (the Service range moved), so that ensure issues it again.
+func (p pki) dropIfMissingIP(name, ip string) error {
+	data, err := os.ReadFile(p.crt(name))
+	if err != nil {
+		return nil //nolint:nilerr // missing: ensure issues it
+	}
+	block, _ := pem.Decode(data)
+	if block != nil {
+		if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
+			for _, have := range cert.IPAddresses {
+				if have.Equal(net.ParseIP(ip)) {
+					return nil
+				}
+			}
+		}
+	}
+	_ = os.Remove(p.key(name))
+	return os.Remove(p.crt(name))
+}
+
+// nodeCert names the client certificate of real node name.
+func nodeCert(name string) string { return "node-" + name }
+
+// ensureNode issues the kubelet's client certificate of node name, as
+// system:node:<name> in system:nodes (the Node authorizer's subjects).
+func (p pki) ensureNode(name string) error {
+	ca, err := certs.LoadOrCreateCA(p.crt(certCA), p.key(certCA), "herd-local-cluster-ca")
+	if err != nil {
+		return err
+	}
+	l := certs.Leaf{CommonName: "system:node:" + name, Organizations: []string{"system:nodes"}, Client: true}
+	return ca.EnsureLeaf(p.crt(nodeCert(name)), p.key(nodeCert(name)), l)
 }
 
 func withName(l certs.Leaf, cn string) certs.Leaf {

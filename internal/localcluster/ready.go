@@ -64,7 +64,8 @@ func (c *Cluster) waitUsable(ctx context.Context, client kubernetes.Interface) e
 		what  string
 		check func(context.Context) error
 	}{
-		{"waiting for nodes to be Ready (kwok)", func(ctx context.Context) error { return nodesReady(ctx, client, c.cfg.Nodes) }},
+		{"waiting for nodes to be Ready (kwok)", func(ctx context.Context) error { return nodesReady(ctx, client, c.nodeNames()) }},
+		{"waiting for real nodes to be Ready (kubelet)", func(ctx context.Context) error { return nodesReady(ctx, client, c.RealNodeNames()) }},
 		{"waiting for the default service account (kube-controller-manager)", func(ctx context.Context) error {
 			_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 			return err
@@ -92,9 +93,17 @@ func leaseHeld(ctx context.Context, client kubernetes.Interface, name string) er
 	return nil
 }
 
-func nodesReady(ctx context.Context, client kubernetes.Interface, nodes []NodeSpec) error {
-	for _, spec := range nodes {
-		n, err := client.CoreV1().Nodes().Get(ctx, spec.Name, metav1.GetOptions{})
+func (c *Cluster) nodeNames() []string {
+	names := make([]string, 0, len(c.cfg.Nodes))
+	for _, n := range c.cfg.Nodes {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
+func nodesReady(ctx context.Context, client kubernetes.Interface, names []string) error {
+	for _, name := range names {
+		n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -105,7 +114,7 @@ func nodesReady(ctx context.Context, client kubernetes.Interface, nodes []NodeSp
 			}
 		}
 		if !ready {
-			return fmt.Errorf("node %s is not Ready", spec.Name)
+			return fmt.Errorf("node %s is not Ready: %s", name, notReadyReason(n))
 		}
 	}
 	return nil
@@ -154,4 +163,14 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// notReadyReason is the message of a node's Ready condition.
+func notReadyReason(n *corev1.Node) string {
+	for _, cond := range n.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond.Message
+		}
+	}
+	return "no Ready condition yet"
 }

@@ -27,6 +27,8 @@ type state struct {
 	Ports      ports     `json:"ports"`
 	CreatedAt  time.Time `json:"createdAt"`
 	Kubeconfig string    `json:"kubeconfig"`
+	// Subnet is the real-node address block's number; zero: none.
+	Subnet int `json:"subnet,omitempty"`
 }
 
 // readState returns the state of dir; (nil, nil) when dir is missing or

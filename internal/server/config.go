@@ -51,7 +51,7 @@ type Config struct {
 	// that the client fetching the manifest used.
 	ServerURL string
 	// AgentImage is the image of the agent in import manifests. Empty:
-	// importmanifest.DefaultImage.
+	// importmanifest.DefaultImage().
 	AgentImage string
 	// TokenTTLs are token lifetimes. Zero fields: 16h sessions, 30 days for
 	// kubeconfig tokens, no further maximum.

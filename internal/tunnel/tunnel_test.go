@@ -224,3 +224,60 @@ func readFrom(t *testing.T, srv *Server, cluster, addr string) string {
 	}
 	return string(b)
 }
+
+// TestStreamSurvivesOtherAgentLeaving: with two agents of one cluster, a
+// stream open through one of them keeps working when the other goes away,
+// and new streams go through the one that is left.
+func TestStreamSurvivesOtherAgentLeaving(t *testing.T) {
+	echo := serveTCP(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
+	h := newHarness(t, nil)
+	start := func() *testAgent {
+		cfg := h.agentConfig(t, "c1", echo)
+		cfg.MinBackoff, cfg.MaxBackoff = time.Hour, time.Hour // no reconnect
+		a := startAgent(t, cfg)
+		a.waitConnect(t)
+		return a
+	}
+	first := start()
+	second := start()
+	for deadline := time.Now().Add(5 * time.Second); h.srv.Sessions("c1") != 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d sessions, want 2", h.srv.Sessions("c1"))
+		}
+	}
+	// The stream goes through the newest session, the second agent's.
+	conn, err := h.srv.DialContext(context.Background(), "c1", "tcp", echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	roundTrip := func(msg string) {
+		t.Helper()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(conn, msg); err != nil {
+			t.Fatalf("write %q: %v", msg, err)
+		}
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != msg {
+			t.Fatalf("echo of %q: %q, %v", msg, buf, err)
+		}
+	}
+	roundTrip("before")
+	first.cancel()
+	first.waitDisconnect(t)
+	for deadline := time.Now().Add(5 * time.Second); h.srv.Sessions("c1") != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d sessions after the first agent left, want 1", h.srv.Sessions("c1"))
+		}
+	}
+	roundTrip("after the other agent left")
+	fresh, err := h.srv.DialContext(context.Background(), "c1", "tcp", echo)
+	if err != nil {
+		t.Fatalf("a new stream after the first agent left: %v", err)
+	}
+	conn.Close()
+	conn = fresh
+	roundTrip("through the agent that is left")
+	second.cancel()
+	second.waitDisconnect(t)
+}

@@ -29,6 +29,11 @@ const (
 	// FieldOwner is the server-side apply field manager of Herd's writes.
 	FieldOwner = "herd-server"
 
+	// NoRegistryTaint (effect NoSchedule) marks a node that reaches no
+	// image registry and runs only images imported into it, as the real
+	// nodes of Herd's local clusters; Herd's own pods tolerate it.
+	NoRegistryTaint = "node.herd.dev/no-registry"
+
 	// LocalCluster is the cluster id of the management cluster itself; no
 	// Cluster may be named so.
 	LocalCluster = "local"

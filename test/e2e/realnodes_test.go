@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtest"
+	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/server"
+	"herd.dev/herd/internal/wellknown"
+)
+
+// TestImportOnRealNodes imports a cluster the way a user does, and
+// nothing else: a cluster with two real nodes (kubelet, containerd, runc)
+// gets the import manifest applied with kubectl, and Herd's image does the
+// rest. The two agent pods start from the image, read their in-cluster
+// service account, register and connect; the Cluster shows both; kubectl
+// through Herd reaches the cluster; an agent pod going away leaves the
+// cluster connected through the other, and its replacement joins again.
+func TestImportOnRealNodes(t *testing.T) {
+	lc, err := localcluster.New(localcluster.Config{Name: "north", Dir: filepath.Join(t.TempDir(), "north"),
+		Nodes: localcluster.DefaultNodes("north", 1), RealNodes: 2, Images: []string{herdtest.ImageArchive(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lc.Stop)
+	if err := lc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := herdtest.NewServer(t, func(c *server.Config) {
+		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), t.TempDir()
+	})
+	e := &env{s: s, cluster: "north"}
+	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
+	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "north"})
+	if code == http.StatusConflict {
+		code, body = s.Do(t, "POST", "/v1/clusters/north/import", e.admin, nil)
+	}
+	if code != http.StatusCreated {
+		t.Fatalf("import north: %d %s", code, body)
+	}
+	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", importURL(t, body)).Output()
+	if err != nil {
+		t.Fatalf("fetch the import manifest: %v", err)
+	}
+	down := herdtest.Kubectl{Kubeconfig: lc.KubeconfigPath()}
+	applied := time.Now()
+	if _, errOut, err := down.ExecStdin(string(manifest), "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply the import manifest: %v\n%s", err, errOut)
+	}
+	waitAgents(t, e, 2, 2*time.Minute)
+	t.Logf("from kubectl apply of the import manifest to Connected with 2 agents: %s", time.Since(applied).Round(100*time.Millisecond))
+
+	through := e.kubectl(t, e.admin)
+	nodes := through.Run(t, "get", "nodes", "-o", "name")
+	for _, n := range lc.RealNodeNames() {
+		if !strings.Contains(nodes, "node/"+n) {
+			t.Errorf("nodes through Herd: %q, want %s", nodes, n)
+		}
+	}
+	agents := strings.Fields(down.Run(t, "-n", wellknown.Namespace, "get", "pods", "-l", "app=herd-agent", "-o", "jsonpath={.items[*].metadata.name}"))
+	if len(agents) != 2 {
+		t.Fatalf("agent pods: %v", agents)
+	}
+
+	// One agent goes away: the cluster stays connected through the other
+	// all along, kubectl through Herd keeps working, and the Deployment's
+	// new pod connects as the second agent again.
+	down.Run(t, "-n", wellknown.Namespace, "delete", "pod", agents[0], "--wait=false")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		c := cluster(t, e)
+		if c.Connected != "True" {
+			t.Fatalf("cluster north went %s while one agent replaced the other: %+v", c.Connected, c)
+		}
+		if c.ConnectedAgents == 2 && !strings.Contains(podNames(t, down), agents[0]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted agent's replacement did not connect: %+v, pods %s", c, podNames(t, down))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if out := through.Run(t, "get", "namespace", wellknown.Namespace, "-o", "name"); out != "namespace/"+wellknown.Namespace+"\n" {
+		t.Errorf("kubectl through Herd after an agent was replaced: %q", out)
+	}
+}
+
+// cluster reads e's cluster from Herd's API.
+func cluster(t *testing.T, e *env) herdapi.Cluster {
+	t.Helper()
+	_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster, e.admin, nil)
+	var c herdapi.Cluster
+	if err := decode(body, &c); err != nil {
+		t.Fatalf("cluster %s: %s", e.cluster, body)
+	}
+	return c
+}
+
+// waitAgents waits until e's cluster is Connected with n agents.
+func waitAgents(t *testing.T, e *env, n int32, timeout time.Duration) {
+	t.Helper()
+	herdtest.Eventually(t, fmt.Sprintf("cluster %s connected with %d agents", e.cluster, n), timeout, func() error {
+		if c := cluster(t, e); c.Connected != "True" || c.ConnectedAgents != n {
+			return fmt.Errorf("connected %s, agents %d", c.Connected, c.ConnectedAgents)
+		}
+		return nil
+	})
+}
+
+func podNames(t *testing.T, down herdtest.Kubectl) string {
+	return down.Run(t, "-n", wellknown.Namespace, "get", "pods", "-l", "app=herd-agent", "-o", "jsonpath={.items[*].metadata.name}")
+}
