@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# The main job: build Herd and the pinned Kubernetes, start a local cluster
-# named "demo" with three kwok nodes and a Herd server in the background, log
-# in with herdctl, register the demo cluster with the server, and show how
-# to use it all.
+# The main job: build Herd, its image and the pinned Kubernetes, start a local
+# cluster named "demo" (three kwok nodes and two real nodes that run Herd's
+# image) and a Herd server in the background, log in with herdctl, import the
+# demo cluster with its import command (the agents then run on the real
+# nodes), and show how to use it all. Running it again reuses what runs;
+# `bin/herd demo down` stops and removes everything it started.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-make --no-print-directory kube build
+make --no-print-directory kube build image
+hack/install-deps.sh containerd runc containernetworking-plugins iproute2
 kubectl="$root/_output/kube/$(awk '$1=="k8s.io/kubernetes"{print $2; exit}' hack/kube/go.mod)/kubectl"
+cluster_flags=(--nodes 3 --real-nodes 2 --image-archive "$root/_output/herd-image-dev.tar")
 if ./bin/herd local-cluster list | awk 'NR>1 && $1=="demo" && $2=="running" {found=1} END {exit !found}'; then
   echo "local cluster demo is already running"
 elif ./bin/herd local-cluster list | awk 'NR>1 && $1=="demo" {found=1} END {exit !found}'; then
-  ./bin/herd local-cluster start demo --nodes 3
+  ./bin/herd local-cluster start demo "${cluster_flags[@]}"
 else
-  ./bin/herd local-cluster create demo --nodes 3
+  ./bin/herd local-cluster create demo "${cluster_flags[@]}"
 fi
 kubeconfig="$(mktemp)"
+trap 'rm -f "$kubeconfig"' EXIT
 ./bin/herd local-cluster kubeconfig demo > "$kubeconfig"
 "$kubectl" --kubeconfig "$kubeconfig" get nodes -o wide
 
@@ -26,6 +31,7 @@ if ! curl -skf "https://$addr/healthz" >/dev/null; then
   mkdir -p "$data"
   setsid nohup ./bin/herd server --data-dir "$data" --listen "$addr" --kube-bin-dir "$(dirname "$kubectl")" \
     >"$data.out" 2>"$data.log" </dev/null &
+  echo $! >"$data.pid"
   echo "herd server starting (log: $data.log)"
   for _ in $(seq 120); do curl -skf "https://$addr/readyz" >/dev/null && break; sleep 1; done
 fi
@@ -36,31 +42,13 @@ if ! ./bin/herdctl clusters get demo >/dev/null 2>&1; then
 fi
 connected() { ./bin/herdctl clusters get demo -o json | grep -q '"connected": "True"'; }
 # A new import command ends the agent tokens of the earlier one (after an
-# hour): import only when no agent is connected.
+# hour): import only when no agent is connected. The agents then start on
+# the real nodes from Herd's image, register and connect.
 if ! connected; then
   KUBECONFIG="$kubeconfig" PATH="$(dirname "$kubectl"):$PATH" bash -o pipefail -c "$(./bin/herdctl clusters import-command demo)"
 fi
-
-# kwok's pods run no containers, so the agent that the manifest deploys runs
-# here as a process, with the same service account and registration token.
-if ! connected && ! pgrep -f "herd agent --server https://$addr" >/dev/null; then
-  k() { "$kubectl" --kubeconfig "$kubeconfig" "$@"; }
-  agentkc="$data/agent.kubeconfig"
-  umask 077
-  cat >"$agentkc" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: demo, cluster: {server: "$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')", certificate-authority-data: "$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')"}}]
-users: [{name: agent, user: {token: "$(k -n herd-system create token herd-agent --duration=24h)"}}]
-contexts: [{name: demo, context: {cluster: demo, user: agent}}]
-current-context: demo
-KC
-  regtoken="$(k -n herd-system get secret herd-credentials -o jsonpath='{.data.token}' | base64 -d)"
-  HERD_TOKEN="$regtoken" setsid nohup ./bin/herd agent --server "https://$addr" --ca-checksum "$checksum" --kubeconfig "$agentkc" \
-    >"$data.agent.log" 2>&1 </dev/null &
-fi
-rm -f "$kubeconfig"
-for _ in $(seq 30); do connected && break; sleep 1; done
+for _ in $(seq 120); do connected && break; sleep 1; done
+"$kubectl" --kubeconfig "$kubeconfig" -n herd-system get pods -o wide
 ./bin/herdctl clusters list
 ./bin/herdctl kubeconfig demo >"$data/demo.kubeconfig"
 echo "kubectl through Herd:"
@@ -69,8 +57,8 @@ cat <<MSG
 
 The demo cluster and the Herd server run in the background.
   $kubectl --kubeconfig ~/.herd/local-clusters/demo/kubeconfig -n herd-system get pods
-  HERDCONFIG=$HERDCONFIG ./bin/herdctl clusters list     # admin password: $data/bootstrap-password
+  HERDCONFIG=$HERDCONFIG ./bin/herdctl clusters get demo   # admin password: $data/bootstrap-password
   $kubectl --kubeconfig $data/demo.kubeconfig get pods -A        # through Herd
-Stop and remove them with:
-  pkill -f 'herd agent --server https://$addr'; pkill -f 'herd server --data-dir $data'; ./bin/herd local-cluster delete demo
+Stop and remove all of it with:
+  ./bin/herd demo down
 MSG
