@@ -42,6 +42,8 @@ func (a *API) status(err error) (int, metav1.StatusReason, string) {
 			shown(err, identity.ErrNoProvider) + "; see `herdctl auth show`"
 	case errors.Is(err, identity.ErrInvalidProvider):
 		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, identity.ErrInvalidProvider)
+	case errors.Is(err, identity.ErrNoToken):
+		return http.StatusNotFound, metav1.StatusReasonNotFound, "token " + shown(err, identity.ErrNoToken) + " not found"
 	case errors.Is(err, identity.ErrTokenQuota):
 		return http.StatusForbidden, metav1.StatusReasonForbidden, fmt.Sprintf("token quota reached: a user may hold %d live tokens; "+
 			"revoke unused ones with `herdctl tokens revoke NAME` (see `herdctl tokens list`)", a.cfg.MaxTokensPerUser)

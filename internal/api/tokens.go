@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/validation"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
@@ -86,24 +85,12 @@ func (a tokensAPI) handleCreateToken(w http.ResponseWriter, r *http.Request, id 
 // handleRevokeToken disables a token: the caller's own, or any for those
 // who may update tokens. Others' tokens answer 404, as if absent.
 func (a tokensAPI) handleRevokeToken(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
-	name := r.PathValue("name")
-	var tok v1.Token
-	if len(name) > 63 || a.cache.Get(r.Context(), client.ObjectKey{Name: name}, &tok) != nil ||
-		(tok.Spec.UserName != id.UserName && !a.authz.Allowed(r.Context(), id, "update", "tokens")) {
-		a.notFound(w, r, "token "+name)
+	tok, err := a.dir.RevokeToken(r.Context(), id, r.PathValue("name"), a.authz.Allowed(r.Context(), id, "update", "tokens"))
+	if err != nil {
+		a.respond(w, r, err)
 		return
 	}
-	patch := client.MergeFrom(tok.DeepCopy())
-	tok.Spec.Enabled = false
-	if now := metav1.NewTime(a.now().Truncate(time.Second)); now.Before(&tok.Spec.ExpiresAt) {
-		tok.Spec.ExpiresAt = now // a revoked token is deleted an hour later, like an expired one
-	}
-	if err := a.client.Patch(r.Context(), &tok, patch); err != nil {
-		a.internal(w, r, err)
-		return
-	}
-	a.awaitCache(r.Context(), &tok, false)
-	a.audit.Info("token revoked", "actor", id.UserName, "token", name, "user", tok.Spec.UserName, "source", sourceAddr(r))
+	a.audit.Info("token revoked", "actor", id.UserName, "token", tok.Name, "user", tok.Spec.UserName, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 

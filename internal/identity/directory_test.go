@@ -203,3 +203,52 @@ func TestEnsureAdmin(t *testing.T) {
 		t.Error("a second start changed the bootstrap password")
 	}
 }
+
+func TestRevokeToken(t *testing.T) {
+	ctx := context.Background()
+	d, c := newDirectory(t, nil, nil)
+	alice, err := d.CreateUser(ctx, "alice", "", []string{roles.GlobalUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := d.CreateUser(ctx, "bob", "", []string{roles.GlobalUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := d.MintToken(ctx, alice, authn.TokenRequest{Kind: v1.TokenKindSession}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAlice := &authn.Identity{UserName: alice.Name}
+	asBob := &authn.Identity{UserName: bob.Name}
+	for _, tt := range []struct {
+		name    string
+		caller  *authn.Identity
+		token   string
+		anyUser bool
+		want    error
+	}{
+		{"another's token is absent", asBob, tok.Name, false, identity.ErrNoToken},
+		{"no such token", asAlice, "t-nonexistent", false, identity.ErrNoToken},
+		{"too long a name", asAlice, strings.Repeat("t", 64), false, identity.ErrNoToken},
+		{"one's own", asAlice, tok.Name, false, nil},
+		{"anyone's, with the right", asBob, tok.Name, true, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := d.RevokeToken(ctx, tt.caller, tt.token, tt.anyUser)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("RevokeToken: %v, want %v", err, tt.want)
+			}
+			var stored v1.Token
+			if err := c.Get(ctx, client.ObjectKey{Name: tok.Name}, &stored); err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != nil {
+				return
+			}
+			if got.Spec.Enabled || stored.Spec.Enabled || stored.Spec.ExpiresAt.After(time.Now()) {
+				t.Errorf("revoked token: enabled %v, expires %v; want disabled and expired", stored.Spec.Enabled, stored.Spec.ExpiresAt)
+			}
+		})
+	}
+}

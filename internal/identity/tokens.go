@@ -7,7 +7,9 @@ import (
 	"hash/fnv"
 	"slices"
 	"sync"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
@@ -72,4 +74,28 @@ func (d *Directory) MintToken(ctx context.Context, user *v1.User, req authn.Toke
 	}
 	d.await(ctx, tok, false)
 	return token, tok, nil
+}
+
+// ErrNoToken: no such token, or one the caller may not see.
+var ErrNoToken = errors.New("identity: no such token")
+
+// RevokeToken disables token name of caller, or of anyone when
+// anyUser (the caller may update tokens). Others' tokens are ErrNoToken,
+// as if absent. A revoked token expires now, so that it is deleted an hour
+// later like an expired one; the authenticator refuses it at once.
+func (d *Directory) RevokeToken(ctx context.Context, caller *authn.Identity, name string, anyUser bool) (*v1.Token, error) {
+	var tok v1.Token
+	if len(name) > 63 || d.cache.Get(ctx, client.ObjectKey{Name: name}, &tok) != nil || (tok.Spec.UserName != caller.UserName && !anyUser) {
+		return nil, fmt.Errorf("%w: %.63s", ErrNoToken, name)
+	}
+	patch := client.MergeFrom(tok.DeepCopy())
+	tok.Spec.Enabled = false
+	if now := metav1.NewTime(d.now().Truncate(time.Second)); now.Before(&tok.Spec.ExpiresAt) {
+		tok.Spec.ExpiresAt = now
+	}
+	if err := d.client.Patch(ctx, &tok, patch); err != nil {
+		return nil, err
+	}
+	d.await(ctx, &tok, false)
+	return &tok, nil
 }

@@ -107,6 +107,9 @@ func TestRealNode(t *testing.T) {
 func assertNothingLeft(t *testing.T, dir, link, run string) {
 	t.Helper()
 	for _, s := range []string{dir, run} {
+		if s == "" {
+			continue
+		}
 		if left := herdtest.ProcessesMentioning(s); len(left) > 0 {
 			t.Errorf("processes mentioning %s left: %v", s, left)
 		}
@@ -116,9 +119,12 @@ func assertNothingLeft(t *testing.T, dir, link, run string) {
 		t.Fatal(err)
 	}
 	for line := range strings.Lines(string(mounts)) {
-		if strings.Contains(line, dir) || strings.Contains(line, run) {
+		if strings.Contains(line, dir) || run != "" && strings.Contains(line, run) {
 			t.Errorf("mount left: %s", line)
 		}
+	}
+	if link == "" {
+		return
 	}
 	if _, err := net.InterfaceByName(link); err == nil {
 		t.Errorf("link %s left", link)
@@ -183,4 +189,62 @@ func TestRealNodeBadInput(t *testing.T) {
 			t.Errorf("processes left: %v", left)
 		}
 	})
+}
+
+// TestRealNodeKubeletFails: an archive that is not one of images, or a
+// kubelet that cannot start, fails the cluster's start with what went
+// wrong (the kubelet's own words), and leaves nothing behind.
+func TestRealNodeKubeletFails(t *testing.T) {
+	bin := t.TempDir()
+	real := localcluster.DefaultBinDir()
+	entries, err := os.ReadDir(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "kubelet" {
+			if err := os.Symlink(filepath.Join(real, e.Name()), filepath.Join(bin, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	script := "#!/bin/sh\necho 'E1129 run.go:72] \"command failed\" err=\"failed to run Kubelet: listen tcp 10.213.0.10:10250: bind: address already in use\"' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "kubelet"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.tar")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, archive string
+		want          []string
+	}{
+		{"not an image archive", empty, []string{"failed to import " + empty, "unrecognized image format"}},
+		{"kubelet fails", herdtest.ImageArchive(t), []string{"kubelet of node broken-real-0 exited", "address already in use"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "broken")
+			c, err := localcluster.New(localcluster.Config{Name: "broken", Dir: dir, BinDir: bin, RealNodes: 1, Images: []string{tt.archive}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.Stop)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err = c.Start(ctx)
+			for _, want := range tt.want {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("got %v, want it to say %q", err, want)
+				}
+			}
+			assertNothingLeft(t, dir, "", "")
+			owners, _ := filepath.Glob("/run/herd-nodes/k*.owner")
+			for _, o := range owners {
+				if data, _ := os.ReadFile(o); string(data) == dir {
+					t.Errorf("the address block %s of the failed cluster is still taken", o)
+				}
+			}
+		})
+	}
 }
