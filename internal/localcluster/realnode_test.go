@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +135,7 @@ func assertNothingLeft(t *testing.T, dir, link, run string) {
 	}
 }
 
-func writeFile(t *testing.T, name, data string) string {
+func writeFile(t testing.TB, name, data string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
@@ -247,4 +248,64 @@ func TestRealNodeKubeletFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkRealNode starts a cluster with one real node (its kubelet
+// Ready, Herd's image imported) and runs one pod of Herd's image there;
+// it reports the time to a Ready node, to a Ready pod, and the resident
+// memory of the node's kubelet, containerd and shim 15 s later.
+func BenchmarkRealNode(b *testing.B) {
+	archive, err := herdtest.BuildImageArchive(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var toPod time.Duration
+	var kubelet, containerd, shims float64
+	b.ResetTimer()
+	for i := range b.N {
+		dir := filepath.Join(b.TempDir(), fmt.Sprintf("bench%d", i))
+		c, err := localcluster.New(localcluster.Config{Name: "bench", Dir: dir, RealNodes: 1, Images: []string{archive}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		k := kubectlFor(c)
+		k.Run(b, "apply", "-f", writeFile(b, "pods.yaml", strings.SplitN(podsYAML, "---", 2)[0]))
+		k.Run(b, "wait", "--for=condition=Ready", "pod/host-net", "--timeout=90s")
+		toPod += time.Since(start)
+		b.StopTimer()
+		time.Sleep(15 * time.Second)
+		node := filepath.Join(dir, "nodes", "bench-real-0")
+		kubelet += rssMiB(b, herdtest.ProcessesMentioning(filepath.Join(node, "kubelet.yaml"))...)
+		containerd += rssMiB(b, herdtest.ProcessesMentioning(filepath.Join(node, "containerd.toml"))...)
+		shims += rssMiB(b, herdtest.ProcessesMentioning("/run/herd-nodes/")...)
+		c.Stop()
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(toPod.Seconds()/n, "s-to-pod-ready")
+	b.ReportMetric(kubelet/n, "MiB-kubelet")
+	b.ReportMetric(containerd/n, "MiB-containerd")
+	b.ReportMetric(shims/n, "MiB-shims")
+}
+
+// rssMiB sums VmRSS of pids.
+func rssMiB(b *testing.B, pids ...int) float64 {
+	var kib float64
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(data)) {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				v, _ := strconv.ParseFloat(f[1], 64)
+				kib += v
+			}
+		}
+	}
+	return kib / 1024
 }

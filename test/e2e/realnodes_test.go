@@ -46,11 +46,22 @@ func TestImportOnRealNodes(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("import north: %d %s", code, body)
 	}
+	// The management cluster outlives this test (and this run of it):
+	// north's next import has a new kube-apiserver CA, which Herd refuses
+	// for a cluster it knows by another (ErrOtherCluster).
+	t.Cleanup(func() { s.Do(t, "DELETE", "/v1/clusters/north?force=true", e.admin, nil) })
 	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", importURL(t, body)).Output()
 	if err != nil {
 		t.Fatalf("fetch the import manifest: %v", err)
 	}
 	down := herdtest.Kubectl{Kubeconfig: lc.KubeconfigPath()}
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _, _ := down.Exec("-n", wellknown.Namespace, "get", "pods", "-o", "wide")
+			logs, _, _ := down.Exec("-n", wellknown.Namespace, "logs", "-l", "app=herd-agent", "--tail=20", "--prefix")
+			t.Logf("herd-system pods:\n%s\nagent logs:\n%s", out, logs)
+		}
+	})
 	applied := time.Now()
 	if _, errOut, err := down.ExecStdin(string(manifest), "apply", "-f", "-"); err != nil {
 		t.Fatalf("apply the import manifest: %v\n%s", err, errOut)
