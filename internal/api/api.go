@@ -20,6 +20,7 @@ import (
 	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/identity"
+	"herd.dev/herd/internal/machines"
 	"herd.dev/herd/internal/members"
 	"herd.dev/herd/internal/users"
 )
@@ -97,6 +98,7 @@ type API struct {
 	users    *users.Users
 	now      func() time.Time
 
+	machines  *machines.Machines
 	byUser    *authn.LoginLimiter
 	byAddr    *authn.LoginLimiter
 	byFlow    *authn.LoginLimiter // browser logins started per source address
@@ -148,6 +150,11 @@ func New(cfg Config) (*API, error) {
 	}
 	a.users, err = users.New(users.Config{Client: cfg.Client, Cache: cfg.Cache, API: cfg.API, Authz: cfg.Authz,
 		Directory: cfg.Directory, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	a.machines, err = machines.New(machines.Config{Client: cfg.Client, Cache: cfg.Cache, API: cfg.API,
+		VerifyRegistrationToken: a.reg.VerifyRegistrationToken, Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

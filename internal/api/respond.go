@@ -12,6 +12,7 @@ import (
 	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/identity"
+	"herd.dev/herd/internal/machines"
 	"herd.dev/herd/internal/members"
 	"herd.dev/herd/internal/projects"
 	"herd.dev/herd/internal/users"
@@ -59,6 +60,14 @@ func (a *API) status(err error) (int, metav1.StatusReason, string) {
 	case errors.Is(err, clusters.ErrTooManyRegistrations):
 		return http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests,
 			"this import command registered too many agents; reissue it with `herdctl clusters import-command`"
+	case errors.Is(err, machines.ErrUnauthorized):
+		return http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized"
+	case errors.Is(err, machines.ErrInvalid):
+		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, machines.ErrInvalid)
+	case errors.Is(err, machines.ErrExists):
+		return http.StatusConflict, metav1.StatusReasonAlreadyExists, shown(err, machines.ErrExists)
+	case errors.Is(err, machines.ErrTooMany):
+		return http.StatusForbidden, metav1.StatusReasonForbidden, shown(err, machines.ErrTooMany)
 	case errors.Is(err, users.ErrInvalid):
 		return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, shown(err, users.ErrInvalid)
 	case errors.Is(err, users.ErrNotFound):

@@ -71,6 +71,9 @@ func (a *API) routes() http.Handler {
 
 	mux.HandleFunc("GET /v1/import/{file}", clusters.handleImportManifest)
 	mux.HandleFunc("POST /v1/agent/register", clusters.handleAgentRegister)
+	mux.HandleFunc("POST /v1/node/register", a.handleNodeRegister)
+	mux.HandleFunc("GET /v1/node/plan", a.handleNodePlan)
+	mux.HandleFunc("PUT /v1/node/plan/status", a.handleNodePlanStatus)
 	return a.withDeadlines(a.audited(mux))
 }
 

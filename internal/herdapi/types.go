@@ -232,3 +232,90 @@ type AgentRegistrationResponse struct {
 	ClusterName string `json:"clusterName"`
 	AgentToken  string `json:"agentToken"`
 }
+
+// NodeRegistration is what a node agent sends to register its machine
+// (POST /v1/node/register, with the cluster's registration token).
+type NodeRegistration struct {
+	// Roles: etcd, control-plane, worker; at least one.
+	Roles []string `json:"roles"`
+	// Hostname names the machine and its node.
+	Hostname string `json:"hostname"`
+	// Address is the machine's IP address.
+	Address string `json:"address"`
+	// Labels and Taints ("key=value:Effect") go to the machine's node.
+	Labels map[string]string `json:"labels,omitempty"`
+	Taints []string          `json:"taints,omitempty"`
+}
+
+// NodeRegistered answers a node registration: the Machine's name and the
+// credential with which the node agent reads its plan and reports back.
+type NodeRegistered struct {
+	MachineName string `json:"machineName"`
+	ClusterName string `json:"clusterName"`
+	Credential  string `json:"credential"`
+}
+
+// Plan is what a machine's node agent applies: files written under its
+// root, one-time instructions run in order, processes kept running, and
+// probes that say whether the machine works.
+type Plan struct {
+	Files        []PlanFile        `json:"files,omitempty"`
+	Instructions []PlanInstruction `json:"instructions,omitempty"`
+	Processes    []PlanProcess     `json:"processes,omitempty"`
+	Probes       []PlanProbe       `json:"probes,omitempty"`
+}
+
+// PlanFile is a file of a plan. Path is relative to the machine's root.
+type PlanFile struct {
+	Path    string `json:"path"`
+	Content []byte `json:"content"`
+	Mode    uint32 `json:"mode,omitempty"`
+}
+
+// PlanInstruction is a command the node agent runs once per plan
+// revision, in its root folder, until it succeeds or its tries run out.
+type PlanInstruction struct {
+	Name           string   `json:"name"`
+	Command        string   `json:"command"`
+	Args           []string `json:"args,omitempty"`
+	Env            []string `json:"env,omitempty"`
+	TimeoutSeconds int      `json:"timeoutSeconds,omitempty"`
+}
+
+// PlanProcess is a command the node agent keeps running while it is in
+// the plan, restarting it when it exits.
+type PlanProcess struct {
+	Name    string   `json:"name"`
+	Command string   `json:"command"`
+	Args    []string `json:"args,omitempty"`
+	Env     []string `json:"env,omitempty"`
+}
+
+// PlanProbe is an HTTP(S) GET that passes with ExpectStatus (200 if 0).
+// CACert (PEM) verifies an https URL; ClientCert and ClientKey are paths
+// under the machine's root.
+type PlanProbe struct {
+	Name         string `json:"name"`
+	URL          string `json:"url"`
+	CACert       string `json:"caCert,omitempty"`
+	ClientCert   string `json:"clientCert,omitempty"`
+	ClientKey    string `json:"clientKey,omitempty"`
+	ExpectStatus int    `json:"expectStatus,omitempty"`
+}
+
+// NodePlan answers GET /v1/node/plan: the machine's plan and its
+// revision. No plan yet: 204.
+type NodePlan struct {
+	Revision string `json:"revision"`
+	Plan     Plan   `json:"plan"`
+}
+
+// NodePlanStatus is what a node agent reports (PUT /v1/node/plan/status).
+type NodePlanStatus struct {
+	Revision          string          `json:"revision"`
+	State             string          `json:"state"`
+	Failures          int32           `json:"failures,omitempty"`
+	FailedInstruction string          `json:"failedInstruction,omitempty"`
+	Output            string          `json:"output,omitempty"`
+	Probes            map[string]bool `json:"probes,omitempty"`
+}

@@ -35,7 +35,7 @@ func Watched() []client.Object {
 	return []client.Object{
 		&v1.Token{}, &v1.User{}, &v1.Cluster{}, &v1.ClusterRegistrationToken{}, &v1.ClusterAgentToken{},
 		&v1.GlobalRole{}, &v1.GlobalRoleBinding{}, &v1.ClusterRoleTemplateBinding{},
-		&v1.RoleTemplate{}, &v1.ProjectRoleTemplateBinding{}, &v1.Project{}, &v1.AuthConfig{},
+		&v1.RoleTemplate{}, &v1.ProjectRoleTemplateBinding{}, &v1.Project{}, &v1.AuthConfig{}, &v1.Machine{},
 	}
 }
 

@@ -1,0 +1,151 @@
+// Package nodeagent is the node agent of a machine: it registers the
+// machine with Herd (the cluster's registration token, its roles, address,
+// labels and taints), keeps the machine credential it gets in its root
+// folder, and applies the machine's plan: files written under the root,
+// one-time instructions in order, processes kept running, probes checked.
+// It reports the plan's state back. Its progress through a plan is kept in
+// the root too, so an agent that crashed mid-plan goes on where it
+// stopped when it comes back; an instruction that fails is tried again up
+// to a bounded number of times per plan revision.
+//
+// The processes of a plan are children of the node agent and end with it
+// (it is their supervisor, as a kubelet is of static pods); they start
+// again when the agent comes back.
+package nodeagent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"herd.dev/herd/internal/certs"
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdclient"
+)
+
+// ErrConfig: the node agent cannot start as configured.
+var ErrConfig = errors.New("nodeagent: invalid configuration")
+
+// Config configures a node agent.
+type Config struct {
+	// Server is Herd's https URL; CAChecksum pins its CA.
+	Server, CAChecksum string
+	// Token is the cluster's registration token; needed only until the
+	// machine is registered.
+	Token string
+	// Root is the machine's folder: credential, plan state, plan files,
+	// process logs.
+	Root string
+	// Registration is what the machine registers as.
+	Registration herdapi.NodeRegistration
+	// Poll is how often the plan is read. Zero: 5 s.
+	Poll time.Duration
+	// MaxTries bounds the tries of one instruction per plan revision.
+	// Zero: 3.
+	MaxTries int
+	// Logger receives the log. Nil: discard.
+	Logger *slog.Logger
+}
+
+// credentialFile holds the machine's name and credential under Root.
+const credentialFile = "credential.json"
+
+type credential struct {
+	MachineName string `json:"machineName"`
+	ClusterName string `json:"clusterName"`
+	Credential  string `json:"credential"`
+}
+
+// Run registers the machine if it is not yet, then applies its plan until
+// ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Server == "" || cfg.CAChecksum == "" || cfg.Root == "" {
+		return fmt.Errorf("%w: --server, --ca-checksum and --root are required", ErrConfig)
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = 5 * time.Second
+	}
+	if cfg.MaxTries == 0 {
+		cfg.MaxTries = 3
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
+		return fmt.Errorf("%w: root %s: %v", ErrConfig, cfg.Root, err)
+	}
+	c, err := newClient(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cred, err := c.ensureCredential(ctx)
+	if err != nil {
+		return err
+	}
+	a := &agent{cfg: cfg, client: c, cred: cred, log: cfg.Logger.With("machine", cred.MachineName)}
+	a.log.Info("node agent running", "cluster", cred.ClusterName, "root", cfg.Root)
+	return a.loop(ctx)
+}
+
+// client talks to Herd.
+type client struct {
+	cfg  Config
+	http *http.Client
+}
+
+func newClient(ctx context.Context, cfg Config) (*client, error) {
+	var ca []byte
+	err := retry(ctx, cfg.Logger, "fetch the server's CA", func() error {
+		var err error
+		ca, err = herdclient.FetchCA(ctx, cfg.Server, cfg.CAChecksum)
+		if errors.Is(err, herdclient.ErrCAChecksumMismatch) {
+			return permanent{err}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("refusing the server %s: %w", cfg.Server, err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	return &client{cfg: cfg, http: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}, nil
+}
+
+// ensureCredential reads the machine's credential from Root, or
+// registers the machine and keeps the credential there.
+func (c *client) ensureCredential(ctx context.Context) (*credential, error) {
+	path := filepath.Join(c.cfg.Root, credentialFile)
+	if data, err := os.ReadFile(path); err == nil {
+		var cred credential
+		if err := json.Unmarshal(data, &cred); err != nil || cred.Credential == "" {
+			return nil, fmt.Errorf("%w: %s is unreadable: remove it to register the machine again", ErrConfig, path)
+		}
+		return &cred, nil
+	}
+	if c.cfg.Token == "" {
+		return nil, fmt.Errorf("%w: the machine is not registered yet: give the cluster's registration token (--token or HERD_TOKEN)", ErrConfig)
+	}
+	var out herdapi.NodeRegistered
+	err := retry(ctx, c.cfg.Logger, "register the machine", func() error {
+		return c.do(ctx, http.MethodPost, "/v1/node/register", c.cfg.Token, c.cfg.Registration, &out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to register the machine: %w", err)
+	}
+	cred := &credential{MachineName: out.MachineName, ClusterName: out.ClusterName, Credential: out.Credential}
+	data, _ := json.Marshal(cred)
+	if err := certs.WriteFileAtomic(path, data, 0o600); err != nil {
+		return nil, err
+	}
+	c.cfg.Logger.Info("machine registered", "machine", out.MachineName, "cluster", out.ClusterName)
+	return cred, nil
+}

@@ -1,0 +1,229 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtest"
+	"herd.dev/herd/internal/machines"
+	"herd.dev/herd/internal/server"
+	"herd.dev/herd/internal/store"
+)
+
+// nodeAgent is a `herd node-agent` process of one machine.
+type nodeAgent struct {
+	cmd  *exec.Cmd
+	logs *herdtest.SyncBuffer
+	done chan struct{}
+}
+
+func (n *nodeAgent) kill() {
+	_ = n.cmd.Process.Kill()
+	<-n.done
+}
+
+// TestMachinePlans registers two machines with a cluster's registration
+// token through real node agents, hands one a plan as the planner will
+// (files, instructions, a process, a probe), kills its node agent in the
+// middle of the plan and checks that it goes on where it stopped when it
+// comes back; the other machine never sees that plan, and a failing plan
+// is tried a bounded number of times with its output kept.
+func TestMachinePlans(t *testing.T) {
+	s := herdtest.NewServer(t, func(c *server.Config) {
+		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), t.TempDir()
+	})
+	admin := s.Login(t, "admin", herdtest.BootstrapPassword)
+	code, body := s.Do(t, "POST", "/v1/clusters", admin, herdapi.ClusterCreateRequest{Name: "farm"})
+	if code != http.StatusCreated {
+		t.Fatalf("create farm: %d %s", code, body)
+	}
+	t.Cleanup(func() { s.Do(t, "DELETE", "/v1/clusters/farm?force=true", admin, nil) })
+	u := importURL(t, body)
+	regToken := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
+	herd := herdtest.Build(t, "../../cmd/herd", "herd")
+	mgmt := mgmtClient(t)
+
+	start := func(root, host, addr, token string) *nodeAgent {
+		cmd := exec.Command(herd, "node-agent", "--server", s.URL, "--ca-checksum", server.Checksum(s.CABundle()),
+			"--root", root, "--roles", "etcd,control-plane", "--hostname", host, "--address", addr, "--poll", "200ms")
+		cmd.Env = append(os.Environ(), "HERD_TOKEN="+token)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		n := &nodeAgent{cmd: cmd, logs: &herdtest.SyncBuffer{}, done: make(chan struct{})}
+		cmd.Stdout, cmd.Stderr = n.logs, n.logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = cmd.Wait(); close(n.done) }()
+		t.Cleanup(func() {
+			n.kill()
+			if t.Failed() {
+				t.Logf("node agent of %s:\n%s", host, n.logs.String())
+			}
+		})
+		return n
+	}
+	rootA, rootB := t.TempDir(), t.TempDir()
+	a := start(rootA, "farm-a", "127.0.2.1", regToken)
+	start(rootB, "farm-b", "127.0.2.2", regToken)
+	machineA, machineB := waitMachine(t, mgmt, "farm-a"), waitMachine(t, mgmt, "farm-b")
+
+	health := freeAddr(t, "127.0.2.1")
+	plan := herdapi.Plan{
+		Files: []herdapi.PlanFile{{Path: "etc/greeting", Content: []byte("hello")}},
+		Instructions: []herdapi.PlanInstruction{
+			{Name: "count", Command: "sh", Args: []string{"-c", "echo run >> runs.txt; cp etc/greeting copy.txt"}},
+			{Name: "slow", Command: "sh", Args: []string{"-c", "touch slow-started; sleep 3; echo slow done"}},
+		},
+		Processes: []herdapi.PlanProcess{{Name: "health", Command: herd, Args: []string{"node-agent", "--health-addr", health}}},
+		Probes:    []herdapi.PlanProbe{{Name: "health", URL: "http://" + health + "/readyz"}},
+	}
+	rev, err := machines.WritePlan(context.Background(), mgmt, machineA, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	herdtest.Eventually(t, "the slow instruction started", 30*time.Second, func() error {
+		_, err := os.Stat(filepath.Join(rootA, "slow-started"))
+		return err
+	})
+	a.kill()                                    // in the middle of the plan
+	a = start(rootA, "farm-a", "127.0.2.1", "") // no token: it keeps its credential
+	st := waitPlan(t, mgmt, machineA.Name, rev, v1.PlanSucceeded, func(st v1.MachineStatus) bool { return st.Probes["health"] })
+	if !strings.Contains(st.Output, "slow done") {
+		t.Errorf("output %q, want the last instruction's", st.Output)
+	}
+	if runs, _ := os.ReadFile(filepath.Join(rootA, "runs.txt")); string(runs) != "run\n" {
+		t.Errorf("the instruction done before the crash ran again: %q", runs)
+	}
+	if cp, _ := os.ReadFile(filepath.Join(rootA, "copy.txt")); string(cp) != "hello" {
+		t.Errorf("the plan's file: %q", cp)
+	}
+	if fi, err := os.Stat(filepath.Join(rootA, "credential.json")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the machine credential file: %v %v, want mode 0600", err, fi)
+	}
+
+	// The plan's process ends with its node agent.
+	a.kill()
+	herdtest.Eventually(t, "the plan's process ended with its node agent", 10*time.Second, func() error {
+		if left := herdtest.ProcessesMentioning(health); len(left) > 0 {
+			return fmt.Errorf("still running: %v", left)
+		}
+		return nil
+	})
+
+	// B's credential reads B's plan alone: none yet, not A's.
+	credB := readCredential(t, rootB)
+	if code, body := s.Do(t, "GET", "/v1/node/plan", credB, nil); code != http.StatusNoContent {
+		t.Errorf("machine B reads a plan: %d %s, want 204 (A's plan is A's alone)", code, body)
+	}
+	if code, _ := s.Do(t, "GET", "/v1/node/plan", machineA.Name+":"+strings.SplitN(credB, ":", 2)[1], nil); code != http.StatusUnauthorized {
+		t.Errorf("A's name with B's secret: %d, want 401", code)
+	}
+
+	// A failing plan: tried three times, then left Failed with its output.
+	failing := herdapi.Plan{Instructions: []herdapi.PlanInstruction{{Name: "broken", Command: "sh", Args: []string{"-c", "echo tried >> tries.txt; echo nope; exit 1"}}}}
+	revB, err := machines.WritePlan(context.Background(), mgmt, machineB, failing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = waitPlan(t, mgmt, machineB.Name, revB, v1.PlanFailed, func(st v1.MachineStatus) bool { return st.Failures == 3 })
+	if st.FailedInstruction != "broken" || !strings.Contains(st.Output, "nope") {
+		t.Errorf("failed plan: instruction %q, output %q", st.FailedInstruction, st.Output)
+	}
+	time.Sleep(time.Second) // several polls: no fourth try
+	if tries, _ := os.ReadFile(filepath.Join(rootB, "tries.txt")); strings.Count(string(tries), "tried") != 3 {
+		t.Errorf("tries: %q, want 3", tries)
+	}
+}
+
+// mgmtClient is a client of the management cluster.
+func mgmtClient(t *testing.T) client.Client {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", clusters.Get("mgmt").KubeconfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheme, err := store.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitMachine waits for the Machine of hostname.
+func waitMachine(t *testing.T, c client.Client, hostname string) *v1.Machine {
+	t.Helper()
+	var found *v1.Machine
+	herdtest.Eventually(t, "machine "+hostname+" registered", 30*time.Second, func() error {
+		var list v1.MachineList
+		if err := c.List(context.Background(), &list); err != nil {
+			return err
+		}
+		for i := range list.Items {
+			if list.Items[i].Spec.Hostname == hostname {
+				found = &list.Items[i]
+				return nil
+			}
+		}
+		return fmt.Errorf("no machine %s", hostname)
+	})
+	return found
+}
+
+// waitPlan waits until machine reports revision in state and ok holds.
+func waitPlan(t *testing.T, c client.Client, machine, revision, state string, ok func(v1.MachineStatus) bool) v1.MachineStatus {
+	t.Helper()
+	var m v1.Machine
+	herdtest.Eventually(t, "machine "+machine+" plan "+state, time.Minute, func() error {
+		if err := c.Get(context.Background(), client.ObjectKey{Name: machine}, &m); err != nil {
+			return err
+		}
+		if st := m.Status; st.AppliedRevision != revision || st.State != state || !ok(st) {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+	return m.Status
+}
+
+func readCredential(t *testing.T, root string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "credential.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Credential string }
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Credential
+}
+
+// freeAddr is a free TCP address on host.
+func freeAddr(t *testing.T, host string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
