@@ -64,6 +64,7 @@ plan: it serves /healthz and /readyz ("no plan") and waits. NODE_NAME names the 
 	f.StringVar(&cfg.Registration.Hostname, "hostname", "", "the machine's name (default: this host's name)")
 	f.StringVar(&cfg.Registration.Address, "address", "", "the machine's IP address, where its components listen")
 	f.StringArrayVar(&labels, "label", nil, "a label KEY=VALUE of the machine's node (repeatable)")
+	f.StringVar(&cfg.APIServer, "apiserver", "", "this control-plane machine's kube-apiserver (HOST:PORT): hold the cluster's fallback tunnel to it")
 	f.DurationVar(&cfg.Poll, "poll", 5*time.Second, "how often the plan is read")
 	f.StringArrayVar(&cfg.Registration.Taints, "taint", nil, "a taint KEY[=VALUE]:EFFECT of the machine's node (repeatable)")
 	return cmd

@@ -1,6 +1,10 @@
 package clusters
 
 import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
 	"context"
 	"net/http"
 	"strings"
@@ -12,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/machines"
 	"herd.dev/herd/internal/tunnel"
 )
 
@@ -29,8 +34,12 @@ func (m *Manager) setConnected(cluster string) {
 	defer cancel()
 	cond := metav1.Condition{Type: v1.ClusterConnected, Status: metav1.ConditionFalse, Reason: "AgentDisconnected",
 		Message: "no agent tunnel"}
-	if connected {
+	switch {
+	case connected:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "AgentConnected", "the agent's tunnel is up"
+	case c.UID != "" && m.nodeTunnel.Connected(sessionKey(&c)):
+		cond.Reason, cond.Message = "NodeAgentOnly",
+			"no cluster agent is connected; Herd reaches the cluster through the fallback tunnel of a control-plane machine's node agent"
 	}
 	extra := map[string]any{"lastSeen": metav1.NewTime(m.now()), "connectedAgents": int32(m.tunnel.Sessions(sessionKey(&c)))}
 	if err := m.applyClusterCondition(ctx, cluster, ownerTunnel, cond, extra, false); err != nil && !apierrors.IsNotFound(err) {
@@ -52,6 +61,66 @@ func clusterOfKey(key string) string {
 // Connected reports whether an agent of this cluster (this UID) holds a
 // tunnel to this replica.
 func (m *Manager) Connected(c *v1.Cluster) bool { return m.tunnel.Connected(sessionKey(c)) }
+
+// Reachable reports whether the cluster can be reached from this replica:
+// through its agent's tunnel, or else through the node tunnel of one of
+// its control-plane machines.
+func (m *Manager) Reachable(c *v1.Cluster) bool {
+	return m.Connected(c) || m.nodeTunnel.Connected(sessionKey(c))
+}
+
+// dialer dials through the cluster agent's tunnel of key, and when no
+// cluster agent is connected, through a node tunnel (the fallback, whose
+// node agent dials only its own machine's kube-apiserver).
+func (m *Manager) dialer(key string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := m.tunnel.DialContext(ctx, key, network, addr)
+		if errors.Is(err, tunnel.ErrNotConnected) && m.nodeTunnel.Connected(key) {
+			return m.nodeTunnel.DialContext(ctx, key, network, addr)
+		}
+		return conn, err
+	}
+}
+
+// NodeTunnel is the server end of the node agents' fallback tunnels (GET
+// /v1/node/connect), held by control-plane machines.
+func (m *Manager) NodeTunnel() *tunnel.Server { return m.nodeTunnel }
+
+// newNodeTunnel makes the fallback tunnel server: node agents connect with
+// their machine credential; only control-plane machines qualify.
+func (m *Manager) newNodeTunnel() error {
+	t, err := tunnel.NewServer(tunnel.ServerConfig{
+		Authorize: func(r *http.Request) (string, error) {
+			bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			machine, err := machines.Authenticate(r.Context(), m.cache, bearer)
+			if err != nil {
+				return "", err
+			}
+			if !slices.Contains(machine.Spec.Roles, v1.RoleControlPlane) {
+				return "", fmt.Errorf("machine %s is not a control-plane machine", machine.Name)
+			}
+			var c v1.Cluster
+			if err := m.cache.Get(r.Context(), client.ObjectKey{Name: machine.Spec.ClusterName}, &c); err != nil {
+				return "", err
+			}
+			if !ownedBy(machine, &c) {
+				return "", fmt.Errorf("machine %s is of an earlier cluster named %s", machine.Name, c.Name)
+			}
+			return sessionKey(&c), nil
+		},
+		OnChange: func(key string, connected bool) {
+			m.log.Info("node tunnel", "cluster", clusterOfKey(key), "connected", connected)
+			go m.setConnected(clusterOfKey(key))
+		},
+		KeepAlive: m.cfg.KeepAlive,
+		Logger:    m.log.With("tunnel", "node"),
+	})
+	if err != nil {
+		return err
+	}
+	m.nodeTunnel = t
+	return nil
+}
 
 // newTunnel makes the tunnel server: agents connect with their agent
 // token, sessions are keyed by cluster name and UID.

@@ -97,7 +97,7 @@ func (m *Manager) connection(c *v1.Cluster, endpoint string, ca []byte, token st
 	pool.AppendCertsFromPEM(ca)
 	transport := func(h2 bool) *http.Transport {
 		return &http.Transport{
-			DialContext:         m.tunnel.Dialer(sessionKey(c)),
+			DialContext:         m.dialer(sessionKey(c)),
 			TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: u.Hostname(), MinVersion: tls.VersionTLS12},
 			ForceAttemptHTTP2:   h2,
 			MaxIdleConnsPerHost: 64,
@@ -158,7 +158,7 @@ func (m *Manager) verifyPending(ctx context.Context, c *v1.Cluster, secret *core
 // agent's credential.
 func (m *Manager) Kube(ctx context.Context, cluster string) (kubernetes.Interface, error) {
 	var c v1.Cluster
-	if err := m.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil || !c.DeletionTimestamp.IsZero() || !m.Connected(&c) {
+	if err := m.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c); err != nil || !c.DeletionTimestamp.IsZero() || !m.Reachable(&c) {
 		return nil, fmt.Errorf("cluster %s has no agent connected", cluster)
 	}
 	d, err := m.DownstreamFor(ctx, &c)
@@ -172,7 +172,7 @@ func (m *Manager) Kube(ctx context.Context, cluster string) (kubernetes.Interfac
 // token of the account that may impersonate only the caller. It wraps
 // authproxy.ErrUnavailable when the cluster cannot be reached.
 func (m *Manager) Target(ctx context.Context, c *v1.Cluster, caller authproxy.Caller) (*authproxy.Target, error) {
-	if !m.Connected(c) {
+	if !m.Reachable(c) {
 		return nil, fmt.Errorf("%w: cluster %s has no agent connected", authproxy.ErrUnavailable, c.Name)
 	}
 	d, err := m.DownstreamFor(ctx, c)

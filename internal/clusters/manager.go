@@ -57,7 +57,9 @@ type Manager struct {
 	api    client.Reader
 	now    func() time.Time
 	tunnel *tunnel.Server
-	reg    *Registrar
+	// nodeTunnel holds node agents' fallback tunnels.
+	nodeTunnel *tunnel.Server
+	reg        *Registrar
 
 	targets sync.Map // session key -> *Downstream
 	// connectedMu serializes writes of the Connected condition.
@@ -91,6 +93,9 @@ func New(cfg Config) (*Manager, error) {
 	m.reg = &Registrar{client: cfg.Client, cache: cfg.Cache, api: cfg.API, log: cfg.Logger, audit: cfg.Audit, now: cfg.Now,
 		ttl: cfg.RegistrationTokenTTL, onChange: m.registrationChanged, disconnect: func(key string) { m.tunnel.Disconnect(key) }}
 	if err := m.newTunnel(); err != nil {
+		return nil, err
+	}
+	if err := m.newNodeTunnel(); err != nil {
 		return nil, err
 	}
 	return m, nil

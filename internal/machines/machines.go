@@ -194,18 +194,27 @@ func checkTaint(t string) error {
 
 // machine returns the Machine whose credential is bearer.
 func (m *Machines) machine(ctx context.Context, bearer string) (*v1.Machine, error) {
+	machine, err := Authenticate(ctx, m.cfg.Cache, bearer)
+	if err != nil {
+		m.log.Info("machine credential refused", "err", err)
+		return nil, ErrUnauthorized
+	}
+	return machine, nil
+}
+
+// Authenticate returns the Machine (read from cache) whose credential is
+// bearer, or an error for the log that wraps ErrUnauthorized.
+func Authenticate(ctx context.Context, cache client.Reader, bearer string) (*v1.Machine, error) {
 	name, secret, err := herdtoken.Parse(bearer)
 	if err != nil || !strings.HasPrefix(name, machinePrefx) {
-		return nil, ErrUnauthorized
+		return nil, fmt.Errorf("%w: not a machine credential", ErrUnauthorized)
 	}
 	var machine v1.Machine
-	if err := m.cfg.Cache.Get(ctx, client.ObjectKey{Name: name}, &machine); err != nil {
-		m.log.Info("machine credential refused", "machine", name, "err", err)
-		return nil, ErrUnauthorized
+	if err := cache.Get(ctx, client.ObjectKey{Name: name}, &machine); err != nil {
+		return nil, fmt.Errorf("%w: machine %s: %v", ErrUnauthorized, name, err)
 	}
 	if !herdtoken.Verify(machine.Spec.CredentialHash, secret) || !machine.DeletionTimestamp.IsZero() {
-		m.log.Info("machine credential refused", "machine", name, "err", "wrong secret or machine being deleted")
-		return nil, ErrUnauthorized
+		return nil, fmt.Errorf("%w: machine %s: wrong secret, or the machine is being deleted", ErrUnauthorized, name)
 	}
 	return &machine, nil
 }

@@ -24,11 +24,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"herd.dev/herd/internal/certs"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdclient"
+	"herd.dev/herd/internal/tunnel"
 )
 
 // ErrConfig: the node agent cannot start as configured.
@@ -51,6 +53,12 @@ type Config struct {
 	// MaxTries bounds the tries of one instruction per plan revision.
 	// Zero: 3.
 	MaxTries int
+	// APIServer is this machine's own kube-apiserver (host:port). On a
+	// control-plane machine the node agent then holds the cluster's
+	// fallback tunnel, through which Herd reaches that address, and no
+	// other, when no cluster agent is connected. Empty: no fallback
+	// tunnel.
+	APIServer string
 	// Logger receives the log. Nil: discard.
 	Logger *slog.Logger
 }
@@ -92,12 +100,41 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	a := &agent{cfg: cfg, client: c, cred: cred, log: cfg.Logger.With("machine", cred.MachineName)}
 	a.log.Info("node agent running", "cluster", cred.ClusterName, "root", cfg.Root)
-	return a.loop(ctx)
+	if cfg.APIServer == "" {
+		return a.loop(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tunnelDone := make(chan error, 1)
+	go func() { tunnelDone <- a.fallbackTunnel(ctx) }()
+	err = a.loop(ctx)
+	cancel()
+	if terr := <-tunnelDone; err == nil && terr != nil && !errors.Is(terr, context.Canceled) {
+		err = terr
+	}
+	return err
+}
+
+// fallbackTunnel holds the cluster's node tunnel, which may reach only
+// this machine's kube-apiserver.
+func (a *agent) fallbackTunnel(ctx context.Context) error {
+	return tunnel.RunAgent(ctx, tunnel.AgentConfig{
+		URL:       "wss" + strings.TrimPrefix(strings.TrimSuffix(a.cfg.Server, "/"), "https") + "/v1/node/connect",
+		Header:    http.Header{"Authorization": {"Bearer " + a.cred.Credential}},
+		TLSConfig: a.client.tls,
+		Allow:     func(network, addr string) bool { return network == "tcp" && addr == a.cfg.APIServer },
+		OnConnect: func() { a.log.Info("fallback tunnel up", "apiServer", a.cfg.APIServer) },
+		OnDisconnect: func(err error) {
+			a.log.Warn("fallback tunnel down; reconnecting", "err", err)
+		},
+		Logger: a.log,
+	})
 }
 
 // client talks to Herd.
 type client struct {
 	cfg  Config
+	tls  *tls.Config
 	http *http.Client
 }
 
@@ -116,8 +153,9 @@ func newClient(ctx context.Context, cfg Config) (*client, error) {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	return &client{cfg: cfg, http: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}, nil
+	tlsConfig := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &client{cfg: cfg, tls: tlsConfig, http: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: tlsConfig.Clone()}}}, nil
 }
 
 // ensureCredential reads the machine's credential from Root, or

@@ -28,6 +28,7 @@ func (s *Server) routes() (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/connect", s.clusters.Tunnel())
+	mux.Handle("GET /v1/node/connect", s.clusters.NodeTunnel())
 	mux.Handle(authproxy.Prefix, s.proxy)
 	mux.Handle("/", rest)
 	return mux, nil

@@ -129,6 +129,7 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	_ = s.clusters.Tunnel().Close() // hijacked tunnel connections outlive Shutdown
+	_ = s.clusters.NodeTunnel().Close()
 	s.clusters.MarkDisconnected()
 	s.cfg.Logger.Info("herd server stopped")
 	return err

@@ -227,3 +227,77 @@ func freeAddr(t *testing.T, host string) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// TestFallbackTunnel: the node agent of a control-plane machine holds its
+// cluster's fallback tunnel; when the cluster agent is gone, kubectl
+// through Herd still reaches the cluster through it. A worker machine's
+// credential may not hold one.
+func TestFallbackTunnel(t *testing.T) {
+	e := newEnv(t, "east")
+	herd := e.herd
+	apiserver := strings.TrimPrefix(clusters.Get("east").ServerURL(), "https://")
+	mgmt := mgmtClient(t)
+	run := func(host, roles string) (*nodeAgent, string) {
+		root := t.TempDir()
+		cmd := exec.Command(herd, "node-agent", "--server", e.s.URL, "--ca-checksum", checksum(e), "--root", root,
+			"--roles", roles, "--hostname", host, "--address", "127.0.0.1", "--apiserver", apiserver, "--poll", "1s")
+		cmd.Env = append(os.Environ(), "HERD_TOKEN="+e.regTok)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		n := &nodeAgent{cmd: cmd, logs: &herdtest.SyncBuffer{}, done: make(chan struct{})}
+		cmd.Stdout, cmd.Stderr = n.logs, n.logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = cmd.Wait(); close(n.done) }()
+		t.Cleanup(func() {
+			n.kill()
+			if m := waitMachine(t, mgmt, host); m != nil {
+				_ = mgmt.Delete(context.Background(), m)
+			}
+			if t.Failed() {
+				t.Logf("node agent of %s:\n%s", host, n.logs.String())
+			}
+		})
+		return n, root
+	}
+	cp, _ := run("east-cp-1", "etcd,control-plane")
+	_, workerRoot := run("east-worker-1", "worker")
+	herdtest.Eventually(t, "the fallback tunnel up", 30*time.Second, func() error {
+		if !strings.Contains(cp.logs.String(), "fallback tunnel up") {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	waitMachine(t, mgmt, "east-worker-1")
+	herdtest.Eventually(t, "the worker's credential", 10*time.Second, func() error {
+		_, err := os.Stat(filepath.Join(workerRoot, "credential.json"))
+		return err
+	})
+	if code, _ := e.s.Do(t, "GET", "/v1/node/connect", readCredential(t, workerRoot), nil); code != http.StatusUnauthorized {
+		t.Errorf("a worker machine's node tunnel: %d, want 401", code)
+	}
+
+	e.stopAgent()
+	e.waitConnected(t, "False")
+	herdtest.Eventually(t, "the cluster says how it is reached", 10*time.Second, func() error {
+		if c := cluster(t, e); !strings.Contains(c.Message, "fallback tunnel") {
+			return fmt.Errorf("cluster: %+v", c)
+		}
+		return nil
+	})
+	k := e.kubectl(t, e.admin)
+	herdtest.Eventually(t, "kubectl through the fallback tunnel", 20*time.Second, func() error {
+		out, errOut, err := k.Exec("get", "namespace", "default", "-o", "name")
+		if err != nil || out != "namespace/default\n" {
+			return fmt.Errorf("%v %s %s", err, out, errOut)
+		}
+		return nil
+	})
+	cp.kill()
+	herdtest.Eventually(t, "no way to the cluster without any agent", 20*time.Second, func() error {
+		if _, _, err := k.Exec("get", "namespace", "default"); err == nil {
+			return fmt.Errorf("kubectl still works")
+		}
+		return nil
+	})
+}
