@@ -1,12 +1,12 @@
 package clusters
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
-	"slices"
-	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
