@@ -47,6 +47,7 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("DELETE /v1/clusters/{name}", a.authed(clusters.handleDeleteCluster))
 	mux.HandleFunc("POST /v1/clusters/{name}/import", a.authed(clusters.handleImport))
 	mux.HandleFunc("GET /v1/clusters/{name}/kubeconfig", a.authed(clusters.handleKubeconfig))
+	mux.HandleFunc("GET /v1/clusters/{name}/machines", a.authed(clusters.handleListMachines))
 
 	mux.HandleFunc("GET /v1/roles", a.allowed("list", "roletemplates", roles.handleListRoles))
 	mux.HandleFunc("GET /v1/roles/{name}", a.allowed("get", "roletemplates", roles.handleGetRole))

@@ -319,3 +319,26 @@ type NodePlanStatus struct {
 	Output            string          `json:"output,omitempty"`
 	Probes            map[string]bool `json:"probes,omitempty"`
 }
+
+// Machine is a machine of a cluster as the API shows it.
+type Machine struct {
+	Name              string          `json:"name"`
+	ClusterName       string          `json:"clusterName"`
+	Hostname          string          `json:"hostname"`
+	Address           string          `json:"address"`
+	Roles             []string        `json:"roles"`
+	PlanState         string          `json:"planState,omitempty"`
+	PlanRevision      string          `json:"planRevision,omitempty"`
+	AppliedRevision   string          `json:"appliedRevision,omitempty"`
+	Failures          int32           `json:"failures,omitempty"`
+	FailedInstruction string          `json:"failedInstruction,omitempty"`
+	Output            string          `json:"output,omitempty"`
+	Probes            map[string]bool `json:"probes,omitempty"`
+	LastContact       *time.Time      `json:"lastContact,omitempty"`
+	CreatedAt         time.Time       `json:"createdAt"`
+}
+
+// MachineList is a cluster's machines.
+type MachineList struct {
+	Items []Machine `json:"items"`
+}

@@ -116,3 +116,16 @@ func (c *Client) KubeconfigWith(ctx context.Context, name string, opts Kubeconfi
 	}
 	return out, nil
 }
+
+// ListMachines lists a cluster's machines (its administrators).
+func (c *Client) ListMachines(ctx context.Context, cluster string) (*herdapi.MachineList, error) {
+	path, err := clusterPath(cluster)
+	if err != nil {
+		return nil, err
+	}
+	var out herdapi.MachineList
+	if err := c.do(ctx, http.MethodGet, path+"/machines", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

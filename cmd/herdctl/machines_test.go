@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/wellknown"
+)
+
+func TestMachinesList(t *testing.T) {
+	c := newCLI(t)
+	var prod v1.Cluster
+	if err := c.srv.Client.Get(context.Background(), client.ObjectKey{Name: "prod"}, &prod); err != nil {
+		t.Fatal(err)
+	}
+	owner := []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: "prod", UID: prod.UID}}
+	contact := metav1.NewTime(testNow.Add(-30e9))
+	machine := func(name, host, addr string, roles []string, st v1.MachineStatus) *v1.Machine {
+		return &v1.Machine{ObjectMeta: metav1.ObjectMeta{Name: name, OwnerReferences: owner, CreationTimestamp: metav1.NewTime(testNow),
+			Labels: map[string]string{wellknown.ClusterLabel: "prod"}},
+			Spec:   v1.MachineSpec{ClusterName: "prod", Hostname: host, Address: addr, Roles: roles, CredentialHash: "x"},
+			Status: st}
+	}
+	c.srv.Put(t,
+		machine("m-bbbbbbbbbb", "prod-worker-1", "127.0.3.2", []string{"worker"},
+			v1.MachineStatus{State: v1.PlanFailed, Failures: 3, FailedInstruction: "install", LastContact: &contact}),
+		machine("m-aaaaaaaaaa", "prod-cp-1", "127.0.3.1", []string{"control-plane", "etcd"},
+			v1.MachineStatus{State: v1.PlanSucceeded, Probes: map[string]bool{"apiserver": true, "etcd": false}, LastContact: &contact}),
+	)
+	c.login("alice", "s3cret")
+	c.runTests(t, []cmdTest{
+		{name: "a cluster's administrator", args: []string{"machines", "list", "prod"}, stdout: "" +
+			"HOSTNAME        ADDRESS     ROLES                PLAN                        PROBES   LAST CONTACT   NAME\n" +
+			"prod-cp-1       127.0.3.1   control-plane,etcd   Succeeded                   1/2      30s ago        m-aaaaaaaaaa\n" +
+			"prod-worker-1   127.0.3.2   worker               Failed (install, 3 tries)   -        30s ago        m-bbbbbbbbbb\n",
+			requests: []string{"GET /v1/clusters/prod/machines"}},
+		{name: "no such cluster", args: []string{"machines", "list", "nope"}, wantErr: true, stdout: "cluster nope not found",
+			requests: []string{"GET /v1/clusters/nope/machines"}},
+	})
+	c.login("bob", "hunter2")
+	c.runTests(t, []cmdTest{
+		{name: "not a member", args: []string{"machines", "list", "prod"}, wantErr: true, stdout: "not found",
+			requests: []string{"GET /v1/clusters/prod/machines"}},
+	})
+}
