@@ -14,6 +14,9 @@ const (
 	// ClusterRBACSynced is True when the cluster holds Herd's roles and
 	// bindings as they are now.
 	ClusterRBACSynced = "RBACSynced"
+	// ClusterProvisioned is True once Herd has brought up a provisioned
+	// cluster's machines; False says which tier waits for which machine.
+	ClusterProvisioned = "Provisioned"
 	// ClusterProjectGuard is True while the cluster enforces the admission
 	// policy that keeps namespaces in their projects (Kubernetes 1.30 or
 	// newer, policy in place); False says why project boundaries are not
@@ -36,6 +39,19 @@ type ClusterSpec struct {
 	// cluster), also when Herd is down.
 	// +optional
 	AuthorizedEndpoint *AuthorizedEndpoint `json:"authorizedEndpoint,omitempty"`
+	// Provisioning makes Herd build the cluster on the machines whose node
+	// agents register with its registration token, instead of importing
+	// a cluster built elsewhere.
+	// +optional
+	Provisioning *ClusterProvisioning `json:"provisioning,omitempty"`
+}
+
+// ClusterProvisioning is how Herd builds a provisioned cluster.
+type ClusterProvisioning struct {
+	// KubernetesVersion of the cluster's components, one that Herd
+	// supports.
+	// +kubebuilder:validation:MaxLength=32
+	KubernetesVersion string `json:"kubernetesVersion"`
 }
 
 // AuthorizedEndpoint configures direct access to a cluster.

@@ -11,6 +11,7 @@ import (
 
 	"herd.dev/herd/internal/health"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/localcluster"
 	"herd.dev/herd/internal/nodeagent"
 )
 
@@ -65,6 +66,7 @@ plan: it serves /healthz and /readyz ("no plan") and waits. NODE_NAME names the 
 	f.StringVar(&cfg.Registration.Address, "address", "", "the machine's IP address, where its components listen")
 	f.StringArrayVar(&labels, "label", nil, "a label KEY=VALUE of the machine's node (repeatable)")
 	f.StringVar(&cfg.APIServer, "apiserver", "", "this control-plane machine's kube-apiserver (HOST:PORT): hold the cluster's fallback tunnel to it")
+	f.StringVar(&cfg.BinDir, "bin-dir", localcluster.DefaultBinDir(), "the machine's Kubernetes binaries (etcd, kube-apiserver, kubectl, kwok...), found by plan commands")
 	f.DurationVar(&cfg.Poll, "poll", 5*time.Second, "how often the plan is read")
 	f.StringArrayVar(&cfg.Registration.Taints, "taint", nil, "a taint KEY[=VALUE]:EFFECT of the machine's node (repeatable)")
 	return cmd

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"herd.dev/herd/internal/certs"
 	"herd.dev/herd/internal/herdapi"
 )
 
@@ -113,8 +114,8 @@ func conditionStatus(b bool) string {
 func newClustersCreateCommand(a *app) *cobra.Command {
 	var req herdapi.ClusterCreateRequest
 	cmd := &cobra.Command{
-		Use:   "create NAME [--display-name TEXT] [--description TEXT]",
-		Short: "Create a cluster to import and print its import command",
+		Use:   "create NAME [--display-name TEXT] [--description TEXT] [--provision VERSION]",
+		Short: "Create a cluster to import (or, with --provision, for Herd to build) and print its command",
 		Args:  needArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.session()
@@ -128,6 +129,14 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 			}
 			return a.print(resp, func(w io.Writer) {
 				a.clusterTable(w, resp.Cluster)
+				if req.KubernetesVersion != "" {
+					token := registrationToken(resp.Import.URL)
+					fmt.Fprintf(w, "\nHerd builds the cluster on the machines that register with it (the token is shown once and expires %s). On each machine run:\n\n",
+						until(resp.Import.ExpiresAt, a.now()))
+					fmt.Fprintf(w, "  HERD_TOKEN=%s herd node-agent --server %s --ca-checksum %s --root DIR --address IP --roles etcd,control-plane|worker\n",
+						token, s.cfg.Server, caChecksum(s.cfg))
+					return
+				}
 				fmt.Fprintf(w, "\nTo import the cluster, run this against it (the command holds a registration token: it is shown once and expires %s):\n\n",
 					until(resp.Import.ExpiresAt, a.now()))
 				fmt.Fprintf(w, "  %s\n", importCommand(resp.Import))
@@ -136,7 +145,23 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&req.DisplayName, "display-name", "", "a human-friendly name")
 	cmd.Flags().StringVar(&req.Description, "description", "", "what the cluster is for")
+	cmd.Flags().StringVar(&req.KubernetesVersion, "provision", "", "Herd builds the cluster at this Kubernetes version on machines whose node agents register with it")
 	return cmd
+}
+
+// caChecksum is the checksum of the CA pinned at login, or CHECKSUM (see
+// /cacerts) when none was.
+func caChecksum(cfg *fileConfig) string {
+	if cfg.CACert == "" {
+		return "CHECKSUM"
+	}
+	return certs.Checksum([]byte(cfg.CACert))
+}
+
+// registrationToken is the registration token in an import URL.
+func registrationToken(importURL string) string {
+	_, file, _ := strings.Cut(importURL, "/v1/import/")
+	return strings.TrimSuffix(file, ".yaml")
 }
 
 // importCommand is the server's command line, or one built from the URL.

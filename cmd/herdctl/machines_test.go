@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,4 +47,25 @@ func TestMachinesList(t *testing.T) {
 		{name: "not a member", args: []string{"machines", "list", "prod"}, wantErr: true, stdout: "not found",
 			requests: []string{"GET /v1/clusters/prod/machines"}},
 	})
+}
+
+func TestClustersCreateProvisioned(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	stdout, _, err := c.run("", "clusters", "create", "made", "--provision", "v1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "herd node-agent --server "+c.srv.URL) || !strings.Contains(stdout, "--roles etcd,control-plane|worker") ||
+		!strings.Contains(stdout, "HERD_TOKEN=crt-") {
+		t.Errorf("output:\n%s\nwant the node agent's command with a registration token", stdout)
+	}
+	var made v1.Cluster
+	if err := c.srv.Client.Get(context.Background(), client.ObjectKey{Name: "made"}, &made); err != nil {
+		t.Fatal(err)
+	}
+	if made.Spec.Provisioning == nil || made.Spec.Provisioning.KubernetesVersion != "v1.37.2" {
+		t.Errorf("cluster spec: %+v", made.Spec)
+	}
+	c.fails("cannot be provisioned; supported: v1.37.2", "", "clusters", "create", "old", "--provision", "v1.20.0")
 }

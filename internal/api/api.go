@@ -49,6 +49,8 @@ type Config struct {
 	ServerURL string
 	// AgentImage is the agent image in import manifests (--agent-image).
 	AgentImage string
+	// KubernetesVersions are the versions a provisioned cluster may have.
+	KubernetesVersions []string
 	// CABundle is what clients pin (served at /cacerts); EmbedCA says
 	// whether kubeconfigs carry it (false for a CA the system trusts).
 	CABundle []byte

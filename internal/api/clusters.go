@@ -57,10 +57,16 @@ func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request,
 	case len(req.DisplayName) > 253 || len(req.Description) > 1024:
 		a.invalid(w, r, "displayName is limited to 253 bytes and description to 1024")
 		return
+	case req.KubernetesVersion != "" && !slices.Contains(a.cfg.KubernetesVersions, req.KubernetesVersion):
+		a.invalid(w, r, fmt.Sprintf("Kubernetes %.32q cannot be provisioned; supported: %s", req.KubernetesVersion, strings.Join(a.cfg.KubernetesVersions, ", ")))
+		return
 	}
 	cluster := &v1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Finalizers: []string{clusters.CleanupFinalizer}},
 		Spec:       v1.ClusterSpec{DisplayName: req.DisplayName, Description: req.Description},
+	}
+	if req.KubernetesVersion != "" {
+		cluster.Spec.Provisioning = &v1.ClusterProvisioning{KubernetesVersion: req.KubernetesVersion}
 	}
 	if err := a.client.Create(r.Context(), cluster); err != nil {
 		if apierrors.IsAlreadyExists(err) {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -146,16 +147,20 @@ func (m *Manager) startCleanup(ctx context.Context, c *v1.Cluster) {
 	}()
 }
 
-// removeCleanupFinalizer lets a deleted Cluster go.
+// RemoveCleanupFinalizer lets a deleted Cluster go. The patch names the
+// finalizers it read (with their resourceVersion), so it is tried again
+// when another writer (a status update) came in between.
 func (m *Manager) RemoveCleanupFinalizer(ctx context.Context, c *v1.Cluster) error {
-	var cur v1.Cluster
-	if err := m.api.Get(ctx, client.ObjectKeyFromObject(c), &cur); err != nil || cur.UID != c.UID {
-		return client.IgnoreNotFound(err)
-	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
-		"finalizers":      slices.DeleteFunc(slices.Clone(cur.Finalizers), func(f string) bool { return f == CleanupFinalizer }),
-		"resourceVersion": cur.ResourceVersion}})
-	return client.IgnoreNotFound(m.client.Patch(ctx, &cur, client.RawPatch(types.MergePatchType, patch)))
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cur v1.Cluster
+		if err := m.api.Get(ctx, client.ObjectKeyFromObject(c), &cur); err != nil || cur.UID != c.UID {
+			return client.IgnoreNotFound(err)
+		}
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+			"finalizers":      slices.DeleteFunc(slices.Clone(cur.Finalizers), func(f string) bool { return f == CleanupFinalizer }),
+			"resourceVersion": cur.ResourceVersion}})
+		return client.IgnoreNotFound(m.client.Patch(ctx, &cur, client.RawPatch(types.MergePatchType, patch)))
+	})
 }
 
 // cleanDownstream deletes from a cluster the token copies, impersonation

@@ -186,6 +186,10 @@ type ClusterCreateRequest struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"displayName,omitempty"`
 	Description string `json:"description,omitempty"`
+	// KubernetesVersion, when set, makes a provisioned cluster: Herd
+	// builds it on the machines that register with its registration
+	// token (herd node-agent), instead of importing one.
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 }
 
 // ClusterCreateResponse is the new cluster and how to import it.

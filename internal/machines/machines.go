@@ -24,6 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -267,16 +268,46 @@ func (m *Machines) ReportStatus(ctx context.Context, bearer string, st herdapi.N
 	if len(st.Output) > maxOutput {
 		st.Output = st.Output[len(st.Output)-maxOutput:]
 	}
-	patch := client.MergeFrom(machine.DeepCopy())
-	now := metav1.NewTime(m.cfg.Now())
-	machine.Status.AppliedRevision = st.Revision
-	machine.Status.State = st.State
-	machine.Status.Failures = st.Failures
-	machine.Status.FailedInstruction = st.FailedInstruction
-	machine.Status.Output = strings.ToValidUTF8(st.Output, "?")
-	machine.Status.Probes = st.Probes
-	machine.Status.LastContact = &now
-	return m.cfg.Client.Status().Patch(ctx, machine, patch)
+	// Every field the node agent owns, written as it says (a merge patch
+	// against the cache would skip what a stale cache already shows).
+	probes := map[string]any{}
+	for name := range machine.Status.Probes {
+		probes[name] = nil
+	}
+	for name, ok := range st.Probes {
+		probes[name] = ok
+	}
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{
+		"appliedRevision": st.Revision, "state": st.State, "failures": st.Failures, "failedInstruction": st.FailedInstruction,
+		"output": strings.ToValidUTF8(st.Output, "?"), "probes": probes, "lastContact": metav1.NewTime(m.cfg.Now()),
+	}})
+	if err != nil {
+		return err
+	}
+	return m.cfg.Client.Status().Patch(ctx, machine, client.RawPatch(types.MergePatchType, patch))
+}
+
+// RevisionOf is the revision plan would have.
+func RevisionOf(plan herdapi.Plan) (string, error) {
+	content, err := json.Marshal(plan)
+	if err != nil {
+		return "", err
+	}
+	return Revision(content), nil
+}
+
+// CurrentRevision is the revision of machine's stored plan ("" if none),
+// read uncached.
+func CurrentRevision(ctx context.Context, api client.Reader, machine *v1.Machine) (string, error) {
+	var s corev1.Secret
+	err := api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: PlanSecretName(machine.Name)}, &s)
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return Revision(s.Data[planKey]), nil
 }
 
 // WritePlan stores plan as machine's plan (the planner's write) and
@@ -301,10 +332,7 @@ func WritePlan(ctx context.Context, c client.Client, machine *v1.Machine, plan h
 		return "", fmt.Errorf("failed to write the plan of machine %s: %w", machine.Name, err)
 	}
 	rev := Revision(content)
-	patch := client.MergeFrom(machine.DeepCopy())
-	machine.Status.PlanRevision = rev
-	if machine.Status.State == "" || machine.Status.AppliedRevision != rev {
-		machine.Status.State = v1.PlanPending
-	}
-	return rev, c.Status().Patch(ctx, machine, patch)
+	// Only the plan's revision: the state is the node agent's to say.
+	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"planRevision": rev}})
+	return rev, c.Status().Patch(ctx, machine, client.RawPatch(types.MergePatchType, patch))
 }

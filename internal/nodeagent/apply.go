@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -50,16 +51,18 @@ type agent struct {
 	client *client
 	cred   *credential
 	log    *slog.Logger
+	env    []string // of plan commands
 	procs  supervisor
 
 	last     herdapi.NodePlanStatus
 	lastSent time.Time
+	probes   map[string]bool // the last results, reported until the next
 }
 
 // loop applies the plan every Poll until ctx ends; then it stops the
 // plan's processes.
 func (a *agent) loop(ctx context.Context) error {
-	a.procs.root, a.procs.log = a.cfg.Root, a.log
+	a.procs.root, a.procs.log, a.procs.env = a.cfg.Root, a.log, a.env
 	defer a.procs.stopAll()
 	t := time.NewTicker(a.cfg.Poll)
 	defer t.Stop()
@@ -97,8 +100,9 @@ func (a *agent) step(ctx context.Context) error {
 	if pr.State == v1.PlanSucceeded {
 		a.procs.reconcile(plan.Plan.Processes)
 	}
+	a.probes = a.probe(ctx, plan.Plan.Probes)
 	a.report(ctx, herdapi.NodePlanStatus{Revision: pr.Revision, State: pr.State, Failures: pr.Tries,
-		FailedInstruction: pr.FailedInstruction, Output: pr.Output, Probes: a.probe(ctx, plan.Plan.Probes)})
+		FailedInstruction: pr.FailedInstruction, Output: pr.Output, Probes: a.probes})
 	return nil
 }
 
@@ -129,8 +133,8 @@ func (a *agent) apply(ctx context.Context, plan *herdapi.NodePlan) progress {
 		}
 		pr.State = v1.PlanInProgress
 		a.saveProgress(pr)
-		a.report(ctx, herdapi.NodePlanStatus{Revision: pr.Revision, State: pr.State, Failures: pr.Tries})
-		out, err := runInstruction(ctx, a.cfg.Root, in)
+		a.report(ctx, herdapi.NodePlanStatus{Revision: pr.Revision, State: pr.State, Failures: pr.Tries, Probes: a.probes})
+		out, err := runInstruction(ctx, a.cfg.Root, a.env, in)
 		if err != nil {
 			return fail(name, out+"\n"+err.Error())
 		}
@@ -209,16 +213,16 @@ func writeFiles(root string, files []herdapi.PlanFile) error {
 
 // runInstruction runs in in root, bounded by its timeout, and returns
 // the end of its output.
-func runInstruction(ctx context.Context, root string, in herdapi.PlanInstruction) (string, error) {
+func runInstruction(ctx context.Context, root string, env []string, in herdapi.PlanInstruction) (string, error) {
 	timeout := defaultInstructionTimeout
 	if in.TimeoutSeconds > 0 {
 		timeout = min(time.Duration(in.TimeoutSeconds)*time.Second, maxInstructionTimeout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, in.Command, in.Args...)
+	cmd := exec.CommandContext(ctx, lookPath(in.Command, env), in.Args...)
 	cmd.Dir = root
-	cmd.Env = append(append(os.Environ(), "HERD_MACHINE_ROOT="+root), in.Env...)
+	cmd.Env = append(slices.Clone(env), in.Env...)
 	out := &tailBuffer{max: maxOutput}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -251,4 +255,22 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.buf.String()
+}
+
+// lookPath finds command on the PATH of env (exec.Command looks on this
+// process's PATH).
+func lookPath(command string, env []string) string {
+	if strings.Contains(command, "/") {
+		return command
+	}
+	for _, kv := range env {
+		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+			for _, dir := range filepath.SplitList(path) {
+				if fi, err := os.Stat(filepath.Join(dir, command)); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+					return filepath.Join(dir, command)
+				}
+			}
+		}
+	}
+	return command
 }

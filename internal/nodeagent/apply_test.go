@@ -59,7 +59,7 @@ func TestRunInstruction(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			out, err := runInstruction(context.Background(), root, tt.in)
+			out, err := runInstruction(context.Background(), root, planEnv(Config{Root: root}), tt.in)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err %v, want %q", err, tt.wantErr)
 			}

@@ -23,7 +23,8 @@ func (p permanent) Unwrap() error { return p.err }
 var errNoContent = errors.New("no content")
 
 // do sends body (nil: none) as JSON with bearer and decodes the answer
-// into out (nil: ignored). 4xx answers are permanent errors.
+// into out (nil: ignored; else a 204 is errNoContent). 4xx answers are
+// permanent errors.
 func (c *client) do(ctx context.Context, method, path, bearer string, body, out any) error {
 	var r io.Reader
 	if body != nil {
@@ -50,7 +51,7 @@ func (c *client) do(ctx context.Context, method, path, bearer string, body, out 
 	switch {
 	case err != nil:
 		return err
-	case resp.StatusCode == http.StatusNoContent:
+	case resp.StatusCode == http.StatusNoContent && out != nil:
 		return errNoContent
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests:
 		return permanent{fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, message(data))}

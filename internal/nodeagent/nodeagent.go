@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,10 @@ type Config struct {
 	Root string
 	// Registration is what the machine registers as.
 	Registration herdapi.NodeRegistration
+	// BinDir holds the machine's Kubernetes binaries (etcd,
+	// kube-apiserver, kubectl, kwok...): plan commands find them on PATH,
+	// with herd itself, and as $HERD_BIN_DIR.
+	BinDir string
 	// Poll is how often the plan is read. Zero: 5 s.
 	Poll time.Duration
 	// MaxTries bounds the tries of one instruction per plan revision.
@@ -98,7 +103,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	a := &agent{cfg: cfg, client: c, cred: cred, log: cfg.Logger.With("machine", cred.MachineName)}
+	a := &agent{cfg: cfg, client: c, cred: cred, log: cfg.Logger.With("machine", cred.MachineName), env: planEnv(cfg)}
 	a.log.Info("node agent running", "cluster", cred.ClusterName, "root", cfg.Root)
 	if cfg.APIServer == "" {
 		return a.loop(ctx)
@@ -129,6 +134,20 @@ func (a *agent) fallbackTunnel(ctx context.Context) error {
 		},
 		Logger: a.log,
 	})
+}
+
+// planEnv is the environment of a plan's commands: this process's, with
+// the machine's root and binaries.
+func planEnv(cfg Config) []string {
+	path := os.Getenv("PATH")
+	if exe, err := os.Executable(); err == nil {
+		path = filepath.Dir(exe) + string(os.PathListSeparator) + path
+	}
+	if cfg.BinDir != "" {
+		path = cfg.BinDir + string(os.PathListSeparator) + path
+	}
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PATH=") })
+	return append(env, "PATH="+path, "HERD_MACHINE_ROOT="+cfg.Root, "HERD_BIN_DIR="+cfg.BinDir)
 }
 
 // client talks to Herd.

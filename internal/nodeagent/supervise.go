@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ const restartBackoff = 5 * time.Second
 // supervisor keeps a plan's processes running.
 type supervisor struct {
 	root  string
+	env   []string
 	log   *slog.Logger
 	procs map[string]*proc
 }
@@ -89,9 +91,9 @@ func (s *supervisor) start(sp herdapi.PlanProcess, spec string) error {
 		return err
 	}
 	defer out.Close()
-	cmd := exec.Command(sp.Command, sp.Args...)
+	cmd := exec.Command(lookPath(sp.Command, s.env), sp.Args...)
 	cmd.Dir = s.root
-	cmd.Env = append(append(os.Environ(), "HERD_MACHINE_ROOT="+s.root), sp.Env...)
+	cmd.Env = append(slices.Clone(s.env), sp.Env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

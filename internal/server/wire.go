@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -12,6 +14,8 @@ import (
 	"herd.dev/herd/internal/controllers/expiry"
 	"herd.dev/herd/internal/controllers/validation"
 	"herd.dev/herd/internal/identity"
+	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/planner"
 )
 
 // everyReplica is a runnable that runs on every replica, not only the leader.
@@ -74,7 +78,32 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 	if err := validation.Setup(mgr, validation.Options{Logger: s.cfg.Logger}); err != nil {
 		return err
 	}
+	if err := planner.Setup(mgr, planner.Options{ServerURL: s.agentServerURL, CAChecksum: func() string { return Checksum(s.caBundle) }, AgentImage: s.cfg.AgentImage,
+		IssueRegistrationToken: s.clusters.Registrar().IssueRegistrationToken, Versions: kubernetesVersions(), Logger: s.cfg.Logger}); err != nil {
+		return err
+	}
 	return expiry.Setup(mgr, expiry.Options{Logger: s.cfg.Logger})
+}
+
+// kubernetesVersions are the versions of the clusters Herd provisions.
+func kubernetesVersions() []string { return []string{localcluster.KubernetesVersion} }
+
+// agentServerURL is the URL agents of provisioned clusters dial:
+// --server-url, else this server's listening address (loopback for an
+// unspecified one).
+func (s *Server) agentServerURL() string {
+	if s.cfg.ServerURL != "" {
+		return s.cfg.ServerURL
+	}
+	addr, ok := s.listener.Addr().(*net.TCPAddr)
+	if !ok {
+		return ""
+	}
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
 
 // IsLeader reports whether this replica runs the controllers.

@@ -301,3 +301,109 @@ func TestFallbackTunnel(t *testing.T) {
 		return nil
 	})
 }
+
+// TestProvisionCluster provisions a cluster: Herd makes it, its node
+// agents run it. One machine runs etcd and the control plane, one is a
+// worker; the planner plans etcd, then the control plane, then the worker
+// and the cluster agent; the cluster connects, kubectl through Herd sees
+// its node at the pinned version and a Deployment rolls out. Stopping the
+// node agents stops everything the machines ran.
+func TestProvisionCluster(t *testing.T) {
+	s := herdtest.NewServer(t, func(c *server.Config) {
+		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), t.TempDir()
+	})
+	e := &env{s: s, cluster: "made"}
+	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
+	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "made", KubernetesVersion: "v1.0.0"})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), "supported: v1.37.2") {
+		t.Errorf("an unknown Kubernetes version: %d %s, want 422 naming the supported ones", code, body)
+	}
+	code, body = s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "made", KubernetesVersion: "v1.37.2"})
+	if code != http.StatusCreated {
+		t.Fatalf("create made: %d %s", code, body)
+	}
+	t.Cleanup(func() { s.Do(t, "DELETE", "/v1/clusters/made?force=true", e.admin, nil) })
+	u := importURL(t, body)
+	regToken := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
+	herd := herdtest.Build(t, "../../cmd/herd", "herd")
+	start := func(host, roles, addr string, extra ...string) *nodeAgent {
+		root := t.TempDir()
+		cmd := exec.Command(herd, append([]string{"node-agent", "--server", s.URL, "--ca-checksum", server.Checksum(s.CABundle()),
+			"--root", root, "--roles", roles, "--hostname", host, "--address", addr, "--poll", "1s"}, extra...)...)
+		cmd.Env = append(os.Environ(), "HERD_TOKEN="+regToken)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		n := &nodeAgent{cmd: cmd, logs: &herdtest.SyncBuffer{}, done: make(chan struct{})}
+		cmd.Stdout, cmd.Stderr = n.logs, n.logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = cmd.Wait(); close(n.done) }()
+		t.Cleanup(func() {
+			n.kill()
+			if t.Failed() {
+				t.Logf("node agent of %s:\n%s", host, tail(n.logs.String(), 30))
+				for _, name := range []string{"etcd", "kube-apiserver", "cluster-agent", "kwok"} {
+					if data, err := os.ReadFile(filepath.Join(root, "logs", name+".log")); err == nil {
+						t.Logf("%s of %s:\n%s", name, host, tail(string(data), 15))
+					}
+				}
+			}
+		})
+		return n
+	}
+	begin := time.Now()
+	cp := start("made-cp-1", "etcd,control-plane", "127.0.4.1", "--apiserver", "127.0.4.1:6443")
+	worker := start("made-worker-1", "worker", "127.0.4.2")
+	herdtest.Eventually(t, "cluster made provisioned and connected", 3*time.Minute, func() error {
+		c := cluster(t, e)
+		if c.Connected != "True" || !strings.Contains(provisioned(t, e), "True") {
+			return fmt.Errorf("connected %s, provisioned %s", c.Connected, provisioned(t, e))
+		}
+		return nil
+	})
+	t.Logf("from the first node agent's start to Provisioned and Connected: %s", time.Since(begin).Round(100*time.Millisecond))
+	k := e.kubectl(t, e.admin)
+	if out := k.Run(t, "get", "node", "made-worker-1", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}"); out == "" {
+		t.Errorf("worker node version: %q", out)
+	}
+	herdtest.Eventually(t, "the worker node Ready", time.Minute, func() error {
+		out, _, err := k.Exec("get", "node", "made-worker-1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		if err != nil || out != "True" {
+			return fmt.Errorf("%v %q", err, out)
+		}
+		return nil
+	})
+	k.Run(t, "create", "deployment", "web", "--image=nginx", "--replicas=2")
+	k.Run(t, "rollout", "status", "deployment/web", "--timeout=90s")
+	if out := k.Run(t, "version", "-o", "json"); !strings.Contains(out, `"gitVersion": "v1.37.2"`) {
+		t.Errorf("server version through Herd: %s", out)
+	}
+
+	// The machines' processes (etcd, the control plane, kwok, the cluster
+	// agent) end with their node agents.
+	cp.kill()
+	worker.kill()
+	herdtest.Eventually(t, "the machines' processes gone", 15*time.Second, func() error {
+		for _, addr := range []string{"127.0.4.1", "127.0.4.2", "kubeconfigs/agent.kubeconfig"} {
+			if left := herdtest.ProcessesMentioning(addr); len(left) > 0 {
+				return fmt.Errorf("processes of %s: %v", addr, left)
+			}
+		}
+		return nil
+	})
+}
+
+// provisioned is the cluster's Provisioned condition, as the management
+// cluster has it.
+func provisioned(t *testing.T, e *env) string {
+	t.Helper()
+	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
+	out, _, _ := mgmt.Exec("get", "clusters.management.herd.dev", e.cluster, "-o",
+		`jsonpath={.status.conditions[?(@.type=="Provisioned")].status} {.status.conditions[?(@.type=="Provisioned")].message}`)
+	return out
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

@@ -1,0 +1,181 @@
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/machines"
+	"herd.dev/herd/internal/store"
+	"herd.dev/herd/internal/wellknown"
+)
+
+// fixture is a planner over a fake management cluster with cluster made
+// (provisioned at v1.37.2).
+type fixture struct {
+	p      *planner
+	c      client.Client
+	issued int
+}
+
+func newFixture(t *testing.T, version string) *fixture {
+	t.Helper()
+	scheme, err := store.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "made", UID: "uid-made"},
+		Spec: v1.ClusterSpec{Provisioning: &v1.ClusterProvisioning{KubernetesVersion: version}}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.Cluster{}, &v1.Machine{}).WithObjects(made).Build()
+	f := &fixture{c: c}
+	f.p = &planner{c: c, api: c, log: discard(), opts: Options{
+		ServerURL: func() string { return "https://127.0.0.1:8443" }, CAChecksum: func() string { return strings.Repeat("ab", 32) },
+		Versions: []string{"v1.37.2"},
+		IssueRegistrationToken: func(context.Context, *v1.Cluster) (string, *v1.ClusterRegistrationToken, error) {
+			f.issued++
+			return "crt-abcdefghij:secret", &v1.ClusterRegistrationToken{}, nil
+		},
+	}}
+	return f
+}
+
+func (f *fixture) machine(t *testing.T, name, addr string, roles ...string) {
+	t.Helper()
+	m := &v1.Machine{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{wellknown.ClusterLabel: "made"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "management.herd.dev/v1", Kind: "Cluster", Name: "made", UID: "uid-made"}}},
+		Spec: v1.MachineSpec{ClusterName: "made", Hostname: name, Address: addr, Roles: roles, CredentialHash: "x"}}
+	if err := f.c.Create(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// report is what the node agent of machine says: it applied its current
+// plan, with these probes.
+func (f *fixture) report(t *testing.T, name string, probes map[string]bool) {
+	t.Helper()
+	var m v1.Machine
+	if err := f.c.Get(context.Background(), client.ObjectKey{Name: name}, &m); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(m.DeepCopy())
+	m.Status.AppliedRevision, m.Status.State, m.Status.Probes = m.Status.PlanRevision, v1.PlanSucceeded, probes
+	if err := f.c.Status().Patch(context.Background(), &m, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// step reconciles and returns the Provisioned condition's reason.
+func (f *fixture) step(t *testing.T) string {
+	t.Helper()
+	if _, err := f.p.Reconcile(context.Background(), reconcile.Request{NamespacedName: client.ObjectKey{Name: "made"}}); err != nil {
+		t.Fatal(err)
+	}
+	var c v1.Cluster
+	if err := f.c.Get(context.Background(), client.ObjectKey{Name: "made"}, &c); err != nil {
+		t.Fatal(err)
+	}
+	cond := meta.FindStatusCondition(c.Status.Conditions, v1.ClusterProvisioned)
+	if cond == nil {
+		t.Fatal("no Provisioned condition")
+	}
+	return cond.Reason
+}
+
+// processes names the processes of machine's plan ("" without one).
+func (f *fixture) processes(t *testing.T, name string) string {
+	t.Helper()
+	var s corev1.Secret
+	if err := f.c.Get(context.Background(), client.ObjectKey{Namespace: wellknown.Namespace, Name: machines.PlanSecretName(name)}, &s); err != nil {
+		return ""
+	}
+	var plan herdapi.Plan
+	if err := json.Unmarshal(s.Data["plan.json"], &plan); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range plan.Processes {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+func TestTiers(t *testing.T) {
+	f := newFixture(t, "v1.37.2")
+	steps := []struct {
+		name       string
+		do         func()
+		reason     string
+		cp, worker string // the processes of their plans
+		wantIssued int
+	}{
+		{"no machines", func() {}, "WaitingForMachines", "", "", 0},
+		{"machines register", func() {
+			f.machine(t, "cp-1", "127.0.9.1", v1.RoleEtcd, v1.RoleControlPlane)
+			f.machine(t, "worker-1", "127.0.9.2", v1.RoleWorker)
+		}, "EtcdNotReady", "etcd", "", 0},
+		{"etcd answers", func() { f.report(t, "cp-1", map[string]bool{"etcd": true}) },
+			"ControlPlaneNotReady", "etcd,kube-apiserver,kube-controller-manager,kube-scheduler", "", 0},
+		{"etcd's probe fails for a moment: the control plane stays", func() { f.report(t, "cp-1", map[string]bool{"etcd": false}) },
+			"ControlPlaneNotReady", "etcd,kube-apiserver,kube-controller-manager,kube-scheduler", "", 0},
+		{"the apiserver answers", func() { f.report(t, "cp-1", map[string]bool{"etcd": true, "apiserver": true}) },
+			"MachinesNotReady", "etcd,kube-apiserver,kube-controller-manager,kube-scheduler,cluster-agent", "kwok", 1},
+		{"all applied", func() {
+			f.report(t, "cp-1", map[string]bool{"etcd": true, "apiserver": true})
+			f.report(t, "worker-1", nil)
+		}, "Provisioned", "etcd,kube-apiserver,kube-controller-manager,kube-scheduler,cluster-agent", "kwok", 1},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			st.do()
+			if got := f.step(t); got != st.reason {
+				t.Errorf("reason %s, want %s", got, st.reason)
+			}
+			if got := f.processes(t, "cp-1"); got != st.cp {
+				t.Errorf("cp-1 runs %q, want %q", got, st.cp)
+			}
+			if got := f.processes(t, "worker-1"); got != st.worker {
+				t.Errorf("worker-1 runs %q, want %q", got, st.worker)
+			}
+			if f.issued != st.wantIssued {
+				t.Errorf("registration tokens issued: %d, want %d", f.issued, st.wantIssued)
+			}
+		})
+	}
+	var pki corev1.Secret
+	if err := f.c.Get(context.Background(), client.ObjectKey{Namespace: wellknown.Namespace, Name: pkiSecret("made")}, &pki); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{fileCA, fileCAKey, fileAPIServer, fileSAKey, registrationKey, stageControlPlane} {
+		if len(pki.Data[key]) == 0 {
+			t.Errorf("the PKI Secret has no %s", key)
+		}
+	}
+	if !slices.ContainsFunc(pki.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == "uid-made" }) {
+		t.Error("the PKI Secret is not owned by its cluster")
+	}
+}
+
+func TestUnknownVersion(t *testing.T) {
+	f := newFixture(t, "v1.20.0")
+	f.machine(t, "cp-1", "127.0.9.1", v1.RoleEtcd, v1.RoleControlPlane)
+	if got := f.step(t); got != "UnknownVersion" {
+		t.Errorf("reason %s, want UnknownVersion", got)
+	}
+	if got := f.processes(t, "cp-1"); got != "" {
+		t.Errorf("a plan for an unknown version: %q", got)
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
