@@ -59,23 +59,7 @@ func TestMachinePlans(t *testing.T) {
 	mgmt := mgmtClient(t)
 
 	start := func(root, host, addr, token string) *nodeAgent {
-		cmd := exec.Command(herd, "node-agent", "--server", s.URL, "--ca-checksum", server.Checksum(s.CABundle()),
-			"--root", root, "--roles", "etcd,control-plane", "--hostname", host, "--address", addr, "--poll", "200ms")
-		cmd.Env = append(os.Environ(), "HERD_TOKEN="+token)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		n := &nodeAgent{cmd: cmd, logs: &herdtest.SyncBuffer{}, done: make(chan struct{})}
-		cmd.Stdout, cmd.Stderr = n.logs, n.logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { _ = cmd.Wait(); close(n.done) }()
-		t.Cleanup(func() {
-			n.kill()
-			if t.Failed() {
-				t.Logf("node agent of %s:\n%s", host, n.logs.String())
-			}
-		})
-		return n
+		return startNodeAgent(t, herd, s, token, root, "--roles", "etcd,control-plane", "--hostname", host, "--address", addr, "--poll", "200ms")
 	}
 	rootA, rootB := t.TempDir(), t.TempDir()
 	a := start(rootA, "farm-a", "127.0.2.1", regToken)
@@ -148,6 +132,37 @@ func TestMachinePlans(t *testing.T) {
 	if tries, _ := os.ReadFile(filepath.Join(rootB, "tries.txt")); strings.Count(string(tries), "tried") != 3 {
 		t.Errorf("tries: %q, want 3", tries)
 	}
+}
+
+// startNodeAgent runs `herd node-agent` for a machine of s's clusters
+// (args after the server's), with HERD_TOKEN=token, until the test ends;
+// then, if the test failed, it shows the agent's log and its processes'.
+func startNodeAgent(t *testing.T, herd string, s *herdtest.Server, token, root string, args ...string) *nodeAgent {
+	t.Helper()
+	cmd := exec.Command(herd, append([]string{"node-agent", "--server", s.URL, "--ca-checksum", server.Checksum(s.CABundle()),
+		"--root", root}, args...)...)
+	cmd.Env = append(os.Environ(), "HERD_TOKEN="+token)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	n := &nodeAgent{cmd: cmd, logs: &herdtest.SyncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = n.logs, n.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(n.done) }()
+	t.Cleanup(func() {
+		n.kill()
+		if !t.Failed() {
+			return
+		}
+		t.Logf("node agent %v:\n%s", args, tail(n.logs.String(), 30))
+		logs, _ := filepath.Glob(filepath.Join(root, "logs", "*.log"))
+		for _, l := range logs {
+			if data, err := os.ReadFile(l); err == nil {
+				t.Logf("%s:\n%s", l, tail(string(data), 15))
+			}
+		}
+	})
+	return n
 }
 
 // mgmtClient is a client of the management cluster.
@@ -239,23 +254,12 @@ func TestFallbackTunnel(t *testing.T) {
 	mgmt := mgmtClient(t)
 	run := func(host, roles string) (*nodeAgent, string) {
 		root := t.TempDir()
-		cmd := exec.Command(herd, "node-agent", "--server", e.s.URL, "--ca-checksum", checksum(e), "--root", root,
-			"--roles", roles, "--hostname", host, "--address", "127.0.0.1", "--apiserver", apiserver, "--poll", "1s")
-		cmd.Env = append(os.Environ(), "HERD_TOKEN="+e.regTok)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		n := &nodeAgent{cmd: cmd, logs: &herdtest.SyncBuffer{}, done: make(chan struct{})}
-		cmd.Stdout, cmd.Stderr = n.logs, n.logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { _ = cmd.Wait(); close(n.done) }()
+		n := startNodeAgent(t, herd, e.s, e.regTok, root, "--roles", roles, "--hostname", host, "--address", "127.0.0.1",
+			"--apiserver", apiserver, "--poll", "1s")
 		t.Cleanup(func() {
 			n.kill()
 			if m := waitMachine(t, mgmt, host); m != nil {
 				_ = mgmt.Delete(context.Background(), m)
-			}
-			if t.Failed() {
-				t.Logf("node agent of %s:\n%s", host, n.logs.String())
 			}
 		})
 		return n, root
@@ -327,29 +331,7 @@ func TestProvisionCluster(t *testing.T) {
 	regToken := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
 	herd := herdtest.Build(t, "../../cmd/herd", "herd")
 	start := func(host, roles, addr string, extra ...string) *nodeAgent {
-		root := t.TempDir()
-		cmd := exec.Command(herd, append([]string{"node-agent", "--server", s.URL, "--ca-checksum", server.Checksum(s.CABundle()),
-			"--root", root, "--roles", roles, "--hostname", host, "--address", addr, "--poll", "1s"}, extra...)...)
-		cmd.Env = append(os.Environ(), "HERD_TOKEN="+regToken)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		n := &nodeAgent{cmd: cmd, logs: &herdtest.SyncBuffer{}, done: make(chan struct{})}
-		cmd.Stdout, cmd.Stderr = n.logs, n.logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { _ = cmd.Wait(); close(n.done) }()
-		t.Cleanup(func() {
-			n.kill()
-			if t.Failed() {
-				t.Logf("node agent of %s:\n%s", host, tail(n.logs.String(), 30))
-				for _, name := range []string{"etcd", "kube-apiserver", "cluster-agent", "kwok"} {
-					if data, err := os.ReadFile(filepath.Join(root, "logs", name+".log")); err == nil {
-						t.Logf("%s of %s:\n%s", name, host, tail(string(data), 15))
-					}
-				}
-			}
-		})
-		return n
+		return startNodeAgent(t, herd, s, regToken, t.TempDir(), append([]string{"--roles", roles, "--hostname", host, "--address", addr, "--poll", "1s"}, extra...)...)
 	}
 	begin := time.Now()
 	cp := start("made-cp-1", "etcd,control-plane", "127.0.4.1", "--apiserver", "127.0.4.1:6443")
