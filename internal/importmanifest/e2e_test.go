@@ -138,11 +138,19 @@ func checkNodeAgent(t *testing.T, k herdtest.Kubectl) {
 		t.Fatalf("nodes: got %v, want %d", nodes, workers+1+realNodes)
 	}
 	ns := []string{"-n", wellknown.Namespace}
-	k.Run(t, append(ns, "rollout", "status", "daemonset/herd-node-agent", "--timeout=90s")...)
-	got := k.Run(t, append(ns, "get", "daemonset", "herd-node-agent",
-		"-o", "jsonpath={.status.desiredNumberScheduled}/{.status.numberReady}")...)
-	if want := fmt.Sprintf("%d/%d", realNodes, realNodes); got != want {
-		t.Errorf("node agent desired/ready: got %s, want %s", got, want)
+	// The DaemonSet's status counts the pods a moment after they are
+	// ready: wait for the count, not for `rollout status`.
+	want := fmt.Sprintf("%d/%d", realNodes, realNodes)
+	herdtest.Eventually(t, "a ready node agent on every real node", 90*time.Second, func() error {
+		got := k.Run(t, append(ns, "get", "daemonset", "herd-node-agent",
+			"-o", "jsonpath={.status.desiredNumberScheduled}/{.status.numberReady}")...)
+		if got != want {
+			return fmt.Errorf("node agent desired/ready: got %s, want %s", got, want)
+		}
+		return nil
+	})
+	if on := k.Run(t, append(ns, "get", "pods", "-l", "app=herd-node-agent", "-o", "jsonpath={.items[*].spec.nodeName}")...); strings.Contains(on, "-node-") {
+		t.Errorf("node agents on %q: want none on kwok nodes", on)
 	}
 }
 

@@ -165,8 +165,26 @@ func (n *realNode) ctr(ctx context.Context, args ...string) error {
 // configuration and the kubelet's credentials (system:node:<name>).
 func (n *realNode) writeConfigs() error {
 	c := n.cluster
-	s := c.subnet
-	containerd := fmt.Sprintf(`version = 2
+	files := map[string]string{
+		"containerd.toml":      n.containerdConfig(),
+		"cni/10-herd.conflist": n.cniConfig(),
+		"kubelet.yaml":         n.kubeletConfig(),
+	}
+	for name, data := range files {
+		if err := certs.WriteFileAtomic(filepath.Join(n.dir, name), []byte(data), 0o600); err != nil {
+			return err
+		}
+	}
+	if err := c.pki.ensureNode(n.name); err != nil {
+		return err
+	}
+	return writeKubeconfig(filepath.Join(n.dir, "kubelet.kubeconfig"), c.cfg.Name, c.serverURL(), c.pki, nodeCert(n.name))
+}
+
+// containerdConfig is the node's containerd configuration: its own root,
+// state and socket, the CRI with runc and the node's CNI.
+func (n *realNode) containerdConfig() string {
+	return fmt.Sprintf(`version = 2
 root = %q
 state = %q
 disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp"]
@@ -197,7 +215,12 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     conf_dir = %q
 `, filepath.Join(n.dir, "containerd"), filepath.Join(n.run, "state"), n.socket(), n.socket()+".ttrpc",
 		SandboxImage(), n.ip(), filepath.Join(n.run, "runc"), cniBinDir, filepath.Join(n.dir, "cni"))
-	cni := fmt.Sprintf(`{
+}
+
+// cniConfig puts the node's pods on its bridge, in its pod range.
+func (n *realNode) cniConfig() string {
+	s := n.cluster.subnet
+	return fmt.Sprintf(`{
   "cniVersion": "0.4.0",
   "name": "herd",
   "plugins": [
@@ -207,7 +230,12 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   ]
 }
 `, s.bridge(n.index), s.podCIDR(n.index), s.podGateway(n.index), filepath.Join(n.dir, "ipam"))
-	kubelet := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
+}
+
+// kubeletConfig is the kubelet's configuration: on the node's address,
+// cgroups v1 without QoS cgroups, the no-registry taint.
+func (n *realNode) kubeletConfig() string {
+	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: %q
 port: 10250
@@ -234,21 +262,7 @@ evictionHard: {"memory.available": "100Mi", "nodefs.available": "1%%", "imagefs.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 nodeStatusReportFrequency: 10s
-`, n.ip(), n.ip(), c.pki.crt(certCA), "unix://"+n.socket(), filepath.Join(n.dir, "pod-logs"), NoRegistryTaint)
-	files := map[string]string{
-		"containerd.toml":      containerd,
-		"cni/10-herd.conflist": cni,
-		"kubelet.yaml":         kubelet,
-	}
-	for name, data := range files {
-		if err := certs.WriteFileAtomic(filepath.Join(n.dir, name), []byte(data), 0o600); err != nil {
-			return err
-		}
-	}
-	if err := c.pki.ensureNode(n.name); err != nil {
-		return err
-	}
-	return writeKubeconfig(filepath.Join(n.dir, "kubelet.kubeconfig"), c.cfg.Name, c.serverURL(), c.pki, nodeCert(n.name))
+`, n.ip(), n.ip(), n.cluster.pki.crt(certCA), "unix://"+n.socket(), filepath.Join(n.dir, "pod-logs"), NoRegistryTaint)
 }
 
 // stop removes every pod through the CRI (so that the CNI and mounts are

@@ -137,7 +137,7 @@ func TestMachinePlans(t *testing.T) {
 // startNodeAgent runs `herd node-agent` for a machine of s's clusters
 // (args after the server's), with HERD_TOKEN=token, until the test ends;
 // then, if the test failed, it shows the agent's log and its processes'.
-func startNodeAgent(t *testing.T, herd string, s *herdtest.Server, token, root string, args ...string) *nodeAgent {
+func startNodeAgent(t testing.TB, herd string, s *herdtest.Server, token, root string, args ...string) *nodeAgent {
 	t.Helper()
 	cmd := exec.Command(herd, append([]string{"node-agent", "--server", s.URL, "--ca-checksum", server.Checksum(s.CABundle()),
 		"--root", root}, args...)...)
@@ -377,7 +377,7 @@ func TestProvisionCluster(t *testing.T) {
 
 // provisioned is the cluster's Provisioned condition, as the management
 // cluster has it.
-func provisioned(t *testing.T, e *env) string {
+func provisioned(t testing.TB, e *env) string {
 	t.Helper()
 	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
 	out, _, _ := mgmt.Exec("get", "clusters.management.herd.dev", e.cluster, "-o",

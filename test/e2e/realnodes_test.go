@@ -105,7 +105,7 @@ func TestImportOnRealNodes(t *testing.T) {
 }
 
 // cluster reads e's cluster from Herd's API.
-func cluster(t *testing.T, e *env) herdapi.Cluster {
+func cluster(t testing.TB, e *env) herdapi.Cluster {
 	t.Helper()
 	_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster, e.admin, nil)
 	var c herdapi.Cluster
