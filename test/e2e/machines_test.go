@@ -361,10 +361,22 @@ func TestProvisionCluster(t *testing.T) {
 		t.Errorf("server version through Herd: %s", out)
 	}
 
-	// The machines' processes (etcd, the control plane, kwok, the cluster
-	// agent) end with their node agents.
-	cp.kill()
-	worker.kill()
+	// Deleting the cluster deletes its Machines: their node agents are
+	// refused, stop what their plans run (etcd, the control plane, kwok,
+	// the cluster agent) and end.
+	if code, body := s.Do(t, "DELETE", "/v1/clusters/made?force=true", e.admin, nil); code != http.StatusNoContent && code != http.StatusAccepted {
+		t.Fatalf("delete made: %d %s", code, body)
+	}
+	for _, n := range []*nodeAgent{cp, worker} {
+		select {
+		case <-n.done:
+		case <-time.After(time.Minute):
+			t.Fatalf("a node agent still runs a minute after its cluster was deleted:\n%s", tail(n.logs.String(), 10))
+		}
+	}
+	if !strings.Contains(cp.logs.String(), "Herd refuses machine") {
+		t.Errorf("the node agent did not say why it ended:\n%s", tail(cp.logs.String(), 5))
+	}
 	herdtest.Eventually(t, "the machines' processes gone", 15*time.Second, func() error {
 		for _, addr := range []string{"127.0.4.1", "127.0.4.2", "kubeconfigs/agent.kubeconfig"} {
 			if left := herdtest.ProcessesMentioning(addr); len(left) > 0 {
