@@ -28,19 +28,11 @@ func Join(ctx context.Context, endpoints []string, name, peerURL string) (string
 		return "", err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	list, err := c.MemberList(ctx)
+	members, err := add(ctx, c, peerURL)
 	if err != nil {
-		return "", fmt.Errorf("etcdjoin: list members: %w", err)
-	}
-	members := list.Members
-	if !slices.ContainsFunc(members, func(m *etcdserverpb.Member) bool { return slices.Contains(m.PeerURLs, peerURL) }) {
-		added, err := c.MemberAdd(ctx, []string{peerURL})
-		if err != nil {
-			return "", fmt.Errorf("etcdjoin: add member %s: %w", peerURL, err)
-		}
-		members = added.Members
+		return "", err
 	}
 	var parts []string
 	for _, m := range members {
@@ -57,4 +49,32 @@ func Join(ctx context.Context, endpoints []string, name, peerURL string) (string
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ","), nil
+}
+
+// add adds peerURL's member unless it is there, and returns the members.
+// etcd refuses a new member ("unhealthy cluster") until the one added
+// before has been connected for a few seconds: that is tried again until
+// ctx ends.
+func add(ctx context.Context, c *clientv3.Client, peerURL string) ([]*etcdserverpb.Member, error) {
+	for {
+		list, err := c.MemberList(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("etcdjoin: list members: %w", err)
+		}
+		if slices.ContainsFunc(list.Members, func(m *etcdserverpb.Member) bool { return slices.Contains(m.PeerURLs, peerURL) }) {
+			return list.Members, nil
+		}
+		added, err := c.MemberAdd(ctx, []string{peerURL})
+		if err == nil {
+			return added.Members, nil
+		}
+		if !strings.Contains(err.Error(), "unhealthy cluster") {
+			return nil, fmt.Errorf("etcdjoin: add member %s: %w", peerURL, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("etcdjoin: add member %s: %w", peerURL, err)
+		case <-time.After(2 * time.Second):
+		}
+	}
 }

@@ -120,7 +120,8 @@ func (a *agent) apply(ctx context.Context, plan *herdapi.NodePlan) progress {
 		pr.Tries++
 		pr.State, pr.FailedInstruction, pr.Output = v1.PlanFailed, name, output
 		a.saveProgress(pr)
-		a.log.Warn("plan instruction failed", "revision", short(pr.Revision), "instruction", name, "try", pr.Tries, "of", a.cfg.MaxTries)
+		a.log.Warn("plan instruction failed", "revision", short(pr.Revision), "instruction", name, "try", pr.Tries, "of", a.cfg.MaxTries,
+			"output", output[max(0, len(output)-300):])
 		return pr
 	}
 	if err := writeFiles(a.cfg.Root, plan.Plan.Files); err != nil {

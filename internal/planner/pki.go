@@ -86,7 +86,6 @@ func ensurePKI(pki map[string][]byte, ips []string) (bool, error) {
 		return false, err
 	}
 	changed := string(pki[keyAPIServerIPs]) != wantIPs
-	pki[keyAPIServerIPs] = []byte(wantIPs)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false, err
@@ -100,6 +99,8 @@ func ensurePKI(pki map[string][]byte, ips []string) (bool, error) {
 			pki[e.Name()], changed = data, true
 		}
 	}
+	// After the files: the folder holds the old list.
+	pki[keyAPIServerIPs] = []byte(wantIPs)
 	return changed, nil
 }
 

@@ -186,16 +186,17 @@ func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byt
 	var ready *v1.Machine
 	for _, m := range cps {
 		cp := controlPlanePlan(m, pki, etcdServers)
-		if p.reached(ctx, c, pki, stageAgent+m.Name, healthy(m, "apiserver")) {
+		// The cluster agent runs on the first control plane that answered,
+		// alone: agents on several control planes would each register their
+		// own kube-apiserver, and there is no endpoint in front of them all.
+		if ready == nil && p.reached(ctx, c, pki, stageAgent+m.Name, healthy(m, "apiserver")) {
 			withAgent, err := p.clusterAgent(ctx, c, cp, m, pki)
 			if err != nil {
 				p.log.Error("cannot plan the cluster agent", "cluster", c.Name, "err", err)
 			} else {
 				cp = withAgent
 			}
-			if ready == nil {
-				ready = m
-			}
+			ready = m
 		}
 		plans[m.Name] = append(plans[m.Name], cp)
 	}

@@ -49,7 +49,9 @@ func etcdPlan(m *v1.Machine) herdapi.Plan {
 }
 
 // etcdClientURL is m's etcd client URL.
-func etcdClientURL(m *v1.Machine) string { return fmt.Sprintf("http://%s:%d", m.Spec.Address, etcdClientPort) }
+func etcdClientURL(m *v1.Machine) string {
+	return fmt.Sprintf("http://%s:%d", m.Spec.Address, etcdClientPort)
+}
 
 // etcdJoinPlan adds m's member to the etcd cluster served at servers,
 // then runs it with the initial cluster that the join wrote.
