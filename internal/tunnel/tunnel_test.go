@@ -239,6 +239,13 @@ func TestStreamSurvivesOtherAgentLeaving(t *testing.T) {
 		return a
 	}
 	first := start()
+	// The server may register a session after the agent sees it up: the
+	// first must be there before the second comes, to be the older.
+	for deadline := time.Now().Add(5 * time.Second); h.srv.Sessions("c1") != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d sessions, want 1", h.srv.Sessions("c1"))
+		}
+	}
 	second := start()
 	for deadline := time.Now().Add(5 * time.Second); h.srv.Sessions("c1") != 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
