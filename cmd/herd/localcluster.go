@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -38,6 +39,7 @@ type startFlags struct {
 	port      int
 	timeout   time.Duration
 	realNodes int
+	cpNode    bool
 	images    []string
 }
 
@@ -46,6 +48,7 @@ func (f *startFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.port, "port", 0, "kube-apiserver port on 127.0.0.1 (0: any free port)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster to be usable")
 	cmd.Flags().IntVar(&f.realNodes, "real-nodes", 0, "number of real nodes (a kubelet with containerd and runc each, as root) that run Herd's own pods; at most 8")
+	cmd.Flags().BoolVar(&f.cpNode, "control-plane-node", false, "make the first real node the control-plane node, where the import manifest runs the authorized endpoint's kube-api-auth (on 127.0.0.1:6440 of this host: one running local cluster at a time)")
 	cmd.Flags().StringArrayVar(&f.images, "image-archive", nil, "image archive to import into the real nodes (repeatable; default: _output/herd-image-<version>.tar of the source tree, from `make image`)")
 }
 
@@ -62,11 +65,14 @@ func (f *startFlags) options() (localcluster.Options, error) {
 	if f.realNodes < 0 || f.realNodes > 8 {
 		return localcluster.Options{}, fmt.Errorf("--real-nodes %d: must be between 0 and 8", f.realNodes)
 	}
+	if f.cpNode && f.realNodes == 0 {
+		return localcluster.Options{}, errors.New("--control-plane-node: the control-plane node is a real node: add --real-nodes 1 or more")
+	}
 	images := f.images
 	if f.realNodes > 0 && len(images) == 0 {
 		images = []string{localcluster.DefaultImageArchive()}
 	}
-	return localcluster.Options{Nodes: f.nodes, Port: f.port, Timeout: f.timeout, RealNodes: f.realNodes, Images: images}, nil
+	return localcluster.Options{Nodes: f.nodes, Port: f.port, Timeout: f.timeout, RealNodes: f.realNodes, ControlPlaneNode: f.cpNode, Images: images}, nil
 }
 
 func newLocalClusterCommand(logger *slog.Logger) *cobra.Command {

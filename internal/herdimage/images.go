@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"herd.dev/herd/internal/ociimage"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // The users the images run as. 65532 is distroless' "nonroot", which the
@@ -17,7 +18,7 @@ import (
 // image uses.
 const (
 	herdUser  = "65532:65532"
-	herdUID   = 65532
+	herdUID   = wellknown.ImageUID
 	pauseUser = "65535:65535"
 	home      = "/home/nonroot"
 )

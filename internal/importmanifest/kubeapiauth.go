@@ -23,12 +23,9 @@ import (
 // Herd keeps in their own namespace (wellknown.TokenCopiesNamespace), and nothing
 // else: not the agent's credentials in herd-system.
 const (
-	kubeAPIAuthName = "herd-kube-api-auth"
-	kubeAPIAuthPort = 6440
-	// kubeAPIAuthDir holds its serving certificate (tls.crt, tls.key) on
-	// the node, readable by nonRootUID, from whoever configures the
-	// kube-apiserver to trust it.
-	kubeAPIAuthDir    = "/etc/herd/kube-api-auth"
+	kubeAPIAuthName   = "herd-kube-api-auth"
+	kubeAPIAuthPort   = wellknown.KubeAPIAuthPort
+	kubeAPIAuthDir    = wellknown.KubeAPIAuthCertDir
 	kubeAPIAuthVolume = "tls"
 )
 

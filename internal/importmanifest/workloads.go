@@ -17,7 +17,7 @@ const (
 	agentReplicas = 2
 	hostnameKey   = "kubernetes.io/hostname"
 	tmpVolume     = "tmp"
-	nonRootUID    = 65532
+	nonRootUID    = wellknown.ImageUID
 	// Health ports of the agents, on the node's address (they use the
 	// host's network): /healthz and /readyz.
 	agentHealthPort     = 9445

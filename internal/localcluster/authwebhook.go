@@ -11,14 +11,17 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"herd.dev/herd/internal/certs"
+	"herd.dev/herd/internal/wellknown"
 )
 
 // The authorized cluster endpoint: every local cluster's kube-apiserver
 // asks `herd kube-api-auth` on 127.0.0.1 about the bearer tokens that its
 // own authenticators do not accept (client certificates and service
-// account tokens never reach the webhook). Nothing listens there until
-// someone starts kube-api-auth with AuthWebhookListen, AuthWebhookCertFile
-// and AuthWebhookKeyFile; until then such tokens get 401.
+// account tokens never reach the webhook). With a control-plane node the
+// import manifest's kube-api-auth listens there (controlplanenode.go);
+// else nothing does until someone starts kube-api-auth with
+// AuthWebhookListen, AuthWebhookCertFile and AuthWebhookKeyFile. Until
+// then such tokens get 401.
 const (
 	authWebhookKubeconfig = "auth-webhook.kubeconfig"
 	authWebhookPath       = "/authenticate"
@@ -34,9 +37,13 @@ const (
 )
 
 // AuthWebhookListen is the address (127.0.0.1:PORT) where the kube-apiserver
-// expects `herd kube-api-auth --listen`; the port stays the same across
-// restarts of the cluster while it is free. Valid after Start.
+// expects `herd kube-api-auth --listen`: with a control-plane node, where the
+// import manifest runs it there; else a port of the cluster's own, the same
+// across restarts of the cluster while it is free. Valid after Start.
 func (c *Cluster) AuthWebhookListen() string {
+	if c.cfg.ControlPlaneNode {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(wellknown.KubeAPIAuthPort))
+	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.ports.AuthWebhook))
 }
 

@@ -21,8 +21,10 @@ type Cluster struct {
 
 	mu       sync.Mutex
 	lockFile *os.File
-	etcd     *embed.Etcd
-	procs    []*process
+	// cpClaim holds the host's control-plane node (ControlPlaneNode).
+	cpClaim *os.File
+	etcd    *embed.Etcd
+	procs   []*process
 	// Real nodes: their address block, the kubernetes Service's
 	// forwarder, and the nodes.
 	subnet    subnet
@@ -164,6 +166,9 @@ func (c *Cluster) Start(ctx context.Context) (err error) {
 	if err := c.startRealNodes(ctx); err != nil {
 		return err
 	}
+	if err := c.markControlPlaneNode(ctx, client); err != nil {
+		return err
+	}
 	if err := c.waitUsable(ctx, client); err != nil {
 		return err
 	}
@@ -214,6 +219,9 @@ func (c *Cluster) prepareDir() error {
 	st.Kubeconfig = c.KubeconfigPath()
 	c.pki.serviceIP = c.serviceIP()
 	if err := c.pki.ensure(); err != nil {
+		return err
+	}
+	if err := c.claimControlPlaneNode(); err != nil {
 		return err
 	}
 	kc := func(name string) string { return filepath.Join(dir, "kubeconfigs", name+".kubeconfig") }
@@ -315,6 +323,7 @@ func (c *Cluster) Stop() {
 			c.cfg.Logger.Warn("failed to delete the real nodes' links", "cluster", c.cfg.Name, "err", err)
 		}
 	}
+	c.releaseControlPlaneNode()
 	if lf != nil {
 		_ = lf.Close()
 	}

@@ -31,6 +31,12 @@ type Config struct {
 	// RealNodes is how many real nodes (a kubelet with containerd and
 	// runc each) to run beside the kwok nodes, at most 8. Zero: none.
 	RealNodes int
+	// ControlPlaneNode makes real node 0 the cluster's control-plane node,
+	// where the kube-apiserver expects the authorized cluster endpoint's
+	// webhook as Herd's import manifest runs it (see controlplanenode.go).
+	// One running local cluster per host can have it. False: the webhook
+	// is expected on a port of the cluster's own (AuthWebhookListen).
+	ControlPlaneNode bool
 	// Images are image archives (OCI or docker-archive tars) to import
 	// into every real node; one must hold SandboxImage(). Real nodes reach
 	// no registry: they run only these images.
@@ -96,6 +102,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RealNodes < 0 || c.RealNodes > maxRealNodes {
 		return fmt.Errorf("%w: RealNodes (--real-nodes) %d must be between 0 and %d", ErrInvalidConfig, c.RealNodes, maxRealNodes)
+	}
+	if c.ControlPlaneNode && c.RealNodes == 0 {
+		return fmt.Errorf("%w: the control-plane node (--control-plane-node) is a real node: add at least one (--real-nodes)", ErrInvalidConfig)
 	}
 	if c.RealNodes > 0 && len(c.Images) == 0 {
 		return fmt.Errorf("%w: real nodes run only imported images: give at least the archive that holds %s (Images, --image-archive; `make image` builds it)", ErrInvalidConfig, SandboxImage())

@@ -40,8 +40,9 @@ type Options struct {
 	// Timeout bounds the start. Zero: 2 minutes.
 	Timeout time.Duration
 	// RealNodes and Images: see Config.
-	RealNodes int
-	Images    []string
+	RealNodes        int
+	ControlPlaneNode bool
+	Images           []string
 }
 
 // Info describes one cluster of a Manager.
@@ -167,6 +168,9 @@ func (m *Manager) launch(ctx context.Context, name string, opts Options) (*Info,
 		"--state-dir", m.Root, "--bin-dir", bin,
 		"--nodes", strconv.Itoa(max(opts.Nodes, 1)), "--port", strconv.Itoa(opts.Port),
 		"--timeout", timeout.String(), "--real-nodes", strconv.Itoa(opts.RealNodes))
+	if opts.ControlPlaneNode {
+		cmd.Args = append(cmd.Args, "--control-plane-node")
+	}
 	for _, img := range opts.Images {
 		abs, err := filepath.Abs(img)
 		if err != nil {
@@ -208,15 +212,16 @@ func (m *Manager) launch(ctx context.Context, name string, opts Options) (*Info,
 // supervisor process runs. It marks the cluster ready once it is usable.
 func (m *Manager) Serve(ctx context.Context, name string, opts Options) error {
 	c, err := New(Config{
-		Name:          name,
-		Dir:           m.dir(name),
-		BinDir:        m.BinDir,
-		Nodes:         DefaultNodes(name, max(opts.Nodes, 1)),
-		APIServerPort: opts.Port,
-		StartTimeout:  opts.Timeout,
-		RealNodes:     opts.RealNodes,
-		Images:        opts.Images,
-		Logger:        m.Logger,
+		Name:             name,
+		Dir:              m.dir(name),
+		BinDir:           m.BinDir,
+		Nodes:            DefaultNodes(name, max(opts.Nodes, 1)),
+		APIServerPort:    opts.Port,
+		StartTimeout:     opts.Timeout,
+		RealNodes:        opts.RealNodes,
+		ControlPlaneNode: opts.ControlPlaneNode,
+		Images:           opts.Images,
+		Logger:           m.Logger,
 	})
 	if err != nil {
 		return err

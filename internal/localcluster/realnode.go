@@ -257,12 +257,20 @@ podLogsDirectory: %q
 resolvConf: /etc/resolv.conf
 serializeImagePulls: false
 registerWithTaints:
-- {key: %q, value: "true", effect: NoSchedule}
-evictionHard: {"memory.available": "100Mi", "nodefs.available": "1%%", "imagefs.available": "1%%"}
+%sevictionHard: {"memory.available": "100Mi", "nodefs.available": "1%%", "imagefs.available": "1%%"}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 nodeStatusReportFrequency: 10s
-`, n.ip(), n.ip(), n.cluster.pki.crt(certCA), "unix://"+n.socket(), filepath.Join(n.dir, "pod-logs"), NoRegistryTaint)
+`, n.ip(), n.ip(), n.cluster.pki.crt(certCA), "unix://"+n.socket(), filepath.Join(n.dir, "pod-logs"), n.taintsYAML())
+}
+
+// taintsYAML lists the node's registerWithTaints, one per line.
+func (n *realNode) taintsYAML() string {
+	var b strings.Builder
+	for _, t := range n.cluster.registerWithTaints(n.index) {
+		fmt.Fprintf(&b, "- {key: %q, value: %q, effect: %s}\n", t.Key, t.Value, t.Effect)
+	}
+	return b.String()
 }
 
 // stop removes every pod through the CRI (so that the CNI and mounts are

@@ -155,6 +155,7 @@ func TestRealNodeBadInput(t *testing.T) {
 		{"no images", localcluster.Config{Name: "x", Dir: t.TempDir(), RealNodes: 1}, "make image"},
 		{"missing archive", localcluster.Config{Name: "x", Dir: t.TempDir(), RealNodes: 1, Images: []string{"/nonexistent.tar"}}, "make image"},
 		{"too many", localcluster.Config{Name: "x", Dir: t.TempDir(), RealNodes: 9, Images: []string{"/nonexistent.tar"}}, "between 0 and 8"},
+		{"control-plane node without real nodes", localcluster.Config{Name: "x", Dir: t.TempDir(), ControlPlaneNode: true}, "--real-nodes"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := localcluster.New(tt.cfg)

@@ -34,6 +34,20 @@ const (
 	// nodes of Herd's local clusters; Herd's own pods tolerate it.
 	NoRegistryTaint = "node.herd.dev/no-registry"
 
+	// KubeAPIAuthPort is where the authorized cluster endpoint's webhook
+	// (`herd kube-api-auth`) listens on a control-plane node's loopback,
+	// and where that node's kube-apiserver asks it about tokens
+	// (https://127.0.0.1:6440/authenticate).
+	KubeAPIAuthPort = 6440
+	// KubeAPIAuthCertDir holds the webhook's serving certificate on a
+	// control-plane node (tls.crt, tls.key, readable by the image's
+	// non-root user), put there by whoever configures the kube-apiserver
+	// to trust it.
+	KubeAPIAuthCertDir = "/etc/herd/kube-api-auth"
+	// ImageUID is the user (and group) that Herd's image and the import
+	// manifest's pods run as: distroless' "nonroot".
+	ImageUID = 65532
+
 	// LocalCluster is the cluster id of the management cluster itself; no
 	// Cluster may be named so.
 	LocalCluster = "local"

@@ -53,34 +53,35 @@ func saKubeconfig(t testing.TB, down herdtest.Kubectl, serverURL, sa string) str
 	return path
 }
 
-// TestAuthorizedEndpoint: a project member's kubeconfig works through Herd
-// and directly with the same rights; directly also while Herd is down;
-// revoked, expired and other clusters' tokens are refused directly.
-func TestAuthorizedEndpoint(t *testing.T) {
-	e := newEnv(t, "west")
-	lc := clusters.Get("west")
-	e.kubeAPIAuth(t, "west", lc)
+// checkAuthorizedEndpoint: on e's cluster, whose kube-api-auth runs
+// where the import manifest puts it (a control-plane node), a project
+// member's kubeconfig works through Herd and directly with the same
+// rights; directly also while Herd is down; revoked, expired and other
+// clusters' tokens are refused directly.
+func checkAuthorizedEndpoint(t *testing.T, e *env) {
+	cluster, direct := e.cluster, e.cluster+"-direct"
+	project := "ace-" + cluster
 	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
-	mgmt.Run(t, "patch", "clusters.management.herd.dev", "west", "--type=merge", "-p", `{"spec":{"authorizedEndpoint":{"enabled":true}}}`)
+	mgmt.Run(t, "patch", "clusters.management.herd.dev", cluster, "--type=merge", "-p", `{"spec":{"authorizedEndpoint":{"enabled":true}}}`)
 
-	code, body := e.s.Do(t, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: "ace", ClusterName: "west"})
+	code, body := e.s.Do(t, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: project, ClusterName: cluster})
 	if code != http.StatusConflict {
-		herdtest.Expect(t, "project ace", code, body, http.StatusCreated)
+		herdtest.Expect(t, "project "+project, code, body, http.StatusCreated)
 	}
-	code, body = e.s.Do(t, "POST", "/v1/projects/ace/namespaces", e.admin, herdapi.ProjectNamespaceRequest{Namespace: "ace-a", Create: true})
+	code, body = e.s.Do(t, "POST", "/v1/projects/"+project+"/namespaces", e.admin, herdapi.ProjectNamespaceRequest{Namespace: "ace-a", Create: true})
 	herdtest.Expect(t, "namespace ace-a", code, body, http.StatusOK)
 	const password = "ace-user-password-1"
 	code, body = e.s.Do(t, "POST", "/v1/users", e.admin, herdapi.UserCreateRequest{Username: "ace", Password: password})
 	if code != http.StatusConflict {
 		herdtest.Expect(t, "user ace", code, body, http.StatusCreated)
 	}
-	code, body = e.s.Do(t, "POST", "/v1/members", e.admin, herdapi.MemberRequest{ProjectName: "ace", RoleTemplate: "project-member", Username: "ace"})
+	code, body = e.s.Do(t, "POST", "/v1/members", e.admin, herdapi.MemberRequest{ProjectName: project, RoleTemplate: "project-member", Username: "ace"})
 	if code != http.StatusConflict {
 		herdtest.Expect(t, "ace project-member", code, body, http.StatusCreated)
 	}
 	session := e.s.Login(t, "ace", password)
 	kubeconfig := func(t *testing.T, token string) string {
-		resp, body := e.s.DoResponse(t, "GET", "/v1/clusters/west/kubeconfig", token, nil)
+		resp, body := e.s.DoResponse(t, "GET", "/v1/clusters/"+cluster+"/kubeconfig", token, nil)
 		herdtest.Expect(t, "kubeconfig", resp.StatusCode, body, http.StatusOK)
 		path := filepath.Join(t.TempDir(), "kubeconfig")
 		if err := os.WriteFile(path, body, 0o600); err != nil {
@@ -100,7 +101,7 @@ func TestAuthorizedEndpoint(t *testing.T) {
 	outer := t // a server restarted in a subtest must outlive it
 
 	t.Run("both contexts, same rights", func(t *testing.T) {
-		for _, c := range []string{"west", "west-direct"} {
+		for _, c := range []string{cluster, direct} {
 			herdtest.Eventually(t, c+": ace lists pods of ace-a", 15*time.Second, func() error { return run(k, c, "get", "pods", "-n", "ace-a") })
 			if err := run(k, c, "get", "pods", "-n", "kube-system"); err == nil || !strings.Contains(err.Error(), "Forbidden") {
 				t.Errorf("%s: kube-system: %v, want forbidden", c, err)
@@ -111,29 +112,29 @@ func TestAuthorizedEndpoint(t *testing.T) {
 	t.Run("an exec kubeconfig's direct context", func(t *testing.T) {
 		h := newHerdctl(t)
 		h.run(password+"\n", "login", e.s.URL, "--username", "ace", "--password-stdin", "--ca-checksum", checksum(e))
-		out := []byte(h.run("", "kubeconfig", "west", "--exec", "--direct"))
+		out := []byte(h.run("", "kubeconfig", cluster, "--exec", "--direct"))
 		path := filepath.Join(t.TempDir(), "exec.kubeconfig")
 		if err := os.WriteFile(path, out, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		k := herdtest.Kubectl{Kubeconfig: path, Env: h.env()}
 		herdtest.Eventually(t, "the exec kubeconfig's direct context lists pods", 15*time.Second, func() error {
-			return run(k, "west-direct", "get", "pods", "-n", "ace-a")
+			return run(k, direct, "get", "pods", "-n", "ace-a")
 		})
 	})
 
 	t.Run("Herd down: direct works, the proxy fails fast", func(t *testing.T) {
 		e.s.Stop()
 		start := time.Now()
-		err := run(k, "west", "get", "pods", "-n", "ace-a")
+		err := run(k, cluster, "get", "pods", "-n", "ace-a")
 		if err == nil || time.Since(start) > 10*time.Second || !strings.Contains(err.Error(), "refused") {
 			t.Errorf("proxy context with Herd down: %v after %s, want a quick connection refused", err, time.Since(start))
 		}
-		if err := run(k, "west-direct", "get", "pods", "-n", "ace-a"); err != nil {
+		if err := run(k, direct, "get", "pods", "-n", "ace-a"); err != nil {
 			t.Errorf("direct context with Herd down: %v", err)
 		}
 		e.restartServer(outer)
-		e.waitAgentSince(t, "west", start)
+		e.waitAgentSince(t, cluster, start)
 	})
 
 	// kube-apiserver keeps every successful token check for 10 s itself
@@ -141,14 +142,14 @@ func TestAuthorizedEndpoint(t *testing.T) {
 	// used just before it is revoked is refused 10 s after its last success
 	// at the latest, plus the few milliseconds the copy takes to change.
 	t.Run("a revoked token is refused directly within about 10 s", func(t *testing.T) {
-		tok := e.scopedToken(t, session, "west", 0)
+		tok := e.scopedToken(t, session, cluster, 0)
 		name, _, _ := strings.Cut(tok, ":")
-		kc := kubeconfigWithToken(t, k, "west-direct", tok)
-		herdtest.Eventually(t, "the new token works directly", 15*time.Second, func() error { return run(kc, "west-direct", "get", "pods", "-n", "ace-a") })
+		kc := kubeconfigWithToken(t, k, direct, tok)
+		herdtest.Eventually(t, "the new token works directly", 15*time.Second, func() error { return run(kc, direct, "get", "pods", "-n", "ace-a") })
 		code, body := e.s.Do(t, "DELETE", "/v1/tokens/"+name, session, nil)
 		herdtest.Expect(t, "revoke", code, body, http.StatusNoContent)
 		took := herdtest.Eventually(t, "revoked token refused directly", 12*time.Second, func() error {
-			if err := run(kc, "west-direct", "get", "pods", "-n", "ace-a"); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+			if err := run(kc, direct, "get", "pods", "-n", "ace-a"); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
 				return fmt.Errorf("still accepted: %v", err)
 			}
 			return nil
@@ -157,10 +158,10 @@ func TestAuthorizedEndpoint(t *testing.T) {
 	})
 
 	t.Run("an expired token is refused directly", func(t *testing.T) {
-		tok := e.scopedToken(t, session, "west", 3)
-		kc := kubeconfigWithToken(t, k, "west-direct", tok)
+		tok := e.scopedToken(t, session, cluster, 3)
+		kc := kubeconfigWithToken(t, k, direct, tok)
 		herdtest.Eventually(t, "expired token refused", 15*time.Second, func() error {
-			if err := run(kc, "west-direct", "get", "pods", "-n", "ace-a"); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+			if err := run(kc, direct, "get", "pods", "-n", "ace-a"); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
 				return fmt.Errorf("still accepted: %v", err)
 			}
 			return nil
@@ -172,10 +173,10 @@ func TestAuthorizedEndpoint(t *testing.T) {
 			herdtest.Expect(t, "cluster east", code, body, http.StatusCreated)
 		}
 		tok := e.scopedToken(t, e.admin, "east", 0)
-		kc := kubeconfigWithToken(t, k, "west-direct", tok)
+		kc := kubeconfigWithToken(t, k, direct, tok)
 		time.Sleep(3 * time.Second)
-		if err := run(kc, "west-direct", "get", "pods", "-n", "ace-a"); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
-			t.Errorf("east's token on west's endpoint: %v, want Unauthorized", err)
+		if err := run(kc, direct, "get", "pods", "-n", "ace-a"); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+			t.Errorf("east's token on %s's endpoint: %v, want Unauthorized", cluster, err)
 		}
 	})
 }

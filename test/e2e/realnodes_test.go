@@ -18,15 +18,17 @@ import (
 )
 
 // TestImportOnRealNodes imports a cluster the way a user does, and
-// nothing else: a cluster with two real nodes (kubelet, containerd, runc)
-// gets the import manifest applied with kubectl, and Herd's image does the
-// rest. The two agent pods start from the image, read their in-cluster
-// service account, register and connect; the Cluster shows both; kubectl
-// through Herd reaches the cluster; an agent pod going away leaves the
-// cluster connected through the other, and its replacement joins again.
+// nothing else: a cluster with two real nodes (kubelet, containerd, runc),
+// the first of them its control-plane node, gets the import manifest
+// applied with kubectl, and Herd's image does the rest. The two agent pods
+// start from the image, read their in-cluster service account, register
+// and connect; the Cluster shows both; kubectl through Herd reaches the
+// cluster; an agent pod going away leaves the cluster connected through
+// the other, and its replacement joins again. kube-api-auth runs on the
+// control-plane node, and the authorized endpoint works through it.
 func TestImportOnRealNodes(t *testing.T) {
 	lc, err := localcluster.New(localcluster.Config{Name: "north", Dir: filepath.Join(t.TempDir(), "north"),
-		Nodes: localcluster.DefaultNodes("north", 1), RealNodes: 2, Images: []string{herdtest.ImageArchive(t)}})
+		Nodes: localcluster.DefaultNodes("north", 1), RealNodes: 2, ControlPlaneNode: true, Images: []string{herdtest.ImageArchive(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,10 +36,11 @@ func TestImportOnRealNodes(t *testing.T) {
 	if err := lc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	dataDir := t.TempDir()
 	s := herdtest.NewServer(t, func(c *server.Config) {
-		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), t.TempDir()
+		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
 	})
-	e := &env{s: s, cluster: "north"}
+	e := &env{s: s, cluster: "north", dataDir: dataDir}
 	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
 	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "north"})
 	if code == http.StatusConflict {
@@ -49,7 +52,22 @@ func TestImportOnRealNodes(t *testing.T) {
 	// The management cluster outlives this test (and this run of it):
 	// north's next import has a new kube-apiserver CA, which Herd refuses
 	// for a cluster it knows by another (ErrOtherCluster).
-	t.Cleanup(func() { s.Do(t, "DELETE", "/v1/clusters/north?force=true", e.admin, nil) })
+	deleted := false
+	deleteNorth := func() {
+		deleted = true
+		code, body := e.s.Do(t, "DELETE", "/v1/clusters/north?force=true", e.admin, nil)
+		if code != http.StatusNoContent && code != http.StatusAccepted {
+			t.Errorf("delete north: %d %s", code, body)
+		}
+	}
+	// A server restarted by checkAuthorizedEndpoint stops before this
+	// cleanup runs: the test's last step deletes north, this only after a
+	// failure.
+	t.Cleanup(func() {
+		if !deleted {
+			deleteNorth()
+		}
+	})
 	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", importURL(t, body)).Output()
 	if err != nil {
 		t.Fatalf("fetch the import manifest: %v", err)
@@ -102,6 +120,18 @@ func TestImportOnRealNodes(t *testing.T) {
 	if out := through.Run(t, "get", "namespace", wellknown.Namespace, "-o", "name"); out != "namespace/"+wellknown.Namespace+"\n" {
 		t.Errorf("kubectl through Herd after an agent was replaced: %q", out)
 	}
+
+	cp := lc.RealNodeNames()[0]
+	herdtest.Eventually(t, "kube-api-auth ready on the control-plane node "+cp, 90*time.Second, func() error {
+		got := down.Run(t, "-n", wellknown.Namespace, "get", "pods", "-l", "app=herd-kube-api-auth", "-o",
+			`jsonpath={range .items[*]}{.spec.nodeName},{.status.containerStatuses[0].ready}{" "}{end}`)
+		if strings.TrimSpace(got) != cp+",true" {
+			return fmt.Errorf("kube-api-auth pods (node,ready): %q, want one ready on %s", got, cp)
+		}
+		return nil
+	})
+	checkAuthorizedEndpoint(t, e)
+	deleteNorth()
 }
 
 // cluster reads e's cluster from Herd's API.
