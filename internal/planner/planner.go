@@ -8,9 +8,10 @@
 // like an imported one. The Cluster's Provisioned condition says which
 // tier waits for which machine and why. It runs on the leader.
 //
-// Limits of this first planner: one etcd member (further etcd machines get
-// no plan, and the condition says so); workers are simulated nodes (kwok),
-// since a machine's loopback address cannot be a kubelet's node address.
+// etcd members join one at a time (`herd etcd-join` adds each before it
+// starts). Limits of this first planner: workers are simulated nodes
+// (kwok), since a machine's loopback address cannot be a kubelet's node
+// address, and etcd speaks plain HTTP on the machines' own addresses.
 package planner
 
 import (
@@ -138,42 +139,70 @@ func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, error) {
 		return verdict{}, err
 	}
 	plans := map[string][]herdapi.Plan{}
-	init := etcd[0]
-	plans[init.Name] = append(plans[init.Name], etcdPlan(init))
-	v := p.tiers(ctx, c, pki, init, cps, workers, plans)
+	servers, etcdWaits := p.etcdTier(ctx, c, pki, etcd, plans)
+	v := waiting("EtcdNotReady", "etcd on machine %s (%s): %s", etcd[0].Spec.Hostname, etcd[0].Name, state(etcd[0], "etcd"))
+	if len(servers) > 0 {
+		// Control planes list every etcd member, joined or not: etcd's
+		// client uses the members that answer, and a member that joins
+		// later does not restart every kube-apiserver.
+		var all []string
+		for _, m := range etcd {
+			all = append(all, etcdClientURL(m))
+		}
+		v = p.tiers(ctx, c, pki, all, cps, workers, plans)
+	}
 	for _, m := range ms {
 		if err := p.write(ctx, m, merge(plans[m.Name]...)); err != nil {
 			return verdict{}, err
 		}
 	}
-	if v.ok && len(etcd) > 1 {
-		v.message += fmt.Sprintf("; %d more etcd machines have no plan: one etcd member is all this planner runs yet", len(etcd)-1)
+	if v.ok && etcdWaits != nil {
+		return *etcdWaits, nil
 	}
 	return v, nil
 }
 
-// tiers adds the plans of the control planes once etcd is healthy, and of
-// the workers once a control plane is, and says what waits. A tier once
+// etcdTier plans the etcd members: the first starts the etcd cluster, and
+// each next one joins it once the one before it serves. It returns the
+// client URLs of the members that serve (or did: a stage once reached
+// stays), and what the next member waits for, if one does.
+func (p *planner) etcdTier(ctx context.Context, c *v1.Cluster, pki map[string][]byte, etcd []*v1.Machine, plans map[string][]herdapi.Plan) ([]string, *verdict) {
+	var servers []string
+	for i, m := range etcd {
+		if i == 0 {
+			plans[m.Name] = append(plans[m.Name], etcdPlan(m))
+		} else {
+			plans[m.Name] = append(plans[m.Name], etcdJoinPlan(m, servers))
+		}
+		if !p.reached(ctx, c, pki, stageEtcd+m.Name, healthy(m, "etcd")) {
+			v := waiting("EtcdNotReady", "etcd member %d of %d on machine %s (%s): %s", i+1, len(etcd), m.Spec.Hostname, m.Name, state(m, "etcd"))
+			return servers, &v
+		}
+		servers = append(servers, etcdClientURL(m))
+	}
+	return servers, nil
+}
+
+// tiers adds the plans of the control planes, on etcdServers, and of the
+// workers once a control plane answers, and says what waits. A tier once
 // reached stays planned (kept in the PKI Secret as a stage): a probe that
 // fails for a moment, or a machine taking up a new revision, does not take
 // a running tier's plan away.
-func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byte, init *v1.Machine, cps, workers []*v1.Machine, plans map[string][]herdapi.Plan) verdict {
-	if !p.reached(ctx, c, pki, stageControlPlane, healthy(init, "etcd")) {
-		return waiting("EtcdNotReady", "etcd on machine %s (%s): %s", init.Spec.Hostname, init.Name, state(init, "etcd"))
-	}
+func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byte, etcdServers []string, cps, workers []*v1.Machine, plans map[string][]herdapi.Plan) verdict {
 	var ready *v1.Machine
 	for _, m := range cps {
-		cp := controlPlanePlan(m, pki, init.Spec.Address)
-		if p.reached(ctx, c, pki, stageAgent+m.Name, healthy(m, "apiserver")) {
+		cp := controlPlanePlan(m, pki, etcdServers)
+		// The cluster agent runs on the first control plane that answered,
+		// alone: agents on several control planes would each register their
+		// own kube-apiserver, and there is no endpoint in front of them all.
+		if ready == nil && p.reached(ctx, c, pki, stageAgent+m.Name, healthy(m, "apiserver")) {
 			withAgent, err := p.clusterAgent(ctx, c, cp, m, pki)
 			if err != nil {
 				p.log.Error("cannot plan the cluster agent", "cluster", c.Name, "err", err)
 			} else {
 				cp = withAgent
 			}
-			if ready == nil {
-				ready = m
-			}
+			ready = m
 		}
 		plans[m.Name] = append(plans[m.Name], cp)
 	}
@@ -187,7 +216,7 @@ func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byt
 		}
 		plans[m.Name] = append(plans[m.Name], wp)
 	}
-	for _, m := range append(append([]*v1.Machine{init}, cps...), workers...) {
+	for _, m := range append(slices.Clone(cps), workers...) {
 		if m.Status.State != v1.PlanSucceeded || m.Status.AppliedRevision != m.Status.PlanRevision {
 			return waiting("MachinesNotReady", "machine %s (%s): plan %s", m.Spec.Hostname, m.Name, state(m, ""))
 		}
@@ -197,8 +226,8 @@ func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byt
 
 // Stages of a provisioned cluster, kept in its PKI Secret.
 const (
-	stageControlPlane = "stage-control-plane"
-	stageAgent        = "stage-agent-"
+	stageEtcd  = "stage-etcd-"
+	stageAgent = "stage-agent-"
 )
 
 // reached reports whether stage was reached before or is now (now), and

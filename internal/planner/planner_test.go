@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -157,7 +158,7 @@ func TestTiers(t *testing.T) {
 	if err := f.c.Get(context.Background(), client.ObjectKey{Namespace: wellknown.Namespace, Name: pkiSecret("made")}, &pki); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{fileCA, fileCAKey, fileAPIServer, fileSAKey, registrationKey, stageControlPlane} {
+	for _, key := range []string{fileCA, fileCAKey, fileAPIServer, fileSAKey, registrationKey, stageEtcd + "cp-1"} {
 		if len(pki.Data[key]) == 0 {
 			t.Errorf("the PKI Secret has no %s", key)
 		}
@@ -179,3 +180,65 @@ func TestUnknownVersion(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestEtcdJoinsOneAtATime: the second etcd member joins once the first
+// serves, the third once the second does; the control planes list every
+// member from the start (no restart as members join).
+func TestEtcdJoinsOneAtATime(t *testing.T) {
+	f := newFixture(t, "v1.37.2")
+	var cp1 []herdapi.Plan // the first machine's plan after each step
+	for i, addr := range []string{"127.0.9.1", "127.0.9.2", "127.0.9.3"} {
+		f.machine(t, "cp-"+string(rune('1'+i)), addr, v1.RoleEtcd, v1.RoleControlPlane)
+	}
+	for _, st := range []struct {
+		name            string
+		do              func()
+		one, two, three string
+	}{
+		{"the first member starts", func() {}, "etcd", "", ""},
+		{"the first serves: the second joins, control planes start", func() { f.report(t, "cp-1", map[string]bool{"etcd": true}) },
+			"etcd,kube-apiserver,kube-controller-manager,kube-scheduler", "etcd,kube-apiserver,kube-controller-manager,kube-scheduler",
+			"kube-apiserver,kube-controller-manager,kube-scheduler"},
+		{"the second serves: the third joins", func() { f.report(t, "cp-2", map[string]bool{"etcd": true}) },
+			"etcd,kube-apiserver,kube-controller-manager,kube-scheduler", "etcd,kube-apiserver,kube-controller-manager,kube-scheduler",
+			"etcd,kube-apiserver,kube-controller-manager,kube-scheduler"},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			st.do()
+			defer func() { cp1 = append(cp1, f.plan(t, "cp-1")) }()
+			if got := f.step(t); got != "EtcdNotReady" && got != "ControlPlaneNotReady" {
+				t.Errorf("reason %s", got)
+			}
+			for name, want := range map[string]string{"cp-1": st.one, "cp-2": st.two, "cp-3": st.three} {
+				if got := f.processes(t, name); got != want {
+					t.Errorf("%s runs %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+	if len(cp1) == 3 && !reflect.DeepEqual(cp1[1], cp1[2]) {
+		t.Errorf("the first machine's plan changed as the third member joined:\n%+v\n%+v", cp1[1], cp1[2])
+	}
+	plan := f.plan(t, "cp-3")
+	if len(plan.Instructions) == 0 || !slices.Contains(plan.Instructions[0].Args, "--endpoints=http://127.0.9.1:2379,http://127.0.9.2:2379") {
+		t.Errorf("the third member joins through %v, want the two serving members", plan.Instructions)
+	}
+	for _, p := range plan.Processes {
+		if p.Name == "kube-apiserver" && !slices.Contains(p.Args, "--etcd-servers=http://127.0.9.1:2379,http://127.0.9.2:2379,http://127.0.9.3:2379") {
+			t.Errorf("kube-apiserver args %v, want every member", p.Args)
+		}
+	}
+}
+
+func (f *fixture) plan(t *testing.T, name string) herdapi.Plan {
+	t.Helper()
+	var s corev1.Secret
+	if err := f.c.Get(context.Background(), client.ObjectKey{Namespace: wellknown.Namespace, Name: machines.PlanSecretName(name)}, &s); err != nil {
+		t.Fatal(err)
+	}
+	var plan herdapi.Plan
+	if err := json.Unmarshal(s.Data["plan.json"], &plan); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}

@@ -48,9 +48,31 @@ func etcdPlan(m *v1.Machine) herdapi.Plan {
 	}
 }
 
+// etcdClientURL is m's etcd client URL.
+func etcdClientURL(m *v1.Machine) string {
+	return fmt.Sprintf("http://%s:%d", m.Spec.Address, etcdClientPort)
+}
+
+// etcdJoinPlan adds m's member to the etcd cluster served at servers,
+// then runs it with the initial cluster that the join wrote.
+func etcdJoinPlan(m *v1.Machine, servers []string) herdapi.Plan {
+	a := m.Spec.Address
+	peer := fmt.Sprintf("http://%s:%d", a, etcdPeerPort)
+	client := etcdClientURL(m)
+	run := fmt.Sprintf(`exec etcd --name=%s --data-dir=etcd-data --listen-client-urls=%s --advertise-client-urls=%s `+
+		`--listen-peer-urls=%s --initial-advertise-peer-urls=%s --initial-cluster="$(cat etcd-initial-cluster)" --initial-cluster-state=existing`,
+		m.Spec.Hostname, client, client, peer, peer)
+	return herdapi.Plan{
+		Instructions: []herdapi.PlanInstruction{{Name: "etcd-join", Command: "herd", Args: []string{"etcd-join",
+			"--endpoints=" + strings.Join(servers, ","), "--name=" + m.Spec.Hostname, "--peer-url=" + peer, "--out=etcd-initial-cluster"}}},
+		Processes: []herdapi.PlanProcess{{Name: "etcd", Command: "sh", Args: []string{"-c", run}}},
+		Probes:    []herdapi.PlanProbe{{Name: "etcd", URL: client + "/health"}},
+	}
+}
+
 // controlPlanePlan runs kube-apiserver, kube-controller-manager and
-// kube-scheduler on m, with etcd at etcdAddr.
-func controlPlanePlan(m *v1.Machine, pki map[string][]byte, etcdAddr string) herdapi.Plan {
+// kube-scheduler on m, with etcd at etcdServers.
+func controlPlanePlan(m *v1.Machine, pki map[string][]byte, etcdServers []string) herdapi.Plan {
 	a := m.Spec.Address
 	server := fmt.Sprintf("https://%s:%d", a, apiServerPort)
 	plan := herdapi.Plan{}
@@ -70,7 +92,7 @@ func controlPlanePlan(m *v1.Machine, pki map[string][]byte, etcdAddr string) her
 	}
 	plan.Processes = []herdapi.PlanProcess{
 		{Name: "kube-apiserver", Command: "kube-apiserver", Args: []string{
-			fmt.Sprintf("--etcd-servers=http://%s:%d", etcdAddr, etcdClientPort),
+			"--etcd-servers=" + strings.Join(etcdServers, ","),
 			"--bind-address=" + a, "--advertise-address=" + a, "--endpoint-reconciler-type=none",
 			"--secure-port=" + strconv.Itoa(apiServerPort),
 			"--tls-cert-file=pki/" + fileAPIServer, "--tls-private-key-file=pki/" + fileAPIKey, "--client-ca-file=pki/" + fileCA,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -400,4 +401,61 @@ func provisioned(t testing.TB, e *env) string {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestProvisionHA provisions three etcd and control-plane machines and a
+// worker: the etcd members join one at a time, the first control plane
+// runs the cluster agent. The last machine stopped (an etcd member and a
+// control plane), the cluster still answers through Herd: etcd keeps its
+// quorum.
+func TestProvisionHA(t *testing.T) {
+	s := herdtest.NewServer(t, func(c *server.Config) {
+		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), t.TempDir()
+	})
+	e := &env{s: s, cluster: "trio"}
+	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
+	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "trio", KubernetesVersion: "v1.37.2"})
+	if code != http.StatusCreated {
+		t.Fatalf("create trio: %d %s", code, body)
+	}
+	t.Cleanup(func() { s.Do(t, "DELETE", "/v1/clusters/trio?force=true", e.admin, nil) })
+	u := importURL(t, body)
+	token := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
+	herd := herdtest.Build(t, "../../cmd/herd", "herd")
+	var cps []*nodeAgent
+	for i := 1; i <= 3; i++ {
+		addr := fmt.Sprintf("127.0.6.%d", i)
+		cps = append(cps, startNodeAgent(t, herd, s, token, t.TempDir(), "--roles", "etcd,control-plane",
+			"--hostname", fmt.Sprintf("trio-cp-%d", i), "--address", addr, "--apiserver", addr+":6443", "--poll", "1s"))
+	}
+	startNodeAgent(t, herd, s, token, t.TempDir(), "--roles", "worker", "--hostname", "trio-worker-1", "--address", "127.0.6.10", "--poll", "1s")
+	herdtest.Eventually(t, "cluster trio provisioned and connected", 3*time.Minute, func() error {
+		if c := cluster(t, e); c.Connected != "True" || !strings.HasPrefix(provisioned(t, e), "True") {
+			return fmt.Errorf("connected %s, agents %d, provisioned %s", c.Connected, c.ConnectedAgents, provisioned(t, e))
+		}
+		return nil
+	})
+	k := e.kubectl(t, e.admin)
+	create := func(name string) func() error {
+		return func() error {
+			_, errOut, err := k.Exec("create", "configmap", name, "--from-literal=a=1")
+			if err != nil && !strings.Contains(errOut, "AlreadyExists") {
+				return fmt.Errorf("%v %s", err, errOut)
+			}
+			return nil
+		}
+	}
+	// The control planes restart once more as the last etcd member joins.
+	herdtest.Eventually(t, "the cluster answers", time.Minute, create("before"))
+
+	// An etcd member and control plane that does not run the cluster agent.
+	victim := slices.IndexFunc(cps, func(n *nodeAgent) bool { return !strings.Contains(n.logs.String(), `"process":"cluster-agent"`) })
+	if victim < 0 {
+		t.Fatal("every machine runs a cluster agent")
+	}
+	cps[victim].kill()
+	herdtest.Eventually(t, "the cluster answers with one machine down", time.Minute, create("after"))
+	if out := k.Run(t, "get", "configmaps", "before", "after", "-o", "name"); out != "configmap/before\nconfigmap/after\n" {
+		t.Errorf("configmaps: %q", out)
+	}
 }
