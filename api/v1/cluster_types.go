@@ -52,6 +52,41 @@ type ClusterProvisioning struct {
 	// supports.
 	// +kubebuilder:validation:MaxLength=32
 	KubernetesVersion string `json:"kubernetesVersion"`
+	// MachinePools are machines that a machine driver creates and deletes
+	// to keep each pool at its quantity. Machines whose node agents a user
+	// starts with the registration token (the custom flow) come on top.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	MachinePools []MachinePool `json:"machinePools,omitempty"`
+}
+
+// Machine drivers.
+const (
+	// DriverLocal runs each machine as a `herd node-agent` process on the
+	// server's host, with its own folder and loopback address.
+	DriverLocal = "local"
+)
+
+// MachinePool is a set of like machines of a provisioned cluster.
+type MachinePool struct {
+	// Name of the pool: a DNS label, part of its machines' hostnames
+	// (CLUSTER-NAME-N).
+	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// Quantity of machines the driver keeps.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=50
+	Quantity int32 `json:"quantity"`
+	// Roles of every machine of the pool: etcd, control-plane, worker.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=3
+	Roles []string `json:"roles"`
+	// Driver that creates the machines; "local" is the one there is.
+	// +kubebuilder:validation:Enum=local
+	Driver string `json:"driver"`
 }
 
 // AuthorizedEndpoint configures direct access to a cluster.

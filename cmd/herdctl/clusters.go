@@ -21,6 +21,7 @@ func newClustersCommand(a *app) *cobra.Command {
 		newClustersCreateCommand(a),
 		newClustersDeleteCommand(a),
 		newClustersImportCommand(a),
+		newClustersScaleCommand(a),
 	)
 }
 
@@ -113,8 +114,9 @@ func conditionStatus(b bool) string {
 
 func newClustersCreateCommand(a *app) *cobra.Command {
 	var req herdapi.ClusterCreateRequest
+	var pools []string
 	cmd := &cobra.Command{
-		Use:   "create NAME [--display-name TEXT] [--description TEXT] [--provision VERSION]",
+		Use:   "create NAME [--display-name TEXT] [--description TEXT] [--provision VERSION [--pool NAME=QUANTITY:ROLES]...]",
 		Short: "Create a cluster to import (or, with --provision, for Herd to build) and print its command",
 		Args:  needArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -123,12 +125,24 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 				return err
 			}
 			req.Name = args[0]
+			for _, p := range pools {
+				pool, err := parsePool(p)
+				if err != nil {
+					return err
+				}
+				req.MachinePools = append(req.MachinePools, pool)
+			}
 			resp, err := s.client.CreateCluster(cmd.Context(), req)
 			if err != nil {
 				return explain(err, s.cfg, action{what: "create cluster " + req.Name, kind: "cluster", name: req.Name})
 			}
 			return a.print(resp, func(w io.Writer) {
 				a.clusterTable(w, resp.Cluster)
+				if len(req.MachinePools) > 0 {
+					fmt.Fprintln(w, "\nHerd's machine driver creates the pools' machines:")
+					printPools(w, resp.Cluster.MachinePools)
+					fmt.Fprintf(w, "\nWatch them with `herdctl machines list %s`. Machines of your own can join too:\n", req.Name)
+				}
 				if req.KubernetesVersion != "" {
 					token := registrationToken(resp.Import.URL)
 					fmt.Fprintf(w, "\nHerd builds the cluster on the machines that register with it (the token is shown once and expires %s). On each machine run:\n\n",
@@ -146,6 +160,7 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&req.DisplayName, "display-name", "", "a human-friendly name")
 	cmd.Flags().StringVar(&req.Description, "description", "", "what the cluster is for")
 	cmd.Flags().StringVar(&req.KubernetesVersion, "provision", "", "Herd builds the cluster at this Kubernetes version on machines whose node agents register with it")
+	cmd.Flags().StringArrayVar(&pools, "pool", nil, "a machine pool that Herd's local machine driver creates, NAME=QUANTITY:ROLES (roles joined by '+'), e.g. cp=3:etcd+control-plane (repeatable; with --provision)")
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,4 +69,43 @@ func TestClustersCreateProvisioned(t *testing.T) {
 		t.Errorf("cluster spec: %+v", made.Spec)
 	}
 	c.fails("cannot be provisioned; supported: v1.37.2", "", "clusters", "create", "old", "--provision", "v1.20.0")
+}
+
+// TestClustersPools: --pool makes a provisioned cluster's machine pools;
+// `clusters scale` sets a pool's quantity, or adds none when the pool
+// does not exist without roles; bad pools are refused with what to write.
+func TestClustersPools(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	stdout, _, err := c.run("", "clusters", "create", "fleet", "--provision", "v1.37.2", "--pool", "cp=3:etcd+control-plane", "--pool", "w=2:worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "machine driver creates the pools' machines") || !strings.Contains(stdout, "etcd,control-plane") {
+		t.Errorf("output:\n%s\nwant the pools", stdout)
+	}
+	pools := func() string {
+		var fleet v1.Cluster
+		if err := c.srv.Client.Get(context.Background(), client.ObjectKey{Name: "fleet"}, &fleet); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range fleet.Spec.Provisioning.MachinePools {
+			out = append(out, fmt.Sprintf("%s=%d:%s/%s", p.Name, p.Quantity, strings.Join(p.Roles, "+"), p.Driver))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := pools(); got != "cp=3:etcd+control-plane/local w=2:worker/local" {
+		t.Errorf("pools %q", got)
+	}
+	c.ok("", "clusters", "scale", "fleet", "w", "5")
+	if got := pools(); got != "cp=3:etcd+control-plane/local w=5:worker/local" {
+		t.Errorf("pools after scale %q", got)
+	}
+	c.fails("needs roles", "", "clusters", "scale", "fleet", "new", "1")
+	c.fails("want NAME=QUANTITY:ROLES", "", "clusters", "create", "x", "--provision", "v1.37.2", "--pool", "cp3")
+	c.fails("between 0 and 50", "", "clusters", "create", "x", "--provision", "v1.37.2", "--pool", "cp=99:etcd")
+	c.fails("give a Kubernetes version", "", "clusters", "create", "x", "--pool", "cp=1:etcd")
+	c.fails("imported, not provisioned", "", "clusters", "scale", "prod", "w", "1")
+	c.fails("want a number of machines", "", "clusters", "scale", "fleet", "w", "many")
 }

@@ -60,6 +60,9 @@ func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request,
 	case req.KubernetesVersion != "" && !slices.Contains(a.cfg.KubernetesVersions, req.KubernetesVersion):
 		a.invalid(w, r, fmt.Sprintf("Kubernetes %.32q cannot be provisioned; supported: %s", req.KubernetesVersion, strings.Join(a.cfg.KubernetesVersions, ", ")))
 		return
+	case checkPools(req.MachinePools, req.KubernetesVersion) != "":
+		a.invalid(w, r, checkPools(req.MachinePools, req.KubernetesVersion))
+		return
 	}
 	cluster := &v1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Finalizers: []string{clusters.CleanupFinalizer}},
@@ -67,6 +70,9 @@ func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request,
 	}
 	if req.KubernetesVersion != "" {
 		cluster.Spec.Provisioning = &v1.ClusterProvisioning{KubernetesVersion: req.KubernetesVersion}
+		for _, p := range req.MachinePools {
+			cluster.Spec.Provisioning.MachinePools = append(cluster.Spec.Provisioning.MachinePools, specPool(p))
+		}
 	}
 	if err := a.client.Create(r.Context(), cluster); err != nil {
 		if apierrors.IsAlreadyExists(err) {
@@ -220,6 +226,7 @@ func apiCluster(c *v1.Cluster) herdapi.Cluster {
 		NodeCount:       c.Status.NodeCount,
 		CreatedAt:       c.CreationTimestamp.Time,
 		ConnectedAgents: c.Status.ConnectedAgents,
+		MachinePools:    apiPools(c),
 	}
 	if c.Status.LastSeen != nil {
 		t := c.Status.LastSeen.Time

@@ -48,6 +48,7 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("POST /v1/clusters/{name}/import", a.authed(clusters.handleImport))
 	mux.HandleFunc("GET /v1/clusters/{name}/kubeconfig", a.authed(clusters.handleKubeconfig))
 	mux.HandleFunc("GET /v1/clusters/{name}/machines", a.authed(clusters.handleListMachines))
+	mux.HandleFunc("PUT /v1/clusters/{name}/machinepools/{pool}", a.authed(clusters.handlePutMachinePool))
 
 	mux.HandleFunc("GET /v1/roles", a.allowed("list", "roletemplates", roles.handleListRoles))
 	mux.HandleFunc("GET /v1/roles/{name}", a.allowed("get", "roletemplates", roles.handleGetRole))

@@ -2,7 +2,8 @@
 // before the member first starts, as `etcdctl member add` does, and
 // returns the --initial-cluster the new member starts with. It is
 // idempotent: a member already added with the same peer URL (a retried
-// plan) is not added twice.
+// plan) is not added twice. Remove takes a member out before its machine
+// goes.
 package etcdjoin
 
 import (
@@ -77,4 +78,29 @@ func add(ctx context.Context, c *clientv3.Client, peerURL string) ([]*etcdserver
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// Remove removes the member with peerURL through endpoints (the other
+// members), as `etcdctl member remove` does before a machine goes; a
+// member that is not there is done.
+func Remove(ctx context.Context, endpoints []string, peerURL string) error {
+	c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	list, err := c.MemberList(ctx)
+	if err != nil {
+		return fmt.Errorf("etcdjoin: list members: %w", err)
+	}
+	for _, m := range list.Members {
+		if slices.Contains(m.PeerURLs, peerURL) {
+			if _, err := c.MemberRemove(ctx, m.ID); err != nil {
+				return fmt.Errorf("etcdjoin: remove member %s: %w", peerURL, err)
+			}
+		}
+	}
+	return nil
 }

@@ -166,6 +166,8 @@ type Cluster struct {
 	Message string `json:"message,omitempty"`
 	// Deleting is true while Herd cleans up in a deleted cluster.
 	Deleting bool `json:"deleting,omitempty"`
+	// MachinePools of a provisioned cluster.
+	MachinePools []MachinePool `json:"machinePools,omitempty"`
 }
 
 // ClusterNode is one node of a cluster.
@@ -190,6 +192,24 @@ type ClusterCreateRequest struct {
 	// builds it on the machines that register with its registration
 	// token (herd node-agent), instead of importing one.
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// MachinePools of a provisioned cluster, whose machines a machine
+	// driver makes.
+	MachinePools []MachinePool `json:"machinePools,omitempty"`
+}
+
+// MachinePool is a set of like machines that a driver keeps at Quantity.
+type MachinePool struct {
+	Name     string   `json:"name"`
+	Quantity int32    `json:"quantity"`
+	Roles    []string `json:"roles"`
+	// Driver: "local" (the default), machines as processes on the
+	// server's host.
+	Driver string `json:"driver,omitempty"`
+}
+
+// MachinePoolScaleRequest sets a pool's quantity.
+type MachinePoolScaleRequest struct {
+	Quantity int32 `json:"quantity"`
 }
 
 // ClusterCreateResponse is the new cluster and how to import it.

@@ -129,3 +129,21 @@ func (c *Client) ListMachines(ctx context.Context, cluster string) (*herdapi.Mac
 	}
 	return &out, nil
 }
+
+// SetMachinePool adds a machine pool to a provisioned cluster or sets an
+// existing pool's quantity, and returns the cluster.
+func (c *Client) SetMachinePool(ctx context.Context, cluster string, pool herdapi.MachinePool) (*herdapi.Cluster, error) {
+	path, err := clusterPath(cluster)
+	if err != nil {
+		return nil, err
+	}
+	seg, err := segment("machine pool", pool.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out herdapi.Cluster
+	if err := c.do(ctx, http.MethodPut, path+"/machinepools/"+seg, pool, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

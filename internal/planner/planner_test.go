@@ -242,3 +242,27 @@ func (f *fixture) plan(t *testing.T, name string) herdapi.Plan {
 	}
 	return plan
 }
+
+// TestEtcdInitStays: the machine that started etcd stays its init member
+// when a machine that sorts before it registers later (machines register
+// at once and in any order); the newcomer joins once the init serves.
+func TestEtcdInitStays(t *testing.T) {
+	f := newFixture(t, "v1.37.2")
+	f.machine(t, "cp-b", "127.0.9.2", v1.RoleEtcd, v1.RoleControlPlane)
+	f.step(t)
+	first := f.plan(t, "cp-b")
+	f.machine(t, "cp-a", "127.0.9.1", v1.RoleEtcd, v1.RoleControlPlane)
+	f.step(t)
+	if got := f.plan(t, "cp-b"); !reflect.DeepEqual(got, first) {
+		t.Errorf("the init member's plan changed when another machine registered:\n%+v\n%+v", first, got)
+	}
+	if got := f.processes(t, "cp-a"); got != "" {
+		t.Errorf("the newcomer runs %q before the init member serves, want nothing", got)
+	}
+	f.report(t, "cp-b", map[string]bool{"etcd": true})
+	f.step(t)
+	plan := f.plan(t, "cp-a")
+	if len(plan.Instructions) == 0 || !slices.Contains(plan.Instructions[0].Args, "--endpoints=http://127.0.9.2:2379") {
+		t.Errorf("the newcomer joins through %+v, want the init member", plan.Instructions)
+	}
+}

@@ -30,8 +30,18 @@ type Config struct {
 	// neither. Empty: a CA and serving certificate generated under DataDir.
 	TLSCert, TLSKey string
 	// KubeBinDir holds the Kubernetes binaries of the embedded management
-	// cluster. Empty: localcluster.DefaultBinDir().
+	// cluster, and of the local machine driver's machines. Empty:
+	// localcluster.DefaultBinDir().
 	KubeBinDir string
+	// HerdBinary is the herd binary that the local machine driver's
+	// machines run `herd node-agent` of. Empty: this executable.
+	HerdBinary string
+	// MachineSubnet is the first three octets of the local machine
+	// driver's machine addresses, in 127/8. Empty: "127.77.0".
+	MachineSubnet string
+	// MachinesStopWithServer makes the local driver's machines end with
+	// this process (tests), instead of outliving it as VMs would.
+	MachinesStopWithServer bool
 	// Logger receives structured logs. Nil: discard.
 	Logger *slog.Logger
 	// Now is the clock that token lifetimes, expiry and status times are

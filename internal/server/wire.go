@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -13,8 +16,11 @@ import (
 	"herd.dev/herd/internal/clusters"
 	"herd.dev/herd/internal/controllers/expiry"
 	"herd.dev/herd/internal/controllers/validation"
+	"herd.dev/herd/internal/etcdjoin"
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/machinedriver"
+	"herd.dev/herd/internal/machinepools"
 	"herd.dev/herd/internal/planner"
 )
 
@@ -82,7 +88,33 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 		IssueRegistrationToken: s.clusters.Registrar().IssueRegistrationToken, Versions: kubernetesVersions(), Logger: s.cfg.Logger}); err != nil {
 		return err
 	}
+	if err := s.setupMachinePools(mgr); err != nil {
+		return err
+	}
 	return expiry.Setup(mgr, expiry.Options{Logger: s.cfg.Logger})
+}
+
+// setupMachinePools runs the machine pools controller with the local
+// machine driver, whose machines live under DataDir/machines.
+func (s *Server) setupMachinePools(mgr manager.Manager) error {
+	herd := s.cfg.HerdBinary
+	if herd == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("cannot find the herd binary for local machines (--herd-binary): %w", err)
+		}
+		herd = exe
+	}
+	bin := s.cfg.KubeBinDir
+	if bin == "" {
+		bin = localcluster.DefaultBinDir()
+	}
+	local := &machinedriver.Local{Dir: filepath.Join(s.cfg.DataDir, "machines"), Herd: herd, BinDir: bin,
+		Server: s.agentServerURL, CAChecksum: func() string { return Checksum(s.caBundle) },
+		Subnet: s.cfg.MachineSubnet, StopWithServer: s.cfg.MachinesStopWithServer, Logger: s.cfg.Logger}
+	return machinepools.Setup(mgr, machinepools.Options{Local: local,
+		IssueRegistrationToken: s.clusters.Registrar().IssueRegistrationToken,
+		RemoveEtcdMember:       etcdjoin.Remove, Kube: s.clusters.Kube, Logger: s.cfg.Logger})
 }
 
 // kubernetesVersions are the versions of the clusters Herd provisions.

@@ -459,3 +459,154 @@ func TestProvisionHA(t *testing.T) {
 		t.Errorf("configmaps: %q", out)
 	}
 }
+
+// TestMachinePools lets Herd's local machine driver make a cluster's
+// machines: a pool of three etcd and control-plane machines and a pool of
+// one worker. The cluster comes up; the worker pool scaled to two gets a
+// second node, scaled back to one drains and deletes it (the Deployment
+// stays available) and stops its machine; the control-plane pool scaled to
+// two removes the newest machine's etcd member, and the cluster answers.
+// Deleting the cluster ends every machine: no process and no folder left.
+func TestMachinePools(t *testing.T) {
+	dataDir := t.TempDir()
+	herd := herdtest.Build(t, "../../cmd/herd", "herd")
+	s := herdtest.NewServer(t, func(c *server.Config) {
+		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
+		c.HerdBinary, c.MachineSubnet, c.MachinesStopWithServer = herd, "127.0.7", true
+	})
+	machinesDir := filepath.Join(dataDir, "machines")
+	// Machines would outlive the server (as VMs do) but for
+	// MachinesStopWithServer, which ends them if this test process dies;
+	// whatever this test leaves running ends with it too.
+	t.Cleanup(func() {
+		for _, pid := range herdtest.ProcessesMentioning(machinesDir) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	e := &env{s: s, cluster: "fleet", dataDir: dataDir}
+	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
+	for _, bad := range []struct {
+		pools []herdapi.MachinePool
+		want  string
+	}{
+		{[]herdapi.MachinePool{{Name: "cp", Quantity: 1, Roles: []string{"etcd", "master"}}}, "not one of etcd, control-plane, worker"},
+		{[]herdapi.MachinePool{{Name: "cp", Quantity: 51, Roles: []string{"etcd"}}}, "between 0 and 50"},
+		{[]herdapi.MachinePool{{Name: "cp", Quantity: 1, Roles: []string{"etcd"}}, {Name: "cp", Quantity: 1, Roles: []string{"worker"}}}, "listed twice"},
+		{[]herdapi.MachinePool{{Name: "cp", Quantity: 1, Roles: []string{"etcd"}, Driver: "ec2"}}, "driver"},
+	} {
+		code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "fleet", KubernetesVersion: "v1.37.2", MachinePools: bad.pools})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), bad.want) {
+			t.Errorf("pools %+v: %d %s, want 422 saying %q", bad.pools, code, body, bad.want)
+		}
+	}
+	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "fleet", KubernetesVersion: "v1.37.2",
+		MachinePools: []herdapi.MachinePool{
+			{Name: "cp", Quantity: 3, Roles: []string{"etcd", "control-plane"}},
+			{Name: "workers", Quantity: 1, Roles: []string{"worker"}},
+		}})
+	if code != http.StatusCreated {
+		t.Fatalf("create fleet: %d %s", code, body)
+	}
+	deleted := false
+	t.Cleanup(func() {
+		if !deleted {
+			s.Do(t, "DELETE", "/v1/clusters/fleet?force=true", e.admin, nil)
+		}
+	})
+	begin := time.Now()
+	herdtest.Eventually(t, "cluster fleet provisioned and connected", 4*time.Minute, func() error {
+		if c := cluster(t, e); c.Connected != "True" || !strings.HasPrefix(provisioned(t, e), "True") {
+			return fmt.Errorf("connected %s, provisioned %s", c.Connected, provisioned(t, e))
+		}
+		return nil
+	})
+	t.Logf("from create with pools (3 control planes, 1 worker) to Provisioned and Connected: %s", time.Since(begin).Round(100*time.Millisecond))
+	k := e.kubectl(t, e.admin)
+	k.Run(t, "create", "deployment", "web", "--image=nginx", "--replicas=2")
+	k.Run(t, "rollout", "status", "deployment/web", "--timeout=90s")
+
+	scale := func(pool string, n int32) {
+		t.Helper()
+		code, body := s.Do(t, "PUT", "/v1/clusters/fleet/machinepools/"+pool, e.admin, herdapi.MachinePool{Quantity: n})
+		herdtest.Expect(t, "scale "+pool, code, body, http.StatusOK)
+	}
+	nodeReady := func(name string) func() error {
+		return func() error {
+			out, _, err := k.Exec("get", "node", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+			if err != nil || out != "True" {
+				return fmt.Errorf("node %s: %v %q", name, err, out)
+			}
+			return nil
+		}
+	}
+	scale("workers", 2)
+	herdtest.Eventually(t, "a second worker node", 2*time.Minute, nodeReady("fleet-workers-2"))
+	addr := machineAddress(t, e, "fleet-workers-2")
+
+	scale("workers", 1)
+	herdtest.Eventually(t, "the second worker gone: node, machine, processes, folder", 2*time.Minute, func() error {
+		if out, _, _ := k.Exec("get", "nodes", "-o", "name"); strings.Contains(out, "fleet-workers-2") {
+			return fmt.Errorf("nodes: %s", out)
+		}
+		if left := herdtest.ProcessesMentioning(addr); len(left) > 0 {
+			return fmt.Errorf("processes of %s: %v", addr, left)
+		}
+		if _, err := os.Stat(filepath.Join(machinesDir, "fleet", "fleet-workers-2")); !os.IsNotExist(err) {
+			return fmt.Errorf("its folder: %v", err)
+		}
+		return nil
+	})
+	herdtest.Eventually(t, "the Deployment available again", time.Minute, func() error {
+		if out := k.Run(t, "get", "deployment", "web", "-o", "jsonpath={.status.availableReplicas}"); out != "2" {
+			return fmt.Errorf("available replicas %q", out)
+		}
+		return nil
+	})
+
+	cp3 := machineAddress(t, e, "fleet-cp-3")
+	scale("cp", 2)
+	herdtest.Eventually(t, "the third control plane gone", 2*time.Minute, func() error {
+		if left := herdtest.ProcessesMentioning(cp3); len(left) > 0 {
+			return fmt.Errorf("processes of %s: %v", cp3, left)
+		}
+		return nil
+	})
+	herdtest.Eventually(t, "the cluster answers on two etcd members", time.Minute, func() error {
+		_, errOut, err := k.Exec("create", "configmap", "after-scale", "--from-literal=a=1")
+		if err != nil && !strings.Contains(errOut, "AlreadyExists") {
+			return fmt.Errorf("%v %s", err, errOut)
+		}
+		return nil
+	})
+
+	deleted = true
+	if code, body := s.Do(t, "DELETE", "/v1/clusters/fleet?force=true", e.admin, nil); code != http.StatusNoContent && code != http.StatusAccepted {
+		t.Fatalf("delete fleet: %d %s", code, body)
+	}
+	herdtest.Eventually(t, "every machine of fleet gone", 2*time.Minute, func() error {
+		if left := herdtest.ProcessesMentioning(machinesDir); len(left) > 0 {
+			return fmt.Errorf("processes: %v", left)
+		}
+		if _, err := os.Stat(filepath.Join(machinesDir, "fleet")); !os.IsNotExist(err) {
+			return fmt.Errorf("machines folder of fleet: %v", err)
+		}
+		return nil
+	})
+}
+
+// machineAddress is a machine's address, as Herd's API lists it.
+func machineAddress(t *testing.T, e *env, hostname string) string {
+	t.Helper()
+	_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster+"/machines", e.admin, nil)
+	var list herdapi.MachineList
+	if err := decode(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range list.Items {
+		if m.Hostname == hostname {
+			return m.Address
+		}
+	}
+	t.Fatalf("no machine %s in %s", hostname, body)
+	return ""
+}

@@ -1,0 +1,149 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/herdapi"
+)
+
+// Limits of machine pools, as the Cluster CRD has them.
+const (
+	maxPools        = 16
+	maxPoolQuantity = 50
+	maxPoolName     = 20
+)
+
+// checkPool says what is wrong with a pool, or "".
+func checkPool(p herdapi.MachinePool) string {
+	if errs := validation.IsDNS1123Label(p.Name); len(errs) > 0 || len(p.Name) > maxPoolName {
+		return fmt.Sprintf("machine pool name %.40q must be a DNS label of at most %d characters", p.Name, maxPoolName)
+	}
+	if p.Quantity < 0 || p.Quantity > maxPoolQuantity {
+		return fmt.Sprintf("machine pool %s: quantity %d must be between 0 and %d", p.Name, p.Quantity, maxPoolQuantity)
+	}
+	if len(p.Roles) == 0 || len(p.Roles) > 3 {
+		return fmt.Sprintf("machine pool %s needs roles: etcd, control-plane and/or worker", p.Name)
+	}
+	for i, role := range p.Roles {
+		if !slices.Contains([]string{v1.RoleEtcd, v1.RoleControlPlane, v1.RoleWorker}, role) || slices.Contains(p.Roles[:i], role) {
+			return fmt.Sprintf("machine pool %s: role %.32q is not one of etcd, control-plane, worker (each once)", p.Name, role)
+		}
+	}
+	if p.Driver != "" && p.Driver != v1.DriverLocal {
+		return fmt.Sprintf("machine pool %s: driver %.32q is unknown; the one there is: local", p.Name, p.Driver)
+	}
+	return ""
+}
+
+// checkPools checks the pools of a new cluster.
+func checkPools(pools []herdapi.MachinePool, version string) string {
+	if len(pools) == 0 {
+		return ""
+	}
+	if version == "" {
+		return "machine pools are for provisioned clusters: give a Kubernetes version (--provision) too"
+	}
+	if len(pools) > maxPools {
+		return fmt.Sprintf("at most %d machine pools", maxPools)
+	}
+	for i, p := range pools {
+		if msg := checkPool(p); msg != "" {
+			return msg
+		}
+		if slices.ContainsFunc(pools[:i], func(o herdapi.MachinePool) bool { return o.Name == p.Name }) {
+			return "machine pool " + p.Name + " is listed twice"
+		}
+	}
+	return ""
+}
+
+func specPool(p herdapi.MachinePool) v1.MachinePool {
+	return v1.MachinePool{Name: p.Name, Quantity: p.Quantity, Roles: slices.Clone(p.Roles), Driver: v1.DriverLocal}
+}
+
+func apiPools(c *v1.Cluster) []herdapi.MachinePool {
+	if c.Spec.Provisioning == nil {
+		return nil
+	}
+	var out []herdapi.MachinePool
+	for _, p := range c.Spec.Provisioning.MachinePools {
+		out = append(out, herdapi.MachinePool{Name: p.Name, Quantity: p.Quantity, Roles: p.Roles, Driver: p.Driver})
+	}
+	return out
+}
+
+// handlePutMachinePool adds a machine pool to a provisioned cluster, or
+// sets an existing pool's quantity (its roles stay what they are).
+func (a clustersAPI) handlePutMachinePool(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var req herdapi.MachinePool
+	if !a.decode(w, r, &req) {
+		return
+	}
+	c, ok := a.visibleCluster(w, r, id)
+	if !ok {
+		return
+	}
+	if !a.authz.IsClusterAdmin(r.Context(), id, c.Name) {
+		a.forbidden(w, r, id, "change the machine pools of cluster "+c.Name)
+		return
+	}
+	if req.Name == "" {
+		req.Name = r.PathValue("pool")
+	}
+	if req.Name != r.PathValue("pool") {
+		a.invalid(w, r, "the pool's name in the body and in the path differ")
+		return
+	}
+	if c.Spec.Provisioning == nil {
+		a.invalid(w, r, "cluster "+c.Name+" is imported, not provisioned: it has no machine pools")
+		return
+	}
+	var conflict string
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cur v1.Cluster
+		if err := a.client.Get(r.Context(), client.ObjectKey{Name: c.Name}, &cur); err != nil {
+			return err
+		}
+		pools := cur.Spec.Provisioning.MachinePools
+		i := slices.IndexFunc(pools, func(p v1.MachinePool) bool { return p.Name == req.Name })
+		switch {
+		case i >= 0 && len(req.Roles) > 0 && !slices.Equal(req.Roles, pools[i].Roles):
+			conflict = fmt.Sprintf("machine pool %s has roles %s; roles of a pool do not change: add another pool", req.Name, strings.Join(pools[i].Roles, ","))
+			return nil
+		case i >= 0:
+			req.Roles = pools[i].Roles
+			conflict = checkPool(req)
+			pools[i].Quantity = req.Quantity
+		default:
+			if conflict = checkPool(req); conflict == "" && len(pools) >= maxPools {
+				conflict = fmt.Sprintf("at most %d machine pools", maxPools)
+			}
+			pools = append(pools, specPool(req))
+		}
+		if conflict != "" {
+			return nil
+		}
+		cur.Spec.Provisioning.MachinePools = pools
+		c = &cur
+		return a.client.Update(r.Context(), &cur)
+	})
+	if conflict != "" {
+		a.invalid(w, r, conflict)
+		return
+	}
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.audit.Info("machine pool set", "actor", id.UserName, "cluster", c.Name, "pool", req.Name, "quantity", req.Quantity, "source", sourceAddr(r))
+	writeJSON(w, http.StatusOK, apiCluster(c))
+}
