@@ -16,8 +16,13 @@ func (a clustersAPI) handleAgentRegister(w http.ResponseWriter, r *http.Request)
 	if !a.decode(w, r, &reg) {
 		return
 	}
+	done, ok := a.attemptRegistration(w, r)
+	if !ok {
+		return
+	}
 	token, _ := authproxy.BearerToken(r)
 	out, err := a.reg.Register(r.Context(), token, &reg)
+	done(err == nil)
 	if out != nil {
 		setActorName(r, "agent of cluster "+out.Cluster.Name)
 	}

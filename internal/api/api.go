@@ -100,12 +100,14 @@ type API struct {
 	users    *users.Users
 	now      func() time.Time
 
-	machines  *machines.Machines
-	byUser    *authn.LoginLimiter
-	byAddr    *authn.LoginLimiter
-	byFlow    *authn.LoginLimiter // browser logins started per source address
-	logins    *gate               // local password checks
-	extLogins *gate               // identity provider logins
+	machines *machines.Machines
+	byUser   *authn.LoginLimiter
+	byAddr   *authn.LoginLimiter
+	byFlow   *authn.LoginLimiter // browser logins started per source address
+	// byRegister counts failed agent and machine registrations per source.
+	byRegister *authn.LoginLimiter
+	logins     *gate // local password checks
+	extLogins  *gate // identity provider logins
 
 	once    sync.Once
 	handler http.Handler
@@ -163,6 +165,7 @@ func New(cfg Config) (*API, error) {
 	a.byUser = authn.NewLoginLimiter(cfg.LoginFailureLimit, cfg.LoginFailureWindow, a.now)
 	a.byAddr = authn.NewLoginLimiter(4*cfg.LoginFailureLimit, cfg.LoginFailureWindow, a.now)
 	a.byFlow = authn.NewLoginLimiter(30, time.Minute, a.now)
+	a.byRegister = authn.NewLoginLimiter(registerFailureLimit, registerFailureWindow, a.now)
 	// A login waits up to a second for a check, behind at most four others
 	// per slot: a flood past that is answered 503 as it arrives.
 	a.logins = newGate(cfg.MaxConcurrentLogins, 4*cfg.MaxConcurrentLogins, time.Second)

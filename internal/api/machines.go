@@ -22,8 +22,13 @@ func (a *API) handleNodeRegister(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
+	done, ok := a.attemptRegistration(w, r)
+	if !ok {
+		return
+	}
 	token, _ := authproxy.BearerToken(r)
 	out, err := a.machines.Register(r.Context(), token, req)
+	done(err == nil)
 	if err != nil {
 		a.respond(w, r, err)
 		return
