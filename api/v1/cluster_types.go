@@ -44,6 +44,35 @@ type ClusterSpec struct {
 	// a cluster built elsewhere.
 	// +optional
 	Provisioning *ClusterProvisioning `json:"provisioning,omitempty"`
+	// Hosted makes a hosted provider create the cluster (as EKS, GKE or
+	// AKS would), which Herd then imports by itself.
+	// +optional
+	Hosted *ClusterHosted `json:"hosted,omitempty"`
+}
+
+// Hosted providers.
+const (
+	// HostedLocal makes `herd local-cluster` clusters on the server's host.
+	HostedLocal = "local"
+)
+
+// ClusterHosted is a cluster that a hosted provider makes.
+type ClusterHosted struct {
+	// Provider that makes the cluster; "local" is the one there is.
+	// +kubebuilder:validation:Enum=local
+	Provider string `json:"provider"`
+	// KubernetesVersion of the cluster.
+	// +kubebuilder:validation:MaxLength=32
+	KubernetesVersion string `json:"kubernetesVersion"`
+	// Nodes is the number of simulated (kwok) nodes.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Nodes int32 `json:"nodes"`
+	// RealNodes is the number of real nodes (kubelet, containerd), which
+	// run Herd's agents; at least one, or the cluster is never connected.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=8
+	RealNodes int32 `json:"realNodes"`
 }
 
 // ClusterProvisioning is how Herd builds a provisioned cluster.

@@ -43,6 +43,7 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.IntVar(&cfg.MaxConcurrentLogins, "max-concurrent-logins", 0, "password checks run at once (each takes about 19 MiB and a core; default half the CPUs); more wait up to a second, then get 503")
 	f.StringVar(&cfg.KubeBinDir, "kube-bin-dir", "", "Kubernetes binaries for the embedded management cluster and the local driver's machines (default: as herd local-cluster)")
 	f.StringVar(&cfg.HerdBinary, "herd-binary", "", "the herd binary that the local machine driver's machines run (default: this one)")
+	f.StringVar(&cfg.HostedImageArchive, "hosted-image-archive", "", "Herd's image archive for the real nodes of clusters the local hosted provider makes (default: _output/herd-image-<version>.tar of the source tree)")
 	f.StringVar(&cfg.MachineSubnet, "machine-subnet", "", "first three octets of the local machine driver's addresses, in 127/8 (default 127.77.0)")
 	return cmd
 }

@@ -115,8 +115,9 @@ func conditionStatus(b bool) string {
 func newClustersCreateCommand(a *app) *cobra.Command {
 	var req herdapi.ClusterCreateRequest
 	var pools []string
+	var hosted herdapi.HostedCluster
 	cmd := &cobra.Command{
-		Use:   "create NAME [--display-name TEXT] [--description TEXT] [--provision VERSION [--pool NAME=QUANTITY:ROLES]...]",
+		Use:   "create NAME [--display-name TEXT] [--description TEXT] [--provision VERSION [--pool NAME=QUANTITY:ROLES]...] [--hosted local [--nodes N] [--real-nodes N]]",
 		Short: "Create a cluster to import (or, with --provision, for Herd to build) and print its command",
 		Args:  needArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -132,12 +133,20 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 				}
 				req.MachinePools = append(req.MachinePools, pool)
 			}
+			if hosted.Provider != "" {
+				req.Hosted = &hosted
+			}
 			resp, err := s.client.CreateCluster(cmd.Context(), req)
 			if err != nil {
 				return explain(err, s.cfg, action{what: "create cluster " + req.Name, kind: "cluster", name: req.Name})
 			}
 			return a.print(resp, func(w io.Writer) {
 				a.clusterTable(w, resp.Cluster)
+				if req.Hosted != nil {
+					fmt.Fprintf(w, "\nThe %s provider makes the cluster (Kubernetes %s), and Herd imports it by itself: watch `herdctl clusters get %s`.\n",
+						req.Hosted.Provider, resp.Cluster.Hosted.KubernetesVersion, req.Name)
+					return
+				}
 				if len(req.MachinePools) > 0 {
 					fmt.Fprintln(w, "\nHerd's machine driver creates the pools' machines:")
 					printPools(w, resp.Cluster.MachinePools)
@@ -160,6 +169,9 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&req.DisplayName, "display-name", "", "a human-friendly name")
 	cmd.Flags().StringVar(&req.Description, "description", "", "what the cluster is for")
 	cmd.Flags().StringVar(&req.KubernetesVersion, "provision", "", "Herd builds the cluster at this Kubernetes version on machines whose node agents register with it")
+	cmd.Flags().StringVar(&hosted.Provider, "hosted", "", "a hosted provider makes the cluster and Herd imports it: local (herd local-cluster on the server's host)")
+	cmd.Flags().Int32Var(&hosted.Nodes, "nodes", 0, "with --hosted: simulated nodes (default 1)")
+	cmd.Flags().Int32Var(&hosted.RealNodes, "real-nodes", 0, "with --hosted: real nodes, which run Herd's agents (default 1)")
 	cmd.Flags().StringArrayVar(&pools, "pool", nil, "a machine pool that Herd's local machine driver creates, NAME=QUANTITY:ROLES (roles joined by '+'), e.g. cp=3:etcd+control-plane (repeatable; with --provision)")
 	return cmd
 }

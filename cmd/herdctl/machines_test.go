@@ -109,3 +109,26 @@ func TestClustersPools(t *testing.T) {
 	c.fails("imported, not provisioned", "", "clusters", "scale", "prod", "w", "1")
 	c.fails("want a number of machines", "", "clusters", "scale", "fleet", "w", "many")
 }
+
+// TestClustersCreateHosted: --hosted makes a hosted cluster with the
+// provider's defaults; a hosted cluster is not provisioned too.
+func TestClustersCreateHosted(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	stdout, _, err := c.run("", "clusters", "create", "south", "--hosted", "local", "--nodes", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "The local provider makes the cluster (Kubernetes v1.37.2)") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	var south v1.Cluster
+	if err := c.srv.Client.Get(context.Background(), client.ObjectKey{Name: "south"}, &south); err != nil {
+		t.Fatal(err)
+	}
+	if h := south.Spec.Hosted; h == nil || h.Provider != "local" || h.Nodes != 3 || h.RealNodes != 1 || h.KubernetesVersion != "v1.37.2" {
+		t.Errorf("hosted spec %+v", south.Spec.Hosted)
+	}
+	c.fails("not both", "", "clusters", "create", "x", "--hosted", "local", "--provision", "v1.37.2")
+	c.fails("one there is: local", "", "clusters", "create", "x", "--hosted", "gke")
+}

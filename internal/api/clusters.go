@@ -64,9 +64,14 @@ func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request,
 		a.invalid(w, r, checkPools(req.MachinePools, req.KubernetesVersion))
 		return
 	}
+	hosted, msg := hostedSpec(req.Hosted, a.cfg.KubernetesVersions, req.KubernetesVersion != "")
+	if msg != "" {
+		a.invalid(w, r, msg)
+		return
+	}
 	cluster := &v1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Finalizers: []string{clusters.CleanupFinalizer}},
-		Spec:       v1.ClusterSpec{DisplayName: req.DisplayName, Description: req.Description},
+		Spec:       v1.ClusterSpec{DisplayName: req.DisplayName, Description: req.Description, Hosted: hosted},
 	}
 	if req.KubernetesVersion != "" {
 		cluster.Spec.Provisioning = &v1.ClusterProvisioning{KubernetesVersion: req.KubernetesVersion}
@@ -227,6 +232,7 @@ func apiCluster(c *v1.Cluster) herdapi.Cluster {
 		CreatedAt:       c.CreationTimestamp.Time,
 		ConnectedAgents: c.Status.ConnectedAgents,
 		MachinePools:    apiPools(c),
+		Hosted:          apiHosted(c),
 	}
 	if c.Status.LastSeen != nil {
 		t := c.Status.LastSeen.Time

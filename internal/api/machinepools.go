@@ -147,3 +147,37 @@ func (a clustersAPI) handlePutMachinePool(w http.ResponseWriter, r *http.Request
 	a.audit.Info("machine pool set", "actor", id.UserName, "cluster", c.Name, "pool", req.Name, "quantity", req.Quantity, "source", sourceAddr(r))
 	writeJSON(w, http.StatusOK, apiCluster(c))
 }
+
+// hostedSpec checks and completes a hosted cluster's request; it says
+// what is wrong, or "".
+func hostedSpec(h *herdapi.HostedCluster, versions []string, provisioned bool) (*v1.ClusterHosted, string) {
+	if h == nil {
+		return nil, ""
+	}
+	if provisioned {
+		return nil, "a cluster is either provisioned (--provision, machines) or hosted (--hosted), not both"
+	}
+	if h.Provider != v1.HostedLocal {
+		return nil, fmt.Sprintf("hosted provider %.32q is unknown; the one there is: local", h.Provider)
+	}
+	out := &v1.ClusterHosted{Provider: h.Provider, KubernetesVersion: h.KubernetesVersion, Nodes: max(h.Nodes, 1), RealNodes: max(h.RealNodes, 1)}
+	if out.KubernetesVersion == "" && len(versions) > 0 {
+		out.KubernetesVersion = versions[len(versions)-1]
+	}
+	switch {
+	case !slices.Contains(versions, out.KubernetesVersion):
+		return nil, fmt.Sprintf("Kubernetes %.32q cannot be hosted; supported: %s", out.KubernetesVersion, strings.Join(versions, ", "))
+	case out.Nodes > 100 || h.Nodes < 0:
+		return nil, "hosted nodes must be between 1 and 100"
+	case out.RealNodes > 8 || h.RealNodes < 0:
+		return nil, "hosted real nodes (which run Herd's agents) must be between 1 and 8"
+	}
+	return out, ""
+}
+
+func apiHosted(c *v1.Cluster) *herdapi.HostedCluster {
+	if h := c.Spec.Hosted; h != nil {
+		return &herdapi.HostedCluster{Provider: h.Provider, KubernetesVersion: h.KubernetesVersion, Nodes: h.Nodes, RealNodes: h.RealNodes}
+	}
+	return nil
+}

@@ -168,6 +168,8 @@ type Cluster struct {
 	Deleting bool `json:"deleting,omitempty"`
 	// MachinePools of a provisioned cluster.
 	MachinePools []MachinePool `json:"machinePools,omitempty"`
+	// Hosted: the provider that makes the cluster.
+	Hosted *HostedCluster `json:"hosted,omitempty"`
 }
 
 // ClusterNode is one node of a cluster.
@@ -195,6 +197,20 @@ type ClusterCreateRequest struct {
 	// MachinePools of a provisioned cluster, whose machines a machine
 	// driver makes.
 	MachinePools []MachinePool `json:"machinePools,omitempty"`
+	// Hosted makes a hosted provider create the cluster, which Herd then
+	// imports by itself.
+	Hosted *HostedCluster `json:"hosted,omitempty"`
+}
+
+// HostedCluster is a cluster that a hosted provider makes.
+type HostedCluster struct {
+	// Provider: "local" (herd local-cluster on the server's host).
+	Provider string `json:"provider"`
+	// KubernetesVersion. Empty: the newest Herd supports.
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// Nodes (simulated) and RealNodes (which run Herd's agents). Zero: 1.
+	Nodes     int32 `json:"nodes,omitempty"`
+	RealNodes int32 `json:"realNodes,omitempty"`
 }
 
 // MachinePool is a set of like machines that a driver keeps at Quantity.

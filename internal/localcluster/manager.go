@@ -27,6 +27,9 @@ type Manager struct {
 	Exe string
 	// BinDir is passed on to each cluster. Empty: DefaultBinDir().
 	BinDir string
+	// StopWithParent ends each cluster's supervisor with the process that
+	// started it (tests), instead of letting it outlive it.
+	StopWithParent bool
 	// Logger. Nil: discard.
 	Logger *slog.Logger
 }
@@ -180,6 +183,10 @@ func (m *Manager) launch(ctx context.Context, name string, opts Options) (*Info,
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if m.StopWithParent {
+		// SIGTERM: the supervisor stops its cluster, real nodes included.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start the supervisor of %s: %w", name, err)
 	}

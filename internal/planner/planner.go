@@ -16,7 +16,6 @@ package planner
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,9 +24,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -35,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/clustercond"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/importmanifest"
 	"herd.dev/herd/internal/machines"
@@ -453,22 +451,7 @@ func (p *planner) setCondition(ctx context.Context, c *v1.Cluster, v verdict) er
 	if v.ok {
 		status = metav1.ConditionTrue
 	}
-	cond := metav1.Condition{Type: v1.ClusterProvisioned, Status: status, Reason: v.reason, Message: v.message,
-		ObservedGeneration: c.Generation, LastTransitionTime: metav1.Now()}
-	if old := meta.FindStatusCondition(c.Status.Conditions, v1.ClusterProvisioned); old != nil && old.Status == cond.Status {
-		if old.Reason == cond.Reason && old.Message == cond.Message {
-			return nil
-		}
-		cond.LastTransitionTime = old.LastTransitionTime
-	}
-	body, err := json.Marshal(map[string]any{
-		"apiVersion": v1.GroupVersion.String(), "kind": "Cluster",
-		"metadata": map[string]any{"name": c.Name}, "status": map[string]any{"conditions": []metav1.Condition{cond}},
-	})
-	if err != nil {
-		return err
-	}
-	return p.c.Status().Patch(ctx, c, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(fieldOwner), client.ForceOwnership)
+	return clustercond.Set(ctx, p.c, c, fieldOwner, metav1.Condition{Type: v1.ClusterProvisioned, Status: status, Reason: v.reason, Message: v.message})
 }
 
 // fieldOwner owns the Provisioned condition.

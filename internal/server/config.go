@@ -39,9 +39,14 @@ type Config struct {
 	// MachineSubnet is the first three octets of the local machine
 	// driver's machine addresses, in 127/8. Empty: "127.77.0".
 	MachineSubnet string
-	// MachinesStopWithServer makes the local driver's machines end with
-	// this process (tests), instead of outliving it as VMs would.
-	MachinesStopWithServer bool
+	// LocalStopWithServer makes the local machine driver's machines and
+	// the local hosted provider's clusters end with this process (tests),
+	// instead of outliving it as VMs and cloud clusters would.
+	LocalStopWithServer bool
+	// HostedImageArchive is the image archive (Herd's image) that the
+	// local hosted provider's real nodes run. Empty:
+	// localcluster.DefaultImageArchive().
+	HostedImageArchive string
 	// Logger receives structured logs. Nil: discard.
 	Logger *slog.Logger
 	// Now is the clock that token lifetimes, expiry and status times are

@@ -17,6 +17,7 @@ import (
 	"herd.dev/herd/internal/controllers/expiry"
 	"herd.dev/herd/internal/controllers/validation"
 	"herd.dev/herd/internal/etcdjoin"
+	"herd.dev/herd/internal/hosted"
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/localcluster"
 	"herd.dev/herd/internal/machinedriver"
@@ -95,7 +96,9 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 }
 
 // setupMachinePools runs the machine pools controller with the local
-// machine driver, whose machines live under DataDir/machines.
+// machine driver, whose machines live under DataDir/machines, and the
+// hosted clusters controller with the local provider, whose clusters live
+// under DataDir/hosted.
 func (s *Server) setupMachinePools(mgr manager.Manager) error {
 	herd := s.cfg.HerdBinary
 	if herd == "" {
@@ -111,10 +114,21 @@ func (s *Server) setupMachinePools(mgr manager.Manager) error {
 	}
 	local := &machinedriver.Local{Dir: filepath.Join(s.cfg.DataDir, "machines"), Herd: herd, BinDir: bin,
 		Server: s.agentServerURL, CAChecksum: func() string { return Checksum(s.caBundle) },
-		Subnet: s.cfg.MachineSubnet, StopWithServer: s.cfg.MachinesStopWithServer, Logger: s.cfg.Logger}
-	return machinepools.Setup(mgr, machinepools.Options{Local: local,
+		Subnet: s.cfg.MachineSubnet, StopWithServer: s.cfg.LocalStopWithServer, Logger: s.cfg.Logger}
+	if err := machinepools.Setup(mgr, machinepools.Options{Local: local,
 		IssueRegistrationToken: s.clusters.Registrar().IssueRegistrationToken,
-		RemoveEtcdMember:       etcdjoin.Remove, Kube: s.clusters.Kube, Logger: s.cfg.Logger})
+		RemoveEtcdMember:       etcdjoin.Remove, Kube: s.clusters.Kube, Logger: s.cfg.Logger}); err != nil {
+		return err
+	}
+	archive := s.cfg.HostedImageArchive
+	if archive == "" {
+		archive = localcluster.DefaultImageArchive()
+	}
+	hostedLocal := &hosted.Local{Images: []string{archive}, Manager: &localcluster.Manager{Root: filepath.Join(s.cfg.DataDir, "hosted"),
+		Exe: herd, BinDir: bin, StopWithParent: s.cfg.LocalStopWithServer, Logger: s.cfg.Logger}}
+	return hosted.Setup(mgr, hosted.Options{Local: hostedLocal, ServerURL: s.agentServerURL, CAChecksum: func() string { return Checksum(s.caBundle) },
+		AgentImage: s.cfg.AgentImage, IssueRegistrationToken: s.clusters.Registrar().IssueRegistrationToken,
+		RemoveCleanupFinalizer: s.clusters.RemoveCleanupFinalizer, Logger: s.cfg.Logger})
 }
 
 // kubernetesVersions are the versions of the clusters Herd provisions.

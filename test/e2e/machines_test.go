@@ -472,11 +472,11 @@ func TestMachinePools(t *testing.T) {
 	herd := herdtest.Build(t, "../../cmd/herd", "herd")
 	s := herdtest.NewServer(t, func(c *server.Config) {
 		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
-		c.HerdBinary, c.MachineSubnet, c.MachinesStopWithServer = herd, "127.0.7", true
+		c.HerdBinary, c.MachineSubnet, c.LocalStopWithServer = herd, "127.0.7", true
 	})
 	machinesDir := filepath.Join(dataDir, "machines")
 	// Machines would outlive the server (as VMs do) but for
-	// MachinesStopWithServer, which ends them if this test process dies;
+	// LocalStopWithServer, which ends them if this test process dies;
 	// whatever this test leaves running ends with it too.
 	t.Cleanup(func() {
 		for _, pid := range herdtest.ProcessesMentioning(machinesDir) {
