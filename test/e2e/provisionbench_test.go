@@ -93,3 +93,54 @@ func cpuSeconds(pid int) float64 {
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / 100 // clock ticks
 }
+
+// BenchmarkMachinePools provisions clusters whose machines Herd's local
+// driver makes, and reports the time from the create request to
+// Provisioned and Connected: one machine with every role, and five (three
+// etcd and control-plane machines, two workers).
+func BenchmarkMachinePools(b *testing.B) {
+	herd := herdtest.Build(b, "../../cmd/herd", "herd")
+	for _, tc := range []struct {
+		name  string
+		pools []herdapi.MachinePool
+	}{
+		{"1 machine", []herdapi.MachinePool{{Name: "all", Quantity: 1, Roles: []string{"etcd", "control-plane", "worker"}}}},
+		{"5 machines", []herdapi.MachinePool{{Name: "cp", Quantity: 3, Roles: []string{"etcd", "control-plane"}}, {Name: "w", Quantity: 2, Roles: []string{"worker"}}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var took time.Duration
+			for i := range b.N {
+				dataDir := b.TempDir()
+				s := herdtest.NewServer(b, func(c *server.Config) {
+					c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
+					c.HerdBinary, c.MachineSubnet, c.LocalStopWithServer = herd, "127.0.11", true
+				})
+				name := fmt.Sprintf("pools%d", i)
+				e := &env{s: s, cluster: name}
+				e.admin = s.Login(b, "admin", herdtest.BootstrapPassword)
+				start := time.Now()
+				code, body := s.Do(b, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: name, KubernetesVersion: "v1.37.2", MachinePools: tc.pools})
+				if code != http.StatusCreated {
+					b.Fatalf("create: %d %s", code, body)
+				}
+				herdtest.Eventually(b, "provisioned and connected", 4*time.Minute, func() error {
+					if c := cluster(b, e); c.Connected != "True" || !strings.HasPrefix(provisioned(b, e), "True") {
+						return fmt.Errorf("not yet: %s", provisioned(b, e))
+					}
+					return nil
+				})
+				took += time.Since(start)
+				b.StopTimer()
+				s.Do(b, "DELETE", "/v1/clusters/"+name+"?force=true", e.admin, nil)
+				herdtest.Eventually(b, "the machines gone", 2*time.Minute, func() error {
+					if left := herdtest.ProcessesMentioning(dataDir); len(left) > 0 {
+						return fmt.Errorf("processes %v", left)
+					}
+					return nil
+				})
+				b.StartTimer()
+			}
+			b.ReportMetric(took.Seconds()/float64(b.N), "s-to-provisioned")
+		})
+	}
+}
