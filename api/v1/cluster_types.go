@@ -273,7 +273,16 @@ type ClusterAgentTokenSpec struct {
 	// it came from is current.
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// Scope: empty for the cluster agent's token (register, tunnel);
+	// "node-tunnel" for the node agents' token, which opens the fallback
+	// tunnel and nothing else.
+	// +kubebuilder:validation:Enum="";node-tunnel
+	// +optional
+	Scope string `json:"scope,omitempty"`
 }
+
+// AgentTokenScopeNodeTunnel is the Scope of the node agents' token.
+const AgentTokenScopeNodeTunnel = "node-tunnel"
 
 // ClusterAgentToken is the credential a cluster agent received when it
 // registered (one per registration), with which it connects its tunnel and

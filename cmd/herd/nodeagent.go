@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"herd.dev/herd/internal/health"
 	"herd.dev/herd/internal/herdapi"
@@ -20,7 +22,7 @@ import (
 // import manifest's DaemonSet runs it on a node of an imported cluster,
 // which has no plan: it serves its probes and says so.
 func newNodeAgentCommand(logger *slog.Logger) *cobra.Command {
-	var healthAddr, roles string
+	var healthAddr, roles, credentialsDir string
 	var labels []string
 	cfg := nodeagent.Config{Logger: logger}
 	cmd := &cobra.Command{
@@ -34,15 +36,13 @@ On a machine (--server given) it registers the machine with the cluster's regist
 probes. Run it again with the same --root and it goes on as the same machine.
 
 On a node of an imported cluster (the import manifest's DaemonSet, no --server) Herd gives it no
-plan: it serves /healthz and /readyz ("no plan") and waits. NODE_NAME names the node.`,
+plan: it serves /healthz and /readyz ("no plan"), and with --credentials-dir (the node agents'
+credentials, which the cluster agent stores) holds the cluster's fallback tunnel to --apiserver, through
+which Herd reaches the cluster while no cluster agent is connected. NODE_NAME names the node.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Server == "" {
-				node := os.Getenv("NODE_NAME")
-				logger.Info("node agent idle: no plan for this node", "node", node)
-				return health.Serve(cmd.Context(), healthAddr, func() (bool, string) {
-					return true, "no plan: node " + node + " of an imported cluster"
-				}, logger)
+				return runImportedNodeAgent(cmd.Context(), healthAddr, credentialsDir, cfg.APIServer, logger)
 			}
 			if cfg.Token == "" {
 				cfg.Token = os.Getenv("HERD_TOKEN")
@@ -58,6 +58,7 @@ plan: it serves /healthz and /readyz ("no plan") and waits. NODE_NAME names the 
 	f := cmd.Flags()
 	f.StringVar(&healthAddr, "health-addr", "127.0.0.1:9446", "serve /healthz and /readyz on this address (imported clusters)")
 	f.StringVar(&cfg.Server, "server", "", "Herd server URL: run a machine")
+	f.StringVar(&credentialsDir, "credentials-dir", "", "without --server: the node agents' credentials (url, ca-checksum, token) for the fallback tunnel")
 	f.StringVar(&cfg.Token, "token", "", "the cluster's registration token, to register the machine (default $HERD_TOKEN)")
 	f.StringVar(&cfg.CAChecksum, "ca-checksum", "", "sha256 of the server CA")
 	f.StringVar(&cfg.Root, "root", "", "the machine's folder: its credential, plan state, files and logs")
@@ -97,4 +98,26 @@ func registration(roles string, labels []string, reg *herdapi.NodeRegistration) 
 		out.Labels[k] = v
 	}
 	return out, nil
+}
+
+// runImportedNodeAgent serves the probes of a node agent of an imported
+// cluster and, with credentials, holds the fallback tunnel.
+func runImportedNodeAgent(ctx context.Context, healthAddr, credentialsDir, apiServer string, logger *slog.Logger) error {
+	node := os.Getenv("NODE_NAME")
+	logger.Info("node agent of an imported cluster: no plan for this node", "node", node)
+	if credentialsDir == "" || apiServer == "" {
+		return health.Serve(ctx, healthAddr, func() (bool, string) {
+			return true, "no plan: node " + node + " of an imported cluster"
+		}, logger)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return nodeagent.RunImported(ctx, nodeagent.ImportedConfig{CredentialsDir: credentialsDir, APIServer: apiServer, Logger: logger})
+	})
+	g.Go(func() error {
+		return health.Serve(ctx, healthAddr, func() (bool, string) {
+			return true, "no plan: node " + node + " of an imported cluster; fallback tunnel to " + apiServer
+		}, logger)
+	})
+	return g.Wait()
 }

@@ -79,12 +79,26 @@ func run(ctx context.Context, cfg Config, up *atomic.Bool, log *slog.Logger) err
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
 	tlsConfig := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	token, err := register(ctx, cfg, tlsConfig, reg, log)
+	var ic *inCluster
+	if cfg.Kubeconfig == "" {
+		if ic, err = newInCluster(); err != nil {
+			return err
+		}
+		if tok := ic.longLivedToken(ctx, log); tok != "" {
+			reg.Token = tok
+		}
+		reg.NodeToken = !ic.hasNodeCredentials(ctx)
+	}
+	resp, err := register(ctx, cfg, tlsConfig, reg, log)
 	if err != nil {
 		return err
 	}
-	if cfg.Kubeconfig == "" {
+	token := resp.AgentToken
+	if ic != nil {
 		keepAgentToken(ctx, token, log)
+		if resp.NodeToken != "" {
+			ic.storeNodeCredentials(ctx, cfg.Server, cfg.CAChecksum, resp.NodeToken, log)
+		}
 	}
 	wsURL := "wss" + strings.TrimPrefix(strings.TrimSuffix(cfg.Server, "/"), "https") + "/v1/connect"
 	return tunnel.RunAgent(ctx, tunnel.AgentConfig{
@@ -185,23 +199,23 @@ func fetchCA(ctx context.Context, cfg Config, log *slog.Logger) ([]byte, error) 
 // register reports the registration, retrying with backoff on failures
 // that may pass (network, 5xx); a refused token ends the agent. It returns
 // the cluster's agent token.
-func register(ctx context.Context, cfg Config, tlsConfig *tls.Config, reg *herdapi.AgentRegistration, log *slog.Logger) (string, error) {
+func register(ctx context.Context, cfg Config, tlsConfig *tls.Config, reg *herdapi.AgentRegistration, log *slog.Logger) (*herdapi.AgentRegistrationResponse, error) {
 	body, _ := json.Marshal(reg)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig, Proxy: http.ProxyFromEnvironment}}
 	defer client.CloseIdleConnections()
 	wait := max(cfg.MinBackoff, time.Second)
 	for {
-		token, err := registerOnce(ctx, client, cfg, body)
+		resp, err := registerOnce(ctx, client, cfg, body)
 		if err == nil || errors.Is(err, errRefused) {
 			if err == nil {
 				log.Info("registered", "server", cfg.Server, "apiEndpoint", reg.APIEndpoint)
 			}
-			return token, err
+			return resp, err
 		}
 		log.Warn("registration failed; retrying", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, max(cfg.MaxBackoff, time.Minute))
@@ -210,16 +224,16 @@ func register(ctx context.Context, cfg Config, tlsConfig *tls.Config, reg *herda
 
 var errRefused = errors.New("agent: the server refused the registration")
 
-func registerOnce(ctx context.Context, client *http.Client, cfg Config, body []byte) (string, error) {
+func registerOnce(ctx context.Context, client *http.Client, cfg Config, body []byte) (*herdapi.AgentRegistrationResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(cfg.Server, "/")+"/v1/agent/register", bytes.NewReader(body))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+cfg.Token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -227,11 +241,11 @@ func registerOnce(ctx context.Context, client *http.Client, cfg Config, body []b
 	case resp.StatusCode == http.StatusOK:
 		var out herdapi.AgentRegistrationResponse
 		if err := json.Unmarshal(msg, &out); err != nil || out.AgentToken == "" {
-			return "", fmt.Errorf("%w: the server sent no agent token", errRefused)
+			return nil, fmt.Errorf("%w: the server sent no agent token", errRefused)
 		}
-		return out.AgentToken, nil
+		return &out, nil
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		return "", fmt.Errorf("%w (%d: %s): the registration token may be expired or rotated; re-run the cluster's import command", errRefused, resp.StatusCode, strings.TrimSpace(string(msg)))
+		return nil, fmt.Errorf("%w (%d: %s): the registration token may be expired or rotated; re-run the cluster's import command", errRefused, resp.StatusCode, strings.TrimSpace(string(msg)))
 	}
-	return "", fmt.Errorf("server answered %d", resp.StatusCode)
+	return nil, fmt.Errorf("server answered %d", resp.StatusCode)
 }

@@ -32,6 +32,6 @@ func (a clustersAPI) handleAgentRegister(w http.ResponseWriter, r *http.Request)
 	default:
 		a.audit.Info("agent registered", "cluster", out.Cluster.Name, "apiEndpoint", reg.APIEndpoint, "changePending", out.ChangePending,
 			"with", out.With, "source", sourceAddr(r))
-		writeJSON(w, http.StatusOK, herdapi.AgentRegistrationResponse{ClusterName: out.Cluster.Name, AgentToken: out.AgentToken})
+		writeJSON(w, http.StatusOK, herdapi.AgentRegistrationResponse{ClusterName: out.Cluster.Name, AgentToken: out.AgentToken, NodeToken: out.NodeToken})
 	}
 }

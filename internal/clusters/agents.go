@@ -45,7 +45,7 @@ func (rs *Registrar) agentBearer(r *http.Request) (*v1.Cluster, error) {
 	if !strings.HasPrefix(token, agentTokenPrefix) {
 		return nil, errors.New("the tunnel takes an agent token: register first")
 	}
-	return rs.verifyAgentToken(r.Context(), token)
+	return rs.verifyAgentToken(r.Context(), token, "")
 }
 
 // registrationChanged makes this replica reach the cluster anew, so that a
@@ -66,7 +66,7 @@ func (m *Manager) registrationChanged(c *v1.Cluster) {
 // (agentToken is then "") or an agent token (returned as is).
 func (rs *Registrar) registrant(ctx context.Context, token string) (cluster *v1.Cluster, agentToken string, via client.Object, err error) {
 	if strings.HasPrefix(token, agentTokenPrefix) {
-		c, err := rs.verifyAgentToken(ctx, token)
+		c, err := rs.verifyAgentToken(ctx, token, "")
 		name, _, _ := strings.Cut(token, ":")
 		return c, token, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}, err
 	}
@@ -172,6 +172,8 @@ type Registration struct {
 	// that a changed endpoint or credential waits for verification.
 	With          string
 	ChangePending bool
+	// NodeToken is the node agents' token, when the agent asked for one.
+	NodeToken string
 }
 
 // Register records an agent's registration, authenticated by bearer (a
@@ -203,6 +205,11 @@ func (rs *Registrar) Register(ctx context.Context, bearer string, reg *herdapi.A
 	}
 	if agentToken == "" {
 		if out.AgentToken, err = rs.issueAgentToken(ctx, cluster, via.(*v1.ClusterRegistrationToken)); err != nil {
+			return out, err
+		}
+	}
+	if reg.NodeToken {
+		if out.NodeToken, err = rs.issueNodeToken(ctx, cluster); err != nil {
 			return out, err
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +33,58 @@ const supersededAnnotation = "management.herd.dev/superseded"
 // ErrTooManyRegistrations: a registration token handed out its share.
 var ErrTooManyRegistrations = errors.New("clusters: too many registrations with one registration token")
 
+// maxNodeTokens bounds the node agents' tokens of a cluster: the oldest
+// goes when another is issued (an agent asks for one when its cluster has
+// none stored).
+const maxNodeTokens = 4
+
+// issueNodeToken makes a token for the cluster's node agents, which opens
+// their fallback tunnel and nothing else, and deletes the oldest beyond
+// maxNodeTokens.
+func (rs *Registrar) issueNodeToken(ctx context.Context, cluster *v1.Cluster) (string, error) {
+	var existing v1.ClusterAgentTokenList
+	if err := rs.api.List(ctx, &existing, client.MatchingLabels{wellknown.ClusterLabel: cluster.Name}); err != nil {
+		return "", err
+	}
+	var nodes []v1.ClusterAgentToken
+	for _, t := range existing.Items {
+		if t.Spec.Scope == v1.AgentTokenScopeNodeTunnel {
+			nodes = append(nodes, t)
+		}
+	}
+	slices.SortFunc(nodes, func(a, b v1.ClusterAgentToken) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	for i := 0; i+maxNodeTokens-1 < len(nodes); i++ {
+		if err := rs.client.Delete(ctx, &nodes[i]); client.IgnoreNotFound(err) != nil {
+			return "", err
+		}
+	}
+	secret := herdtoken.NewSecret()
+	at := &v1.ClusterAgentToken{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:   herdtoken.NewName(agentTokenPrefix),
+			Labels: map[string]string{wellknown.ClusterLabel: cluster.Name},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: cluster.Name, UID: cluster.UID,
+			}},
+		},
+		Spec: v1.ClusterAgentTokenSpec{ClusterName: cluster.Name, ClusterUID: string(cluster.UID),
+			TokenHash: herdtoken.Hash(secret), Scope: v1.AgentTokenScopeNodeTunnel},
+	}
+	if err := rs.client.Create(ctx, at); err != nil {
+		return "", fmt.Errorf("failed to create a node token for cluster %s: %w", cluster.Name, err)
+	}
+	rs.await(ctx, at, false)
+	return herdtoken.Format(at.Name, secret), nil
+}
+
+// VerifyNodeToken returns the cluster of a live node agents' token.
+func (rs *Registrar) VerifyNodeToken(ctx context.Context, token string) (*v1.Cluster, error) {
+	if !strings.HasPrefix(token, agentTokenPrefix) {
+		return nil, errors.New("not a node token")
+	}
+	return rs.verifyAgentToken(ctx, token, v1.AgentTokenScopeNodeTunnel)
+}
+
 // issueAgentToken makes a new agent token for a registration with crt.
 func (rs *Registrar) issueAgentToken(ctx context.Context, cluster *v1.Cluster, crt *v1.ClusterRegistrationToken) (string, error) {
 	var existing v1.ClusterAgentTokenList
@@ -39,7 +93,7 @@ func (rs *Registrar) issueAgentToken(ctx context.Context, cluster *v1.Cluster, c
 	}
 	n := 0
 	for _, t := range existing.Items {
-		if t.Spec.RegistrationToken == crt.Name {
+		if t.Spec.RegistrationToken == crt.Name && t.Spec.Scope == "" {
 			n++
 		}
 	}
@@ -68,9 +122,9 @@ func (rs *Registrar) issueAgentToken(ctx context.Context, cluster *v1.Cluster, c
 	return herdtoken.Format(at.Name, secret), nil
 }
 
-// verifyAgentToken returns the cluster of a live agent token: its cluster
-// must be the one it was issued for (same UID).
-func (rs *Registrar) verifyAgentToken(ctx context.Context, token string) (*v1.Cluster, error) {
+// verifyAgentToken returns the cluster of a live agent token of scope:
+// its cluster must be the one it was issued for (same UID).
+func (rs *Registrar) verifyAgentToken(ctx context.Context, token, scope string) (*v1.Cluster, error) {
 	name, secret, err := herdtoken.Parse(token)
 	if err != nil {
 		return nil, err
@@ -81,6 +135,9 @@ func (rs *Registrar) verifyAgentToken(ctx context.Context, token string) (*v1.Cl
 	}
 	if !herdtoken.Verify(at.Spec.TokenHash, secret) {
 		return nil, fmt.Errorf("agent token %s: wrong secret", name)
+	}
+	if at.Spec.Scope != scope {
+		return nil, fmt.Errorf("agent token %s is for %q, not %q", name, at.Spec.Scope, scope)
 	}
 	if at.Spec.ExpiresAt != nil && !rs.now().Before(at.Spec.ExpiresAt.Time) {
 		return nil, fmt.Errorf("agent token %s ended at %s (the import command was reissued)", name, at.Spec.ExpiresAt.UTC().Format(time.RFC3339))

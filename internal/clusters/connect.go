@@ -39,7 +39,7 @@ func (m *Manager) setConnected(cluster string) {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "AgentConnected", "the agent's tunnel is up"
 	case c.UID != "" && m.nodeTunnel.Connected(sessionKey(&c)):
 		cond.Reason, cond.Message = "NodeAgentOnly",
-			"no cluster agent is connected; Herd reaches the cluster through the fallback tunnel of a control-plane machine's node agent"
+			"no cluster agent is connected; Herd reaches the cluster through a node agent's fallback tunnel"
 	}
 	extra := map[string]any{"lastSeen": metav1.NewTime(m.now()), "connectedAgents": int32(m.tunnel.Sessions(sessionKey(&c)))}
 	if err := m.applyClusterCondition(ctx, cluster, ownerTunnel, cond, extra, false); err != nil && !apierrors.IsNotFound(err) {
@@ -92,6 +92,10 @@ func (m *Manager) newNodeTunnel() error {
 	t, err := tunnel.NewServer(tunnel.ServerConfig{
 		Authorize: func(r *http.Request) (string, error) {
 			bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			// The node agents of an imported cluster (its DaemonSet).
+			if c, err := m.reg.VerifyNodeToken(r.Context(), bearer); err == nil {
+				return sessionKey(c), nil
+			}
 			machine, err := machines.Authenticate(r.Context(), m.cache, bearer)
 			if err != nil {
 				return "", err

@@ -261,6 +261,9 @@ type AgentRegistration struct {
 	// Token is the agent's service account token; Herd stores it in a
 	// Secret and uses it, with impersonation, for proxied requests.
 	Token string `json:"token"`
+	// NodeToken asks for a token for the cluster's node agents (their
+	// fallback tunnel, nothing else).
+	NodeToken bool `json:"nodeToken,omitempty"`
 }
 
 // AgentRegistrationResponse names the cluster the agent registered and
@@ -271,6 +274,8 @@ type AgentRegistration struct {
 type AgentRegistrationResponse struct {
 	ClusterName string `json:"clusterName"`
 	AgentToken  string `json:"agentToken"`
+	// NodeToken, when asked for: the node agents' token.
+	NodeToken string `json:"nodeToken,omitempty"`
 }
 
 // NodeRegistration is what a node agent sends to register its machine

@@ -4,8 +4,10 @@
 // `kubectl apply -f`. Like Rancher's cattle-cluster-agent import YAML, it
 // installs the herd-system namespace, the agents' service accounts and RBAC,
 // a Secret holding the registration credentials, the cluster agent
-// Deployment and Service, the node agent DaemonSet, and the kube-api-auth
-// DaemonSet that checks Herd tokens for the authorized cluster endpoint.
+// Deployment and Service, the node agent DaemonSet (which holds the fallback
+// tunnel with the node agents' token that the cluster agent stores in
+// herd-node-credentials), and the kube-api-auth DaemonSet that checks Herd
+// tokens for the authorized cluster endpoint.
 //
 // The registration token is a credential: it appears in the Secret only, and
 // every other object refers to it with a secretKeyRef.

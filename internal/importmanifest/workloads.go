@@ -18,6 +18,11 @@ const (
 	hostnameKey   = "kubernetes.io/hostname"
 	tmpVolume     = "tmp"
 	nonRootUID    = wellknown.ImageUID
+	// The node agents' credentials (url, ca-checksum, token), which the
+	// cluster agent stores (agent.NodeCredentialsSecret).
+	nodeCredentialsSecret = "herd-node-credentials"
+	nodeCredentialsVolume = "node-credentials"
+	nodeCredentialsDir    = "/etc/herd/node"
 	// Health ports of the agents, on the node's address (they use the
 	// host's network): /healthz and /readyz.
 	agentHealthPort     = 9445
@@ -129,14 +134,25 @@ func daemonSet(p Params) *appsv1.DaemonSet {
 	nodeName := corev1.EnvVar{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"},
 	}}
-	// The node agent gets no Herd credential: the agent token is the
-	// cluster agent's alone.
-	c := lockedDown("node-agent", p.image(), "node-agent")
+	// The node agent gets no agent credential (the agent token is the
+	// cluster agent's alone): the node agents' token, which the cluster
+	// agent stores in its own Secret once registered, opens the fallback
+	// tunnel and nothing else. The tunnel may dial only the kube-apiserver
+	// as pods reach it (the kubernetes Service).
+	c := lockedDown("node-agent", p.image(), "node-agent", "--credentials-dir", nodeCredentialsDir,
+		"--apiserver", "$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)")
 	c.Env = []corev1.EnvVar{nodeName}
 	withHealth(&c, nodeAgentHealthPort)
 	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: nodeCredentialsVolume, MountPath: nodeCredentialsDir, ReadOnly: true})
 	spec := podSpec(nodeAgentName, c)
 	spec.AutomountServiceAccountToken = new(false)
+	// Readable by the image's user through the group: 0440, group 65532.
+	spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: new(int64(nonRootUID))}
+	spec.Volumes = append(spec.Volumes, corev1.Volume{Name: nodeCredentialsVolume, VolumeSource: corev1.VolumeSource{
+		// Optional: it exists once the cluster agent registered.
+		Secret: &corev1.SecretVolumeSource{SecretName: nodeCredentialsSecret, Optional: new(true), DefaultMode: new(int32(0o440))},
+	}})
 	spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 	placeOnRealNodes(&spec)
 	return &appsv1.DaemonSet{

@@ -31,7 +31,6 @@ import (
 	"herd.dev/herd/internal/certs"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdclient"
-	"herd.dev/herd/internal/tunnel"
 )
 
 // ErrConfig: the node agent cannot start as configured.
@@ -123,17 +122,7 @@ func Run(ctx context.Context, cfg Config) error {
 // fallbackTunnel holds the cluster's node tunnel, which may reach only
 // this machine's kube-apiserver.
 func (a *agent) fallbackTunnel(ctx context.Context) error {
-	return tunnel.RunAgent(ctx, tunnel.AgentConfig{
-		URL:       "wss" + strings.TrimPrefix(strings.TrimSuffix(a.cfg.Server, "/"), "https") + "/v1/node/connect",
-		Header:    http.Header{"Authorization": {"Bearer " + a.cred.Credential}},
-		TLSConfig: a.client.tls,
-		Allow:     func(network, addr string) bool { return network == "tcp" && addr == a.cfg.APIServer },
-		OnConnect: func() { a.log.Info("fallback tunnel up", "apiServer", a.cfg.APIServer) },
-		OnDisconnect: func(err error) {
-			a.log.Warn("fallback tunnel down; reconnecting", "err", err)
-		},
-		Logger: a.log,
-	})
+	return runFallback(ctx, a.cfg.Server, a.cred.Credential, a.client.tls, a.cfg.APIServer, a.log)
 }
 
 // planEnv is the environment of a plan's commands: this process's, with

@@ -121,6 +121,8 @@ func TestImportOnRealNodes(t *testing.T) {
 		t.Errorf("kubectl through Herd after an agent was replaced: %q", out)
 	}
 
+	checkFallbackTunnel(t, e, down, through)
+
 	cp := lc.RealNodeNames()[0]
 	herdtest.Eventually(t, "kube-api-auth ready on the control-plane node "+cp, 90*time.Second, func() error {
 		got := down.Run(t, "-n", wellknown.Namespace, "get", "pods", "-l", "app=herd-kube-api-auth", "-o",
@@ -158,4 +160,36 @@ func waitAgents(t *testing.T, e *env, n int32, timeout time.Duration) {
 
 func podNames(t *testing.T, down herdtest.Kubectl) string {
 	return down.Run(t, "-n", wellknown.Namespace, "get", "pods", "-l", "app=herd-agent", "-o", "jsonpath={.items[*].metadata.name}")
+}
+
+// checkFallbackTunnel: the node agents hold the cluster's fallback tunnel
+// with the token the cluster agent stored for them; with every agent pod
+// gone, kubectl through Herd still reaches the cluster through them (with
+// the long-lived token the agents registered), and the agents come back.
+func checkFallbackTunnel(t *testing.T, e *env, down, through herdtest.Kubectl) {
+	ns := []string{"-n", wellknown.Namespace}
+	herdtest.Eventually(t, "every node agent's fallback tunnel up", 3*time.Minute, func() error {
+		logs, _, _ := down.Exec(append(ns, "logs", "-l", "app=herd-node-agent", "--tail=-1", "--prefix")...)
+		if n := strings.Count(logs, "fallback tunnel up"); n < 2 {
+			return fmt.Errorf("%d tunnels up; node agent logs:\n%s", n, tail(logs, 6))
+		}
+		return nil
+	})
+	if out, _, _ := down.Exec(append(ns, "get", "secret", "herd-node-credentials", "-o", "jsonpath={.data.token}")...); out == "" {
+		t.Fatal("no node agents' token stored")
+	}
+	down.Run(t, append(ns, "scale", "deployment", "herd-agent", "--replicas=0")...)
+	herdtest.Eventually(t, "kubectl through Herd with no agent pod, through the node agents", 2*time.Minute, func() error {
+		// Connected stays False (no cluster agent), saying why it still works.
+		if c := cluster(t, e); c.ConnectedAgents != 0 || !strings.Contains(c.Message, "node agent's fallback tunnel") {
+			return fmt.Errorf("connected %s with %d agents: %s", c.Connected, c.ConnectedAgents, c.Message)
+		}
+		out, errOut, err := through.Exec("get", "namespace", wellknown.Namespace, "-o", "name")
+		if err != nil || out != "namespace/"+wellknown.Namespace+"\n" {
+			return fmt.Errorf("%v %q %s", err, out, errOut)
+		}
+		return nil
+	})
+	down.Run(t, append(ns, "scale", "deployment", "herd-agent", "--replicas=2")...)
+	waitAgents(t, e, 2, 2*time.Minute)
 }
