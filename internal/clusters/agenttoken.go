@@ -58,8 +58,20 @@ func (rs *Registrar) issueNodeToken(ctx context.Context, cluster *v1.Cluster) (s
 			return "", err
 		}
 	}
+	at, secret := newAgentToken(cluster)
+	at.Spec.Scope = v1.AgentTokenScopeNodeTunnel
+	if err := rs.client.Create(ctx, at); err != nil {
+		return "", fmt.Errorf("failed to create a node token for cluster %s: %w", cluster.Name, err)
+	}
+	rs.await(ctx, at, false)
+	return herdtoken.Format(at.Name, secret), nil
+}
+
+// newAgentToken is a new agent token of cluster (to create) and its
+// secret, of which only the salted hash is kept.
+func newAgentToken(cluster *v1.Cluster) (*v1.ClusterAgentToken, string) {
 	secret := herdtoken.NewSecret()
-	at := &v1.ClusterAgentToken{
+	return &v1.ClusterAgentToken{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   herdtoken.NewName(agentTokenPrefix),
 			Labels: map[string]string{wellknown.ClusterLabel: cluster.Name},
@@ -67,14 +79,8 @@ func (rs *Registrar) issueNodeToken(ctx context.Context, cluster *v1.Cluster) (s
 				APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: cluster.Name, UID: cluster.UID,
 			}},
 		},
-		Spec: v1.ClusterAgentTokenSpec{ClusterName: cluster.Name, ClusterUID: string(cluster.UID),
-			TokenHash: herdtoken.Hash(secret), Scope: v1.AgentTokenScopeNodeTunnel},
-	}
-	if err := rs.client.Create(ctx, at); err != nil {
-		return "", fmt.Errorf("failed to create a node token for cluster %s: %w", cluster.Name, err)
-	}
-	rs.await(ctx, at, false)
-	return herdtoken.Format(at.Name, secret), nil
+		Spec: v1.ClusterAgentTokenSpec{ClusterName: cluster.Name, ClusterUID: string(cluster.UID), TokenHash: herdtoken.Hash(secret)},
+	}, secret
 }
 
 // VerifyNodeToken returns the cluster of a live node agents' token.
@@ -100,18 +106,8 @@ func (rs *Registrar) issueAgentToken(ctx context.Context, cluster *v1.Cluster, c
 	if n >= maxAgentTokensPerRegistration {
 		return "", fmt.Errorf("%w: %s registered %d agents", ErrTooManyRegistrations, crt.Name, n)
 	}
-	secret := herdtoken.NewSecret()
-	at := &v1.ClusterAgentToken{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:   herdtoken.NewName(agentTokenPrefix),
-			Labels: map[string]string{wellknown.ClusterLabel: cluster.Name},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: cluster.Name, UID: cluster.UID,
-			}},
-		},
-		Spec: v1.ClusterAgentTokenSpec{ClusterName: cluster.Name, ClusterUID: string(cluster.UID),
-			TokenHash: herdtoken.Hash(secret), RegistrationToken: crt.Name},
-	}
+	at, secret := newAgentToken(cluster)
+	at.Spec.RegistrationToken = crt.Name
 	if _, superseded := crt.Annotations[supersededAnnotation]; superseded {
 		at.Spec.ExpiresAt = crt.Spec.ExpiresAt // ends with the import command it came from
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"herd.dev/herd/internal/herdclient"
 	"herd.dev/herd/internal/tunnel"
 )
 
@@ -98,21 +96,11 @@ func readCredentials(dir string) (importedCredentials, error) {
 
 // holdTunnel pins the server's CA and holds the node tunnel.
 func holdTunnel(ctx context.Context, c importedCredentials, apiServer string, log *slog.Logger) error {
-	var ca []byte
-	err := retry(ctx, log, "fetch the server's CA", func() error {
-		var err error
-		ca, err = herdclient.FetchCA(ctx, c.url, c.checksum)
-		if errors.Is(err, herdclient.ErrCAChecksumMismatch) {
-			return permanent{err}
-		}
-		return err
-	})
+	tlsConfig, err := pinnedTLS(ctx, log, c.url, c.checksum)
 	if err != nil {
 		return err
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	return runFallback(ctx, c.url, c.token, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, apiServer, log)
+	return runFallback(ctx, c.url, c.token, tlsConfig, apiServer, log)
 }
 
 // runFallback holds a node tunnel to server with token, which may dial

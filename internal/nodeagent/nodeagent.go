@@ -147,23 +147,33 @@ type client struct {
 }
 
 func newClient(ctx context.Context, cfg Config) (*client, error) {
+	tlsConfig, err := pinnedTLS(ctx, cfg.Logger, cfg.Server, cfg.CAChecksum)
+	if err != nil {
+		return nil, err
+	}
+	return &client{cfg: cfg, tls: tlsConfig, http: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: tlsConfig.Clone()}}}, nil
+}
+
+// pinnedTLS fetches the server's CA, checks it against checksum (retrying
+// while the server cannot be reached) and returns a TLS config that
+// trusts it alone.
+func pinnedTLS(ctx context.Context, log *slog.Logger, server, checksum string) (*tls.Config, error) {
 	var ca []byte
-	err := retry(ctx, cfg.Logger, "fetch the server's CA", func() error {
+	err := retry(ctx, log, "fetch the server's CA", func() error {
 		var err error
-		ca, err = herdclient.FetchCA(ctx, cfg.Server, cfg.CAChecksum)
+		ca, err = herdclient.FetchCA(ctx, server, checksum)
 		if errors.Is(err, herdclient.ErrCAChecksumMismatch) {
 			return permanent{err}
 		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("refusing the server %s: %w", cfg.Server, err)
+		return nil, fmt.Errorf("refusing the server %s: %w", server, err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	tlsConfig := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &client{cfg: cfg, tls: tlsConfig, http: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: tlsConfig.Clone()}}}, nil
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // ensureCredential reads the machine's credential from Root, or
