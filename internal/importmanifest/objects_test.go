@@ -70,10 +70,24 @@ func TestDaemonSetRunsEverywhere(t *testing.T) {
 	}
 	wantOnRealNodes(t, spec)
 	c := spec.Containers[0]
-	if strings.Join(c.Args, " ") != "node-agent --health-addr=$(POD_IP):9446" {
-		t.Errorf("args: got %v, want [node-agent --health-addr=$(POD_IP):9446]", c.Args)
+	const args = "node-agent --credentials-dir /etc/herd/node --apiserver $(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT) --health-addr=$(POD_IP):9446"
+	if strings.Join(c.Args, " ") != args {
+		t.Errorf("args: got %v, want %s", c.Args, args)
 	}
-	// No Herd credential: the agent token is the cluster agent's alone.
+	// No agent credential (the agent token is the cluster agent's alone):
+	// only the node agents' Secret, readable by the image's group.
+	var secrets []string
+	for _, v := range spec.Volumes {
+		if v.Secret != nil {
+			secrets = append(secrets, v.Secret.SecretName)
+			if v.Secret.Optional == nil || !*v.Secret.Optional || v.Secret.DefaultMode == nil || *v.Secret.DefaultMode != 0o440 {
+				t.Errorf("secret volume %+v: want optional, mode 0440", v.Secret)
+			}
+		}
+	}
+	if strings.Join(secrets, ",") != "herd-node-credentials" || spec.SecurityContext == nil || spec.SecurityContext.FSGroup == nil || *spec.SecurityContext.FSGroup != 65532 {
+		t.Errorf("secret volumes %v, security context %+v: want herd-node-credentials alone, fsGroup 65532", secrets, spec.SecurityContext)
+	}
 	if len(c.Env) != 2 || c.Env[0].Name != "NODE_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "spec.nodeName" ||
 		c.Env[1].Name != "POD_IP" || c.Env[1].ValueFrom.FieldRef.FieldPath != "status.podIP" {
 		t.Errorf("env: got %+v, want only NODE_NAME and POD_IP from the pod", c.Env)
