@@ -81,6 +81,31 @@ func apiPools(c *v1.Cluster) []herdapi.MachinePool {
 	return out
 }
 
+// setPool returns pools with req's quantity set on its pool, or req
+// added as a new pool (it needs roles then); or what is wrong.
+func setPool(pools []v1.MachinePool, req herdapi.MachinePool) ([]v1.MachinePool, string) {
+	pools = slices.Clone(pools)
+	i := slices.IndexFunc(pools, func(p v1.MachinePool) bool { return p.Name == req.Name })
+	if i < 0 {
+		if msg := checkPool(req); msg != "" {
+			return nil, msg
+		}
+		if len(pools) >= maxPools {
+			return nil, fmt.Sprintf("at most %d machine pools", maxPools)
+		}
+		return append(pools, specPool(req)), ""
+	}
+	if len(req.Roles) > 0 && !slices.Equal(req.Roles, pools[i].Roles) {
+		return nil, fmt.Sprintf("machine pool %s has roles %s; roles of a pool do not change: add another pool", req.Name, strings.Join(pools[i].Roles, ","))
+	}
+	req.Roles = pools[i].Roles
+	if msg := checkPool(req); msg != "" {
+		return nil, msg
+	}
+	pools[i].Quantity = req.Quantity
+	return pools, ""
+}
+
 // handlePutMachinePool adds a machine pool to a provisioned cluster, or
 // sets an existing pool's quantity (its roles stay what they are).
 func (a clustersAPI) handlePutMachinePool(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
@@ -113,23 +138,8 @@ func (a clustersAPI) handlePutMachinePool(w http.ResponseWriter, r *http.Request
 		if err := a.client.Get(r.Context(), client.ObjectKey{Name: c.Name}, &cur); err != nil {
 			return err
 		}
-		pools := cur.Spec.Provisioning.MachinePools
-		i := slices.IndexFunc(pools, func(p v1.MachinePool) bool { return p.Name == req.Name })
-		switch {
-		case i >= 0 && len(req.Roles) > 0 && !slices.Equal(req.Roles, pools[i].Roles):
-			conflict = fmt.Sprintf("machine pool %s has roles %s; roles of a pool do not change: add another pool", req.Name, strings.Join(pools[i].Roles, ","))
-			return nil
-		case i >= 0:
-			req.Roles = pools[i].Roles
-			conflict = checkPool(req)
-			pools[i].Quantity = req.Quantity
-		default:
-			if conflict = checkPool(req); conflict == "" && len(pools) >= maxPools {
-				conflict = fmt.Sprintf("at most %d machine pools", maxPools)
-			}
-			pools = append(pools, specPool(req))
-		}
-		if conflict != "" {
+		var pools []v1.MachinePool
+		if pools, conflict = setPool(cur.Spec.Provisioning.MachinePools, req); conflict != "" {
 			return nil
 		}
 		cur.Spec.Provisioning.MachinePools = pools

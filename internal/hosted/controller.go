@@ -105,13 +105,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, r.deleteHosted(ctx, req.Name)
 	}
 	if !c.DeletionTimestamp.IsZero() {
-		if err := r.deleteHosted(ctx, req.Name); err != nil {
-			return reconcile.Result{}, err
-		}
-		if r.opts.RemoveCleanupFinalizer == nil {
-			return reconcile.Result{}, nil
-		}
-		return reconcile.Result{}, r.opts.RemoveCleanupFinalizer(ctx, &c)
+		return reconcile.Result{}, r.letGo(ctx, &c)
 	}
 	h := c.Spec.Hosted
 	if h.Provider != v1.HostedLocal {
@@ -128,24 +122,42 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		r.log.Error("hosted cluster not made", "cluster", c.Name, "err", err)
 		return reconcile.Result{RequeueAfter: 30 * time.Second}, r.condition(ctx, &c, false, "ProviderFailed", "the provider failed to make the cluster; Herd tries again (see the server's log)")
 	}
+	return r.importStage(ctx, &c, kubeconfig)
+}
+
+// letGo deletes a deleted Cluster's hosted cluster and then lets the
+// Cluster go: there is nothing left to clean up in it.
+func (r *reconciler) letGo(ctx context.Context, c *v1.Cluster) error {
+	if err := r.deleteHosted(ctx, c.Name); err != nil {
+		return err
+	}
+	if r.opts.RemoveCleanupFinalizer == nil {
+		return nil
+	}
+	return r.opts.RemoveCleanupFinalizer(ctx, c)
+}
+
+// importStage applies the import manifest to a running hosted cluster
+// until its agents connect, again after reimport without them.
+func (r *reconciler) importStage(ctx context.Context, c *v1.Cluster, kubeconfig []byte) (reconcile.Result, error) {
 	if meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
-		return reconcile.Result{RequeueAfter: time.Minute}, r.condition(ctx, &c, true, "Imported", "the provider's cluster runs and its agents are connected")
+		return reconcile.Result{RequeueAfter: time.Minute}, r.condition(ctx, c, true, "Imported", "the provider's cluster runs and its agents are connected")
 	}
 	r.mu.Lock()
 	last, ok := r.imported[string(c.UID)]
 	r.mu.Unlock()
 	if ok && time.Since(last) < reimport {
-		return reconcile.Result{RequeueAfter: 10 * time.Second}, r.condition(ctx, &c, false, "Importing", "the import manifest is applied; waiting for the agents to connect")
+		return reconcile.Result{RequeueAfter: 10 * time.Second}, r.condition(ctx, c, false, "Importing", "the import manifest is applied; waiting for the agents to connect")
 	}
-	if err := r.importInto(ctx, &c, kubeconfig); err != nil {
+	if err := r.importInto(ctx, c, kubeconfig); err != nil {
 		r.log.Error("hosted cluster not imported", "cluster", c.Name, "err", err)
-		return reconcile.Result{RequeueAfter: 30 * time.Second}, r.condition(ctx, &c, false, "ImportFailed", "applying the import manifest failed; Herd tries again (see the server's log)")
+		return reconcile.Result{RequeueAfter: 30 * time.Second}, r.condition(ctx, c, false, "ImportFailed", "applying the import manifest failed; Herd tries again (see the server's log)")
 	}
 	r.mu.Lock()
 	r.imported[string(c.UID)] = time.Now()
 	r.mu.Unlock()
 	r.log.Info("import manifest applied to the hosted cluster", "cluster", c.Name)
-	return reconcile.Result{RequeueAfter: 10 * time.Second}, r.condition(ctx, &c, false, "Importing", "the import manifest is applied; waiting for the agents to connect")
+	return reconcile.Result{RequeueAfter: 10 * time.Second}, r.condition(ctx, c, false, "Importing", "the import manifest is applied; waiting for the agents to connect")
 }
 
 // importInto applies the cluster's import manifest, with a new

@@ -213,18 +213,9 @@ func (r *pools) remove(ctx context.Context, c *v1.Cluster, m machinedriver.Machi
 		}
 		log.Info("node drained and deleted")
 	}
-	if machine != nil && slices.Contains(machine.Spec.Roles, v1.RoleEtcd) && r.opts.RemoveEtcdMember != nil {
-		var others []string
-		for _, o := range held {
-			if o.Hostname != m.Hostname && o.ClusterUID == m.ClusterUID && o.Running && slices.Contains(o.Roles, v1.RoleEtcd) {
-				others = append(others, "http://"+o.Address+":2379")
-			}
-		}
-		if len(others) > 0 {
-			if err := r.opts.RemoveEtcdMember(ctx, others, "http://"+m.Address+":2380"); err != nil {
-				return fmt.Errorf("remove the etcd member of machine %s: %w", m.Hostname, err)
-			}
-			log.Info("etcd member removed")
+	if machine != nil && slices.Contains(machine.Spec.Roles, v1.RoleEtcd) {
+		if err := r.removeEtcdMember(ctx, m, held); err != nil {
+			return err
 		}
 	}
 	if machine != nil {
@@ -233,4 +224,26 @@ func (r *pools) remove(ctx context.Context, c *v1.Cluster, m machinedriver.Machi
 		}
 	}
 	return r.opts.Local.Delete(ctx, m)
+}
+
+// removeEtcdMember removes m's etcd member through the other running etcd
+// machines of its cluster, if there are any.
+func (r *pools) removeEtcdMember(ctx context.Context, m machinedriver.Machine, held []machinedriver.Machine) error {
+	if r.opts.RemoveEtcdMember == nil {
+		return nil
+	}
+	var others []string
+	for _, o := range held {
+		if o.Hostname != m.Hostname && o.ClusterUID == m.ClusterUID && o.Running && slices.Contains(o.Roles, v1.RoleEtcd) {
+			others = append(others, "http://"+o.Address+":2379")
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	if err := r.opts.RemoveEtcdMember(ctx, others, "http://"+m.Address+":2380"); err != nil {
+		return fmt.Errorf("remove the etcd member of machine %s: %w", m.Hostname, err)
+	}
+	r.log.Info("etcd member removed", "cluster", m.Cluster, "machine", m.Hostname)
+	return nil
 }
