@@ -38,6 +38,6 @@ func run() error {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newLocalClusterCommand(logger), newServerCommand(logger), newAgentCommand(logger), newNodeAgentCommand(logger), newKubeAPIAuthCommand(logger), newDemoCommand(logger), newEtcdJoinCommand())
+	root.AddCommand(newLocalClusterCommand(logger), newServerCommand(logger), newAgentCommand(logger), newNodeAgentCommand(logger), newKubeAPIAuthCommand(logger), newDemoCommand(logger), newEtcdJoinCommand(), newEtcdSnapshotCommand())
 	return root.ExecuteContext(ctx)
 }

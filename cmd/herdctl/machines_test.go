@@ -132,3 +132,33 @@ func TestClustersCreateHosted(t *testing.T) {
 	c.fails("not both", "", "clusters", "create", "x", "--hosted", "local", "--provision", "v1.37.2")
 	c.fails("one there is: local", "", "clusters", "create", "x", "--hosted", "gke")
 }
+
+// TestEtcdSnapshotCommands: save asks for a snapshot (Pending until the
+// cluster's etcd member takes it), list shows it, delete removes it; an
+// imported cluster has no snapshots to take.
+func TestEtcdSnapshotCommands(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	c.ok("", "clusters", "create", "made", "--provision", "v1.37.2")
+	stdout, _, err := c.run("", "etcd", "snapshot", "save", "made")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.Fields(strings.TrimPrefix(stdout, "etcd snapshot "))[0]
+	if !strings.HasPrefix(name, "made-") || !strings.Contains(stdout, "requested") {
+		t.Fatalf("save: %q", stdout)
+	}
+	list, _, err := c.run("", "etcd", "snapshot", "list", "made")
+	if err != nil || !strings.Contains(list, name) || !strings.Contains(list, "Pending") {
+		t.Errorf("list: %q %v", list, err)
+	}
+	out, _, err := c.run("", "etcd", "snapshot", "delete", "made", name)
+	if err != nil || !strings.Contains(out, "deleted") {
+		t.Errorf("delete: %q %v", out, err)
+	}
+	if list, _, _ := c.run("", "etcd", "snapshot", "list", "made"); strings.Contains(list, name) {
+		t.Errorf("list after delete: %q", list)
+	}
+	c.fails("not provisioned by Herd", "", "etcd", "snapshot", "save", "prod")
+	c.fails("not found", "", "etcd", "snapshot", "delete", "made", "nosuch")
+}

@@ -49,6 +49,9 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("GET /v1/clusters/{name}/kubeconfig", a.authed(clusters.handleKubeconfig))
 	mux.HandleFunc("GET /v1/clusters/{name}/machines", a.authed(clusters.handleListMachines))
 	mux.HandleFunc("PUT /v1/clusters/{name}/machinepools/{pool}", a.authed(clusters.handlePutMachinePool))
+	mux.HandleFunc("POST /v1/clusters/{name}/etcd/snapshots", a.authed(clusters.handleSaveSnapshot))
+	mux.HandleFunc("GET /v1/clusters/{name}/etcd/snapshots", a.authed(clusters.handleListSnapshots))
+	mux.HandleFunc("DELETE /v1/clusters/{name}/etcd/snapshots/{snapshot}", a.authed(clusters.handleDeleteSnapshot))
 
 	mux.HandleFunc("GET /v1/roles", a.allowed("list", "roletemplates", roles.handleListRoles))
 	mux.HandleFunc("GET /v1/roles/{name}", a.allowed("get", "roletemplates", roles.handleGetRole))

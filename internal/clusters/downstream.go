@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,8 +131,15 @@ func (m *Manager) verifyPending(ctx context.Context, c *v1.Cluster, secret *core
 		review, err = conn.kube.AuthenticationV1().SelfSubjectReviews().Create(vctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
 		cancel()
 		conn.h2.CloseIdleConnections()
-		if err == nil {
+		switch {
+		case err == nil:
 			who = review.Status.UserInfo.Username
+		case apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "system:anonymous"):
+			// Authenticated, not (yet) authorized: a kube-apiserver that
+			// just started may refuse before its RBAC cache is in; the
+			// question here is only whether the credential authenticates
+			// (an anonymous request is forbidden too: not that).
+			who, err = "(forbidden to review itself)", nil
 		}
 	}
 	if err != nil {

@@ -387,3 +387,25 @@ type Machine struct {
 type MachineList struct {
 	Items []Machine `json:"items"`
 }
+
+// EtcdSnapshot is a snapshot of a provisioned cluster's etcd.
+type EtcdSnapshot struct {
+	Name        string `json:"name"`
+	ClusterName string `json:"clusterName"`
+	// Phase: Pending, Succeeded or Failed (Message says why).
+	Phase string `json:"phase"`
+	// Machine holds the file, at Location under its node agent's root.
+	Machine           string     `json:"machine,omitempty"`
+	Location          string     `json:"location,omitempty"`
+	Size              int64      `json:"size,omitempty"`
+	SHA256            string     `json:"sha256,omitempty"`
+	KubernetesVersion string     `json:"kubernetesVersion,omitempty"`
+	TakenAt           *time.Time `json:"takenAt,omitempty"`
+	CreatedAt         time.Time  `json:"createdAt"`
+	Message           string     `json:"message,omitempty"`
+}
+
+// EtcdSnapshotList lists a cluster's snapshots, oldest first.
+type EtcdSnapshotList struct {
+	Items []EtcdSnapshot `json:"items"`
+}

@@ -121,10 +121,14 @@ func (r *pools) Reconcile(ctx context.Context, req reconcile.Request) (reconcile
 		}
 		errs = append(errs, r.scale(ctx, &c, p, held))
 	}
-	if len(held) == 0 && len(want) == 0 {
-		return reconcile.Result{}, errors.Join(errs...)
+	err = errors.Join(errs...)
+	if err != nil {
+		r.log.Warn("machine pools not at their quantities yet; trying again", "cluster", req.Name, "err", err)
 	}
-	return reconcile.Result{RequeueAfter: resync}, errors.Join(errs...)
+	if len(held) == 0 && len(want) == 0 {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: resync}, err
 }
 
 // scale creates the pool's missing machines, removes its extra ones (the

@@ -66,10 +66,13 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	toCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.(*v1.Machine).Spec.ClusterName}}}
 	})
+	snapshotCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.(*v1.EtcdSnapshot).Spec.ClusterName}}}
+	})
 	skip := true
 	return ctrl.NewControllerManagedBy(mgr).Named("planner").For(&v1.Cluster{}).
 		WithOptions(controller.Options{SkipNameValidation: &skip}).
-		Watches(&v1.Machine{}, toCluster).Complete(p)
+		Watches(&v1.Machine{}, toCluster).Watches(&v1.EtcdSnapshot{}, snapshotCluster).Complete(p)
 }
 
 type planner struct {
@@ -153,9 +156,19 @@ func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, error) {
 		slices.Sort(all)
 		v = p.tiers(ctx, c, pki, all, cps, workers, plans)
 	}
+	snaps, err := p.planSnapshots(ctx, c, pki, etcd, plans)
+	if err != nil {
+		return verdict{}, err
+	}
 	for _, m := range ms {
-		if err := p.write(ctx, m, merge(plans[m.Name]...)); err != nil {
+		// A machine deleted meanwhile (scaled down) needs no plan.
+		if err := p.write(ctx, m, merge(plans[m.Name]...)); client.IgnoreNotFound(err) != nil {
 			return verdict{}, err
+		}
+	}
+	if snaps != nil {
+		if err := p.recordSnapshots(ctx, c, snaps, merge(plans[snaps.machine.Name]...)); err != nil {
+			p.log.Warn("cannot record etcd snapshots", "cluster", c.Name, "err", err)
 		}
 	}
 	if v.ok && etcdWaits != nil {

@@ -331,8 +331,10 @@ func TestProvisionCluster(t *testing.T) {
 	u := importURL(t, body)
 	regToken := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
 	herd := herdtest.Build(t, "../../cmd/herd", "herd")
+	roots := map[string]string{}
 	start := func(host, roles, addr string, extra ...string) *nodeAgent {
-		return startNodeAgent(t, herd, s, regToken, t.TempDir(), append([]string{"--roles", roles, "--hostname", host, "--address", addr, "--poll", "1s"}, extra...)...)
+		roots[host] = t.TempDir()
+		return startNodeAgent(t, herd, s, regToken, roots[host], append([]string{"--roles", roles, "--hostname", host, "--address", addr, "--poll", "1s"}, extra...)...)
 	}
 	begin := time.Now()
 	cp := start("made-cp-1", "etcd,control-plane", "127.0.4.1", "--apiserver", "127.0.4.1:6443")
@@ -361,6 +363,7 @@ func TestProvisionCluster(t *testing.T) {
 	if out := k.Run(t, "version", "-o", "json"); !strings.Contains(out, `"gitVersion": "v1.37.2"`) {
 		t.Errorf("server version through Herd: %s", out)
 	}
+	t.Run("etcd snapshots", func(t *testing.T) { checkSnapshots(t, e, "made-cp-1", roots["made-cp-1"]) })
 
 	// Deleting the cluster deletes its Machines: their node agents are
 	// refused, stop what their plans run (etcd, the control plane, kwok,
@@ -565,9 +568,22 @@ func TestMachinePools(t *testing.T) {
 
 	cp3 := machineAddress(t, e, "fleet-cp-3")
 	scale("cp", 2)
-	herdtest.Eventually(t, "the third control plane gone", 2*time.Minute, func() error {
-		if left := herdtest.ProcessesMentioning(cp3); len(left) > 0 {
-			return fmt.Errorf("processes of %s: %v", cp3, left)
+	// The other control planes' kube-apiservers name every etcd member in
+	// their flags: the removed machine is checked by what it served.
+	herdtest.Eventually(t, "the third control plane gone: its etcd and kube-apiserver, node agent and folder", 2*time.Minute, func() error {
+		for _, port := range []string{"2379", "2380", "6443"} {
+			ln, err := net.Listen("tcp", net.JoinHostPort(cp3, port))
+			if err != nil {
+				return fmt.Errorf("%s:%s still served: %v", cp3, port, err)
+			}
+			_ = ln.Close()
+		}
+		dir := filepath.Join(machinesDir, "fleet", "fleet-cp-3")
+		if left := herdtest.ProcessesMentioning(dir); len(left) > 0 {
+			return fmt.Errorf("processes of %s: %v", dir, left)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			return fmt.Errorf("its folder: %v", err)
 		}
 		return nil
 	})
@@ -609,4 +625,75 @@ func machineAddress(t *testing.T, e *env, hostname string) string {
 	}
 	t.Fatalf("no machine %s in %s", hostname, body)
 	return ""
+}
+
+// checkSnapshots saves two snapshots of e's cluster, which the node agent
+// of its etcd machine (hostname, root) takes: each Succeeded with its size,
+// SHA-256, version and machine, and the file there; deleting one removes
+// its file; bad requests are refused.
+func checkSnapshots(t *testing.T, e *env, hostname, root string) {
+	save := func() string {
+		code, body := e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/snapshots", e.admin, nil)
+		herdtest.Expect(t, "save a snapshot", code, body, http.StatusCreated)
+		var snap herdapi.EtcdSnapshot
+		if err := decode(body, &snap); err != nil || snap.Phase != "Pending" {
+			t.Fatalf("new snapshot %s: %v", body, err)
+		}
+		return snap.Name
+	}
+	list := func() map[string]herdapi.EtcdSnapshot {
+		code, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster+"/etcd/snapshots", e.admin, nil)
+		herdtest.Expect(t, "list snapshots", code, body, http.StatusOK)
+		var l herdapi.EtcdSnapshotList
+		if err := decode(body, &l); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]herdapi.EtcdSnapshot{}
+		for _, s := range l.Items {
+			out[s.Name] = s
+		}
+		return out
+	}
+	taken := func(name string) herdapi.EtcdSnapshot {
+		var got herdapi.EtcdSnapshot
+		herdtest.Eventually(t, "snapshot "+name+" taken", 2*time.Minute, func() error {
+			got = list()[name]
+			if got.Phase != "Succeeded" {
+				return fmt.Errorf("%+v", got)
+			}
+			return nil
+		})
+		return got
+	}
+	first := save()
+	one := taken(first)
+	if one.Size < 10_000 || len(one.SHA256) != 64 || one.KubernetesVersion != "v1.37.2" || one.Machine != hostname || one.TakenAt == nil {
+		t.Errorf("snapshot %+v: want a size, SHA-256, v1.37.2, machine %s and a time", one, hostname)
+	}
+	fi, err := os.Stat(filepath.Join(root, one.Location))
+	if err != nil || fi.Size() != one.Size {
+		t.Errorf("the snapshot's file %s: %v (size %v), want %d bytes", one.Location, err, fi, one.Size)
+	}
+	second := save()
+	taken(second)
+	code, body := e.s.Do(t, "DELETE", "/v1/clusters/"+e.cluster+"/etcd/snapshots/"+first, e.admin, nil)
+	herdtest.Expect(t, "delete the first snapshot", code, body, http.StatusNoContent)
+	herdtest.Eventually(t, "the first snapshot's file gone, the second's kept", time.Minute, func() error {
+		if _, err := os.Stat(filepath.Join(root, one.Location)); !os.IsNotExist(err) {
+			return fmt.Errorf("%s: %v", one.Location, err)
+		}
+		if _, err := os.Stat(filepath.Join(root, "snapshots", second+".db")); err != nil {
+			return err
+		}
+		return nil
+	})
+	if got := list(); len(got) != 1 {
+		t.Errorf("snapshots after the delete: %v", got)
+	}
+	if code, body := e.s.Do(t, "DELETE", "/v1/clusters/"+e.cluster+"/etcd/snapshots/nosuch", e.admin, nil); code != http.StatusNotFound {
+		t.Errorf("delete an unknown snapshot: %d %s, want 404", code, body)
+	}
+	if code, body := e.s.Do(t, "POST", "/v1/clusters/east/etcd/snapshots", e.admin, nil); code != http.StatusUnprocessableEntity && code != http.StatusNotFound {
+		t.Errorf("a snapshot of an imported cluster: %d %s, want 422", code, body)
+	}
 }

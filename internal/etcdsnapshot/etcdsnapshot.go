@@ -1,0 +1,134 @@
+// Package etcdsnapshot keeps a machine's etcd snapshots: it takes the one
+// asked for through the etcd client's snapshot stream, removes the files
+// no longer wanted, and lists what is there, for `herd etcd-snapshot sync`,
+// which the planner puts in the plan of a provisioned cluster's first etcd
+// member. The planner reads the list from the instruction's output.
+package etcdsnapshot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// File is one snapshot on the machine.
+type File struct {
+	Name    string    `json:"name"`
+	Size    int64     `json:"size"`
+	SHA256  string    `json:"sha256"`
+	TakenAt time.Time `json:"takenAt"`
+}
+
+// Report is what sync prints: the snapshots on the machine.
+type Report struct {
+	Files []File `json:"files"`
+}
+
+const suffix = ".db"
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,251}[a-z0-9])?$`)
+
+// Sync takes snapshot take (unless empty, or there already) from the etcd
+// at endpoint into dir, removes the snapshots of dir that are neither take
+// nor in keep, and reports what dir holds.
+func Sync(ctx context.Context, endpoint, dir, take string, keep []string) (Report, error) {
+	for _, n := range append([]string{take}, keep...) {
+		if n != "" && !nameRE.MatchString(n) {
+			return Report{}, fmt.Errorf("etcdsnapshot: %q is not a snapshot name", n)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Report{}, err
+	}
+	if take != "" {
+		if _, err := os.Stat(filepath.Join(dir, take+suffix)); errors.Is(err, os.ErrNotExist) {
+			if err := save(ctx, endpoint, filepath.Join(dir, take+suffix)); err != nil {
+				return Report{}, err
+			}
+		}
+		keep = append(keep, take)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return Report{}, err
+	}
+	out := Report{Files: []File{}}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), suffix)
+		if !ok || e.IsDir() {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if !slices.Contains(keep, name) {
+			if err := os.Remove(path); err != nil {
+				return Report{}, err
+			}
+			continue
+		}
+		f, err := describe(path, name)
+		if err != nil {
+			return Report{}, err
+		}
+		out.Files = append(out.Files, f)
+	}
+	return out, nil
+}
+
+// save streams a snapshot of the etcd at endpoint into path (through a
+// temporary file, so that path is whole or missing).
+func save(ctx context.Context, endpoint, path string) error {
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	rc, err := c.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("etcdsnapshot: snapshot of %s: %w", endpoint, err)
+	}
+	defer rc.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".part-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, rc); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("etcdsnapshot: snapshot of %s: %w", endpoint, err)
+	}
+	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func describe(path, name string) (File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return File{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return File{}, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return File{}, err
+	}
+	return File{Name: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), TakenAt: fi.ModTime().UTC()}, nil
+}
