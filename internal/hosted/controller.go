@@ -13,12 +13,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/clustercond"
 	"herd.dev/herd/internal/importmanifest"
+	"herd.dev/herd/internal/sweep"
 )
 
 // Options configure the controller.
@@ -61,7 +61,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		WithOptions(controller.Options{SkipNameValidation: &skip, MaxConcurrentReconciles: 2}).Complete(r); err != nil {
 		return err
 	}
-	return mgr.Add(manager.RunnableFunc(r.sweep))
+	if opts.Local == nil {
+		return nil
+	}
+	return mgr.Add(sweep.Runnable(r.opts.Local.List, r, r.log))
 }
 
 type reconciler struct {
@@ -71,25 +74,6 @@ type reconciler struct {
 	mu   sync.Mutex
 	// imported: when the manifest was last applied, per cluster UID.
 	imported map[string]time.Time
-}
-
-// sweep deletes, once at start, the provider's clusters whose Cluster is
-// gone (deleted while this server was down).
-func (r *reconciler) sweep(ctx context.Context) error {
-	if r.opts.Local == nil {
-		return nil
-	}
-	names, err := r.opts.Local.List(ctx)
-	if err != nil {
-		r.log.Error("cannot list the hosted clusters", "err", err)
-		return nil
-	}
-	for _, name := range names {
-		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKey{Name: name}}); err != nil {
-			r.log.Error("cannot sweep a hosted cluster", "cluster", name, "err", err)
-		}
-	}
-	return nil
 }
 
 // Reconcile makes, imports or deletes one hosted cluster.

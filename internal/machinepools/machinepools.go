@@ -22,11 +22,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/machinedriver"
+	"herd.dev/herd/internal/sweep"
 	"herd.dev/herd/internal/wellknown"
 )
 
@@ -64,32 +64,16 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		WithOptions(controller.Options{SkipNameValidation: &skip}).Complete(r); err != nil {
 		return err
 	}
-	return mgr.Add(manager.RunnableFunc(r.sweep))
+	if opts.Local == nil {
+		return nil
+	}
+	return mgr.Add(sweep.Runnable(func(context.Context) ([]string, error) { return r.opts.Local.Clusters() }, r, r.log))
 }
 
 type pools struct {
 	c    client.Client
 	opts Options
 	log  *slog.Logger
-}
-
-// sweep removes, once at start, the machines of clusters that are gone
-// (deleted while this server was down).
-func (r *pools) sweep(ctx context.Context) error {
-	if r.opts.Local == nil {
-		return nil
-	}
-	names, err := r.opts.Local.Clusters()
-	if err != nil {
-		r.log.Error("cannot list the local driver's clusters", "err", err)
-		return nil
-	}
-	for _, name := range names {
-		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKey{Name: name}}); err != nil {
-			r.log.Error("cannot sweep the machines of a cluster", "cluster", name, "err", err)
-		}
-	}
-	return nil
 }
 
 // Reconcile brings one cluster's pools to their quantities.
