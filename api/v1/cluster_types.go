@@ -89,7 +89,25 @@ type ClusterProvisioning struct {
 	// +listMapKey=name
 	// +optional
 	MachinePools []MachinePool `json:"machinePools,omitempty"`
+	// EtcdSnapshots takes snapshots of the cluster's etcd on a schedule.
+	// +optional
+	EtcdSnapshots *EtcdSnapshotSchedule `json:"etcdSnapshots,omitempty"`
 }
+
+// EtcdSnapshotSchedule takes an etcd snapshot every Interval and keeps
+// the newest Retention of the scheduled ones (snapshots saved on demand
+// are neither counted nor deleted).
+type EtcdSnapshotSchedule struct {
+	// Interval between snapshots ("6h"); at least one minute.
+	Interval metav1.Duration `json:"interval"`
+	// Retention is how many scheduled snapshots are kept.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Retention int32 `json:"retention"`
+}
+
+// SnapshotScheduledLabel ("true") marks the snapshots a schedule took.
+const SnapshotScheduledLabel = "management.herd.dev/scheduled"
 
 // Machine drivers.
 const (

@@ -116,6 +116,7 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 	var req herdapi.ClusterCreateRequest
 	var pools []string
 	var hosted herdapi.HostedCluster
+	var schedule herdapi.EtcdSnapshotSchedule
 	cmd := &cobra.Command{
 		Use:   "create NAME [--display-name TEXT] [--description TEXT] [--provision VERSION [--pool NAME=QUANTITY:ROLES]...] [--hosted local [--nodes N] [--real-nodes N]]",
 		Short: "Create a cluster to import (or, with --provision, for Herd to build) and print its command",
@@ -135,6 +136,9 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 			}
 			if hosted.Provider != "" {
 				req.Hosted = &hosted
+			}
+			if schedule.Interval != "" || schedule.Retention != 0 {
+				req.EtcdSnapshots = &schedule
 			}
 			resp, err := s.client.CreateCluster(cmd.Context(), req)
 			if err != nil {
@@ -169,6 +173,8 @@ func newClustersCreateCommand(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&req.DisplayName, "display-name", "", "a human-friendly name")
 	cmd.Flags().StringVar(&req.Description, "description", "", "what the cluster is for")
 	cmd.Flags().StringVar(&req.KubernetesVersion, "provision", "", "Herd builds the cluster at this Kubernetes version on machines whose node agents register with it")
+	cmd.Flags().StringVar(&schedule.Interval, "snapshot-interval", "", "with --provision: take an etcd snapshot this often (like 6h; at least 1m)")
+	cmd.Flags().Int32Var(&schedule.Retention, "snapshot-retention", 0, "with --snapshot-interval: how many scheduled snapshots to keep (1-100)")
 	cmd.Flags().StringVar(&hosted.Provider, "hosted", "", "a hosted provider makes the cluster and Herd imports it: local (herd local-cluster on the server's host)")
 	cmd.Flags().Int32Var(&hosted.Nodes, "nodes", 0, "with --hosted: simulated nodes (default 1)")
 	cmd.Flags().Int32Var(&hosted.RealNodes, "real-nodes", 0, "with --hosted: real nodes, which run Herd's agents (default 1)")

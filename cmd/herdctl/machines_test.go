@@ -162,3 +162,21 @@ func TestEtcdSnapshotCommands(t *testing.T) {
 	c.fails("not provisioned by Herd", "", "etcd", "snapshot", "save", "prod")
 	c.fails("not found", "", "etcd", "snapshot", "delete", "made", "nosuch")
 }
+
+// TestSnapshotScheduleFlags: --snapshot-interval and --snapshot-retention
+// set a provisioned cluster's schedule; bad ones are refused.
+func TestSnapshotScheduleFlags(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	c.ok("", "clusters", "create", "made", "--provision", "v1.37.2", "--snapshot-interval", "6h", "--snapshot-retention", "5")
+	var made v1.Cluster
+	if err := c.srv.Client.Get(context.Background(), client.ObjectKey{Name: "made"}, &made); err != nil {
+		t.Fatal(err)
+	}
+	if s := made.Spec.Provisioning.EtcdSnapshots; s == nil || s.Interval.Duration.String() != "6h0m0s" || s.Retention != 5 {
+		t.Errorf("schedule %+v", made.Spec.Provisioning.EtcdSnapshots)
+	}
+	c.fails("at least 1m", "", "clusters", "create", "x", "--provision", "v1.37.2", "--snapshot-interval", "10s", "--snapshot-retention", "5")
+	c.fails("between 1 and 100", "", "clusters", "create", "x", "--provision", "v1.37.2", "--snapshot-interval", "1h")
+	c.fails("for provisioned clusters", "", "clusters", "create", "x", "--snapshot-interval", "1h", "--snapshot-retention", "2")
+}

@@ -69,12 +69,17 @@ func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request,
 		a.invalid(w, r, msg)
 		return
 	}
+	schedule, msg := snapshotSchedule(req.EtcdSnapshots, req.KubernetesVersion != "")
+	if msg != "" {
+		a.invalid(w, r, msg)
+		return
+	}
 	cluster := &v1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Finalizers: []string{clusters.CleanupFinalizer}},
 		Spec:       v1.ClusterSpec{DisplayName: req.DisplayName, Description: req.Description, Hosted: hosted},
 	}
 	if req.KubernetesVersion != "" {
-		cluster.Spec.Provisioning = &v1.ClusterProvisioning{KubernetesVersion: req.KubernetesVersion}
+		cluster.Spec.Provisioning = &v1.ClusterProvisioning{KubernetesVersion: req.KubernetesVersion, EtcdSnapshots: schedule}
 		for _, p := range req.MachinePools {
 			cluster.Spec.Provisioning.MachinePools = append(cluster.Spec.Provisioning.MachinePools, specPool(p))
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/etcdsnapshot"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/wellknown"
@@ -67,7 +69,7 @@ func (a clustersAPI) handleSaveSnapshot(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	// Names sort by time: the planner takes the oldest pending first.
-	name := c.Name + "-" + time.Now().UTC().Format("20060102-150405") + "-" + herdtoken.NewName("")[:5]
+	name := etcdsnapshot.Name(c.Name, time.Now(), herdtoken.NewName("")[:5])
 	s := &v1.EtcdSnapshot{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{wellknown.ClusterLabel: c.Name},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: c.Name, UID: c.UID}}},
@@ -137,4 +139,23 @@ func apiSnapshot(s *v1.EtcdSnapshot) herdapi.EtcdSnapshot {
 		out.TakenAt = &t
 	}
 	return out
+}
+
+// snapshotSchedule checks a new cluster's snapshot schedule; it says what
+// is wrong, or "".
+func snapshotSchedule(s *herdapi.EtcdSnapshotSchedule, provisioned bool) (*v1.EtcdSnapshotSchedule, string) {
+	if s == nil {
+		return nil, ""
+	}
+	if !provisioned {
+		return nil, "etcd snapshots are for provisioned clusters: give a Kubernetes version (--provision) too"
+	}
+	d, err := time.ParseDuration(s.Interval)
+	if err != nil || d < time.Minute {
+		return nil, fmt.Sprintf("snapshot interval %.32q must be a duration of at least 1m, like 6h", s.Interval)
+	}
+	if s.Retention < 1 || s.Retention > maxSnapshots {
+		return nil, fmt.Sprintf("snapshot retention %d must be between 1 and %d", s.Retention, maxSnapshots)
+	}
+	return &v1.EtcdSnapshotSchedule{Interval: metav1.Duration{Duration: d}, Retention: s.Retention}, ""
 }

@@ -132,3 +132,8 @@ func describe(path, name string) (File, error) {
 	}
 	return File{Name: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), TakenAt: fi.ModTime().UTC()}, nil
 }
+
+// Name is a new snapshot's name for cluster at t: names sort by time.
+func Name(cluster string, t time.Time, suffix string) string {
+	return cluster + "-" + t.UTC().Format("20060102-150405") + "-" + suffix
+}

@@ -200,6 +200,15 @@ type ClusterCreateRequest struct {
 	// Hosted makes a hosted provider create the cluster, which Herd then
 	// imports by itself.
 	Hosted *HostedCluster `json:"hosted,omitempty"`
+	// EtcdSnapshots schedules snapshots of a provisioned cluster's etcd.
+	EtcdSnapshots *EtcdSnapshotSchedule `json:"etcdSnapshots,omitempty"`
+}
+
+// EtcdSnapshotSchedule takes a snapshot every Interval ("6h", at least
+// "1m") and keeps the newest Retention (1-100) of the scheduled ones.
+type EtcdSnapshotSchedule struct {
+	Interval  string `json:"interval"`
+	Retention int32  `json:"retention"`
 }
 
 // HostedCluster is a cluster that a hosted provider makes.

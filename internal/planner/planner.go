@@ -62,7 +62,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &planner{c: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, log: opts.Logger.With("controller", "planner")}
+	p := &planner{c: mgr.GetClient(), api: mgr.GetAPIReader(), now: time.Now, opts: opts, log: opts.Logger.With("controller", "planner")}
 	toCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.(*v1.Machine).Spec.ClusterName}}}
 	})
@@ -78,6 +78,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 type planner struct {
 	c    client.Client
 	api  client.Reader
+	now  func() time.Time
 	opts Options
 	log  *slog.Logger
 }
@@ -106,7 +107,17 @@ func (p *planner) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	return reconcile.Result{RequeueAfter: requeue(v)}, p.setCondition(ctx, &c, v)
+	after := requeue(v)
+	if v.ok {
+		next, err := p.schedule(ctx, &c)
+		if err != nil {
+			p.log.Warn("cannot keep the etcd snapshot schedule", "cluster", c.Name, "err", err)
+		}
+		if next > 0 && (after == 0 || next < after) {
+			after = next
+		}
+	}
+	return reconcile.Result{RequeueAfter: after}, p.setCondition(ctx, &c, v)
 }
 
 func requeue(v verdict) time.Duration {

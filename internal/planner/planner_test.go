@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -41,7 +42,7 @@ func newFixture(t *testing.T, version string) *fixture {
 		Spec: v1.ClusterSpec{Provisioning: &v1.ClusterProvisioning{KubernetesVersion: version}}}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.Cluster{}, &v1.Machine{}).WithObjects(made).Build()
 	f := &fixture{c: c}
-	f.p = &planner{c: c, api: c, log: discard(), opts: Options{
+	f.p = &planner{c: c, api: c, now: time.Now, log: discard(), opts: Options{
 		ServerURL: func() string { return "https://127.0.0.1:8443" }, CAChecksum: func() string { return strings.Repeat("ab", 32) },
 		Versions: []string{"v1.37.2"},
 		IssueRegistrationToken: func(context.Context, *v1.Cluster) (string, *v1.ClusterRegistrationToken, error) {
@@ -264,5 +265,60 @@ func TestEtcdInitStays(t *testing.T) {
 	plan := f.plan(t, "cp-a")
 	if len(plan.Instructions) == 0 || !slices.Contains(plan.Instructions[0].Args, "--endpoints=http://127.0.9.2:2379") {
 		t.Errorf("the newcomer joins through %+v, want the init member", plan.Instructions)
+	}
+}
+
+// TestSnapshotSchedule: a schedule takes a snapshot at once, the next one
+// an interval after the newest scheduled one, and keeps the newest
+// Retention of them; snapshots saved on demand are left alone.
+func TestSnapshotSchedule(t *testing.T) {
+	f := newFixture(t, "v1.37.2")
+	ctx := context.Background()
+	var c v1.Cluster
+	if err := f.c.Get(ctx, client.ObjectKey{Name: "made"}, &c); err != nil {
+		t.Fatal(err)
+	}
+	c.Spec.Provisioning.EtcdSnapshots = &v1.EtcdSnapshotSchedule{Interval: metav1.Duration{Duration: time.Hour}, Retention: 2}
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	f.p.now = func() time.Time { return now }
+	owner := []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: "made", UID: c.UID}}
+	onDemand := &v1.EtcdSnapshot{ObjectMeta: metav1.ObjectMeta{Name: "made-20260101-000000-aaaaa", OwnerReferences: owner,
+		Labels: map[string]string{wellknown.ClusterLabel: "made"}}, Spec: v1.EtcdSnapshotSpec{ClusterName: "made"}}
+	if err := f.c.Create(ctx, onDemand); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (scheduled int, all int) {
+		var list v1.EtcdSnapshotList
+		if err := f.c.List(ctx, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range list.Items {
+			if s.Labels[v1.SnapshotScheduledLabel] == "true" {
+				scheduled++
+			}
+		}
+		return scheduled, len(list.Items)
+	}
+	for _, st := range []struct {
+		advance   time.Duration
+		scheduled int
+		next      time.Duration
+	}{
+		{0, 1, time.Hour},                       // the first at once
+		{30 * time.Minute, 1, 30 * time.Minute}, // not yet
+		{30 * time.Minute, 2, time.Hour},        // an hour after the first
+		{time.Hour, 2, time.Hour},               // a third, the first deleted
+		{3 * time.Hour, 2, time.Hour},           // late: one, not three
+	} {
+		now = now.Add(st.advance)
+		next, err := f.p.schedule(ctx, &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scheduled, all := count()
+		if scheduled != st.scheduled || all != scheduled+1 || next != st.next {
+			t.Errorf("at %s: %d scheduled of %d, next in %s; want %d scheduled and the one on demand, next in %s",
+				now.Format(time.Kitchen), scheduled, all, next, st.scheduled, st.next)
+		}
 	}
 }

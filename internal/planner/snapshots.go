@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -13,6 +14,7 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/etcdsnapshot"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/machines"
 	"herd.dev/herd/internal/wellknown"
 )
@@ -155,4 +157,60 @@ func parseReport(out string) (etcdsnapshot.Report, bool) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// minSnapshotInterval bounds how often a schedule takes snapshots.
+const minSnapshotInterval = time.Minute
+
+// scheduledAt is when the schedule asked for a snapshot (RFC 3339).
+const scheduledAt = "management.herd.dev/scheduled-at"
+
+// schedule takes the cluster's next scheduled snapshot when the newest
+// scheduled one is Interval old, deletes the scheduled ones beyond
+// Retention (oldest first; the planner then removes their files), and
+// returns when to look again (0: no schedule).
+func (p *planner) schedule(ctx context.Context, c *v1.Cluster) (time.Duration, error) {
+	sched := c.Spec.Provisioning.EtcdSnapshots
+	if sched == nil || sched.Retention < 1 {
+		return 0, nil
+	}
+	interval := max(sched.Interval.Duration, minSnapshotInterval)
+	var list v1.EtcdSnapshotList
+	if err := p.c.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: c.Name, v1.SnapshotScheduledLabel: "true"}); err != nil {
+		return 0, err
+	}
+	snaps := slices.DeleteFunc(list.Items, func(s v1.EtcdSnapshot) bool {
+		return !slices.ContainsFunc(s.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == c.UID }) || !s.DeletionTimestamp.IsZero()
+	})
+	at := func(s v1.EtcdSnapshot) time.Time {
+		t, _ := time.Parse(time.RFC3339, s.Annotations[scheduledAt])
+		return t
+	}
+	slices.SortFunc(snaps, func(a, b v1.EtcdSnapshot) int { return at(a).Compare(at(b)) })
+	now := p.now()
+	next := interval
+	if len(snaps) > 0 {
+		next = at(snaps[len(snaps)-1]).Add(interval).Sub(now)
+	}
+	if next <= 0 || len(snaps) == 0 {
+		s := &v1.EtcdSnapshot{
+			ObjectMeta: metav1.ObjectMeta{Name: etcdsnapshot.Name(c.Name, now, herdtoken.NewName("")[:5]),
+				Annotations:     map[string]string{scheduledAt: now.UTC().Format(time.RFC3339)},
+				Labels:          map[string]string{wellknown.ClusterLabel: c.Name, v1.SnapshotScheduledLabel: "true"},
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "Cluster", Name: c.Name, UID: c.UID}}},
+			Spec: v1.EtcdSnapshotSpec{ClusterName: c.Name},
+		}
+		if err := p.c.Create(ctx, s); err != nil {
+			return 0, err
+		}
+		p.log.Info("scheduled etcd snapshot", "cluster", c.Name, "snapshot", s.Name)
+		snaps, next = append(snaps, *s), interval
+	}
+	for i := 0; i < len(snaps)-int(sched.Retention); i++ {
+		if err := p.c.Delete(ctx, &snaps[i]); client.IgnoreNotFound(err) != nil {
+			return 0, err
+		}
+		p.log.Info("scheduled etcd snapshot beyond retention deleted", "cluster", c.Name, "snapshot", snaps[i].Name)
+	}
+	return next, nil
 }
