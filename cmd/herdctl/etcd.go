@@ -13,7 +13,7 @@ import (
 func newEtcdCommand(a *app) *cobra.Command {
 	return group("etcd", "The etcd of provisioned clusters",
 		group("snapshot", "Save, list and delete etcd snapshots of a provisioned cluster (its administrators)",
-			newSnapshotSaveCommand(a), newSnapshotListCommand(a), newSnapshotDeleteCommand(a)))
+			newSnapshotSaveCommand(a), newSnapshotListCommand(a), newSnapshotDeleteCommand(a), newSnapshotScheduleCommand(a)))
 }
 
 func newSnapshotSaveCommand(a *app) *cobra.Command {
@@ -95,4 +95,44 @@ func (a *app) snapshotTable(w io.Writer, snaps []herdapi.EtcdSnapshot) {
 		}
 		row(w, s.Name, phase, size, version, machine, taken)
 	}
+}
+
+func newSnapshotScheduleCommand(a *app) *cobra.Command {
+	var sched herdapi.EtcdSnapshotSchedule
+	var off bool
+	cmd := &cobra.Command{
+		Use: "schedule CLUSTER (--interval DURATION --retention N | --off)", Short: "Take snapshots on a schedule, keeping the newest N",
+		Args: needArgs("CLUSTER"),
+		Long: `Take a snapshot of the cluster's etcd every --interval (like 6h; at least 1m) and keep the newest
+--retention scheduled ones (older ones are deleted with their files); snapshots saved by hand are
+neither counted nor deleted. --off ends the schedule.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if off == (sched.Interval != "") {
+				return fmt.Errorf("give --interval and --retention, or --off")
+			}
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			req := &sched
+			if off {
+				req = nil
+			}
+			c, err := s.client.SetEtcdSnapshotSchedule(cmd.Context(), args[0], req)
+			if err != nil {
+				return explain(err, s.cfg, action{what: "set the etcd snapshot schedule of cluster " + args[0], kind: "cluster", name: args[0]})
+			}
+			return a.print(c, func(w io.Writer) {
+				if c.EtcdSnapshots == nil {
+					fmt.Fprintf(w, "cluster %s takes no scheduled snapshots\n", c.Name)
+					return
+				}
+				fmt.Fprintf(w, "cluster %s takes a snapshot every %s and keeps the newest %d\n", c.Name, c.EtcdSnapshots.Interval, c.EtcdSnapshots.Retention)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&sched.Interval, "interval", "", "how often (like 6h; at least 1m)")
+	cmd.Flags().Int32Var(&sched.Retention, "retention", 0, "how many scheduled snapshots to keep (1-100)")
+	cmd.Flags().BoolVar(&off, "off", false, "end the schedule")
+	return cmd
 }

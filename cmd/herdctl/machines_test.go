@@ -179,4 +179,19 @@ func TestSnapshotScheduleFlags(t *testing.T) {
 	c.fails("at least 1m", "", "clusters", "create", "x", "--provision", "v1.37.2", "--snapshot-interval", "10s", "--snapshot-retention", "5")
 	c.fails("between 1 and 100", "", "clusters", "create", "x", "--provision", "v1.37.2", "--snapshot-interval", "1h")
 	c.fails("for provisioned clusters", "", "clusters", "create", "x", "--snapshot-interval", "1h", "--snapshot-retention", "2")
+
+	out, _, err := c.run("", "etcd", "snapshot", "schedule", "made", "--interval", "30m", "--retention", "3")
+	if err != nil || !strings.Contains(out, "every 30m0s and keeps the newest 3") {
+		t.Errorf("schedule: %q %v", out, err)
+	}
+	out, _, err = c.run("", "etcd", "snapshot", "schedule", "made", "--off")
+	if err != nil || !strings.Contains(out, "takes no scheduled snapshots") {
+		t.Errorf("schedule --off: %q %v", out, err)
+	}
+	if err := c.srv.Client.Get(context.Background(), client.ObjectKey{Name: "made"}, &made); err != nil || made.Spec.Provisioning.EtcdSnapshots != nil {
+		t.Errorf("schedule after --off: %+v %v", made.Spec.Provisioning.EtcdSnapshots, err)
+	}
+	c.fails("give --interval and --retention, or --off", "", "etcd", "snapshot", "schedule", "made")
+	c.fails("at least 1m", "", "etcd", "snapshot", "schedule", "made", "--interval", "5s", "--retention", "1")
+	c.fails("not provisioned by Herd", "", "etcd", "snapshot", "schedule", "prod", "--interval", "1h", "--retention", "1")
 }

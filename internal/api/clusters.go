@@ -238,6 +238,7 @@ func apiCluster(c *v1.Cluster) herdapi.Cluster {
 		ConnectedAgents: c.Status.ConnectedAgents,
 		MachinePools:    apiPools(c),
 		Hosted:          apiHosted(c),
+		EtcdSnapshots:   apiSchedule(c),
 	}
 	if c.Status.LastSeen != nil {
 		t := c.Status.LastSeen.Time

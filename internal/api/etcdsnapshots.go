@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
@@ -158,4 +159,40 @@ func snapshotSchedule(s *herdapi.EtcdSnapshotSchedule, provisioned bool) (*v1.Et
 		return nil, fmt.Sprintf("snapshot retention %d must be between 1 and %d", s.Retention, maxSnapshots)
 	}
 	return &v1.EtcdSnapshotSchedule{Interval: metav1.Duration{Duration: d}, Retention: s.Retention}, ""
+}
+
+// handleSetSchedule sets (PUT) or ends (DELETE) a provisioned cluster's
+// snapshot schedule; it answers the cluster.
+func (a clustersAPI) handleSetSchedule(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	var sched *v1.EtcdSnapshotSchedule
+	if r.Method == http.MethodPut {
+		var req herdapi.EtcdSnapshotSchedule
+		if !a.decode(w, r, &req) {
+			return
+		}
+		var msg string
+		if sched, msg = snapshotSchedule(&req, true); msg != "" {
+			a.invalid(w, r, msg)
+			return
+		}
+	}
+	c, ok := a.snapshotCluster(w, r, id)
+	if !ok {
+		return
+	}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cur v1.Cluster
+		if err := a.client.Get(r.Context(), client.ObjectKey{Name: c.Name}, &cur); err != nil {
+			return err
+		}
+		cur.Spec.Provisioning.EtcdSnapshots = sched
+		c = &cur
+		return a.client.Update(r.Context(), &cur)
+	})
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.audit.Info("etcd snapshot schedule set", "actor", id.UserName, "cluster", c.Name, "schedule", sched, "source", sourceAddr(r))
+	writeJSON(w, http.StatusOK, apiCluster(c))
 }

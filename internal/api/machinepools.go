@@ -185,6 +185,14 @@ func hostedSpec(h *herdapi.HostedCluster, versions []string, provisioned bool) (
 	return out, ""
 }
 
+func apiSchedule(c *v1.Cluster) *herdapi.EtcdSnapshotSchedule {
+	if c.Spec.Provisioning == nil || c.Spec.Provisioning.EtcdSnapshots == nil {
+		return nil
+	}
+	s := c.Spec.Provisioning.EtcdSnapshots
+	return &herdapi.EtcdSnapshotSchedule{Interval: s.Interval.Duration.String(), Retention: s.Retention}
+}
+
 func apiHosted(c *v1.Cluster) *herdapi.HostedCluster {
 	if h := c.Spec.Hosted; h != nil {
 		return &herdapi.HostedCluster{Provider: h.Provider, KubernetesVersion: h.KubernetesVersion, Nodes: h.Nodes, RealNodes: h.RealNodes}

@@ -52,6 +52,8 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("POST /v1/clusters/{name}/etcd/snapshots", a.authed(clusters.handleSaveSnapshot))
 	mux.HandleFunc("GET /v1/clusters/{name}/etcd/snapshots", a.authed(clusters.handleListSnapshots))
 	mux.HandleFunc("DELETE /v1/clusters/{name}/etcd/snapshots/{snapshot}", a.authed(clusters.handleDeleteSnapshot))
+	mux.HandleFunc("PUT /v1/clusters/{name}/etcd/schedule", a.authed(clusters.handleSetSchedule))
+	mux.HandleFunc("DELETE /v1/clusters/{name}/etcd/schedule", a.authed(clusters.handleSetSchedule))
 
 	mux.HandleFunc("GET /v1/roles", a.allowed("list", "roletemplates", roles.handleListRoles))
 	mux.HandleFunc("GET /v1/roles/{name}", a.allowed("get", "roletemplates", roles.handleGetRole))

@@ -170,6 +170,8 @@ type Cluster struct {
 	MachinePools []MachinePool `json:"machinePools,omitempty"`
 	// Hosted: the provider that makes the cluster.
 	Hosted *HostedCluster `json:"hosted,omitempty"`
+	// EtcdSnapshots: a provisioned cluster's snapshot schedule.
+	EtcdSnapshots *EtcdSnapshotSchedule `json:"etcdSnapshots,omitempty"`
 }
 
 // ClusterNode is one node of a cluster.

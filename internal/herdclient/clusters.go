@@ -191,3 +191,22 @@ func (c *Client) DeleteEtcdSnapshot(ctx context.Context, cluster, name string) e
 	}
 	return c.do(ctx, http.MethodDelete, path+"/"+seg, nil, nil)
 }
+
+// SetEtcdSnapshotSchedule sets a provisioned cluster's snapshot schedule,
+// or ends it (nil), and returns the cluster.
+func (c *Client) SetEtcdSnapshotSchedule(ctx context.Context, cluster string, s *herdapi.EtcdSnapshotSchedule) (*herdapi.Cluster, error) {
+	path, err := clusterPath(cluster)
+	if err != nil {
+		return nil, err
+	}
+	method := http.MethodPut
+	var body any = s
+	if s == nil {
+		method, body = http.MethodDelete, nil
+	}
+	var out herdapi.Cluster
+	if err := c.do(ctx, method, path+"/etcd/schedule", body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
