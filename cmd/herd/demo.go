@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/machinedriver"
 )
 
 // demoCluster is the local cluster that `make demo` (hack/demo.sh) starts.
@@ -30,8 +31,9 @@ func newDemoCommand(logger *slog.Logger) *cobra.Command {
 		Short: "Stop and remove what `make demo` started: its Herd server, the local cluster demo, and their state",
 		Long: `Stop and remove exactly what ` + "`make demo`" + ` started, and nothing else: the Herd server it
 runs from --data-dir (found by the pid file the demo wrote, and only if that process is a herd server
-of that folder), the local cluster "demo" with its real nodes' containers, mounts and links, the
-server's data folder and the demo's herdctl configuration. Running it again, or with nothing
+of that folder), the machines and hosted clusters that server made (they outlive it by design), the
+local cluster "demo" with its real nodes' containers, mounts and links, the server's data folder and
+the demo's herdctl configuration. Running it again, or with nothing
 running, is fine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -55,6 +57,9 @@ func demoDown(ctx context.Context, out io.Writer, dataDir string, m *localcluste
 	if stopped != 0 {
 		fmt.Fprintf(out, "stopped the herd server (pid %d)\n", stopped)
 	}
+	if err := endServerMachines(ctx, out, dataDir); err != nil {
+		return err
+	}
 	switch err := m.Delete(ctx, demoCluster); {
 	case errors.Is(err, localcluster.ErrNotFound):
 	case err != nil:
@@ -70,6 +75,40 @@ func demoDown(ctx context.Context, out io.Writer, dataDir string, m *localcluste
 			return err
 		}
 		fmt.Fprintf(out, "removed %s\n", p)
+	}
+	return nil
+}
+
+// endServerMachines ends what the demo server made that outlives it: the
+// local driver's machines and the local hosted provider's clusters.
+func endServerMachines(ctx context.Context, out io.Writer, dataDir string) error {
+	local := &machinedriver.Local{Dir: filepath.Join(dataDir, "machines")}
+	clusters, err := local.Clusters()
+	if err != nil {
+		return err
+	}
+	for _, c := range clusters {
+		machines, err := local.List(ctx, c)
+		if err != nil {
+			return err
+		}
+		for _, m := range machines {
+			if err := local.Delete(ctx, m); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "deleted machine %s of cluster %s\n", m.Hostname, c)
+		}
+	}
+	hosted := &localcluster.Manager{Root: filepath.Join(dataDir, "hosted")}
+	infos, err := hosted.List()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, i := range infos {
+		if err := hosted.Delete(ctx, i.Name); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "deleted hosted cluster %s\n", i.Name)
 	}
 	return nil
 }

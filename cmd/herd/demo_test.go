@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/machinedriver"
 )
 
 // TestMain lets a test run this binary as a stand-in `herd server`
@@ -69,10 +71,32 @@ func TestDemoDown(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 
+	// A machine the server's local driver made outlives the server: demo
+	// down ends it too.
+	script := filepath.Join(home, "fake-herd")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nwhile true; do sleep 1; done\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	local := &machinedriver.Local{Dir: filepath.Join(data, "machines"), Herd: script, Subnet: "127.0.12",
+		Server: func() string { return "https://127.0.0.1:1" }, CAChecksum: func() string { return "x" }}
+	machine, err := local.Create(context.Background(), machinedriver.Request{Cluster: "c", Pool: "p", Hostname: "c-p-1", Roles: []string{"worker"}, Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machineDir := filepath.Join(data, "machines", "c", "c-p-1")
+	t.Cleanup(func() {
+		for _, pid := range herdtest.ProcessesMentioning(machineDir) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+
 	m := &localcluster.Manager{Root: filepath.Join(home, "clusters")}
 	var out bytes.Buffer
 	if err := demoDown(context.Background(), &out, data, m); err != nil {
 		t.Fatal(err)
+	}
+	if left := herdtest.ProcessesMentioning(machineDir); len(left) > 0 || !strings.Contains(out.String(), "deleted machine "+machine.Hostname) {
+		t.Errorf("the server's machine: processes %v left, demo down said %q", left, out.String())
 	}
 	select {
 	case err := <-exited:
