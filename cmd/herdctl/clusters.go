@@ -22,6 +22,7 @@ func newClustersCommand(a *app) *cobra.Command {
 		newClustersDeleteCommand(a),
 		newClustersImportCommand(a),
 		newClustersScaleCommand(a),
+		newClustersEndpointCommand(a),
 	)
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -194,4 +196,36 @@ func TestSnapshotScheduleFlags(t *testing.T) {
 	c.fails("give --interval and --retention, or --off", "", "etcd", "snapshot", "schedule", "made")
 	c.fails("at least 1m", "", "etcd", "snapshot", "schedule", "made", "--interval", "5s", "--retention", "1")
 	c.fails("not provisioned by Herd", "", "etcd", "snapshot", "schedule", "prod", "--interval", "1h", "--retention", "1")
+}
+
+// TestClustersEndpoint: the direct context is switched on and off with
+// herdctl; asking for it where there is none says how to turn it on.
+func TestClustersEndpoint(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	c.fails("herdctl clusters endpoint prod --enable", "", "kubeconfig", "prod", "--direct")
+	out, _, err := c.run("", "clusters", "endpoint", "prod", "--enable", "--fqdn", "prod.example.com:6443")
+	if err != nil || !strings.Contains(out, "prod-direct") {
+		t.Fatalf("enable: %q %v", out, err)
+	}
+	kc, _, err := c.run("", "kubeconfig", "prod", "--direct")
+	if err != nil || !strings.Contains(kc, "current-context: prod-direct") || !strings.Contains(kc, "server: https://prod.example.com:6443") {
+		t.Errorf("kubeconfig --direct: %v\n%s", err, kc)
+	}
+	c.ok("", "clusters", "endpoint", "prod", "--disable")
+	var prod v1.Cluster
+	if err := c.srv.Client.Get(context.Background(), client.ObjectKey{Name: "prod"}, &prod); err != nil || prod.Spec.AuthorizedEndpoint == nil || prod.Spec.AuthorizedEndpoint.Enabled {
+		t.Errorf("after --disable: %+v %v", prod.Spec.AuthorizedEndpoint, err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.fails("give --enable or --disable", "", "clusters", "endpoint", "prod")
+	c.fails("goes with --enable", "", "clusters", "endpoint", "prod", "--disable", "--fqdn", "a.example")
+	c.fails("goes with an FQDN", "", "clusters", "endpoint", "prod", "--enable", "--ca-file", ca)
+	c.fails("PEM certificates", "", "clusters", "endpoint", "prod", "--enable", "--fqdn", "a.example", "--ca-file", ca)
+	c.fails("must be HOST[:PORT]", "", "clusters", "endpoint", "prod", "--enable", "--fqdn", "not a host")
+	c.login("bob", "hunter2")
+	c.fails("not found", "", "clusters", "endpoint", "prod", "--enable")
 }

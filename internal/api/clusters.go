@@ -240,6 +240,9 @@ func apiCluster(c *v1.Cluster) herdapi.Cluster {
 		Hosted:          apiHosted(c),
 		EtcdSnapshots:   apiSchedule(c),
 	}
+	if e := c.Spec.AuthorizedEndpoint; e != nil {
+		out.AuthorizedEndpoint = &herdapi.AuthorizedEndpoint{Enabled: e.Enabled, FQDN: e.FQDN, CACerts: e.CACerts}
+	}
 	if c.Status.LastSeen != nil {
 		t := c.Status.LastSeen.Time
 		out.LastSeen = &t

@@ -26,6 +26,10 @@ func (a clustersAPI) handleKubeconfig(w http.ResponseWriter, r *http.Request, id
 	if c != nil {
 		clusterUID = string(c.UID)
 	}
+	if r.URL.Query().Get("direct") == "true" && a.directCluster(r, name) == nil {
+		a.invalid(w, r, directMissing(c, name))
+		return
+	}
 	user := &clientcmdapi.AuthInfo{}
 	tokenName := ""
 	switch r.URL.Query().Get("exec") {
@@ -85,6 +89,18 @@ func (a clustersAPI) writeKubeconfig(w http.ResponseWriter, r *http.Request, clu
 	w.Header().Set("Content-Type", "application/yaml")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(data)
+}
+
+// directMissing says why cluster c (nil: the management cluster) has no
+// direct context, and how to get one.
+func directMissing(c *v1.Cluster, name string) string {
+	switch {
+	case c == nil || name == wellknown.LocalCluster:
+		return "the management cluster has no direct context: use the context through Herd"
+	case c.Spec.AuthorizedEndpoint == nil || !c.Spec.AuthorizedEndpoint.Enabled:
+		return "cluster " + name + " has no authorized endpoint, so no direct context: its administrators turn it on with `herdctl clusters endpoint " + name + " --enable`"
+	}
+	return "the authorized endpoint of cluster " + name + " is on, but its agent has not reported the kube-apiserver's address yet: wait for the agent, or give the endpoint an FQDN (`herdctl clusters endpoint " + name + " --enable --fqdn HOST:PORT`)"
 }
 
 // directCluster is the kubeconfig cluster of a cluster's authorized

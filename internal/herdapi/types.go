@@ -172,6 +172,8 @@ type Cluster struct {
 	Hosted *HostedCluster `json:"hosted,omitempty"`
 	// EtcdSnapshots: a provisioned cluster's snapshot schedule.
 	EtcdSnapshots *EtcdSnapshotSchedule `json:"etcdSnapshots,omitempty"`
+	// AuthorizedEndpoint: the cluster's direct endpoint, when set.
+	AuthorizedEndpoint *AuthorizedEndpoint `json:"authorizedEndpoint,omitempty"`
 }
 
 // ClusterNode is one node of a cluster.
@@ -419,4 +421,13 @@ type EtcdSnapshot struct {
 // EtcdSnapshotList lists a cluster's snapshots, oldest first.
 type EtcdSnapshotList struct {
 	Items []EtcdSnapshot `json:"items"`
+}
+
+// AuthorizedEndpoint turns a cluster's direct endpoint on or off; FQDN
+// (HOST[:PORT]) and CACerts (PEM) name a load balancer in front of its
+// control planes, else the kube-apiserver the agent reports is used.
+type AuthorizedEndpoint struct {
+	Enabled bool   `json:"enabled"`
+	FQDN    string `json:"fqdn,omitempty"`
+	CACerts string `json:"caCerts,omitempty"`
 }

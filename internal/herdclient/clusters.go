@@ -210,3 +210,16 @@ func (c *Client) SetEtcdSnapshotSchedule(ctx context.Context, cluster string, s 
 	}
 	return &out, nil
 }
+
+// SetAuthorizedEndpoint turns a cluster's direct endpoint on or off.
+func (c *Client) SetAuthorizedEndpoint(ctx context.Context, cluster string, e herdapi.AuthorizedEndpoint) (*herdapi.Cluster, error) {
+	path, err := clusterPath(cluster)
+	if err != nil {
+		return nil, err
+	}
+	var out herdapi.Cluster
+	if err := c.do(ctx, http.MethodPut, path+"/authorized-endpoint", e, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -61,10 +61,10 @@ func saKubeconfig(t testing.TB, down herdtest.Kubectl, serverURL, sa string) str
 func checkAuthorizedEndpoint(t *testing.T, e *env) {
 	cluster, direct := e.cluster, e.cluster+"-direct"
 	project := "ace-" + cluster
-	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
-	mgmt.Run(t, "patch", "clusters.management.herd.dev", cluster, "--type=merge", "-p", `{"spec":{"authorizedEndpoint":{"enabled":true}}}`)
+	code, body := e.s.Do(t, "PUT", "/v1/clusters/"+cluster+"/authorized-endpoint", e.admin, herdapi.AuthorizedEndpoint{Enabled: true})
+	herdtest.Expect(t, "turn the authorized endpoint on", code, body, http.StatusOK)
 
-	code, body := e.s.Do(t, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: project, ClusterName: cluster})
+	code, body = e.s.Do(t, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: project, ClusterName: cluster})
 	if code != http.StatusConflict {
 		herdtest.Expect(t, "project "+project, code, body, http.StatusCreated)
 	}

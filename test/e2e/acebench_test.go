@@ -41,9 +41,9 @@ func BenchmarkAuthorizedEndpoint(b *testing.B) {
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	e.waitAgentSince(b, "west", since)
 
-	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
-	mgmt.Run(b, "patch", "clusters.management.herd.dev", "west", "--type=merge", "-p", `{"spec":{"authorizedEndpoint":{"enabled":true}}}`)
-	code, body := e.s.Do(b, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: "acebench", ClusterName: "west"})
+	code, body := e.s.Do(b, "PUT", "/v1/clusters/west/authorized-endpoint", e.admin, herdapi.AuthorizedEndpoint{Enabled: true})
+	herdtest.Expect(b, "turn the authorized endpoint on", code, body, http.StatusOK)
+	code, body = e.s.Do(b, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: "acebench", ClusterName: "west"})
 	if code != http.StatusConflict {
 		herdtest.Expect(b, "project", code, body, http.StatusCreated)
 	}

@@ -29,12 +29,12 @@ func TestImpersonation(t *testing.T) {
 	e := newEnv(t, "west")
 	lc := clusters.Get("west")
 	e.kubeAPIAuth(t, "west", lc)
-	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
-	mgmt.Run(t, "patch", "clusters.management.herd.dev", "west", "--type=merge", "-p", `{"spec":{"authorizedEndpoint":{"enabled":true}}}`)
+	code, body := e.s.Do(t, "PUT", "/v1/clusters/west/authorized-endpoint", e.admin, herdapi.AuthorizedEndpoint{Enabled: true})
+	herdtest.Expect(t, "turn the authorized endpoint on", code, body, http.StatusOK)
 	down := herdtest.Kubectl{Kubeconfig: lc.KubeconfigPath()}
 
 	const password = "ivy-password-12345"
-	code, body := e.s.Do(t, "POST", "/v1/users", e.admin, herdapi.UserCreateRequest{Username: "ivy", Password: password})
+	code, body = e.s.Do(t, "POST", "/v1/users", e.admin, herdapi.UserCreateRequest{Username: "ivy", Password: password})
 	if code != http.StatusConflict {
 		herdtest.Expect(t, "user ivy", code, body, http.StatusCreated)
 	}
