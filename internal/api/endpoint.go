@@ -8,8 +8,6 @@ import (
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/util/retry"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
@@ -70,26 +68,17 @@ func (a clustersAPI) handleSetEndpoint(w http.ResponseWriter, r *http.Request, i
 	if !a.decode(w, r, &req) {
 		return
 	}
-	c, ok := a.visibleCluster(w, r, id)
+	c, ok := a.adminCluster(w, r, id, "change the authorized endpoint")
 	if !ok {
-		return
-	}
-	if !a.authz.IsClusterAdmin(r.Context(), id, c.Name) {
-		a.forbidden(w, r, id, "change the authorized endpoint of cluster "+c.Name)
 		return
 	}
 	if msg := checkEndpoint(req); msg != "" {
 		a.invalid(w, r, msg)
 		return
 	}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var cur v1.Cluster
-		if err := a.client.Get(r.Context(), client.ObjectKey{Name: c.Name}, &cur); err != nil {
-			return err
-		}
+	c, _, err := a.updateSpec(r.Context(), c.Name, func(cur *v1.Cluster) string {
 		cur.Spec.AuthorizedEndpoint = &v1.AuthorizedEndpoint{Enabled: req.Enabled, FQDN: req.FQDN, CACerts: req.CACerts}
-		c = &cur
-		return a.client.Update(r.Context(), &cur)
+		return ""
 	})
 	if err != nil {
 		a.internal(w, r, err)

@@ -9,7 +9,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
@@ -26,12 +25,8 @@ const maxSnapshots = 100
 // snapshotCluster is the provisioned cluster of a snapshot request, whose
 // administrators may save, list and delete its snapshots.
 func (a clustersAPI) snapshotCluster(w http.ResponseWriter, r *http.Request, id *authn.Identity) (*v1.Cluster, bool) {
-	c, ok := a.visibleCluster(w, r, id)
+	c, ok := a.adminCluster(w, r, id, "manage the etcd snapshots")
 	if !ok {
-		return nil, false
-	}
-	if !a.authz.IsClusterAdmin(r.Context(), id, c.Name) {
-		a.forbidden(w, r, id, "manage the etcd snapshots of cluster "+c.Name)
 		return nil, false
 	}
 	if c.Spec.Provisioning == nil {
@@ -180,14 +175,9 @@ func (a clustersAPI) handleSetSchedule(w http.ResponseWriter, r *http.Request, i
 	if !ok {
 		return
 	}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var cur v1.Cluster
-		if err := a.client.Get(r.Context(), client.ObjectKey{Name: c.Name}, &cur); err != nil {
-			return err
-		}
+	c, _, err := a.updateSpec(r.Context(), c.Name, func(cur *v1.Cluster) string {
 		cur.Spec.Provisioning.EtcdSnapshots = sched
-		c = &cur
-		return a.client.Update(r.Context(), &cur)
+		return ""
 	})
 	if err != nil {
 		a.internal(w, r, err)

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/util/retry"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
@@ -113,12 +111,8 @@ func (a clustersAPI) handlePutMachinePool(w http.ResponseWriter, r *http.Request
 	if !a.decode(w, r, &req) {
 		return
 	}
-	c, ok := a.visibleCluster(w, r, id)
+	c, ok := a.adminCluster(w, r, id, "change the machine pools")
 	if !ok {
-		return
-	}
-	if !a.authz.IsClusterAdmin(r.Context(), id, c.Name) {
-		a.forbidden(w, r, id, "change the machine pools of cluster "+c.Name)
 		return
 	}
 	if req.Name == "" {
@@ -132,19 +126,10 @@ func (a clustersAPI) handlePutMachinePool(w http.ResponseWriter, r *http.Request
 		a.invalid(w, r, "cluster "+c.Name+" is imported, not provisioned: it has no machine pools")
 		return
 	}
-	var conflict string
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var cur v1.Cluster
-		if err := a.client.Get(r.Context(), client.ObjectKey{Name: c.Name}, &cur); err != nil {
-			return err
-		}
-		var pools []v1.MachinePool
-		if pools, conflict = setPool(cur.Spec.Provisioning.MachinePools, req); conflict != "" {
-			return nil
-		}
+	c, conflict, err := a.updateSpec(r.Context(), c.Name, func(cur *v1.Cluster) string {
+		pools, msg := setPool(cur.Spec.Provisioning.MachinePools, req)
 		cur.Spec.Provisioning.MachinePools = pools
-		c = &cur
-		return a.client.Update(r.Context(), &cur)
+		return msg
 	})
 	if conflict != "" {
 		a.invalid(w, r, conflict)
