@@ -2,6 +2,7 @@ package localcluster_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,6 +38,11 @@ func TestWorkloads(t *testing.T) {
 		t.Run(c.Name(), func(t *testing.T) {
 			t.Parallel()
 			k := kubectlFor(c)
+			// kwok nodes report the cluster's Kubernetes version, not kwok's.
+			versions := k.Run(t, "get", "nodes", "-l", "type=kwok", "-o", `jsonpath={range .items[*]}{.status.nodeInfo.kubeletVersion}{" "}{end}`)
+			if f := strings.Fields(versions); len(f) == 0 || slices.ContainsFunc(f, func(v string) bool { return v != localcluster.KubernetesVersion }) {
+				t.Errorf("kwok nodes' kubelet versions %q, want %s each", versions, localcluster.KubernetesVersion)
+			}
 			ns := "workloads"
 			k.Run(t, "create", "namespace", ns)
 			if _, errOut, err := k.ExecStdin(fmt.Sprintf(deployment, ns), "apply", "-f", "-"); err != nil {

@@ -154,7 +154,10 @@ func nodeObject(spec NodeSpec) *corev1.Node {
 			Labels:      labels,
 			Annotations: map[string]string{kwokNodeAnnotation: "fake", "node.alpha.kubernetes.io/ttl": "0"},
 		},
-		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+		// kwok keeps a kubelet version the node has; else it reports its own
+		// ("kwok-v0.8.0"), which means nothing to version checks.
+		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity,
+			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: KubernetesVersion}},
 	}
 }
 

@@ -215,7 +215,7 @@ func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byt
 		return waiting("ControlPlaneNotReady", "kube-apiserver on machine %s (%s): %s", cps[0].Spec.Hostname, cps[0].Name, state(cps[0], "apiserver"))
 	}
 	for i, m := range workers {
-		wp, err := workerPlan(m, pki, ready.Spec.Address, i)
+		wp, err := workerPlan(m, pki, ready.Spec.Address, c.Spec.Provisioning.KubernetesVersion, i)
 		if err != nil {
 			return waiting("InvalidMachine", "machine %s: %v", m.Name, err)
 		}

@@ -135,9 +135,9 @@ func withClusterAgent(plan herdapi.Plan, m *v1.Machine, pki map[string][]byte, m
 
 // workerPlan registers m's node, which kwok keeps (a simulated node: it
 // runs no containers), against the kube-apiserver at cpAddr.
-func workerPlan(m *v1.Machine, pki map[string][]byte, cpAddr string, index int) (herdapi.Plan, error) {
+func workerPlan(m *v1.Machine, pki map[string][]byte, cpAddr, version string, index int) (herdapi.Plan, error) {
 	server := fmt.Sprintf("https://%s:%d", cpAddr, apiServerPort)
-	node, err := nodeObject(m)
+	node, err := nodeObject(m, version)
 	if err != nil {
 		return herdapi.Plan{}, err
 	}
@@ -158,7 +158,7 @@ func workerPlan(m *v1.Machine, pki map[string][]byte, cpAddr string, index int) 
 
 // nodeObject is m's Node: named by its hostname, with its roles, labels
 // and taints, marked as kwok's (type=kwok, where Herd's own pods never go).
-func nodeObject(m *v1.Machine) ([]byte, error) {
+func nodeObject(m *v1.Machine, version string) ([]byte, error) {
 	labels := map[string]string{"kubernetes.io/hostname": m.Spec.Hostname, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"}
 	for _, r := range m.Spec.Roles {
 		labels["node-role.kubernetes.io/"+r] = ""
@@ -175,7 +175,9 @@ func nodeObject(m *v1.Machine) ([]byte, error) {
 		"metadata": map[string]any{"name": m.Spec.Hostname, "labels": labels,
 			"annotations": map[string]string{machineAnno: m.Name, "node.alpha.kubernetes.io/ttl": "0"}},
 		"spec":   map[string]any{"taints": taints},
-		"status": map[string]any{"capacity": map[string]string{"cpu": "8", "memory": "32Gi", "pods": "110"}},
+		// kwok keeps the kubelet version a node has (else it reports its own).
+		"status": map[string]any{"capacity": map[string]string{"cpu": "8", "memory": "32Gi", "pods": "110"},
+			"nodeInfo": map[string]string{"kubeletVersion": version}},
 	}
 	return yaml.Marshal(node)
 }

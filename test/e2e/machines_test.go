@@ -348,8 +348,8 @@ func TestProvisionCluster(t *testing.T) {
 	})
 	t.Logf("from the first node agent's start to Provisioned and Connected: %s", time.Since(begin).Round(100*time.Millisecond))
 	k := e.kubectl(t, e.admin)
-	if out := k.Run(t, "get", "node", "made-worker-1", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}"); out == "" {
-		t.Errorf("worker node version: %q", out)
+	if out := k.Run(t, "get", "node", "made-worker-1", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}"); out != "v1.37.2" {
+		t.Errorf("worker node version: %q, want the cluster's v1.37.2", out)
 	}
 	herdtest.Eventually(t, "the worker node Ready", time.Minute, func() error {
 		out, _, err := k.Exec("get", "node", "made-worker-1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
