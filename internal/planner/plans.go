@@ -174,7 +174,7 @@ func nodeObject(m *v1.Machine, version string) ([]byte, error) {
 		"apiVersion": "v1", "kind": "Node",
 		"metadata": map[string]any{"name": m.Spec.Hostname, "labels": labels,
 			"annotations": map[string]string{machineAnno: m.Name, "node.alpha.kubernetes.io/ttl": "0"}},
-		"spec":   map[string]any{"taints": taints},
+		"spec": map[string]any{"taints": taints},
 		// kwok keeps the kubelet version a node has (else it reports its own).
 		"status": map[string]any{"capacity": map[string]string{"cpu": "8", "memory": "32Gi", "pods": "110"},
 			"nodeInfo": map[string]string{"kubeletVersion": version}},
