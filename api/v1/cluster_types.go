@@ -17,6 +17,11 @@ const (
 	// ClusterProvisioned is True once Herd has brought up a provisioned
 	// cluster's machines; False says which tier waits for which machine.
 	ClusterProvisioned = "Provisioned"
+	// ClusterUpgraded is True when every machine of a provisioned cluster
+	// runs its KubernetesVersion; while an upgrade runs it is False with
+	// reason Upgrading and names the machine being worked on; a refused
+	// change (a downgrade, a skipped minor) is False with the reason.
+	ClusterUpgraded = "Upgraded"
 	// ClusterProjectGuard is True while the cluster enforces the admission
 	// policy that keeps namespaces in their projects (Kubernetes 1.30 or
 	// newer, policy in place); False says why project boundaries are not
@@ -92,6 +97,20 @@ type ClusterProvisioning struct {
 	// EtcdSnapshots takes snapshots of the cluster's etcd on a schedule.
 	// +optional
 	EtcdSnapshots *EtcdSnapshotSchedule `json:"etcdSnapshots,omitempty"`
+	// UpgradeStrategy says how a change of KubernetesVersion rolls out.
+	// +optional
+	UpgradeStrategy *UpgradeStrategy `json:"upgradeStrategy,omitempty"`
+}
+
+// UpgradeStrategy: control planes are upgraded one at a time, then the
+// workers, each cordoned and drained first and uncordoned after.
+type UpgradeStrategy struct {
+	// WorkerConcurrency is how many workers are drained and upgraded at
+	// once. Zero: one.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=50
+	// +optional
+	WorkerConcurrency int32 `json:"workerConcurrency,omitempty"`
 }
 
 // EtcdSnapshotSchedule takes an etcd snapshot every Interval and keeps

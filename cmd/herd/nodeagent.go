@@ -68,6 +68,7 @@ which Herd reaches the cluster while no cluster agent is connected. NODE_NAME na
 	f.StringArrayVar(&labels, "label", nil, "a label KEY=VALUE of the machine's node (repeatable)")
 	f.StringVar(&cfg.APIServer, "apiserver", "", "this control-plane machine's kube-apiserver (HOST:PORT): hold the cluster's fallback tunnel to it")
 	f.StringVar(&cfg.BinDir, "bin-dir", localcluster.DefaultBinDir(), "the machine's Kubernetes binaries (etcd, kube-apiserver, kubectl, kwok...), found by plan commands")
+	f.StringVar(&cfg.VersionsDir, "kube-versions-dir", "", "a folder of binaries per Kubernetes version (v1.37.2/...), for plans that name a version (default: the folder holding --bin-dir)")
 	f.DurationVar(&cfg.Poll, "poll", 5*time.Second, "how often the plan is read")
 	f.StringArrayVar(&cfg.Registration.Taints, "taint", nil, "a taint KEY[=VALUE]:EFFECT of the machine's node (repeatable)")
 	return cmd

@@ -23,6 +23,7 @@ func newClustersCommand(a *app) *cobra.Command {
 		newClustersImportCommand(a),
 		newClustersScaleCommand(a),
 		newClustersEndpointCommand(a),
+		newClustersUpgradeCommand(a),
 	)
 }
 
@@ -89,6 +90,12 @@ func (a *app) clusterDetail(w io.Writer, c herdapi.Cluster) {
 		fields(w, "Message", c.Message)
 	}
 	fields(w, "Agents", strconv.Itoa(int(c.ConnectedAgents)), "Version", c.Version, "Nodes", strconv.Itoa(int(c.NodeCount)), "Age", age(c.CreatedAt, a.now()))
+	if c.KubernetesVersion != "" {
+		fields(w, "Wanted version", c.KubernetesVersion)
+	}
+	if c.Upgrade != "" {
+		fields(w, "Upgrade", c.Upgrade)
+	}
 	if names := resourceNames(c); len(names) > 0 {
 		fmt.Fprintln(w)
 		row(w, "RESOURCE", "REQUESTED", "ALLOCATABLE", "CAPACITY")

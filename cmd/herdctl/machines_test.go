@@ -229,3 +229,41 @@ func TestClustersEndpoint(t *testing.T) {
 	c.login("bob", "hunter2")
 	c.fails("not found", "", "clusters", "endpoint", "prod", "--enable")
 }
+
+// TestClustersUpgrade: `herdctl clusters upgrade` sets a provisioned
+// cluster's version and worker concurrency; downgrades, skipped minors,
+// unknown versions, imported clusters and non-administrators are refused,
+// the cluster left as it was.
+func TestClustersUpgrade(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	c.ok("", "clusters", "create", "old", "--provision", "v1.36.3", "--pool", "cp=1:etcd+control-plane")
+	spec := func() string {
+		var old v1.Cluster
+		if err := c.srv.Client.Get(context.Background(), client.ObjectKey{Name: "old"}, &old); err != nil {
+			t.Fatal(err)
+		}
+		out := old.Spec.Provisioning.KubernetesVersion
+		if s := old.Spec.Provisioning.UpgradeStrategy; s != nil {
+			out += fmt.Sprintf(" workers %d", s.WorkerConcurrency)
+		}
+		return out
+	}
+	c.fails("cannot be provisioned; supported: v1.36.3, v1.37.2", "", "clusters", "upgrade", "old", "--kubernetes-version", "v1.38.0")
+	c.fails("give --kubernetes-version", "", "clusters", "upgrade", "old")
+	c.fails("workerConcurrency must be between 1 and 50", "", "clusters", "upgrade", "old", "--kubernetes-version", "v1.37.2", "--worker-concurrency", "99")
+	c.fails("is not provisioned by Herd", "", "clusters", "upgrade", "prod", "--kubernetes-version", "v1.37.2")
+	if got := spec(); got != "v1.36.3" {
+		t.Errorf("after refusals: %q", got)
+	}
+	out, _, err := c.run("", "clusters", "upgrade", "old", "--kubernetes-version", "v1.37.2", "--worker-concurrency", "2")
+	if err != nil || !strings.Contains(out, "being upgraded to Kubernetes v1.37.2") {
+		t.Fatalf("upgrade: %q %v", out, err)
+	}
+	if got := spec(); got != "v1.37.2 workers 2" {
+		t.Errorf("after the upgrade: %q", got)
+	}
+	c.fails("downgrades are not supported", "", "clusters", "upgrade", "old", "--kubernetes-version", "v1.36.3")
+	c.login("bob", "hunter2")
+	c.fails("not found", "", "clusters", "upgrade", "old", "--kubernetes-version", "v1.37.2")
+}

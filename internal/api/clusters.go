@@ -240,6 +240,12 @@ func apiCluster(c *v1.Cluster) herdapi.Cluster {
 		Hosted:          apiHosted(c),
 		EtcdSnapshots:   apiSchedule(c),
 	}
+	if c.Spec.Provisioning != nil {
+		out.KubernetesVersion = c.Spec.Provisioning.KubernetesVersion
+		if cond := meta.FindStatusCondition(c.Status.Conditions, v1.ClusterUpgraded); cond != nil && cond.Status != metav1.ConditionTrue {
+			out.Upgrade = cond.Reason + ": " + cond.Message
+		}
+	}
 	if e := c.Spec.AuthorizedEndpoint; e != nil {
 		out.AuthorizedEndpoint = &herdapi.AuthorizedEndpoint{Enabled: e.Enabled, FQDN: e.FQDN, CACerts: e.CACerts}
 	}

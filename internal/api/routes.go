@@ -54,6 +54,7 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("DELETE /v1/clusters/{name}/etcd/snapshots/{snapshot}", a.authed(clusters.handleDeleteSnapshot))
 	mux.HandleFunc("PUT /v1/clusters/{name}/etcd/schedule", a.authed(clusters.handleSetSchedule))
 	mux.HandleFunc("PUT /v1/clusters/{name}/authorized-endpoint", a.authed(clusters.handleSetEndpoint))
+	mux.HandleFunc("PUT /v1/clusters/{name}/kubernetes-version", a.authed(clusters.handleUpgrade))
 	mux.HandleFunc("DELETE /v1/clusters/{name}/etcd/schedule", a.authed(clusters.handleSetSchedule))
 
 	mux.HandleFunc("GET /v1/roles", a.allowed("list", "roletemplates", roles.handleListRoles))

@@ -174,6 +174,13 @@ type Cluster struct {
 	EtcdSnapshots *EtcdSnapshotSchedule `json:"etcdSnapshots,omitempty"`
 	// AuthorizedEndpoint: the cluster's direct endpoint, when set.
 	AuthorizedEndpoint *AuthorizedEndpoint `json:"authorizedEndpoint,omitempty"`
+	// KubernetesVersion a provisioned cluster is to run (Version is what
+	// its kube-apiserver answers).
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// Upgrade says where a provisioned cluster's upgrade is: "" when
+	// every machine runs KubernetesVersion, else the machine being worked
+	// on or why the change was refused.
+	Upgrade string `json:"upgrade,omitempty"`
 }
 
 // ClusterNode is one node of a cluster.
@@ -340,6 +347,11 @@ type PlanInstruction struct {
 	TimeoutSeconds int      `json:"timeoutSeconds,omitempty"`
 }
 
+// KubernetesVersionEnv, in the environment of a plan's instruction or
+// process, picks the Kubernetes version whose binaries it runs: the node
+// agent puts that version's folder first on its PATH.
+const KubernetesVersionEnv = "HERD_KUBERNETES_VERSION"
+
 // PlanProcess is a command the node agent keeps running while it is in
 // the plan, restarting it when it exits.
 type PlanProcess struct {
@@ -430,4 +442,12 @@ type AuthorizedEndpoint struct {
 	Enabled bool   `json:"enabled"`
 	FQDN    string `json:"fqdn,omitempty"`
 	CACerts string `json:"caCerts,omitempty"`
+}
+
+// ClusterUpgrade changes a provisioned cluster's Kubernetes version:
+// control planes one at a time, then workers, WorkerConcurrency at a time
+// (0: one; kept when not given), each drained first.
+type ClusterUpgrade struct {
+	KubernetesVersion string `json:"kubernetesVersion"`
+	WorkerConcurrency int32  `json:"workerConcurrency,omitempty"`
 }

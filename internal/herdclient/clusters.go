@@ -223,3 +223,16 @@ func (c *Client) SetAuthorizedEndpoint(ctx context.Context, cluster string, e he
 	}
 	return &out, nil
 }
+
+// Upgrade changes a provisioned cluster's Kubernetes version.
+func (c *Client) Upgrade(ctx context.Context, cluster string, u herdapi.ClusterUpgrade) (*herdapi.Cluster, error) {
+	path, err := clusterPath(cluster)
+	if err != nil {
+		return nil, err
+	}
+	var out herdapi.Cluster
+	if err := c.do(ctx, http.MethodPut, path+"/kubernetes-version", u, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	utilversion "k8s.io/apimachinery/pkg/util/version"
+
 	"herd.dev/herd/internal/version"
 )
 
@@ -139,4 +141,42 @@ func firstLine(s string) string {
 		s = s[:120] + "..."
 	}
 	return s
+}
+
+// Versions are the Kubernetes versions whose control-plane binaries sit
+// beside binDir (in binDir's parent, one folder per version, as `make
+// kube` lays them out), oldest first; binDir's own version is one of them
+// when its folder is named by it.
+func Versions(binDir string) []string {
+	parent := filepath.Dir(filepath.Clean(binDir))
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return nil
+	}
+	var out []*utilversion.Version
+	for _, e := range entries {
+		v, err := utilversion.ParseSemantic(e.Name())
+		if err != nil || !e.IsDir() || !strings.HasPrefix(e.Name(), "v") || v.PreRelease() != "" {
+			continue
+		}
+		if hasAll(filepath.Join(parent, e.Name()), binAPIServer, binController, binScheduler, binKubectl) {
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LessThan(out[j]) })
+	names := make([]string, len(out))
+	for i, v := range out {
+		names[i] = "v" + v.String()
+	}
+	return names
+}
+
+func hasAll(dir string, files ...string) bool {
+	for _, f := range files {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,6 +28,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/machinedriver"
+	"herd.dev/herd/internal/nodedrain"
 	"herd.dev/herd/internal/sweep"
 	"herd.dev/herd/internal/wellknown"
 )
@@ -51,6 +54,11 @@ type Options struct {
 // resync is how often a cluster's machines are checked (a node agent that
 // died is started again).
 const resync = 30 * time.Second
+
+// drainTimeout bounds one drain of a removed machine's node; a drain that
+// PodDisruptionBudgets hold up fails and is tried again at the next
+// reconcile, the machine kept.
+const drainTimeout = 2 * time.Minute
 
 // Setup registers the controller with mgr, and a sweep at start of the
 // machines of clusters that are gone.
@@ -196,8 +204,11 @@ func (r *pools) remove(ctx context.Context, c *v1.Cluster, m machinedriver.Machi
 		if err != nil {
 			return fmt.Errorf("drain machine %s: no way to the cluster: %w", m.Hostname, err)
 		}
-		if err := drainAndDelete(ctx, kube, m.Hostname, log); err != nil {
+		if err := nodedrain.Drain(ctx, kube, m.Hostname, drainTimeout, log); err != nil {
 			return err
+		}
+		if err := kube.CoreV1().Nodes().Delete(ctx, m.Hostname, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete node %s: %w", m.Hostname, err)
 		}
 		log.Info("node drained and deleted")
 	}

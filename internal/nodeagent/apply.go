@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ type agent struct {
 // loop applies the plan every Poll until ctx ends; then it stops the
 // plan's processes.
 func (a *agent) loop(ctx context.Context) error {
-	a.procs.root, a.procs.log, a.procs.env = a.cfg.Root, a.log, a.env
+	a.procs.root, a.procs.versionsDir, a.procs.log, a.procs.env = a.cfg.Root, a.cfg.VersionsDir, a.log, a.env
 	defer a.procs.stopAll()
 	t := time.NewTicker(a.cfg.Poll)
 	defer t.Stop()
@@ -135,7 +136,7 @@ func (a *agent) apply(ctx context.Context, plan *herdapi.NodePlan) progress {
 		pr.State = v1.PlanInProgress
 		a.saveProgress(pr)
 		a.report(ctx, herdapi.NodePlanStatus{Revision: pr.Revision, State: pr.State, Failures: pr.Tries, Probes: a.probes})
-		out, err := runInstruction(ctx, a.cfg.Root, a.env, in)
+		out, err := runInstruction(ctx, a.cfg.Root, a.cfg.VersionsDir, a.env, in)
 		if err != nil {
 			return fail(name, out+"\n"+err.Error())
 		}
@@ -214,21 +215,25 @@ func writeFiles(root string, files []herdapi.PlanFile) error {
 
 // runInstruction runs in in root, bounded by its timeout, and returns
 // the end of its output.
-func runInstruction(ctx context.Context, root string, env []string, in herdapi.PlanInstruction) (string, error) {
+func runInstruction(ctx context.Context, root, versionsDir string, env []string, in herdapi.PlanInstruction) (string, error) {
 	timeout := defaultInstructionTimeout
 	if in.TimeoutSeconds > 0 {
 		timeout = min(time.Duration(in.TimeoutSeconds)*time.Second, maxInstructionTimeout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	env, err := commandEnv(env, versionsDir, in.Env)
+	if err != nil {
+		return "", err
+	}
 	cmd := exec.CommandContext(ctx, lookPath(in.Command, env), in.Args...)
 	cmd.Dir = root
-	cmd.Env = append(slices.Clone(env), in.Env...)
+	cmd.Env = env
 	out := &tailBuffer{max: maxOutput}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	err := cmd.Run()
+	err = cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("timed out after %s", timeout)
 	}
@@ -256,6 +261,37 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.buf.String()
+}
+
+var versionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
+
+// commandEnv is a plan command's environment: base with the command's
+// own variables, and, when these name a Kubernetes version, that
+// version's folder under versionsDir first on the PATH.
+func commandEnv(base []string, versionsDir string, own []string) ([]string, error) {
+	env := append(slices.Clone(base), own...)
+	var version string
+	for _, kv := range own {
+		if v, ok := strings.CutPrefix(kv, herdapi.KubernetesVersionEnv+"="); ok {
+			version = v
+		}
+	}
+	if version == "" {
+		return env, nil
+	}
+	dir := filepath.Join(versionsDir, version)
+	if !versionRE.MatchString(version) {
+		return nil, fmt.Errorf("%s=%.40q is not a Kubernetes version (vMAJOR.MINOR.PATCH)", herdapi.KubernetesVersionEnv, version)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "kube-apiserver")); versionsDir == "" || err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("Kubernetes %s is not on this machine: no binaries in %s (the node agent's --kube-versions-dir)", version, dir)
+	}
+	for i, kv := range env {
+		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+			env[i] = "PATH=" + dir + string(os.PathListSeparator) + path
+		}
+	}
+	return env, nil
 }
 
 // lookPath finds command on the PATH of env (exec.Command looks on this

@@ -44,7 +44,16 @@ func TestWriteFilesStayInRoot(t *testing.T) {
 }
 
 func TestRunInstruction(t *testing.T) {
-	root := t.TempDir()
+	root, versions := t.TempDir(), t.TempDir()
+	for v, out := range map[string]string{"v1.37.2": "new", "v1.36.3": "old"} {
+		if err := os.MkdirAll(filepath.Join(versions, v), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(versions, v, "kube-apiserver"), []byte("#!/bin/sh\necho "+out+"\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := Config{Root: root, BinDir: filepath.Join(versions, "v1.37.2"), VersionsDir: versions}
 	for _, tt := range []struct {
 		name    string
 		in      herdapi.PlanInstruction
@@ -56,10 +65,16 @@ func TestRunInstruction(t *testing.T) {
 		{"failure", herdapi.PlanInstruction{Command: "sh", Args: []string{"-c", "echo broken >&2; exit 3"}}, "exit status 3", "broken\n"},
 		{"timeout kills the whole group", herdapi.PlanInstruction{Command: "sh", Args: []string{"-c", "sleep 30 & sleep 30"}, TimeoutSeconds: 1}, "timed out after 1s", ""},
 		{"no such command", herdapi.PlanInstruction{Command: "/nonexistent"}, "no such file", ""},
+		{"a Kubernetes version's binaries come first", herdapi.PlanInstruction{Command: "kube-apiserver", Env: []string{herdapi.KubernetesVersionEnv + "=v1.36.3"}},
+			"", "old\n"},
+		{"a version not on the machine", herdapi.PlanInstruction{Command: "kube-apiserver", Env: []string{herdapi.KubernetesVersionEnv + "=v1.99.0"}},
+			"Kubernetes v1.99.0 is not on this machine", ""},
+		{"not a version", herdapi.PlanInstruction{Command: "kube-apiserver", Env: []string{herdapi.KubernetesVersionEnv + "=../v1.36.3"}},
+			"is not a Kubernetes version", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			out, err := runInstruction(context.Background(), root, planEnv(Config{Root: root}), tt.in)
+			out, err := runInstruction(context.Background(), root, versions, planEnv(cfg), tt.in)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err %v, want %q", err, tt.wantErr)
 			}

@@ -52,6 +52,11 @@ type Config struct {
 	// kube-apiserver, kubectl, kwok...): plan commands find them on PATH,
 	// with herd itself, and as $HERD_BIN_DIR.
 	BinDir string
+	// VersionsDir holds a folder of binaries per Kubernetes version
+	// (v1.36.3/, v1.37.2/...): a plan command whose environment names
+	// HERD_KUBERNETES_VERSION finds that version's binaries first on its
+	// PATH. Empty: the folder that holds BinDir.
+	VersionsDir string
 	// Poll is how often the plan is read. Zero: 5 s.
 	Poll time.Duration
 	// MaxTries bounds the tries of one instruction per plan revision.
@@ -87,6 +92,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.MaxTries == 0 {
 		cfg.MaxTries = 3
+	}
+	if cfg.VersionsDir == "" && cfg.BinDir != "" {
+		cfg.VersionsDir = filepath.Dir(filepath.Clean(cfg.BinDir))
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

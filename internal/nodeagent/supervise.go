@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 
@@ -24,10 +23,11 @@ const restartBackoff = 5 * time.Second
 
 // supervisor keeps a plan's processes running.
 type supervisor struct {
-	root  string
-	env   []string
-	log   *slog.Logger
-	procs map[string]*proc
+	root        string
+	versionsDir string
+	env         []string
+	log         *slog.Logger
+	procs       map[string]*proc
 }
 
 // proc is one running (or exited) process of the plan.
@@ -91,9 +91,13 @@ func (s *supervisor) start(sp herdapi.PlanProcess, spec string) error {
 		return err
 	}
 	defer out.Close()
-	cmd := exec.Command(lookPath(sp.Command, s.env), sp.Args...)
+	env, err := commandEnv(s.env, s.versionsDir, sp.Env)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(lookPath(sp.Command, env), sp.Args...)
 	cmd.Dir = s.root
-	cmd.Env = append(slices.Clone(s.env), sp.Env...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -53,6 +54,10 @@ type Options struct {
 	IssueRegistrationToken func(ctx context.Context, c *v1.Cluster) (string, *v1.ClusterRegistrationToken, error)
 	// Versions are the Kubernetes versions Herd provisions.
 	Versions []string
+	// Kube is a client of a downstream cluster, through Herd's way to it
+	// (clusters.Manager.Kube), to drain workers for an upgrade. Nil:
+	// workers are upgraded without a drain.
+	Kube func(ctx context.Context, cluster string) (kubernetes.Interface, error)
 	// Logger receives the log. Nil: discard.
 	Logger *slog.Logger
 }
@@ -103,11 +108,19 @@ func (p *planner) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 	if c.Spec.Provisioning == nil || !c.DeletionTimestamp.IsZero() {
 		return reconcile.Result{}, nil
 	}
-	v, err := p.plan(ctx, &c)
+	v, up, err := p.plan(ctx, &c)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	after := requeue(v)
+	if up != nil {
+		if err := p.setCondition(ctx, &c, v1.ClusterUpgraded, up.verdict); err != nil {
+			return reconcile.Result{}, err
+		}
+		if !up.verdict.ok && up.verdict.reason == "Upgrading" {
+			after = upgradeRequeue
+		}
+	}
 	if v.ok {
 		next, err := p.schedule(ctx, &c)
 		if err != nil {
@@ -117,7 +130,7 @@ func (p *planner) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 			after = next
 		}
 	}
-	return reconcile.Result{RequeueAfter: after}, p.setCondition(ctx, &c, v)
+	return reconcile.Result{RequeueAfter: after}, p.setCondition(ctx, &c, v1.ClusterProvisioned, v)
 }
 
 func requeue(v verdict) time.Duration {
@@ -128,19 +141,19 @@ func requeue(v verdict) time.Duration {
 }
 
 // plan writes the plans that the cluster's machines are ready for.
-func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, error) {
+func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, *upgrade, error) {
 	if !slices.Contains(p.opts.Versions, c.Spec.Provisioning.KubernetesVersion) {
 		return waiting("UnknownVersion", "Kubernetes %q cannot be provisioned; supported: %s",
-			c.Spec.Provisioning.KubernetesVersion, strings.Join(p.opts.Versions, ", ")), nil
+			c.Spec.Provisioning.KubernetesVersion, strings.Join(p.opts.Versions, ", ")), nil, nil
 	}
 	ms, err := p.machines(ctx, c)
 	if err != nil {
-		return verdict{}, err
+		return verdict{}, nil, err
 	}
 	etcd, cps, workers := byRole(ms, v1.RoleEtcd), byRole(ms, v1.RoleControlPlane), byRole(ms, v1.RoleWorker)
 	if len(etcd) == 0 || len(cps) == 0 {
 		return waiting("WaitingForMachines", "%d etcd and %d control-plane machines registered; run `herd node-agent --roles etcd,control-plane` "+
-			"with the cluster's registration token on at least one machine", len(etcd), len(cps)), nil
+			"with the cluster's registration token on at least one machine", len(etcd), len(cps)), nil, nil
 	}
 	var ips []string
 	for _, m := range cps {
@@ -148,7 +161,7 @@ func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, error) {
 	}
 	pki, err := p.pki(ctx, c, ips)
 	if err != nil {
-		return verdict{}, err
+		return verdict{}, nil, err
 	}
 	plans := map[string][]herdapi.Plan{}
 	servers, etcdWaits := p.etcdTier(ctx, c, pki, etcd, plans)
@@ -156,7 +169,11 @@ func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, error) {
 	if etcdWaits != nil {
 		v = *etcdWaits
 	}
+	var up *upgrade
 	if len(servers) > 0 {
+		if up, err = p.versions(ctx, c, pki, cps, workers); err != nil {
+			return verdict{}, nil, err
+		}
 		// Control planes list every etcd member, joined or not: etcd's
 		// client uses the members that answer, and a member that joins
 		// later does not restart every kube-apiserver.
@@ -165,16 +182,16 @@ func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, error) {
 			all = append(all, etcdClientURL(m))
 		}
 		slices.Sort(all)
-		v = p.tiers(ctx, c, pki, all, cps, workers, plans)
+		v = p.tiers(ctx, c, pki, all, cps, workers, up.version, plans)
 	}
 	snaps, err := p.planSnapshots(ctx, c, pki, etcd, plans)
 	if err != nil {
-		return verdict{}, err
+		return verdict{}, nil, err
 	}
 	for _, m := range ms {
 		// A machine deleted meanwhile (scaled down) needs no plan.
 		if err := p.write(ctx, m, merge(plans[m.Name]...)); client.IgnoreNotFound(err) != nil {
-			return verdict{}, err
+			return verdict{}, nil, err
 		}
 	}
 	if snaps != nil {
@@ -183,9 +200,9 @@ func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, error) {
 		}
 	}
 	if v.ok && etcdWaits != nil {
-		return *etcdWaits, nil
+		return *etcdWaits, up, nil
 	}
-	return v, nil
+	return v, up, nil
 }
 
 // tiers adds the plans of the control planes, on etcdServers, and of the
@@ -193,10 +210,11 @@ func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, error) {
 // reached stays planned (kept in the PKI Secret as a stage): a probe that
 // fails for a moment, or a machine taking up a new revision, does not take
 // a running tier's plan away.
-func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byte, etcdServers []string, cps, workers []*v1.Machine, plans map[string][]herdapi.Plan) verdict {
+func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byte, etcdServers []string, cps, workers []*v1.Machine,
+	versions map[string]string, plans map[string][]herdapi.Plan) verdict {
 	var ready *v1.Machine
 	for _, m := range cps {
-		cp := controlPlanePlan(m, pki, etcdServers)
+		cp := controlPlanePlan(m, pki, etcdServers, versions[m.Name])
 		// The cluster agent runs on the first control plane that answered,
 		// alone: agents on several control planes would each register their
 		// own kube-apiserver, and there is no endpoint in front of them all.
@@ -215,7 +233,7 @@ func (p *planner) tiers(ctx context.Context, c *v1.Cluster, pki map[string][]byt
 		return waiting("ControlPlaneNotReady", "kube-apiserver on machine %s (%s): %s", cps[0].Spec.Hostname, cps[0].Name, state(cps[0], "apiserver"))
 	}
 	for i, m := range workers {
-		wp, err := workerPlan(m, pki, ready.Spec.Address, c.Spec.Provisioning.KubernetesVersion, i)
+		wp, err := workerPlan(m, pki, ready.Spec.Address, versions[m.Name], i)
 		if err != nil {
 			return waiting("InvalidMachine", "machine %s: %v", m.Name, err)
 		}
@@ -407,14 +425,15 @@ func (p *planner) write(ctx context.Context, m *v1.Machine, plan herdapi.Plan) e
 	return err
 }
 
-// setCondition records v as the Cluster's Provisioned condition, by
-// server-side apply as the planner, so that the conditions others own stay.
-func (p *planner) setCondition(ctx context.Context, c *v1.Cluster, v verdict) error {
+// setCondition records v as the Cluster's condition typ (Provisioned,
+// Upgraded), by server-side apply as the planner, so that the conditions
+// others own stay.
+func (p *planner) setCondition(ctx context.Context, c *v1.Cluster, typ string, v verdict) error {
 	status := metav1.ConditionFalse
 	if v.ok {
 		status = metav1.ConditionTrue
 	}
-	return clustercond.Set(ctx, p.c, c, fieldOwner, metav1.Condition{Type: v1.ClusterProvisioned, Status: status, Reason: v.reason, Message: v.message})
+	return clustercond.Set(ctx, p.c, c, fieldOwner, metav1.Condition{Type: typ, Status: status, Reason: v.reason, Message: v.message})
 }
 
 // fieldOwner owns the Provisioned condition.

@@ -71,8 +71,8 @@ func etcdJoinPlan(m *v1.Machine, servers []string) herdapi.Plan {
 }
 
 // controlPlanePlan runs kube-apiserver, kube-controller-manager and
-// kube-scheduler on m, with etcd at etcdServers.
-func controlPlanePlan(m *v1.Machine, pki map[string][]byte, etcdServers []string) herdapi.Plan {
+// kube-scheduler of Kubernetes version on m, with etcd at etcdServers.
+func controlPlanePlan(m *v1.Machine, pki map[string][]byte, etcdServers []string, version string) herdapi.Plan {
 	a := m.Spec.Address
 	server := fmt.Sprintf("https://%s:%d", a, apiServerPort)
 	plan := herdapi.Plan{}
@@ -106,6 +106,9 @@ func controlPlanePlan(m *v1.Machine, pki map[string][]byte, etcdServers []string
 			"--root-ca-file=pki/"+fileCA, "--cluster-signing-cert-file=pki/"+fileCA, "--cluster-signing-key-file=pki/"+fileCAKey,
 			"--service-cluster-ip-range="+serviceCIDR, "--controllers="+controllers)},
 		{Name: "kube-scheduler", Command: "kube-scheduler", Args: clientFlags("kubeconfigs/scheduler.kubeconfig")},
+	}
+	for i := range plan.Processes {
+		plan.Processes[i].Env = []string{herdapi.KubernetesVersionEnv + "=" + version}
 	}
 	plan.Probes = []herdapi.PlanProbe{{Name: "apiserver", URL: server + "/readyz", CACert: string(pki[fileCA]),
 		ClientCert: "pki/" + fileAdmin, ClientKey: "pki/" + fileAdminKey}}
@@ -150,9 +153,14 @@ func workerPlan(m *v1.Machine, pki map[string][]byte, cpAddr, version string, in
 			{Path: "kubeconfigs/admin.kubeconfig", Content: kubeconfig(server, pki[fileCA], pki[fileAdmin], pki[fileAdminKey], "")},
 			{Path: "node.yaml", Content: node},
 		},
-		Instructions: []herdapi.PlanInstruction{{Name: "register-node", Command: "kubectl",
-			Args: []string{"--kubeconfig=kubeconfigs/admin.kubeconfig", "apply", "-f", "node.yaml"}}},
-		Processes: []herdapi.PlanProcess{{Name: "kwok", Command: "sh", Args: []string{"-c", kwok}}},
+		Instructions: []herdapi.PlanInstruction{
+			{Name: "register-node", Command: "kubectl", Args: []string{"--kubeconfig=kubeconfigs/admin.kubeconfig", "apply", "-f", "node.yaml"}},
+			// A registered node keeps its status through apply: the
+			// kubelet version (after an upgrade) is set on it.
+			{Name: "kubelet-version", Command: "kubectl", Args: []string{"--kubeconfig=kubeconfigs/admin.kubeconfig", "patch", "node", m.Spec.Hostname,
+				"--subresource=status", "--type=merge", "-p", fmt.Sprintf(`{"status":{"nodeInfo":{"kubeletVersion":%q}}}`, version)}},
+		},
+		Processes: []herdapi.PlanProcess{{Name: "kwok", Command: "sh", Args: []string{"-c", kwok}, Env: []string{herdapi.KubernetesVersionEnv + "=" + version}}},
 	}, nil
 }
 

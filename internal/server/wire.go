@@ -86,7 +86,7 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 		return err
 	}
 	if err := planner.Setup(mgr, planner.Options{ServerURL: s.agentServerURL, CAChecksum: func() string { return Checksum(s.caBundle) }, AgentImage: s.cfg.AgentImage,
-		IssueRegistrationToken: s.clusters.Registrar().IssueRegistrationToken, Versions: kubernetesVersions(), Logger: s.cfg.Logger}); err != nil {
+		IssueRegistrationToken: s.clusters.Registrar().IssueRegistrationToken, Versions: s.kubernetesVersions(), Kube: s.clusters.Kube, Logger: s.cfg.Logger}); err != nil {
 		return err
 	}
 	if err := s.setupMachinePools(mgr); err != nil {
@@ -131,8 +131,19 @@ func (s *Server) setupMachinePools(mgr manager.Manager) error {
 		RemoveCleanupFinalizer: s.clusters.RemoveCleanupFinalizer, Logger: s.cfg.Logger})
 }
 
-// kubernetesVersions are the versions of the clusters Herd provisions.
-func kubernetesVersions() []string { return []string{localcluster.KubernetesVersion} }
+// kubernetesVersions are the versions of the clusters Herd provisions:
+// those built beside the management cluster's binaries (`make kube`
+// builds the current and the previous minor), else the current one.
+func (s *Server) kubernetesVersions() []string {
+	bin := s.cfg.KubeBinDir
+	if bin == "" {
+		bin = localcluster.DefaultBinDir()
+	}
+	if vs := localcluster.Versions(bin); len(vs) > 0 {
+		return vs
+	}
+	return []string{localcluster.KubernetesVersion}
+}
 
 // agentServerURL is the URL agents of provisioned clusters dial:
 // --server-url, else this server's listening address (loopback for an

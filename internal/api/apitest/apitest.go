@@ -166,7 +166,7 @@ func (s *Server) newAPI(t testing.TB, opts Options) http.Handler {
 	}
 	cfg := api.Config{Client: c, Cache: c, API: c,
 		Authn: &authn.Authenticator{Cache: c, Now: opts.Now}, Authz: az, Directory: dir, Clusters: cm, Providers: opts.Providers,
-		ServerURL: s.URL, AgentImage: "herd-agent:test", CABundle: s.CAPEM(), EmbedCA: true, KubernetesVersions: []string{"v1.37.2"},
+		ServerURL: s.URL, AgentImage: "herd-agent:test", CABundle: s.CAPEM(), EmbedCA: true, KubernetesVersions: []string{"v1.36.3", "v1.37.2"},
 		Ready: func() bool { return true }, ManagementReady: func(context.Context) error { return nil },
 		LoginFailureLimit: opts.LoginFailureLimit, Logger: opts.Logger, Audit: opts.Logger, Now: opts.Now}
 	if opts.Downstream != nil {
