@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,6 +39,35 @@ func newEtcdSnapshotCommand() *cobra.Command {
 	f.StringVar(&dir, "dir", "snapshots", "the folder of the snapshots")
 	f.StringVar(&take, "take", "", "the snapshot to take, unless it is there")
 	f.StringVar(&keep, "keep", "", "the snapshots to keep (comma-separated); others are removed")
-	cmd.AddCommand(sync)
+	cmd.AddCommand(sync, newEtcdRestoreCommand())
+	return cmd
+}
+
+// newEtcdRestoreCommand replaces the stopped etcd member's data with a
+// snapshot's (a plan instruction of a restore).
+func newEtcdRestoreCommand() *cobra.Command {
+	var o etcdsnapshot.RestoreOptions
+	cmd := &cobra.Command{
+		Use:   "restore",
+		Short: "Replace this machine's stopped etcd member's data (--data-dir) with --snapshot's, revision bumped and compacted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Snapshot == "" || o.Name == "" || o.PeerURL == "" || o.ID == "" {
+				return fmt.Errorf("--snapshot, --name, --peer-url and --id are required")
+			}
+			if err := etcdsnapshot.Restore(o); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "restored %s into %s (restore %s)\n", o.Snapshot, o.DataDir, o.ID)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Snapshot, "snapshot", "", "the snapshot file")
+	f.StringVar(&o.SHA256, "sha256", "", "the snapshot's SHA-256, as it was taken")
+	f.StringVar(&o.Name, "name", "", "the etcd member's name")
+	f.StringVar(&o.PeerURL, "peer-url", "", "the etcd member's peer URL")
+	f.StringVar(&o.DataDir, "data-dir", "etcd-data", "etcd's data folder")
+	f.StringVar(&o.ID, "id", "", "the restore's name: run again, it does nothing")
 	return cmd
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"herd.dev/herd/internal/herdclient"
 )
 
@@ -76,7 +78,7 @@ func explainStatus(e *herdclient.APIError, cfg *fileConfig, act action) error {
 		return hint(e, "%s %s not found: see `herdctl %ss list`", act.kind, act.name, act.kind)
 	case e.Code == http.StatusNotFound:
 		return hint(e, "failed to %s: %s has no such endpoint: is it a Herd server of a matching version?", act.what, cfg.Server)
-	case e.Code == http.StatusConflict && act.name != "":
+	case e.Code == http.StatusConflict && act.name != "" && e.Reason != string(metav1.StatusReasonConflict):
 		return hint(e, "%s %s already exists: see `herdctl %ss list`", act.kind, act.name, act.kind)
 	case e.Code == http.StatusTooManyRequests:
 		return hint(e, "too many requests: try again in %s", retryIn(e))

@@ -12,8 +12,9 @@ import (
 
 func newEtcdCommand(a *app) *cobra.Command {
 	return group("etcd", "The etcd of provisioned clusters",
-		group("snapshot", "Save, list and delete etcd snapshots of a provisioned cluster (its administrators)",
-			newSnapshotSaveCommand(a), newSnapshotListCommand(a), newSnapshotDeleteCommand(a), newSnapshotScheduleCommand(a)))
+		group("snapshot", "Save, list, restore and delete etcd snapshots of a provisioned cluster (its administrators)",
+			newSnapshotSaveCommand(a), newSnapshotListCommand(a), newSnapshotRestoreCommand(a), newSnapshotDeleteCommand(a), newSnapshotScheduleCommand(a)),
+		group("restore", "The restores of a provisioned cluster's etcd", newRestoreListCommand(a)))
 }
 
 func newSnapshotSaveCommand(a *app) *cobra.Command {

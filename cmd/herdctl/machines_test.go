@@ -70,7 +70,7 @@ func TestClustersCreateProvisioned(t *testing.T) {
 	if made.Spec.Provisioning == nil || made.Spec.Provisioning.KubernetesVersion != "v1.37.2" {
 		t.Errorf("cluster spec: %+v", made.Spec)
 	}
-	c.fails("cannot be provisioned; supported: v1.37.2", "", "clusters", "create", "old", "--provision", "v1.20.0")
+	c.fails("cannot be provisioned; supported: v1.36.3, v1.37.2", "", "clusters", "create", "old", "--provision", "v1.20.0")
 }
 
 // TestClustersPools: --pool makes a provisioned cluster's machine pools;
@@ -266,4 +266,44 @@ func TestClustersUpgrade(t *testing.T) {
 	c.fails("downgrades are not supported", "", "clusters", "upgrade", "old", "--kubernetes-version", "v1.36.3")
 	c.login("bob", "hunter2")
 	c.fails("not found", "", "clusters", "upgrade", "old", "--kubernetes-version", "v1.37.2")
+}
+
+// TestEtcdRestoreCommands: `herdctl etcd snapshot restore` starts a
+// restore of a snapshot that was taken, one at a time; `etcd restore
+// list` shows it; --wait gives up with what it waits for. Snapshots that
+// are not the cluster's or not taken are refused. (No planner runs here:
+// the restore stays Pending; TestUpgrade runs one end to end.)
+func TestEtcdRestoreCommands(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	c.ok("", "clusters", "create", "made", "--provision", "v1.37.2")
+	stdout, _, err := c.run("", "etcd", "snapshot", "save", "made")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.Fields(strings.TrimPrefix(stdout, "etcd snapshot "))[0]
+	c.fails("was not taken (phase Pending)", "", "etcd", "snapshot", "restore", "made", name)
+	c.fails("has no etcd snapshot", "", "etcd", "snapshot", "restore", "made", "other-snapshot")
+	ctx := context.Background()
+	var snap v1.EtcdSnapshot
+	if err := c.srv.Client.Get(ctx, client.ObjectKey{Name: name}, &snap); err != nil {
+		t.Fatal(err)
+	}
+	snap.Status.Phase = v1.SnapshotSucceeded
+	if err := c.srv.Client.Status().Update(ctx, &snap); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := c.run("", "etcd", "snapshot", "restore", "made", name, "--wait", "3s")
+	if err == nil || !strings.Contains(err.Error(), "has not ended after 3s") || !strings.Contains(errOut, "Pending") {
+		t.Fatalf("restore --wait: %v, stderr %q", err, errOut)
+	}
+	c.fails("one restore runs at a time", "", "etcd", "snapshot", "restore", "made", name)
+	c.fails("has not ended: upgrade once it has", "", "clusters", "upgrade", "made", "--kubernetes-version", "v1.37.2")
+	list, _, err := c.run("", "etcd", "restore", "list", "made")
+	if err != nil || !strings.Contains(list, name) || !strings.Contains(list, "Pending") {
+		t.Errorf("restore list: %q %v", list, err)
+	}
+	c.fails("not provisioned by Herd", "", "etcd", "snapshot", "restore", "prod", name)
+	c.login("bob", "hunter2")
+	c.fails("not found", "", "etcd", "restore", "list", "made")
 }

@@ -52,6 +52,8 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("POST /v1/clusters/{name}/etcd/snapshots", a.authed(clusters.handleSaveSnapshot))
 	mux.HandleFunc("GET /v1/clusters/{name}/etcd/snapshots", a.authed(clusters.handleListSnapshots))
 	mux.HandleFunc("DELETE /v1/clusters/{name}/etcd/snapshots/{snapshot}", a.authed(clusters.handleDeleteSnapshot))
+	mux.HandleFunc("POST /v1/clusters/{name}/etcd/restores", a.authed(clusters.handleRestore))
+	mux.HandleFunc("GET /v1/clusters/{name}/etcd/restores", a.authed(clusters.handleListRestores))
 	mux.HandleFunc("PUT /v1/clusters/{name}/etcd/schedule", a.authed(clusters.handleSetSchedule))
 	mux.HandleFunc("PUT /v1/clusters/{name}/authorized-endpoint", a.authed(clusters.handleSetEndpoint))
 	mux.HandleFunc("PUT /v1/clusters/{name}/kubernetes-version", a.authed(clusters.handleUpgrade))

@@ -64,9 +64,3 @@ func (a clustersAPI) handleUpgrade(w http.ResponseWriter, r *http.Request, id *a
 	a.audit.Info("cluster upgrade", "actor", id.UserName, "cluster", c.Name, "from", from, "to", req.KubernetesVersion, "source", sourceAddr(r))
 	writeJSON(w, http.StatusOK, apiCluster(c))
 }
-
-// busyWithRestore says why c cannot change now ("" if it can): a restore
-// of its etcd runs.
-func (a clustersAPI) busyWithRestore(_ *http.Request, _ *v1.Cluster) string {
-	return ""
-}

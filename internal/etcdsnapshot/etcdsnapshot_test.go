@@ -8,42 +8,25 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 )
 
 // startEtcd runs a one-member etcd on loopback until the test ends.
 func startEtcd(t *testing.T) string {
 	t.Helper()
-	free := func() url.URL {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return url.URL{Scheme: "http", Host: ln.Addr().String()}
-	}
-	cfg := embed.NewConfig()
-	cfg.Name, cfg.Dir = "test", filepath.Join(t.TempDir(), "etcd")
-	client, peer := free(), free()
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
-	cfg.ListenMetricsUrls = nil
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	cfg.LogLevel = "error"
-	e, err := embed.StartEtcd(cfg)
+	client, _, _ := startEtcdIn(t, filepath.Join(t.TempDir(), "etcd"), "")
+	return client
+}
+
+func freeURL(t *testing.T) url.URL {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		t.Fatal("etcd not ready")
-	}
-	return client.String()
+	defer ln.Close()
+	return url.URL{Scheme: "http", Host: ln.Addr().String()}
 }
 
 // TestSync: a snapshot taken from a real etcd holds its keys (its size

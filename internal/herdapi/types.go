@@ -451,3 +451,29 @@ type ClusterUpgrade struct {
 	KubernetesVersion string `json:"kubernetesVersion"`
 	WorkerConcurrency int32  `json:"workerConcurrency,omitempty"`
 }
+
+// EtcdRestoreRequest asks to put a provisioned cluster back to one of
+// its snapshots.
+type EtcdRestoreRequest struct {
+	Snapshot string `json:"snapshot"`
+}
+
+// EtcdRestore is one restore of a cluster's etcd: Phase Pending,
+// InProgress (Step StopControlPlanes, RestoreEtcd, Restart), Succeeded or
+// Failed; Message says what it waits for or why it failed.
+type EtcdRestore struct {
+	Name        string     `json:"name"`
+	ClusterName string     `json:"clusterName"`
+	Snapshot    string     `json:"snapshot"`
+	Phase       string     `json:"phase"`
+	Step        string     `json:"step,omitempty"`
+	Message     string     `json:"message,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	StartedAt   *time.Time `json:"startedAt,omitempty"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+}
+
+// EtcdRestoreList lists a cluster's restores, oldest first.
+type EtcdRestoreList struct {
+	Items []EtcdRestore `json:"items"`
+}

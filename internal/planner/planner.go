@@ -74,10 +74,13 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	snapshotCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.(*v1.EtcdSnapshot).Spec.ClusterName}}}
 	})
+	restoreCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.(*v1.EtcdRestore).Spec.ClusterName}}}
+	})
 	skip := true
 	return ctrl.NewControllerManagedBy(mgr).Named("planner").For(&v1.Cluster{}).
 		WithOptions(controller.Options{SkipNameValidation: &skip}).
-		Watches(&v1.Machine{}, toCluster).Watches(&v1.EtcdSnapshot{}, snapshotCluster).Complete(p)
+		Watches(&v1.Machine{}, toCluster).Watches(&v1.EtcdSnapshot{}, snapshotCluster).Watches(&v1.EtcdRestore{}, restoreCluster).Complete(p)
 }
 
 type planner struct {
@@ -137,6 +140,9 @@ func requeue(v verdict) time.Duration {
 	if v.ok {
 		return 0
 	}
+	if v.reason == "Restoring" {
+		return restoreRequeue
+	}
 	return 10 * time.Second
 }
 
@@ -187,6 +193,15 @@ func (p *planner) plan(ctx context.Context, c *v1.Cluster) (verdict, *upgrade, e
 	snaps, err := p.planSnapshots(ctx, c, pki, etcd, plans)
 	if err != nil {
 		return verdict{}, nil, err
+	}
+	if len(servers) > 0 {
+		rv, err := p.restore(ctx, c, pki, etcd, cps, up, plans)
+		if err != nil {
+			return verdict{}, nil, err
+		}
+		if rv != nil {
+			v, snaps, etcdWaits = *rv, nil, nil
+		}
 	}
 	for _, m := range ms {
 		// A machine deleted meanwhile (scaled down) needs no plan.

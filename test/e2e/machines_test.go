@@ -396,8 +396,11 @@ func TestProvisionCluster(t *testing.T) {
 func provisioned(t testing.TB, e *env) string {
 	t.Helper()
 	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
-	out, _, _ := mgmt.Exec("get", "clusters.management.herd.dev", e.cluster, "-o",
+	out, errOut, err := mgmt.Exec("get", "clusters.management.herd.dev", e.cluster, "-o",
 		`jsonpath={.status.conditions[?(@.type=="Provisioned")].status} {.status.conditions[?(@.type=="Provisioned")].message}`)
+	if err != nil {
+		return fmt.Sprintf("(kubectl: %v %s)", err, errOut)
+	}
 	return out
 }
 

@@ -25,14 +25,15 @@ const (
 	currentVersion  = "v1.37.2"
 )
 
-// TestUpgrade provisions a cluster (one etcd and control-plane machine,
+// TestUpgrade (and restore) provisions a cluster (one etcd and control-plane machine,
 // two workers) at the previous minor and upgrades it to the current one,
 // while a Deployment with a PodDisruptionBudget (minAvailable 1) runs on
 // the workers. Sampled every second while the cluster answers: never
 // fewer than one available replica, never a kubelet newer than the
 // kube-apiserver. After: every component and kubelet at the new version,
 // the workers schedulable again. Downgrades, skipped minors and unknown
-// versions are refused and change nothing.
+// versions are refused and change nothing. Then the restore of a
+// snapshot (checkRestore).
 func TestUpgrade(t *testing.T) {
 	dataDir := t.TempDir()
 	herd := herdtest.Build(t, "../../cmd/herd", "herd")
@@ -146,6 +147,7 @@ spec:
 	if c := cluster(t, e); c.KubernetesVersion != currentVersion || c.Upgrade != "" {
 		t.Errorf("after a refused downgrade: wanted version %s, upgrade %q", c.KubernetesVersion, c.Upgrade)
 	}
+	checkRestore(t, e, k)
 }
 
 func apply(t *testing.T, k herdtest.Kubectl, manifest string) {

@@ -117,7 +117,7 @@ func (s *Server) newClient(t testing.TB) client.Client {
 	}
 	b := fake.NewClientBuilder().WithScheme(scheme).
 		WithStatusSubresource(&v1.User{}, &v1.Token{}, &v1.Cluster{}, &v1.Project{}, &v1.RoleTemplate{},
-			&v1.ClusterRoleTemplateBinding{}, &v1.ProjectRoleTemplateBinding{}, &v1.GlobalRole{}).
+			&v1.ClusterRoleTemplateBinding{}, &v1.ProjectRoleTemplateBinding{}, &v1.GlobalRole{}, &v1.EtcdSnapshot{}, &v1.EtcdRestore{}).
 		WithInterceptorFuncs(interceptor.Funcs{
 			Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
 				s.stamp(obj)

@@ -1,0 +1,276 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/machines"
+	"herd.dev/herd/internal/wellknown"
+)
+
+// Restores. An EtcdRestore of the cluster, the oldest that has not
+// ended, takes over the plans while it runs, step by step:
+// StopControlPlanes (every control plane's plan keeps its files but runs
+// nothing), RestoreEtcd (the etcd member's plan runs no etcd and one
+// instruction, `herd etcd-snapshot restore`), Restart (the plans as they
+// are without a restore, but for the cluster agent), Reconnect (the
+// plans as they are). Each step moves on once every machine it
+// touches runs the plan it got; the restore succeeds once the
+// kube-apiservers answer again. A restore that cannot start (another
+// cluster's snapshot, one that failed, an upgrade running) fails before
+// anything stops; one whose etcd restore fails restarts the cluster as
+// it was.
+const (
+	restoreInstruction = "etcd-restore"
+	restoreRequeue     = 3 * time.Second
+)
+
+// activeRestore is the cluster's oldest EtcdRestore that has not ended.
+func (p *planner) activeRestore(ctx context.Context, c *v1.Cluster) (*v1.EtcdRestore, error) {
+	var list v1.EtcdRestoreList
+	if err := p.c.List(ctx, &list, client.MatchingLabels{wellknown.ClusterLabel: c.Name}); err != nil {
+		return nil, err
+	}
+	var out *v1.EtcdRestore
+	for i := range list.Items {
+		r := &list.Items[i]
+		if r.Spec.ClusterName != c.Name || !ownedBy(r.OwnerReferences, c) || !r.DeletionTimestamp.IsZero() ||
+			r.Status.Phase == v1.RestoreSucceeded || r.Status.Phase == v1.RestoreFailed {
+			continue
+		}
+		if out == nil || r.CreationTimestamp.Before(&out.CreationTimestamp) ||
+			r.CreationTimestamp.Equal(&out.CreationTimestamp) && r.Name < out.Name {
+			out = r
+		}
+	}
+	return out, nil
+}
+
+func ownedBy(refs []metav1.OwnerReference, c *v1.Cluster) bool {
+	return slices.ContainsFunc(refs, func(o metav1.OwnerReference) bool { return o.UID == c.UID })
+}
+
+// restoring is a restore that runs this round.
+type restoring struct {
+	r    *v1.EtcdRestore
+	snap *v1.EtcdSnapshot
+}
+
+// restore moves the cluster's active restore on and changes plans for
+// its step; it returns the Provisioned verdict while one runs (nil when
+// none does).
+func (p *planner) restore(ctx context.Context, c *v1.Cluster, pki map[string][]byte, etcd, cps []*v1.Machine, up *upgrade, plans map[string][]herdapi.Plan) (*verdict, error) {
+	r, err := p.activeRestore(ctx, c)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	rs := &restoring{r: r}
+	if r.Status.Phase == "" || r.Status.Phase == v1.RestorePending {
+		if why, err := p.restoreRefused(ctx, c, pki, etcd, up, rs); err != nil || why != "" {
+			if err != nil {
+				return nil, err
+			}
+			return nil, p.endRestore(ctx, r, v1.RestoreFailed, why)
+		}
+		now := metav1.Now()
+		if err := p.setRestore(ctx, r, v1.EtcdRestoreStatus{Phase: v1.RestoreInProgress, Step: v1.RestoreStopControlPlanes, StartedAt: &now,
+			Message: "stopping every control plane"}); err != nil {
+			return nil, err
+		}
+	} else if err := p.restoreSnapshot(ctx, c, rs); err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(etcd, func(m *v1.Machine) bool { return m.Name == string(pki[keyEtcdInit]) })
+	if i < 0 || rs.snap == nil {
+		return nil, p.endRestore(ctx, r, v1.RestoreFailed, "the etcd member or the snapshot went away during the restore; the cluster restarts as it was")
+	}
+	member := etcd[i]
+	v := waiting("Restoring", "restoring etcd snapshot %s (%s): %s", r.Spec.SnapshotName, r.Name, r.Status.Step)
+	switch r.Status.Step {
+	case v1.RestoreStopControlPlanes:
+		stopControlPlanes(cps, plans)
+		if ok, why, err := p.allRun(ctx, cps, plans, ""); err != nil || !ok {
+			return &v, p.restoreWaits(ctx, r, why, err)
+		}
+		return &v, p.setStep(ctx, r, v1.RestoreEtcd, "restoring etcd on machine "+member.Spec.Hostname)
+	case v1.RestoreEtcd:
+		stopControlPlanes(cps, plans)
+		plans[member.Name] = restoreEtcdPlans(plans[member.Name], member, rs)
+		rev, err := machines.RevisionOf(merge(plans[member.Name]...))
+		if err != nil {
+			return nil, err
+		}
+		st := member.Status
+		if st.AppliedRevision == rev && st.State == v1.PlanFailed && st.FailedInstruction == restoreInstruction && st.Failures >= 3 {
+			msg := "etcd could not be restored on machine " + member.Spec.Hostname + ": " + lastLines(member.Status.Output, 3) + "; the cluster restarts as it was"
+			return &v, p.endRestore(ctx, r, v1.RestoreFailed, msg)
+		}
+		if ok, why, err := p.allRun(ctx, []*v1.Machine{member}, plans, ""); err != nil || !ok {
+			return &v, p.restoreWaits(ctx, r, why, err)
+		}
+		return &v, p.setStep(ctx, r, v1.RestoreRestart, "starting etcd and the control planes")
+	case v1.RestoreRestart:
+		withoutAgent(cps, plans)
+		if ok, why, err := p.allRun(ctx, cps, plans, "apiserver"); err != nil || !ok {
+			return &v, p.restoreWaits(ctx, r, why, err)
+		}
+		return &v, p.setStep(ctx, r, v1.RestoreReconnect, "starting the cluster agent")
+	default: // Reconnect: the plans as they are.
+		if ok, why, err := p.allRun(ctx, cps, plans, "apiserver"); err != nil || !ok {
+			return &v, p.restoreWaits(ctx, r, why, err)
+		}
+		return &v, p.endRestore(ctx, r, v1.RestoreSucceeded, "the cluster runs from snapshot "+r.Spec.SnapshotName)
+	}
+}
+
+// restoreRefused says why r cannot start ("" if it can), and finds its
+// snapshot.
+func (p *planner) restoreRefused(ctx context.Context, c *v1.Cluster, pki map[string][]byte, etcd []*v1.Machine, up *upgrade, rs *restoring) (string, error) {
+	if err := p.restoreSnapshot(ctx, c, rs); err != nil {
+		return "", err
+	}
+	s := rs.snap
+	switch {
+	case s == nil:
+		return fmt.Sprintf("etcd snapshot %s does not exist", rs.r.Spec.SnapshotName), nil
+	case s.Spec.ClusterName != c.Name || !ownedBy(s.OwnerReferences, c):
+		return fmt.Sprintf("etcd snapshot %s is of cluster %s, not of %s", s.Name, s.Spec.ClusterName, c.Name), nil
+	case s.Status.Phase != v1.SnapshotSucceeded:
+		return fmt.Sprintf("etcd snapshot %s was not taken (%s): there is nothing to restore", s.Name, s.Status.Phase), nil
+	case len(etcd) != 1:
+		return fmt.Sprintf("cluster %s has %d etcd members: Herd restores clusters with one etcd member only, for now", c.Name, len(etcd)), nil
+	case etcd[0].Name != string(pki[keyEtcdInit]) || etcd[0].Spec.Hostname != s.Status.Machine:
+		return fmt.Sprintf("etcd snapshot %s is on machine %s, which is not the cluster's etcd member now", s.Name, s.Status.Machine), nil
+	case up == nil || up.verdict.reason == "Upgrading":
+		return fmt.Sprintf("cluster %s is being upgraded to Kubernetes %s: restore once the upgrade has ended", c.Name, c.Spec.Provisioning.KubernetesVersion), nil
+	}
+	return "", nil
+}
+
+func (p *planner) restoreSnapshot(ctx context.Context, c *v1.Cluster, rs *restoring) error {
+	var s v1.EtcdSnapshot
+	err := p.c.Get(ctx, client.ObjectKey{Name: rs.r.Spec.SnapshotName}, &s)
+	if err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	rs.snap = &s
+	return nil
+}
+
+// stopControlPlanes empties the control-plane part of each control
+// plane's plans: its files stay, nothing runs.
+func stopControlPlanes(cps []*v1.Machine, plans map[string][]herdapi.Plan) {
+	for _, m := range cps {
+		var kept []herdapi.Plan
+		for _, pl := range plans[m.Name] {
+			switch {
+			case slices.ContainsFunc(pl.Processes, func(pr herdapi.PlanProcess) bool { return pr.Name == "kube-apiserver" }):
+				kept = append(kept, herdapi.Plan{Files: pl.Files})
+			case slices.ContainsFunc(pl.Instructions, func(in herdapi.PlanInstruction) bool { return in.Name == snapshotInstruction }):
+				// no snapshots while etcd is restored
+			default:
+				kept = append(kept, pl)
+			}
+		}
+		plans[m.Name] = kept
+	}
+}
+
+// withoutAgent takes the cluster agent (the import, its token, its
+// process) out of the control planes' plans: those need a kube-apiserver
+// that answers, and the node agent runs a plan's instructions before its
+// processes.
+func withoutAgent(cps []*v1.Machine, plans map[string][]herdapi.Plan) {
+	for _, m := range cps {
+		for i, pl := range plans[m.Name] {
+			pl.Instructions = slices.DeleteFunc(slices.Clone(pl.Instructions), func(in herdapi.PlanInstruction) bool {
+				return in.Name == "import" || in.Name == "agent-token"
+			})
+			pl.Processes = slices.DeleteFunc(slices.Clone(pl.Processes), func(pr herdapi.PlanProcess) bool { return pr.Name == "cluster-agent" })
+			plans[m.Name][i] = pl
+		}
+	}
+}
+
+// restoreEtcdPlans replaces the etcd part of the member's plans by the
+// restore instruction (etcd not running).
+func restoreEtcdPlans(plans []herdapi.Plan, m *v1.Machine, rs *restoring) []herdapi.Plan {
+	var out []herdapi.Plan
+	for _, pl := range plans {
+		if slices.ContainsFunc(pl.Processes, func(pr herdapi.PlanProcess) bool { return pr.Name == "etcd" }) ||
+			slices.ContainsFunc(pl.Instructions, func(in herdapi.PlanInstruction) bool { return in.Name == snapshotInstruction }) {
+			continue
+		}
+		out = append(out, pl)
+	}
+	s := rs.snap
+	return append(out, herdapi.Plan{Instructions: []herdapi.PlanInstruction{{Name: restoreInstruction, Command: "herd", Args: []string{
+		"etcd-snapshot", "restore", "--snapshot=" + s.Status.Location, "--sha256=" + s.Status.SHA256, "--name=" + m.Spec.Hostname,
+		"--peer-url=" + fmt.Sprintf("http://%s:%d", m.Spec.Address, etcdPeerPort), "--data-dir=etcd-data", "--id=" + rs.r.Name,
+	}}}})
+}
+
+// allRun reports whether each of ms runs (applied, succeeded) the plan
+// this round gives it, and passes probe (if any); else what it waits for.
+func (p *planner) allRun(ctx context.Context, ms []*v1.Machine, plans map[string][]herdapi.Plan, probe string) (bool, string, error) {
+	for _, m := range ms {
+		rev, err := machines.RevisionOf(merge(plans[m.Name]...))
+		if err != nil {
+			return false, "", err
+		}
+		var cur v1.Machine
+		if err := p.api.Get(ctx, client.ObjectKey{Name: m.Name}, &cur); err != nil {
+			return false, "", err
+		}
+		if cur.Status.AppliedRevision != rev || cur.Status.State != v1.PlanSucceeded {
+			return false, fmt.Sprintf("machine %s: its node agent takes up its new plan (%s)", m.Spec.Hostname, cur.Status.State), nil
+		}
+		if probe != "" && !cur.Status.Probes[probe] {
+			return false, fmt.Sprintf("machine %s: probe %s does not pass yet", m.Spec.Hostname, probe), nil
+		}
+	}
+	return true, "", nil
+}
+
+func (p *planner) restoreWaits(ctx context.Context, r *v1.EtcdRestore, why string, err error) error {
+	if err != nil {
+		return err
+	}
+	st := r.Status
+	st.Message = why
+	return p.setRestore(ctx, r, st)
+}
+
+func (p *planner) setStep(ctx context.Context, r *v1.EtcdRestore, step, msg string) error {
+	st := r.Status
+	st.Step, st.Message = step, msg
+	p.log.Info("etcd restore", "cluster", r.Spec.ClusterName, "restore", r.Name, "step", step)
+	return p.setRestore(ctx, r, st)
+}
+
+func (p *planner) endRestore(ctx context.Context, r *v1.EtcdRestore, phase, msg string) error {
+	st := r.Status
+	now := metav1.Now()
+	st.Phase, st.Message, st.FinishedAt = phase, msg, &now
+	p.log.Info("etcd restore ended", "cluster", r.Spec.ClusterName, "restore", r.Name, "phase", phase, "message", msg)
+	return p.setRestore(ctx, r, st)
+}
+
+func (p *planner) setRestore(ctx context.Context, r *v1.EtcdRestore, st v1.EtcdRestoreStatus) error {
+	if len(st.Message) > 4000 {
+		st.Message = st.Message[:4000]
+	}
+	if st == r.Status {
+		return nil
+	}
+	patch := client.MergeFrom(r.DeepCopy())
+	r.Status = st
+	return client.IgnoreNotFound(p.c.Status().Patch(ctx, r, patch))
+}

@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtest"
+)
+
+// checkRestore: ConfigMap A, a snapshot, ConfigMap B, a restore: B is
+// gone, A is there, and an informer started before the restore (through
+// Herd) ends with the restored set. Restores of a snapshot the cluster
+// does not have, or one not taken, are refused; the history lists the
+// restore with its steps' end.
+func checkRestore(t *testing.T, e *env, k herdtest.Kubectl) {
+	k.Run(t, "create", "configmap", "a-before", "--from-literal=k=v")
+	snap := saveSnapshot(t, e)
+	k.Run(t, "create", "configmap", "b-after", "--from-literal=k=v")
+
+	names := startConfigMapInformer(t, k)
+	herdtest.Eventually(t, "the informer sees a-before and b-after", 30*time.Second, func() error {
+		if got := names(); !slices.Contains(got, "a-before") || !slices.Contains(got, "b-after") {
+			return fmt.Errorf("informer: %v", got)
+		}
+		return nil
+	})
+
+	for _, bad := range []struct{ snapshot, want string }{
+		{"no-such-snapshot", "has no etcd snapshot"},
+		{"", "has no etcd snapshot"},
+	} {
+		code, body := e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, herdapi.EtcdRestoreRequest{Snapshot: bad.snapshot})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), bad.want) {
+			t.Errorf("restore from %q: %d %s, want 422 saying %q", bad.snapshot, code, body, bad.want)
+		}
+	}
+
+	begin := time.Now()
+	code, body := e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, herdapi.EtcdRestoreRequest{Snapshot: snap})
+	herdtest.Expect(t, "restore from "+snap, code, body, http.StatusCreated)
+	var r herdapi.EtcdRestore
+	if err := decode(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	code, body = e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, herdapi.EtcdRestoreRequest{Snapshot: snap})
+	if code != http.StatusConflict || !strings.Contains(string(body), "one restore runs at a time") {
+		t.Errorf("a second restore while one runs: %d %s, want 409", code, body)
+	}
+	code, body = e.s.Do(t, "PUT", "/v1/clusters/"+e.cluster+"/kubernetes-version", e.admin, herdapi.ClusterUpgrade{KubernetesVersion: currentVersion})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), "has not ended") {
+		t.Errorf("an upgrade while a restore runs: %d %s, want 422", code, body)
+	}
+	herdtest.Eventually(t, "restore "+r.Name+" succeeded", 4*time.Minute, func() error {
+		_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, nil)
+		var list herdapi.EtcdRestoreList
+		if err := decode(body, &list); err != nil {
+			return err
+		}
+		for _, x := range list.Items {
+			if x.Name == r.Name {
+				if x.Phase == "Failed" {
+					t.Fatalf("restore failed: %s", x.Message)
+				}
+				if x.Phase != "Succeeded" || x.StartedAt == nil || x.FinishedAt == nil {
+					return fmt.Errorf("%s %s: %s", x.Phase, x.Step, x.Message)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("restore %s not listed: %s", r.Name, body)
+	})
+	t.Logf("restore of snapshot %s: %s until the kube-apiserver answered again", snap, time.Since(begin).Round(100*time.Millisecond))
+	herdtest.Eventually(t, "the cluster answers from the snapshot", 2*time.Minute, func() error {
+		out, errOut, err := k.Exec("get", "configmaps", "-o", "name")
+		if err != nil {
+			return fmt.Errorf("%v %s", err, errOut)
+		}
+		if !strings.Contains(out, "configmap/a-before") || strings.Contains(out, "configmap/b-after") {
+			return fmt.Errorf("configmaps: %s", out)
+		}
+		return nil
+	})
+	herdtest.Eventually(t, "the informer from before the restore lists again and ends with the restored set", 2*time.Minute, func() error {
+		if got := names(); !slices.Contains(got, "a-before") || slices.Contains(got, "b-after") {
+			return fmt.Errorf("informer: %v", got)
+		}
+		return nil
+	})
+	herdtest.Eventually(t, "the cluster provisioned and connected after the restore", time.Minute, func() error {
+		if got, c := provisioned(t, e), cluster(t, e); !strings.HasPrefix(got, "True") || c.Connected != "True" {
+			return fmt.Errorf("provisioned %q, connected %s", got, c.Connected)
+		}
+		return nil
+	})
+}
+
+// saveSnapshot takes a snapshot of e's cluster and returns its name once
+// it succeeded.
+func saveSnapshot(t *testing.T, e *env) string {
+	t.Helper()
+	code, body := e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/snapshots", e.admin, nil)
+	herdtest.Expect(t, "save a snapshot", code, body, http.StatusCreated)
+	var snap herdapi.EtcdSnapshot
+	if err := decode(body, &snap); err != nil {
+		t.Fatal(err)
+	}
+	herdtest.Eventually(t, "snapshot "+snap.Name+" taken", 2*time.Minute, func() error {
+		_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster+"/etcd/snapshots", e.admin, nil)
+		var list herdapi.EtcdSnapshotList
+		if err := decode(body, &list); err != nil {
+			return err
+		}
+		for _, s := range list.Items {
+			if s.Name == snap.Name && s.Phase == "Succeeded" {
+				return nil
+			}
+		}
+		return fmt.Errorf("snapshots: %s", body)
+	})
+	return snap.Name
+}
+
+// startConfigMapInformer runs an informer of the default namespace's
+// ConfigMaps, through k's kubeconfig, until the test ends; names lists
+// what its store holds.
+func startConfigMapInformer(t *testing.T, k herdtest.Kubectl) (names func() []string) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace("default"))
+	inf := f.Core().V1().ConfigMaps().Informer()
+	f.Start(ctx.Done())
+	t.Cleanup(func() { cancel(); f.Shutdown() })
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		t.Fatal("the ConfigMap informer did not sync")
+	}
+	return func() []string {
+		var out []string
+		for _, o := range inf.GetStore().List() {
+			out = append(out, o.(*corev1.ConfigMap).Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+}
