@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"herd.dev/herd/internal/etcdsnapshot"
 )
@@ -13,7 +15,9 @@ import (
 // newEtcdSnapshotCommand keeps a machine's etcd snapshots (a plan
 // instruction of provisioned clusters' first etcd member).
 func newEtcdSnapshotCommand() *cobra.Command {
-	var endpoint, dir, take, keep string
+	var o etcdsnapshot.SyncOptions
+	var keep string
+	s3 := &s3Flags{}
 	cmd := &cobra.Command{
 		Use:   "etcd-snapshot",
 		Short: "Keep this machine's etcd snapshots (a plan instruction)",
@@ -23,11 +27,11 @@ func newEtcdSnapshotCommand() *cobra.Command {
 		Short: "Take --take from the etcd at --endpoint into --dir, remove the snapshots not in --keep, and print what --dir holds as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var names []string
 			if keep != "" {
-				names = strings.Split(keep, ",")
+				o.Keep = strings.Split(keep, ",")
 			}
-			report, err := etcdsnapshot.Sync(cmd.Context(), endpoint, dir, take, names)
+			o.S3 = s3.store()
+			report, err := etcdsnapshot.Sync(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -35,10 +39,12 @@ func newEtcdSnapshotCommand() *cobra.Command {
 		},
 	}
 	f := sync.Flags()
-	f.StringVar(&endpoint, "endpoint", "", "client URL of the etcd member to save")
-	f.StringVar(&dir, "dir", "snapshots", "the folder of the snapshots")
-	f.StringVar(&take, "take", "", "the snapshot to take, unless it is there")
+	f.StringVar(&o.Endpoint, "endpoint", "", "client URL of the etcd member to save")
+	f.StringVar(&o.Dir, "dir", "snapshots", "the folder of the snapshots")
+	f.StringVar(&o.Take, "take", "", "the snapshot to take, unless it is there")
 	f.StringVar(&keep, "keep", "", "the snapshots to keep (comma-separated); others are removed")
+	f.StringVar(&o.Prefix, "s3-prefix", "", "the start of the names of this cluster's snapshots: those in S3 not kept are removed")
+	s3.register(f)
 	cmd.AddCommand(sync, newEtcdRestoreCommand())
 	return cmd
 }
@@ -47,6 +53,7 @@ func newEtcdSnapshotCommand() *cobra.Command {
 // snapshot's (a plan instruction of a restore).
 func newEtcdRestoreCommand() *cobra.Command {
 	var o etcdsnapshot.RestoreOptions
+	s3 := &s3Flags{}
 	cmd := &cobra.Command{
 		Use:   "restore",
 		Short: "Replace this machine's stopped etcd member's data (--data-dir) with --snapshot's, revision bumped and compacted",
@@ -55,6 +62,7 @@ func newEtcdRestoreCommand() *cobra.Command {
 			if o.Snapshot == "" || o.Name == "" || o.PeerURL == "" || o.ID == "" {
 				return fmt.Errorf("--snapshot, --name, --peer-url and --id are required")
 			}
+			o.S3 = s3.store()
 			if err := etcdsnapshot.Restore(o); err != nil {
 				return err
 			}
@@ -69,5 +77,29 @@ func newEtcdRestoreCommand() *cobra.Command {
 	f.StringVar(&o.PeerURL, "peer-url", "", "the etcd member's peer URL")
 	f.StringVar(&o.DataDir, "data-dir", "etcd-data", "etcd's data folder")
 	f.StringVar(&o.ID, "id", "", "the restore's name: run again, it does nothing")
+	s3.register(f)
 	return cmd
+}
+
+// s3Flags are the S3 store of snapshots; its credentials come from the
+// environment (etcdsnapshot.EnvS3AccessKey, EnvS3SecretKey).
+type s3Flags struct{ s etcdsnapshot.S3 }
+
+func (s *s3Flags) register(f *pflag.FlagSet) {
+	f.StringVar(&s.s.Endpoint, "s3-endpoint", "", "S3 endpoint (host[:port], HTTPS; or an http:// URL); empty: no S3")
+	f.StringVar(&s.s.Bucket, "s3-bucket", "", "the S3 bucket")
+	f.StringVar(&s.s.Region, "s3-region", "", "the S3 region")
+	f.StringVar(&s.s.Folder, "s3-folder", "", "the folder in the bucket")
+	f.StringVar(&s.s.CAFile, "s3-ca-file", "", "PEM CA of the S3 endpoint's certificate")
+	f.BoolVar(&s.s.SkipVerify, "s3-skip-verify", false, "do not verify the S3 endpoint's certificate")
+}
+
+// store is the S3 store the flags name, or nil.
+func (s *s3Flags) store() *etcdsnapshot.S3 {
+	if s.s.Endpoint == "" {
+		return nil
+	}
+	out := s.s
+	out.AccessKey, out.SecretKey = os.Getenv(etcdsnapshot.EnvS3AccessKey), os.Getenv(etcdsnapshot.EnvS3SecretKey)
+	return &out
 }

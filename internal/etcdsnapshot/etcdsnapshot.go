@@ -28,6 +28,26 @@ type File struct {
 	Size    int64     `json:"size"`
 	SHA256  string    `json:"sha256"`
 	TakenAt time.Time `json:"takenAt"`
+	// S3 is where the snapshot is in S3 (s3://BUCKET/KEY), when S3 is
+	// configured and the upload worked; S3Error says why it did not.
+	S3      string `json:"s3,omitempty"`
+	S3Error string `json:"s3Error,omitempty"`
+}
+
+// SyncOptions say what Sync does.
+type SyncOptions struct {
+	// Endpoint is the client URL of the etcd member to save.
+	Endpoint string
+	// Dir holds the snapshots on the machine.
+	Dir string
+	// Take is the snapshot to take, unless it is there ("" none).
+	Take string
+	// Keep are the snapshots to keep; the others go (from S3 too: those
+	// whose names start with Prefix, the cluster's).
+	Keep []string
+	// S3, when set, gets a copy of each snapshot kept.
+	S3     *S3
+	Prefix string
 }
 
 // Report is what sync prints: the snapshots on the machine.
@@ -39,10 +59,41 @@ const suffix = ".db"
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,251}[a-z0-9])?$`)
 
-// Sync takes snapshot take (unless empty, or there already) from the etcd
-// at endpoint into dir, removes the snapshots of dir that are neither take
-// nor in keep, and reports what dir holds.
-func Sync(ctx context.Context, endpoint, dir, take string, keep []string) (Report, error) {
+// Sync takes snapshot o.Take (unless empty, or there already) from the
+// etcd at o.Endpoint into o.Dir, removes the snapshots of o.Dir that are
+// neither taken nor kept, copies those left to S3 (if set) and removes
+// the cluster's others from there, and reports what o.Dir holds. S3
+// failures do not fail it: each file says whether it is in S3.
+func Sync(ctx context.Context, o SyncOptions) (Report, error) {
+	out, err := syncLocal(ctx, o.Endpoint, o.Dir, o.Take, o.Keep)
+	if err != nil || o.S3 == nil {
+		return out, err
+	}
+	c, err := o.S3.client()
+	for i := range out.Files {
+		f := &out.Files[i]
+		if err == nil {
+			err = o.S3.upload(ctx, c, filepath.Join(o.Dir, f.Name+suffix), f.Name)
+		}
+		if err != nil {
+			f.S3Error = err.Error()
+			continue
+		}
+		f.S3 = o.S3.Location(f.Name)
+	}
+	if err == nil && o.Prefix != "" {
+		var names []string
+		for _, f := range out.Files {
+			names = append(names, f.Name)
+		}
+		if err := o.S3.prune(ctx, c, o.Prefix, names); err != nil {
+			fmt.Fprintln(os.Stderr, "etcdsnapshot:", err)
+		}
+	}
+	return out, nil
+}
+
+func syncLocal(ctx context.Context, endpoint, dir, take string, keep []string) (Report, error) {
 	for _, n := range append([]string{take}, keep...) {
 		if n != "" && !nameRE.MatchString(n) {
 			return Report{}, fmt.Errorf("etcdsnapshot: %q is not a snapshot name", n)

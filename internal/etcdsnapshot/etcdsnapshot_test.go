@@ -46,7 +46,7 @@ func TestSync(t *testing.T) {
 		}
 	}
 	dir := filepath.Join(t.TempDir(), "snapshots")
-	one, err := Sync(ctx, endpoint, dir, "c-1", nil)
+	one, err := Sync(ctx, SyncOptions{Endpoint: endpoint, Dir: dir, Take: "c-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,15 +56,15 @@ func TestSync(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	two, err := Sync(ctx, endpoint, dir, "c-2", []string{"c-1"})
+	two, err := Sync(ctx, SyncOptions{Endpoint: endpoint, Dir: dir, Take: "c-2", Keep: []string{"c-1"}})
 	if err != nil || len(two.Files) != 2 || two.Files[0] != one.Files[0] {
 		t.Fatalf("after taking c-2: %+v %v; want c-1 unchanged and c-2", two, err)
 	}
-	again, err := Sync(ctx, endpoint, dir, "c-2", []string{"c-1"})
+	again, err := Sync(ctx, SyncOptions{Endpoint: endpoint, Dir: dir, Take: "c-2", Keep: []string{"c-1"}})
 	if err != nil || len(again.Files) != 2 || again.Files[1] != two.Files[1] {
 		t.Errorf("c-2 was taken again: %+v %v", again, err)
 	}
-	left, err := Sync(ctx, endpoint, dir, "", []string{"c-2"})
+	left, err := Sync(ctx, SyncOptions{Endpoint: endpoint, Dir: dir, Keep: []string{"c-2"}})
 	if err != nil || len(left.Files) != 1 || left.Files[0].Name != "c-2" {
 		t.Errorf("after dropping c-1: %+v %v", left, err)
 	}
@@ -72,7 +72,7 @@ func TestSync(t *testing.T) {
 		t.Errorf("a file that is not a snapshot was removed: %v", err)
 	}
 	for _, bad := range []string{"../x", "A", "a/b"} {
-		if _, err := Sync(ctx, endpoint, dir, bad, nil); err == nil {
+		if _, err := Sync(ctx, SyncOptions{Endpoint: endpoint, Dir: dir, Take: bad}); err == nil {
 			t.Errorf("snapshot name %q accepted", bad)
 		}
 	}

@@ -1,6 +1,7 @@
 package etcdsnapshot
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -32,6 +33,8 @@ type RestoreOptions struct {
 	DataDir string
 	// ID names this restore: a second run with the same ID does nothing.
 	ID string
+	// S3, when set, has the snapshot if the machine does not.
+	S3 *S3
 }
 
 // Restore replaces a stopped etcd member's data with a snapshot's, as
@@ -40,6 +43,12 @@ func Restore(o RestoreOptions) error {
 	marker := o.DataDir + ".restored"
 	if done, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(done)) == o.ID {
 		return nil
+	}
+	if _, err := os.Stat(o.Snapshot); errors.Is(err, os.ErrNotExist) && o.S3 != nil {
+		name := strings.TrimSuffix(filepath.Base(o.Snapshot), suffix)
+		if err := o.S3.download(context.Background(), name, o.Snapshot); err != nil {
+			return fmt.Errorf("etcdsnapshot: %w", err)
+		}
 	}
 	if err := checkFile(o.Snapshot, o.SHA256); err != nil {
 		return err

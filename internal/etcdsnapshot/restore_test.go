@@ -30,7 +30,7 @@ func TestRestore(t *testing.T) {
 	if _, err := c.Put(ctx, "/registry/a", "before"); err != nil {
 		t.Fatal(err)
 	}
-	report, err := Sync(ctx, endpoint, filepath.Join(dir, "snapshots"), "s-1", nil)
+	report, err := Sync(ctx, SyncOptions{Endpoint: endpoint, Dir: filepath.Join(dir, "snapshots"), Take: "s-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
