@@ -97,6 +97,10 @@ type ClusterProvisioning struct {
 	// EtcdSnapshots takes snapshots of the cluster's etcd on a schedule.
 	// +optional
 	EtcdSnapshots *EtcdSnapshotSchedule `json:"etcdSnapshots,omitempty"`
+	// EtcdS3 also stores the cluster's etcd snapshots in S3-compatible
+	// object storage.
+	// +optional
+	EtcdS3 *EtcdS3 `json:"etcdS3,omitempty"`
 	// UpgradeStrategy says how a change of KubernetesVersion rolls out.
 	// +optional
 	UpgradeStrategy *UpgradeStrategy `json:"upgradeStrategy,omitempty"`
@@ -123,6 +127,32 @@ type EtcdSnapshotSchedule struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	Retention int32 `json:"retention"`
+}
+
+// EtcdS3 is where a cluster's etcd snapshots are also stored.
+type EtcdS3 struct {
+	// Endpoint: host[:port] (HTTPS) or an http:// or https:// URL.
+	// +kubebuilder:validation:MaxLength=253
+	Endpoint string `json:"endpoint"`
+	// +kubebuilder:validation:MaxLength=63
+	Bucket string `json:"bucket"`
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Region string `json:"region,omitempty"`
+	// Folder in the bucket.
+	// +kubebuilder:validation:MaxLength=200
+	// +optional
+	Folder string `json:"folder,omitempty"`
+	// EndpointCA (PEM) the endpoint's certificate is signed by; empty:
+	// the system's roots.
+	// +optional
+	EndpointCA string `json:"endpointCA,omitempty"`
+	// SkipTLSVerify does not verify the endpoint's certificate.
+	// +optional
+	SkipTLSVerify bool `json:"skipTLSVerify,omitempty"`
+	// CredentialsSecret, in herd-system, holds accessKey and secretKey.
+	// +kubebuilder:validation:MaxLength=253
+	CredentialsSecret string `json:"credentialsSecret"`
 }
 
 // SnapshotScheduledLabel ("true") marks the snapshots a schedule took.

@@ -30,6 +30,10 @@ type EtcdSnapshotStatus struct {
 	// Location is the file on that machine, under its node agent's root.
 	// +optional
 	Location string `json:"location,omitempty"`
+	// S3Location is the snapshot's copy in S3 (s3://BUCKET/KEY), when
+	// the cluster stores its snapshots there.
+	// +optional
+	S3Location string `json:"s3Location,omitempty"`
 	// Size of the snapshot in bytes, and its SHA-256.
 	// +optional
 	Size int64 `json:"size,omitempty"`

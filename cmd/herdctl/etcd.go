@@ -14,7 +14,8 @@ func newEtcdCommand(a *app) *cobra.Command {
 	return group("etcd", "The etcd of provisioned clusters",
 		group("snapshot", "Save, list, restore and delete etcd snapshots of a provisioned cluster (its administrators)",
 			newSnapshotSaveCommand(a), newSnapshotListCommand(a), newSnapshotRestoreCommand(a), newSnapshotDeleteCommand(a), newSnapshotScheduleCommand(a)),
-		group("restore", "The restores of a provisioned cluster's etcd", newRestoreListCommand(a)))
+		group("restore", "The restores of a provisioned cluster's etcd", newRestoreListCommand(a)),
+		newEtcdS3Command(a))
 }
 
 func newSnapshotSaveCommand(a *app) *cobra.Command {
@@ -74,7 +75,7 @@ func newSnapshotDeleteCommand(a *app) *cobra.Command {
 }
 
 func (a *app) snapshotTable(w io.Writer, snaps []herdapi.EtcdSnapshot) {
-	row(w, "NAME", "PHASE", "SIZE", "VERSION", "MACHINE", "TAKEN")
+	row(w, "NAME", "PHASE", "SIZE", "VERSION", "MACHINE", "S3", "TAKEN")
 	now := a.now()
 	for _, s := range snaps {
 		size, taken, version, machine := "-", "-", s.KubernetesVersion, s.Machine
@@ -94,7 +95,11 @@ func (a *app) snapshotTable(w io.Writer, snaps []herdapi.EtcdSnapshot) {
 		if s.Message != "" {
 			phase += " (" + s.Message + ")"
 		}
-		row(w, s.Name, phase, size, version, machine, taken)
+		s3 := s.S3Location
+		if s3 == "" {
+			s3 = "-"
+		}
+		row(w, s.Name, phase, size, version, machine, s3, taken)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -306,4 +308,41 @@ func TestEtcdRestoreCommands(t *testing.T) {
 	c.fails("not provisioned by Herd", "", "etcd", "snapshot", "restore", "prod", name)
 	c.login("bob", "hunter2")
 	c.fails("not found", "", "etcd", "restore", "list", "made")
+}
+
+// TestEtcdS3Command: `herdctl etcd s3` sets a provisioned cluster's S3
+// store, the keys in a Secret and never answered; bad stores are refused;
+// --off removes the store and its Secret.
+func TestEtcdS3Command(t *testing.T) {
+	c := newCLI(t)
+	c.login("alice", "s3cret")
+	c.ok("", "clusters", "create", "made", "--provision", "v1.37.2")
+	out, _, err := c.run("the-secret-key\n", "etcd", "s3", "made", "--endpoint", "s3.example.com:9000", "--bucket", "snaps", "--folder", "made",
+		"--access-key", "AK", "--secret-key-stdin", "-o", "json")
+	if err != nil || !strings.Contains(out, `"bucket": "snaps"`) || strings.Contains(out, "the-secret-key") || strings.Contains(out, `"AK"`) {
+		t.Fatalf("set: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	var made v1.Cluster
+	if err := c.srv.Client.Get(ctx, client.ObjectKey{Name: "made"}, &made); err != nil || made.Spec.Provisioning.EtcdS3 == nil {
+		t.Fatalf("spec: %+v %v", made.Spec.Provisioning, err)
+	}
+	var secret corev1.Secret
+	if err := c.srv.Client.Get(ctx, client.ObjectKey{Namespace: "herd-system", Name: made.Spec.Provisioning.EtcdS3.CredentialsSecret}, &secret); err != nil ||
+		string(secret.Data["secretKey"]) != "the-secret-key" || string(secret.Data["accessKey"]) != "AK" {
+		t.Errorf("credentials secret: %v %v", secret.Data, err)
+	}
+	c.fails("bucket must be an S3 bucket name", "k\n", "etcd", "s3", "made", "--endpoint", "s3.example.com", "--bucket", "B", "--access-key", "AK", "--secret-key-stdin")
+	c.fails("endpoint must be HOST[:PORT]", "k\n", "etcd", "s3", "made", "--endpoint", "not a host", "--bucket", "snaps", "--access-key", "AK", "--secret-key-stdin")
+	c.fails("folder must be a relative path", "k\n", "etcd", "s3", "made", "--endpoint", "s3.example.com", "--bucket", "snaps", "--folder", "../x", "--access-key", "AK", "--secret-key-stdin")
+	c.fails("accessKey and secretKey are required", "k\n", "etcd", "s3", "made", "--endpoint", "s3.example.com", "--bucket", "snaps", "--secret-key-stdin")
+	c.fails("give --secret-key-stdin", "", "etcd", "s3", "made", "--endpoint", "s3.example.com", "--bucket", "snaps", "--access-key", "AK")
+	c.fails("not provisioned by Herd", "k\n", "etcd", "s3", "prod", "--endpoint", "s3.example.com", "--bucket", "snaps", "--access-key", "AK", "--secret-key-stdin")
+	out, _, err = c.run("", "etcd", "s3", "made", "--off")
+	if err != nil || !strings.Contains(out, "on its etcd machine only") {
+		t.Errorf("--off: %q %v", out, err)
+	}
+	if err := c.srv.Client.Get(ctx, client.ObjectKey{Namespace: "herd-system", Name: secret.Name}, &secret); err == nil {
+		t.Errorf("the credentials secret outlived --off")
+	}
 }

@@ -242,6 +242,10 @@ func apiCluster(c *v1.Cluster) herdapi.Cluster {
 	}
 	if c.Spec.Provisioning != nil {
 		out.KubernetesVersion = c.Spec.Provisioning.KubernetesVersion
+		if s := c.Spec.Provisioning.EtcdS3; s != nil {
+			out.EtcdS3 = &herdapi.EtcdS3{Endpoint: s.Endpoint, Bucket: s.Bucket, Region: s.Region, Folder: s.Folder,
+				EndpointCA: s.EndpointCA, SkipTLSVerify: s.SkipTLSVerify}
+		}
 		if cond := meta.FindStatusCondition(c.Status.Conditions, v1.ClusterUpgraded); cond != nil && cond.Status != metav1.ConditionTrue {
 			out.Upgrade = cond.Reason + ": " + cond.Message
 		}

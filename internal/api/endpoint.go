@@ -20,15 +20,8 @@ func checkEndpoint(e herdapi.AuthorizedEndpoint) string {
 		return "an FQDN or CA goes with --enable"
 	}
 	if e.FQDN != "" {
-		host, port, err := net.SplitHostPort(e.FQDN)
-		if err != nil {
-			host, port = e.FQDN, "443"
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return "fqdn " + e.FQDN + ": the port must be 1-65535"
-		}
-		if net.ParseIP(host) == nil && len(validation.IsDNS1123Subdomain(host)) > 0 {
-			return "fqdn " + e.FQDN + " must be HOST[:PORT] with a DNS name or an IP address"
+		if msg := checkHostPort("fqdn", e.FQDN); msg != "" {
+			return msg
 		}
 	}
 	if e.CACerts != "" {
@@ -38,6 +31,22 @@ func checkEndpoint(e herdapi.AuthorizedEndpoint) string {
 		if len(e.CACerts) > 64<<10 || !parsesAsCerts([]byte(e.CACerts)) {
 			return "caCerts must be PEM certificates (at most 64 KiB)"
 		}
+	}
+	return ""
+}
+
+// checkHostPort says what is wrong with value as HOST[:PORT] ("" if
+// nothing).
+func checkHostPort(what, value string) string {
+	host, port, err := net.SplitHostPort(value)
+	if err != nil {
+		host, port = value, "443"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return what + " " + value + ": the port must be 1-65535"
+	}
+	if net.ParseIP(host) == nil && len(validation.IsDNS1123Subdomain(host)) > 0 {
+		return what + " " + value + " must be HOST[:PORT] with a DNS name or an IP address"
 	}
 	return ""
 }

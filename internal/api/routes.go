@@ -53,6 +53,8 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("GET /v1/clusters/{name}/etcd/snapshots", a.authed(clusters.handleListSnapshots))
 	mux.HandleFunc("DELETE /v1/clusters/{name}/etcd/snapshots/{snapshot}", a.authed(clusters.handleDeleteSnapshot))
 	mux.HandleFunc("POST /v1/clusters/{name}/etcd/restores", a.authed(clusters.handleRestore))
+	mux.HandleFunc("PUT /v1/clusters/{name}/etcd/s3", a.authed(clusters.handleSetS3))
+	mux.HandleFunc("DELETE /v1/clusters/{name}/etcd/s3", a.authed(clusters.handleSetS3))
 	mux.HandleFunc("GET /v1/clusters/{name}/etcd/restores", a.authed(clusters.handleListRestores))
 	mux.HandleFunc("PUT /v1/clusters/{name}/etcd/schedule", a.authed(clusters.handleSetSchedule))
 	mux.HandleFunc("PUT /v1/clusters/{name}/authorized-endpoint", a.authed(clusters.handleSetEndpoint))

@@ -177,6 +177,9 @@ type Cluster struct {
 	// KubernetesVersion a provisioned cluster is to run (Version is what
 	// its kube-apiserver answers).
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// EtcdS3: where a provisioned cluster's snapshots are also stored
+	// (without the keys).
+	EtcdS3 *EtcdS3 `json:"etcdS3,omitempty"`
 	// Upgrade says where a provisioned cluster's upgrade is: "" when
 	// every machine runs KubernetesVersion, else the machine being worked
 	// on or why the change was refused.
@@ -422,6 +425,7 @@ type EtcdSnapshot struct {
 	// Machine holds the file, at Location under its node agent's root.
 	Machine           string     `json:"machine,omitempty"`
 	Location          string     `json:"location,omitempty"`
+	S3Location        string     `json:"s3Location,omitempty"`
 	Size              int64      `json:"size,omitempty"`
 	SHA256            string     `json:"sha256,omitempty"`
 	KubernetesVersion string     `json:"kubernetesVersion,omitempty"`
@@ -476,4 +480,19 @@ type EtcdRestore struct {
 // EtcdRestoreList lists a cluster's restores, oldest first.
 type EtcdRestoreList struct {
 	Items []EtcdRestore `json:"items"`
+}
+
+// EtcdS3 is where a provisioned cluster's etcd snapshots are also
+// stored. AccessKey and SecretKey are sent, stored in a Secret, and never
+// answered.
+type EtcdS3 struct {
+	// Endpoint: HOST[:PORT] (HTTPS), or an http:// or https:// URL.
+	Endpoint      string `json:"endpoint"`
+	Bucket        string `json:"bucket"`
+	Region        string `json:"region,omitempty"`
+	Folder        string `json:"folder,omitempty"`
+	EndpointCA    string `json:"endpointCA,omitempty"`
+	SkipTLSVerify bool   `json:"skipTLSVerify,omitempty"`
+	AccessKey     string `json:"accessKey,omitempty"`
+	SecretKey     string `json:"secretKey,omitempty"`
 }

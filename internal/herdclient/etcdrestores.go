@@ -38,3 +38,21 @@ func (c *Client) ListEtcdRestores(ctx context.Context, cluster string) (*herdapi
 	}
 	return &out, nil
 }
+
+// SetEtcdS3 stores a provisioned cluster's snapshots also in S3 (nil: no
+// more) and returns the cluster.
+func (c *Client) SetEtcdS3(ctx context.Context, cluster string, s *herdapi.EtcdS3) (*herdapi.Cluster, error) {
+	path, err := clusterPath(cluster)
+	if err != nil {
+		return nil, err
+	}
+	method, body := http.MethodPut, any(s)
+	if s == nil {
+		method, body = http.MethodDelete, nil
+	}
+	var out herdapi.Cluster
+	if err := c.do(ctx, method, path+"/etcd/s3", body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

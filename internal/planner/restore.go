@@ -102,7 +102,11 @@ func (p *planner) restore(ctx context.Context, c *v1.Cluster, pki map[string][]b
 		return &v, p.setStep(ctx, r, v1.RestoreEtcd, "restoring etcd on machine "+member.Spec.Hostname)
 	case v1.RestoreEtcd:
 		stopControlPlanes(cps, plans)
-		plans[member.Name] = restoreEtcdPlans(plans[member.Name], member, rs)
+		s3, err := p.s3Plan(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		plans[member.Name] = restoreEtcdPlans(plans[member.Name], member, rs, s3)
 		rev, err := machines.RevisionOf(merge(plans[member.Name]...))
 		if err != nil {
 			return nil, err
@@ -146,8 +150,8 @@ func (p *planner) restoreRefused(ctx context.Context, c *v1.Cluster, pki map[str
 		return fmt.Sprintf("etcd snapshot %s was not taken (%s): there is nothing to restore", s.Name, s.Status.Phase), nil
 	case len(etcd) != 1:
 		return fmt.Sprintf("cluster %s has %d etcd members: Herd restores clusters with one etcd member only, for now", c.Name, len(etcd)), nil
-	case etcd[0].Name != string(pki[keyEtcdInit]) || etcd[0].Spec.Hostname != s.Status.Machine:
-		return fmt.Sprintf("etcd snapshot %s is on machine %s, which is not the cluster's etcd member now", s.Name, s.Status.Machine), nil
+	case etcd[0].Name != string(pki[keyEtcdInit]) || etcd[0].Spec.Hostname != s.Status.Machine && (s.Status.S3Location == "" || c.Spec.Provisioning.EtcdS3 == nil):
+		return fmt.Sprintf("etcd snapshot %s is on machine %s, which is not the cluster's etcd member now, and not in S3", s.Name, s.Status.Machine), nil
 	case up == nil || up.verdict.reason == "Upgrading":
 		return fmt.Sprintf("cluster %s is being upgraded to Kubernetes %s: restore once the upgrade has ended", c.Name, c.Spec.Provisioning.KubernetesVersion), nil
 	}
@@ -201,7 +205,7 @@ func withoutAgent(cps []*v1.Machine, plans map[string][]herdapi.Plan) {
 
 // restoreEtcdPlans replaces the etcd part of the member's plans by the
 // restore instruction (etcd not running).
-func restoreEtcdPlans(plans []herdapi.Plan, m *v1.Machine, rs *restoring) []herdapi.Plan {
+func restoreEtcdPlans(plans []herdapi.Plan, m *v1.Machine, rs *restoring, s3 *herdapi.Plan) []herdapi.Plan {
 	var out []herdapi.Plan
 	for _, pl := range plans {
 		if slices.ContainsFunc(pl.Processes, func(pr herdapi.PlanProcess) bool { return pr.Name == "etcd" }) ||
@@ -211,10 +215,13 @@ func restoreEtcdPlans(plans []herdapi.Plan, m *v1.Machine, rs *restoring) []herd
 		out = append(out, pl)
 	}
 	s := rs.snap
-	return append(out, herdapi.Plan{Instructions: []herdapi.PlanInstruction{{Name: restoreInstruction, Command: "herd", Args: []string{
-		"etcd-snapshot", "restore", "--snapshot=" + s.Status.Location, "--sha256=" + s.Status.SHA256, "--name=" + m.Spec.Hostname,
+	if s.Status.S3Location == "" {
+		s3 = nil // a snapshot that is not in S3 is not looked for there
+	}
+	return append(out, withS3(herdapi.Plan{Instructions: []herdapi.PlanInstruction{{Name: restoreInstruction, Command: "herd", Args: []string{
+		"etcd-snapshot", "restore", "--snapshot=" + snapshotDir + "/" + s.Name + ".db", "--sha256=" + s.Status.SHA256, "--name=" + m.Spec.Hostname,
 		"--peer-url=" + fmt.Sprintf("http://%s:%d", m.Spec.Address, etcdPeerPort), "--data-dir=etcd-data", "--id=" + rs.r.Name,
-	}}}})
+	}}}}, s3))
 }
 
 // allRun reports whether each of ms runs (applied, succeeded) the plan

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -40,6 +41,7 @@ type snapshotWork struct {
 	machine *v1.Machine
 	take    string
 	snaps   []v1.EtcdSnapshot
+	s3      bool // the cluster stores snapshots in S3 too
 }
 
 // planSnapshots adds the snapshot instruction to the init member's plan,
@@ -77,10 +79,15 @@ func (p *planner) planSnapshots(ctx context.Context, c *v1.Cluster, pki map[stri
 	}
 	slices.Sort(keep)
 	args := []string{"etcd-snapshot", "sync", "--endpoint=" + etcdClientURL(w.machine), "--dir=" + snapshotDir,
-		"--take=" + w.take, "--keep=" + strings.Join(keep, ",")}
-	plans[w.machine.Name] = append(plans[w.machine.Name], herdapi.Plan{Instructions: []herdapi.PlanInstruction{
+		"--take=" + w.take, "--keep=" + strings.Join(keep, ","), "--s3-prefix=" + c.Name + "-"}
+	s3, err := p.s3Plan(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	w.s3 = s3 != nil
+	plans[w.machine.Name] = append(plans[w.machine.Name], withS3(herdapi.Plan{Instructions: []herdapi.PlanInstruction{
 		{Name: snapshotInstruction, Command: "herd", Args: args},
-	}})
+	}}, s3))
 	return w, nil
 }
 
@@ -106,12 +113,16 @@ func (p *planner) recordSnapshots(ctx context.Context, c *v1.Cluster, w *snapsho
 	for _, s := range w.snaps {
 		i := slices.IndexFunc(report.Files, func(f etcdsnapshot.File) bool { return f.Name == s.Name })
 		switch {
-		case i >= 0 && s.Status.Phase != v1.SnapshotSucceeded:
+		case i >= 0 && s.Status.Phase != v1.SnapshotSucceeded && s.Status.Phase != v1.SnapshotFailed:
 			f := report.Files[i]
 			taken := metav1.NewTime(f.TakenAt)
-			if err := p.setSnapshot(ctx, s.Name, v1.EtcdSnapshotStatus{Phase: v1.SnapshotSucceeded, Machine: m.Spec.Hostname,
-				Location: snapshotDir + "/" + f.Name + ".db", Size: f.Size, SHA256: f.SHA256,
-				KubernetesVersion: c.Spec.Provisioning.KubernetesVersion, TakenAt: &taken}); err != nil {
+			st := v1.EtcdSnapshotStatus{Phase: v1.SnapshotSucceeded, Machine: m.Spec.Hostname,
+				Location: snapshotDir + "/" + f.Name + ".db", S3Location: f.S3, Size: f.Size, SHA256: f.SHA256,
+				KubernetesVersion: c.Spec.Provisioning.KubernetesVersion, TakenAt: &taken}
+			if w.s3 && f.S3 == "" {
+				st.Phase, st.Message = v1.SnapshotFailed, "taken on machine "+m.Spec.Hostname+" but not stored in S3: "+f.S3Error
+			}
+			if err := p.setSnapshot(ctx, s.Name, st); err != nil {
 				return err
 			}
 		case i < 0 && s.Name == w.take:
@@ -213,4 +224,47 @@ func (p *planner) schedule(ctx context.Context, c *v1.Cluster) (time.Duration, e
 		p.log.Info("scheduled etcd snapshot beyond retention deleted", "cluster", c.Name, "snapshot", snaps[i].Name)
 	}
 	return next, nil
+}
+
+// s3Plan is what the snapshot and restore instructions need of the
+// cluster's S3 store: their flags, the endpoint's CA as a plan file, the
+// keys in their environment (from the store's Secret). Nil: no store.
+func (p *planner) s3Plan(ctx context.Context, c *v1.Cluster) (*herdapi.Plan, error) {
+	s := c.Spec.Provisioning.EtcdS3
+	if s == nil {
+		return nil, nil
+	}
+	var secret corev1.Secret
+	err := p.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: s.CredentialsSecret}, &secret)
+	if client.IgnoreNotFound(err) != nil {
+		return nil, err
+	}
+	in := herdapi.PlanInstruction{
+		Args: []string{"--s3-endpoint=" + s.Endpoint, "--s3-bucket=" + s.Bucket, "--s3-region=" + s.Region, "--s3-folder=" + s.Folder},
+		Env:  []string{etcdsnapshot.EnvS3AccessKey + "=" + string(secret.Data["accessKey"]), etcdsnapshot.EnvS3SecretKey + "=" + string(secret.Data["secretKey"])},
+	}
+	out := &herdapi.Plan{Instructions: []herdapi.PlanInstruction{in}}
+	if s.EndpointCA != "" {
+		out.Files = []herdapi.PlanFile{{Path: s3CAFile, Content: []byte(s.EndpointCA)}}
+		out.Instructions[0].Args = append(out.Instructions[0].Args, "--s3-ca-file="+s3CAFile)
+	}
+	if s.SkipTLSVerify {
+		out.Instructions[0].Args = append(out.Instructions[0].Args, "--s3-skip-verify")
+	}
+	return out, nil
+}
+
+// s3CAFile is the S3 endpoint's CA on the etcd machine.
+const s3CAFile = "etcd-s3-ca.pem"
+
+// withS3 adds the S3 store (s3Plan; nil: none) to the instruction of plan.
+func withS3(plan herdapi.Plan, s3 *herdapi.Plan) herdapi.Plan {
+	if s3 == nil {
+		return plan
+	}
+	plan.Files = append(plan.Files, s3.Files...)
+	in := &plan.Instructions[len(plan.Instructions)-1]
+	in.Args = append(in.Args, s3.Instructions[0].Args...)
+	in.Env = append(in.Env, s3.Instructions[0].Env...)
+	return plan
 }

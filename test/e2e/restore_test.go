@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,14 +21,38 @@ import (
 	"herd.dev/herd/internal/herdtest"
 )
 
-// checkRestore: ConfigMap A, a snapshot, ConfigMap B, a restore: B is
-// gone, A is there, and an informer started before the restore (through
-// Herd) ends with the restored set. Restores of a snapshot the cluster
+// checkRestore: ConfigMap A, a snapshot (stored in a real S3 server too,
+// once its key is right: with a wrong one the snapshot fails saying so),
+// ConfigMap B, the etcd machine's local snapshots deleted, a restore: it
+// takes the snapshot from S3, B is gone, A is there, and an informer
+// started before the restore (through Herd) ends with the restored set. Restores of a snapshot the cluster
 // does not have, or one not taken, are refused; the history lists the
 // restore with its steps' end.
 func checkRestore(t *testing.T, e *env, k herdtest.Kubectl) {
 	k.Run(t, "create", "configmap", "a-before", "--from-literal=k=v")
-	snap := saveSnapshot(t, e)
+	s3 := herdtest.StartS3(t)
+	s3.MakeBucket(t, "snaps")
+	store := herdapi.EtcdS3{Endpoint: s3.Endpoint, Bucket: "snaps", Folder: "clusters/" + e.cluster, EndpointCA: s3.CAPEM,
+		AccessKey: s3.AccessKey, SecretKey: "not-the-key"}
+	code, body := e.s.Do(t, "PUT", "/v1/clusters/"+e.cluster+"/etcd/s3", e.admin, store)
+	herdtest.Expect(t, "set the S3 store with a wrong key", code, body, http.StatusOK)
+	if strings.Contains(string(body), "not-the-key") {
+		t.Errorf("the secret key was answered: %s", body)
+	}
+	if failed := saveSnapshot(t, e, "Failed"); !strings.Contains(failed.Message, "refused the credentials") {
+		t.Errorf("a snapshot with S3 refusing the key: %q, want it to say so", failed.Message)
+	}
+	store.SecretKey = s3.SecretKey
+	code, body = e.s.Do(t, "PUT", "/v1/clusters/"+e.cluster+"/etcd/s3", e.admin, store)
+	herdtest.Expect(t, "set the S3 store", code, body, http.StatusOK)
+	taken := saveSnapshot(t, e, "Succeeded")
+	snap := taken.Name
+	if want := "s3://snaps/clusters/" + e.cluster + "/" + snap + ".db"; taken.S3Location != want {
+		t.Errorf("snapshot in S3 at %q, want %q", taken.S3Location, want)
+	}
+	if fi, err := os.Stat(filepath.Join(s3.Dir, "snaps", "clusters", e.cluster, snap+".db")); err != nil || fi.Size() != taken.Size {
+		t.Errorf("the snapshot in the bucket: %v (size %d, want %d)", err, fi.Size(), taken.Size)
+	}
 	k.Run(t, "create", "configmap", "b-after", "--from-literal=k=v")
 
 	names := startConfigMapInformer(t, k)
@@ -47,8 +73,12 @@ func checkRestore(t *testing.T, e *env, k herdtest.Kubectl) {
 		}
 	}
 
+	// The etcd machine loses its copies: the restore takes it from S3.
+	if err := os.RemoveAll(filepath.Join(e.dataDir, "machines", e.cluster, taken.Machine, "root", "snapshots")); err != nil {
+		t.Fatal(err)
+	}
 	begin := time.Now()
-	code, body := e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, herdapi.EtcdRestoreRequest{Snapshot: snap})
+	code, body = e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, herdapi.EtcdRestoreRequest{Snapshot: snap})
 	herdtest.Expect(t, "restore from "+snap, code, body, http.StatusCreated)
 	var r herdapi.EtcdRestore
 	if err := decode(body, &r); err != nil {
@@ -62,25 +92,7 @@ func checkRestore(t *testing.T, e *env, k herdtest.Kubectl) {
 	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), "has not ended") {
 		t.Errorf("an upgrade while a restore runs: %d %s, want 422", code, body)
 	}
-	herdtest.Eventually(t, "restore "+r.Name+" succeeded", 4*time.Minute, func() error {
-		_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, nil)
-		var list herdapi.EtcdRestoreList
-		if err := decode(body, &list); err != nil {
-			return err
-		}
-		for _, x := range list.Items {
-			if x.Name == r.Name {
-				if x.Phase == "Failed" {
-					t.Fatalf("restore failed: %s", x.Message)
-				}
-				if x.Phase != "Succeeded" || x.StartedAt == nil || x.FinishedAt == nil {
-					return fmt.Errorf("%s %s: %s", x.Phase, x.Step, x.Message)
-				}
-				return nil
-			}
-		}
-		return fmt.Errorf("restore %s not listed: %s", r.Name, body)
-	})
+	waitRestore(t, e, r.Name)
 	t.Logf("restore of snapshot %s: %s until the kube-apiserver answered again", snap, time.Since(begin).Round(100*time.Millisecond))
 	herdtest.Eventually(t, "the cluster answers from the snapshot", 2*time.Minute, func() error {
 		out, errOut, err := k.Exec("get", "configmaps", "-o", "name")
@@ -106,9 +118,9 @@ func checkRestore(t *testing.T, e *env, k herdtest.Kubectl) {
 	})
 }
 
-// saveSnapshot takes a snapshot of e's cluster and returns its name once
-// it succeeded.
-func saveSnapshot(t *testing.T, e *env) string {
+// saveSnapshot takes a snapshot of e's cluster and returns it once it is
+// in phase.
+func saveSnapshot(t testing.TB, e *env, phase string) herdapi.EtcdSnapshot {
 	t.Helper()
 	code, body := e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/snapshots", e.admin, nil)
 	herdtest.Expect(t, "save a snapshot", code, body, http.StatusCreated)
@@ -116,20 +128,21 @@ func saveSnapshot(t *testing.T, e *env) string {
 	if err := decode(body, &snap); err != nil {
 		t.Fatal(err)
 	}
-	herdtest.Eventually(t, "snapshot "+snap.Name+" taken", 2*time.Minute, func() error {
+	herdtest.Eventually(t, "snapshot "+snap.Name+" "+phase, 2*time.Minute, func() error {
 		_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster+"/etcd/snapshots", e.admin, nil)
 		var list herdapi.EtcdSnapshotList
 		if err := decode(body, &list); err != nil {
 			return err
 		}
 		for _, s := range list.Items {
-			if s.Name == snap.Name && s.Phase == "Succeeded" {
+			if s.Name == snap.Name && s.Phase == phase {
+				snap = s
 				return nil
 			}
 		}
 		return fmt.Errorf("snapshots: %s", body)
 	})
-	return snap.Name
+	return snap
 }
 
 // startConfigMapInformer runs an informer of the default namespace's
@@ -160,4 +173,28 @@ func startConfigMapInformer(t *testing.T, k herdtest.Kubectl) (names func() []st
 		slices.Sort(out)
 		return out
 	}
+}
+
+// waitRestore waits until restore name of e's cluster succeeded.
+func waitRestore(t testing.TB, e *env, name string) {
+	t.Helper()
+	herdtest.Eventually(t, "restore "+name+" succeeded", 4*time.Minute, func() error {
+		_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, nil)
+		var list herdapi.EtcdRestoreList
+		if err := decode(body, &list); err != nil {
+			return err
+		}
+		for _, x := range list.Items {
+			if x.Name == name {
+				if x.Phase == "Failed" {
+					t.Fatalf("restore failed: %s", x.Message)
+				}
+				if x.Phase != "Succeeded" || x.StartedAt == nil || x.FinishedAt == nil {
+					return fmt.Errorf("%s %s: %s", x.Phase, x.Step, x.Message)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("restore %s not listed: %s", name, body)
+	})
 }
