@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -293,6 +292,21 @@ func TestEtcdRestoreCommands(t *testing.T) {
 	}
 	snap.Status.Phase = v1.SnapshotSucceeded
 	if err := c.srv.Client.Status().Update(ctx, &snap); err != nil {
+		t.Fatal(err)
+	}
+	var made v1.Cluster
+	if err := c.srv.Client.Get(ctx, client.ObjectKey{Name: "made"}, &made); err != nil {
+		t.Fatal(err)
+	}
+	upgrading := metav1.Condition{Type: v1.ClusterUpgraded, Status: metav1.ConditionFalse, Reason: "Upgrading", Message: "m", LastTransitionTime: metav1.Now()}
+	made.Status.Conditions = append(made.Status.Conditions, upgrading)
+	if err := c.srv.Client.Status().Update(ctx, &made); err != nil {
+		t.Fatal(err)
+	}
+	c.fails("is being upgraded to Kubernetes v1.37.2: restore once the upgrade has ended", "", "etcd", "snapshot", "restore", "made", name)
+	made.Status.Conditions[len(made.Status.Conditions)-1].Reason = "UpToDate"
+	made.Status.Conditions[len(made.Status.Conditions)-1].Status = metav1.ConditionTrue
+	if err := c.srv.Client.Status().Update(ctx, &made); err != nil {
 		t.Fatal(err)
 	}
 	_, errOut, err := c.run("", "etcd", "snapshot", "restore", "made", name, "--wait", "3s")

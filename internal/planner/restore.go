@@ -96,12 +96,14 @@ func (p *planner) restore(ctx context.Context, c *v1.Cluster, pki map[string][]b
 	switch r.Status.Step {
 	case v1.RestoreStopControlPlanes:
 		stopControlPlanes(cps, plans)
+		withoutAPIServerWork(cps, plans)
 		if ok, why, err := p.allRun(ctx, cps, plans, ""); err != nil || !ok {
 			return &v, p.restoreWaits(ctx, r, why, err)
 		}
 		return &v, p.setStep(ctx, r, v1.RestoreEtcd, "restoring etcd on machine "+member.Spec.Hostname)
 	case v1.RestoreEtcd:
 		stopControlPlanes(cps, plans)
+		withoutAPIServerWork(cps, plans)
 		s3, err := p.s3Plan(ctx, c)
 		if err != nil {
 			return nil, err
@@ -121,7 +123,7 @@ func (p *planner) restore(ctx context.Context, c *v1.Cluster, pki map[string][]b
 		}
 		return &v, p.setStep(ctx, r, v1.RestoreRestart, "starting etcd and the control planes")
 	case v1.RestoreRestart:
-		withoutAgent(cps, plans)
+		withoutAPIServerWork(cps, plans)
 		if ok, why, err := p.allRun(ctx, cps, plans, "apiserver"); err != nil || !ok {
 			return &v, p.restoreWaits(ctx, r, why, err)
 		}
@@ -187,15 +189,20 @@ func stopControlPlanes(cps []*v1.Machine, plans map[string][]herdapi.Plan) {
 	}
 }
 
-// withoutAgent takes the cluster agent (the import, its token, its
-// process) out of the control planes' plans: those need a kube-apiserver
-// that answers, and the node agent runs a plan's instructions before its
-// processes.
-func withoutAgent(cps []*v1.Machine, plans map[string][]herdapi.Plan) {
+// apiServerWork are the instructions that talk to the cluster's
+// kube-apiserver.
+var apiServerWork = []string{"import", "agent-token", "register-node", "kubelet-version"}
+
+// withoutAPIServerWork takes what needs a kube-apiserver that answers (the
+// cluster agent: the import, its token, its process; a worker's node
+// registration) out of the control-plane machines' plans while their
+// kube-apiservers are down or starting: the node agent runs a changed
+// plan's instructions again, before its processes.
+func withoutAPIServerWork(cps []*v1.Machine, plans map[string][]herdapi.Plan) {
 	for _, m := range cps {
 		for i, pl := range plans[m.Name] {
 			pl.Instructions = slices.DeleteFunc(slices.Clone(pl.Instructions), func(in herdapi.PlanInstruction) bool {
-				return in.Name == "import" || in.Name == "agent-token"
+				return slices.Contains(apiServerWork, in.Name)
 			})
 			pl.Processes = slices.DeleteFunc(slices.Clone(pl.Processes), func(pr herdapi.PlanProcess) bool { return pr.Name == "cluster-agent" })
 			plans[m.Name][i] = pl

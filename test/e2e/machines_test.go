@@ -474,23 +474,8 @@ func TestProvisionHA(t *testing.T) {
 // two removes the newest machine's etcd member, and the cluster answers.
 // Deleting the cluster ends every machine: no process and no folder left.
 func TestMachinePools(t *testing.T) {
-	dataDir := t.TempDir()
-	herd := herdtest.Build(t, "../../cmd/herd", "herd")
-	s := herdtest.NewServer(t, func(c *server.Config) {
-		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
-		c.HerdBinary, c.MachineSubnet, c.LocalStopWithServer = herd, "127.0.7", true
-	})
-	machinesDir := filepath.Join(dataDir, "machines")
-	// Machines would outlive the server (as VMs do) but for
-	// LocalStopWithServer, which ends them if this test process dies;
-	// whatever this test leaves running ends with it too.
-	t.Cleanup(func() {
-		for _, pid := range herdtest.ProcessesMentioning(machinesDir) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	e := &env{s: s, cluster: "fleet", dataDir: dataDir}
-	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
+	e := poolsEnv(t, "127.0.7", "fleet")
+	s, machinesDir := e.s, filepath.Join(e.dataDir, "machines")
 	for _, bad := range []struct {
 		pools []herdapi.MachinePool
 		want  string
@@ -611,6 +596,28 @@ func TestMachinePools(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// poolsEnv starts a Herd server whose local machine driver makes
+// machines on subnet (a.b.c of 127.0.0.0/8), for a cluster name, and logs
+// in as admin. Machines would outlive the server (as VMs do) but for
+// LocalStopWithServer, which ends them if this test process dies;
+// whatever the test leaves running ends with it too.
+func poolsEnv(t testing.TB, subnet, name string) *env {
+	dataDir := t.TempDir()
+	herd := herdtest.Build(t, "../../cmd/herd", "herd")
+	s := herdtest.NewServer(t, func(c *server.Config) {
+		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
+		c.HerdBinary, c.MachineSubnet, c.LocalStopWithServer = herd, subnet, true
+	})
+	t.Cleanup(func() {
+		for _, pid := range herdtest.ProcessesMentioning(filepath.Join(dataDir, "machines")) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	e := &env{s: s, cluster: name, dataDir: dataDir}
+	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
+	return e
 }
 
 // machineAddress is a machine's address, as Herd's API lists it.

@@ -110,12 +110,46 @@ func checkRestore(t *testing.T, e *env, k herdtest.Kubectl) {
 		}
 		return nil
 	})
-	herdtest.Eventually(t, "the cluster provisioned and connected after the restore", time.Minute, func() error {
-		if got, c := provisioned(t, e), cluster(t, e); !strings.HasPrefix(got, "True") || c.Connected != "True" {
-			return fmt.Errorf("provisioned %q, connected %s", got, c.Connected)
+	connected := func(what string) {
+		herdtest.Eventually(t, "the cluster provisioned and connected "+what, 2*time.Minute, func() error {
+			if got, c := provisioned(t, e), cluster(t, e); !strings.HasPrefix(got, "True") || c.Connected != "True" {
+				return fmt.Errorf("provisioned %q, connected %s", got, c.Connected)
+			}
+			return nil
+		})
+	}
+	connected("after the restore")
+
+	// A corrupt snapshot: the restore fails saying so, and the cluster
+	// runs on as it was.
+	k.Run(t, "create", "configmap", "c-kept", "--from-literal=k=v")
+	bad := saveSnapshot(t, e, "Succeeded")
+	file := filepath.Join(e.dataDir, "machines", e.cluster, bad.Machine, "root", "snapshots", bad.Name+".db")
+	if err := os.WriteFile(file, []byte("not an etcd snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, body = e.s.Do(t, "POST", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, herdapi.EtcdRestoreRequest{Snapshot: bad.Name})
+	herdtest.Expect(t, "restore from a corrupt snapshot", code, body, http.StatusCreated)
+	if err := decode(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	herdtest.Eventually(t, "the restore from a corrupt snapshot failed", 3*time.Minute, func() error {
+		_, body := e.s.Do(t, "GET", "/v1/clusters/"+e.cluster+"/etcd/restores", e.admin, nil)
+		var list herdapi.EtcdRestoreList
+		if err := decode(body, &list); err != nil {
+			return err
 		}
-		return nil
+		for _, x := range list.Items {
+			if x.Name == r.Name && x.Phase == "Failed" && strings.Contains(x.Message, "is corrupt") {
+				return nil
+			}
+		}
+		return fmt.Errorf("restores: %s", body)
 	})
+	connected("after the failed restore")
+	if out := k.Run(t, "get", "configmaps", "-o", "name"); !strings.Contains(out, "configmap/c-kept") || !strings.Contains(out, "configmap/a-before") {
+		t.Errorf("after a failed restore the cluster is not as it was: %s", out)
+	}
 }
 
 // saveSnapshot takes a snapshot of e's cluster and returns it once it is

@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/kubeversion"
-	"herd.dev/herd/internal/server"
 )
 
 // Kubernetes versions `make kube` builds: provisioned clusters upgrade
@@ -35,20 +33,8 @@ const (
 // versions are refused and change nothing. Then the restore of a
 // snapshot (checkRestore).
 func TestUpgrade(t *testing.T) {
-	dataDir := t.TempDir()
-	herd := herdtest.Build(t, "../../cmd/herd", "herd")
-	s := herdtest.NewServer(t, func(c *server.Config) {
-		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), dataDir
-		c.HerdBinary, c.MachineSubnet, c.LocalStopWithServer = herd, "127.0.9", true
-	})
-	machinesDir := filepath.Join(dataDir, "machines")
-	t.Cleanup(func() {
-		for _, pid := range herdtest.ProcessesMentioning(machinesDir) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	e := &env{s: s, cluster: "up", dataDir: dataDir}
-	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
+	e := poolsEnv(t, "127.0.9", "up")
+	s := e.s
 	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "up", KubernetesVersion: previousVersion,
 		MachinePools: []herdapi.MachinePool{
 			{Name: "cp", Quantity: 1, Roles: []string{"etcd", "control-plane"}},
@@ -106,8 +92,12 @@ spec:
 	begin := time.Now()
 	code, body = s.Do(t, "PUT", "/v1/clusters/up/kubernetes-version", e.admin, herdapi.ClusterUpgrade{KubernetesVersion: currentVersion})
 	herdtest.Expect(t, "upgrade up to "+currentVersion, code, body, http.StatusOK)
+	var progress []string
 	herdtest.Eventually(t, "every machine of up at "+currentVersion, 6*time.Minute, func() error {
 		c := cluster(t, e)
+		if c.Upgrade != "" && !slices.Contains(progress, c.Upgrade) {
+			progress = append(progress, c.Upgrade)
+		}
 		if c.Upgrade != "" || c.Version != currentVersion || kubeletVersions(k) != currentVersion+" "+currentVersion {
 			return fmt.Errorf("version %s, upgrade %q, kubelets %q", c.Version, c.Upgrade, kubeletVersions(k))
 		}
@@ -134,6 +124,11 @@ spec:
 	for _, p := range strings.Fields(podsBefore) {
 		if strings.Contains(podsAfter, p) {
 			t.Errorf("pod %s outlived the upgrade of its worker (not drained); pods before %q, after %q", p, podsBefore, podsAfter)
+		}
+	}
+	for _, want := range []string{"upgrading control plane up-cp-1", "control planes done, 0 of 2 workers done"} {
+		if !slices.ContainsFunc(progress, func(p string) bool { return strings.Contains(p, want) }) {
+			t.Errorf("the cluster never said %q while upgrading; it said %q", want, progress)
 		}
 	}
 	if samples.cordoned == 0 {
