@@ -12,6 +12,31 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2; exit}' "$root/go.mod")"
 export CGO_ENABLED=0
 
+# ticker WHAT COLD_SECONDS: prints, every 30 s until killed, how long WHAT
+# has taken and about how long a cold build of it takes on 2 cores (go
+# build shows nothing while it compiles).
+ticker() {
+  local what="$1" cold="$2" start now
+  start=$(date +%s)
+  while sleep 30; do
+    now=$(date +%s)
+    echo "kube: still building $what: $(( now - start ))s so far (a cold build takes about $(( cold / 60 )) min on 2 cores, a cached one seconds)"
+  done
+}
+
+# step WHAT COLD_SECONDS CMD...: runs CMD with a ticker.
+step() {
+  local what="$1" cold="$2" pid rc=0
+  shift 2
+  echo "kube: building $what"
+  ticker "$what" "$cold" &
+  pid=$!
+  "$@" || rc=$?
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  return "$rc"
+}
+
 # build MODULE_DIR WITH_TOOLS(yes|no)
 build() {
   local mod="$1" tools="$2"
@@ -30,16 +55,17 @@ build() {
   echo "kube: building Kubernetes $version into $out (takes a few minutes cold)"
   start=$(date +%s)
   minor="$(echo "$version" | cut -d. -f2)"
-  (cd "$mod" && go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$version" -o "$out/" \
+  step "Kubernetes $version (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl)" 330 \
+    go build -C "$mod" -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$version" -o "$out/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
     k8s.io/kubernetes/cmd/kubelet \
-    k8s.io/kubernetes/cmd/kubectl)
+    k8s.io/kubernetes/cmd/kubectl
   if [[ "$tools" == yes ]]; then
-    (cd "$mod" && go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$version" -o "$out/" sigs.k8s.io/kwok/cmd/kwok)
+    step "kwok $kwok_version" 60 go build -C "$mod" -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$version" -o "$out/" sigs.k8s.io/kwok/cmd/kwok
     (cd "$mod" && go run ./kwokstages "$out/kwok-stages.yaml")
-    (cd "$root" && go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+    step "etcd $etcd_version" 60 go build -C "$root" -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
   fi
   echo "$want" > "$stamp"
   echo "kube: $version built in $(( $(date +%s) - start ))s"

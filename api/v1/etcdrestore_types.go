@@ -21,6 +21,9 @@ const (
 	// RestoreRestart: etcd, then the control planes' components, start
 	// again.
 	RestoreRestart = "Restart"
+	// RestoreRejoinEtcd: the other etcd members, their data moved aside,
+	// join the restored member one at a time.
+	RestoreRejoinEtcd = "RejoinEtcd"
 	// RestoreReconnect: once the kube-apiservers answer, the cluster agent
 	// starts again.
 	RestoreReconnect = "Reconnect"
@@ -42,13 +45,18 @@ type EtcdRestoreStatus struct {
 	// +optional
 	Phase string `json:"phase,omitempty"`
 	// Step of a restore InProgress: StopControlPlanes, RestoreEtcd,
-	// Restart, Reconnect.
+	// Restart, RejoinEtcd, Reconnect.
 	// +optional
 	Step string `json:"step,omitempty"`
 	// Message says what the restore waits for, or why it failed.
 	// +kubebuilder:validation:MaxLength=4096
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Error says why the restore failed while the cluster restarts as it
+	// was; the restore ends Failed with it once the cluster is back.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	Error string `json:"error,omitempty"`
 	// StartedAt and FinishedAt bound the restore.
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`

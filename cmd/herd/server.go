@@ -32,6 +32,7 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.Listen, "listen", ":8443", "HTTPS listen address")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serving certificate (PEM); default: generated under --data-dir")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "serving key (PEM), with --tls-cert")
+	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA bundle (PEM) that signed --tls-cert: served at /cacerts, pinned by agents and herdctl, embedded in kubeconfigs")
 	f.StringVar(&cfg.ServerURL, "server-url", "", "https URL that agents use to reach this server, written into import manifests (default: the host the client used)")
 	f.StringVar(&cfg.AgentImage, "agent-image", "", "agent image in import manifests (default herd/herd:<this version>, as `make image` tags it)")
 	f.DurationVar(&cfg.TokenTTLs.Session, "session-ttl", 0, "lifetime of session tokens (default 16h)")

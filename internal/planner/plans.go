@@ -127,6 +127,11 @@ func withClusterAgent(plan herdapi.Plan, m *v1.Machine, pki map[string][]byte, m
 		herdapi.PlanFile{Path: "herd-import.yaml", Content: manifest},
 		herdapi.PlanFile{Path: "kubeconfigs/agent.kubeconfig", Content: kubeconfig(server, pki[fileCA], nil, nil, "../agent-token")})
 	plan.Instructions = append(plan.Instructions,
+		// The kube-apiserver may be starting (the machine's processes
+		// start after its instructions): wait for it first.
+		herdapi.PlanInstruction{Name: "wait-apiserver", Command: "sh", Args: []string{"-c",
+			"for i in $(seq 60); do kubectl " + admin + " get --raw=/readyz --request-timeout=5s >/dev/null 2>&1 && exit 0; sleep 2; done; " +
+				"echo 'kube-apiserver not ready after 2 minutes' >&2; exit 1"}},
 		herdapi.PlanInstruction{Name: "import", Command: "kubectl", Args: []string{admin, "apply", "--server-side", "--force-conflicts", "-f", "herd-import.yaml"}},
 		herdapi.PlanInstruction{Name: "agent-token", Command: "sh", Args: []string{"-c",
 			"kubectl " + admin + " -n herd-system create token herd-agent --duration=8760h > agent-token.new && mv agent-token.new agent-token"}})

@@ -18,15 +18,19 @@ import (
 // Restores. An EtcdRestore of the cluster, the oldest that has not
 // ended, takes over the plans while it runs, step by step:
 // StopControlPlanes (every control plane's plan keeps its files but runs
-// nothing), RestoreEtcd (the etcd member's plan runs no etcd and one
-// instruction, `herd etcd-snapshot restore`), Restart (the plans as they
-// are without a restore, but for the cluster agent), Reconnect (the
-// plans as they are). Each step moves on once every machine it
+// nothing), RestoreEtcd (no etcd member runs; the first one's plan has
+// one instruction, `herd etcd-snapshot restore`), Restart (the first
+// member and the control planes as they are without a restore, but for
+// the cluster agent and node registrations; the other members' data
+// moved aside), RejoinEtcd (the other members join the restored
+// one-member cluster again, one at a time, as when they were new),
+// Reconnect (the plans as they are). Each step moves on once every machine it
 // touches runs the plan it got; the restore succeeds once the
 // kube-apiservers answer again. A restore that cannot start (another
 // cluster's snapshot, one that failed, an upgrade running) fails before
-// anything stops; one whose etcd restore fails restarts the cluster as
-// it was.
+// anything stops; one whose etcd restore fails (a corrupt or missing
+// file) restarts the cluster on its own data in the same steps and then
+// ends Failed.
 const (
 	restoreInstruction = "etcd-restore"
 	restoreRequeue     = 3 * time.Second
@@ -92,6 +96,7 @@ func (p *planner) restore(ctx context.Context, c *v1.Cluster, pki map[string][]b
 		return nil, p.endRestore(ctx, r, v1.RestoreFailed, "the etcd member or the snapshot went away during the restore; the cluster restarts as it was")
 	}
 	member := etcd[i]
+	others := slices.Delete(slices.Clone(etcd), i, i+1)
 	v := waiting("Restoring", "restoring etcd snapshot %s (%s): %s", r.Spec.SnapshotName, r.Name, r.Status.Step)
 	switch r.Status.Step {
 	case v1.RestoreStopControlPlanes:
@@ -108,29 +113,65 @@ func (p *planner) restore(ctx context.Context, c *v1.Cluster, pki map[string][]b
 		if err != nil {
 			return nil, err
 		}
-		plans[member.Name] = restoreEtcdPlans(plans[member.Name], member, rs, s3)
+		plans[member.Name] = replaceEtcdPart(plans[member.Name], restoreEtcdPlan(member, rs, s3))
+		for _, m := range others {
+			plans[m.Name] = replaceEtcdPart(plans[m.Name], nil) // stopped, data kept
+		}
 		rev, err := machines.RevisionOf(merge(plans[member.Name]...))
 		if err != nil {
 			return nil, err
 		}
 		st := member.Status
 		if st.AppliedRevision == rev && st.State == v1.PlanFailed && st.FailedInstruction == restoreInstruction && st.Failures >= 3 {
-			msg := "etcd could not be restored on machine " + member.Spec.Hostname + ": " + lastLines(member.Status.Output, 3) + "; the cluster restarts as it was"
-			return &v, p.endRestore(ctx, r, v1.RestoreFailed, msg)
+			// Nothing was replaced: the cluster restarts on its data, in
+			// the same steps, and the restore ends Failed after.
+			failed := r.Status
+			failed.Step, failed.Error = v1.RestoreRestart, "etcd could not be restored on machine "+member.Spec.Hostname+": "+lastLines(st.Output, 3)
+			failed.Message = "restarting the cluster as it was"
+			return &v, p.setRestore(ctx, r, failed)
 		}
-		if ok, why, err := p.allRun(ctx, []*v1.Machine{member}, plans, ""); err != nil || !ok {
+		if ok, why, err := p.allRun(ctx, append([]*v1.Machine{member}, others...), plans, ""); err != nil || !ok {
 			return &v, p.restoreWaits(ctx, r, why, err)
 		}
 		return &v, p.setStep(ctx, r, v1.RestoreRestart, "starting etcd and the control planes")
 	case v1.RestoreRestart:
 		withoutAPIServerWork(cps, plans)
+		for _, m := range others {
+			if r.Status.Error == "" {
+				plans[m.Name] = replaceEtcdPart(plans[m.Name], wipeEtcdPlan())
+			}
+		}
+		if ok, why, err := p.allRun(ctx, others, plans, ""); err != nil || !ok {
+			return &v, p.restoreWaits(ctx, r, why, err)
+		}
+		if ok, why, err := p.allRun(ctx, append([]*v1.Machine{member}, cps...), plans, ""); err != nil || !ok {
+			return &v, p.restoreWaits(ctx, r, why, err)
+		}
 		if ok, why, err := p.allRun(ctx, cps, plans, "apiserver"); err != nil || !ok {
 			return &v, p.restoreWaits(ctx, r, why, err)
+		}
+		if len(others) > 0 && r.Status.Error == "" {
+			return &v, p.setStep(ctx, r, v1.RestoreRejoinEtcd, "the other etcd members join again, one at a time")
+		}
+		return &v, p.setStep(ctx, r, v1.RestoreReconnect, "starting the cluster agent")
+	case v1.RestoreRejoinEtcd:
+		withoutAPIServerWork(cps, plans)
+		for j, m := range others {
+			ok, why, err := p.allRun(ctx, []*v1.Machine{m}, plans, "etcd")
+			if err != nil || !ok {
+				for _, later := range others[j+1:] {
+					plans[later.Name] = replaceEtcdPart(plans[later.Name], wipeEtcdPlan())
+				}
+				return &v, p.restoreWaits(ctx, r, "etcd member "+m.Spec.Hostname+" joins again: "+why, err)
+			}
 		}
 		return &v, p.setStep(ctx, r, v1.RestoreReconnect, "starting the cluster agent")
 	default: // Reconnect: the plans as they are.
 		if ok, why, err := p.allRun(ctx, cps, plans, "apiserver"); err != nil || !ok {
 			return &v, p.restoreWaits(ctx, r, why, err)
+		}
+		if r.Status.Error != "" {
+			return &v, p.endRestore(ctx, r, v1.RestoreFailed, r.Status.Error+"; the cluster runs as it was")
 		}
 		return &v, p.endRestore(ctx, r, v1.RestoreSucceeded, "the cluster runs from snapshot "+r.Spec.SnapshotName)
 	}
@@ -150,10 +191,10 @@ func (p *planner) restoreRefused(ctx context.Context, c *v1.Cluster, pki map[str
 		return fmt.Sprintf("etcd snapshot %s is of cluster %s, not of %s", s.Name, s.Spec.ClusterName, c.Name), nil
 	case s.Status.Phase != v1.SnapshotSucceeded:
 		return fmt.Sprintf("etcd snapshot %s was not taken (%s): there is nothing to restore", s.Name, s.Status.Phase), nil
-	case len(etcd) != 1:
-		return fmt.Sprintf("cluster %s has %d etcd members: Herd restores clusters with one etcd member only, for now", c.Name, len(etcd)), nil
-	case etcd[0].Name != string(pki[keyEtcdInit]) || etcd[0].Spec.Hostname != s.Status.Machine && (s.Status.S3Location == "" || c.Spec.Provisioning.EtcdS3 == nil):
-		return fmt.Sprintf("etcd snapshot %s is on machine %s, which is not the cluster's etcd member now, and not in S3", s.Name, s.Status.Machine), nil
+	case !slices.ContainsFunc(etcd, func(m *v1.Machine) bool {
+		return m.Name == string(pki[keyEtcdInit]) && (m.Spec.Hostname == s.Status.Machine || s.Status.S3Location != "" && c.Spec.Provisioning.EtcdS3 != nil)
+	}):
+		return fmt.Sprintf("etcd snapshot %s is on machine %s, which is not the cluster's first etcd member now, and not in S3", s.Name, s.Status.Machine), nil
 	case up == nil || up.verdict.reason == "Upgrading":
 		return fmt.Sprintf("cluster %s is being upgraded to Kubernetes %s: restore once the upgrade has ended", c.Name, c.Spec.Provisioning.KubernetesVersion), nil
 	}
@@ -191,7 +232,7 @@ func stopControlPlanes(cps []*v1.Machine, plans map[string][]herdapi.Plan) {
 
 // apiServerWork are the instructions that talk to the cluster's
 // kube-apiserver.
-var apiServerWork = []string{"import", "agent-token", "register-node", "kubelet-version"}
+var apiServerWork = []string{"wait-apiserver", "import", "agent-token", "register-node", "kubelet-version"}
 
 // withoutAPIServerWork takes what needs a kube-apiserver that answers (the
 // cluster agent: the import, its token, its process; a worker's node
@@ -210,9 +251,9 @@ func withoutAPIServerWork(cps []*v1.Machine, plans map[string][]herdapi.Plan) {
 	}
 }
 
-// restoreEtcdPlans replaces the etcd part of the member's plans by the
-// restore instruction (etcd not running).
-func restoreEtcdPlans(plans []herdapi.Plan, m *v1.Machine, rs *restoring, s3 *herdapi.Plan) []herdapi.Plan {
+// replaceEtcdPart replaces the etcd part of a machine's plans (the plan
+// that runs etcd, and the snapshot instruction) by with (nil: nothing).
+func replaceEtcdPart(plans []herdapi.Plan, with *herdapi.Plan) []herdapi.Plan {
 	var out []herdapi.Plan
 	for _, pl := range plans {
 		if slices.ContainsFunc(pl.Processes, func(pr herdapi.PlanProcess) bool { return pr.Name == "etcd" }) ||
@@ -221,14 +262,30 @@ func restoreEtcdPlans(plans []herdapi.Plan, m *v1.Machine, rs *restoring, s3 *he
 		}
 		out = append(out, pl)
 	}
+	if with != nil {
+		out = append(out, *with)
+	}
+	return out
+}
+
+// restoreEtcdPlan restores the snapshot into the stopped init member.
+func restoreEtcdPlan(m *v1.Machine, rs *restoring, s3 *herdapi.Plan) *herdapi.Plan {
 	s := rs.snap
 	if s.Status.S3Location == "" {
 		s3 = nil // a snapshot that is not in S3 is not looked for there
 	}
-	return append(out, withS3(herdapi.Plan{Instructions: []herdapi.PlanInstruction{{Name: restoreInstruction, Command: "herd", Args: []string{
+	plan := withS3(herdapi.Plan{Instructions: []herdapi.PlanInstruction{{Name: restoreInstruction, Command: "herd", Args: []string{
 		"etcd-snapshot", "restore", "--snapshot=" + snapshotDir + "/" + s.Name + ".db", "--sha256=" + s.Status.SHA256, "--name=" + m.Spec.Hostname,
 		"--peer-url=" + fmt.Sprintf("http://%s:%d", m.Spec.Address, etcdPeerPort), "--data-dir=etcd-data", "--id=" + rs.r.Name,
-	}}}}, s3))
+	}}}}, s3)
+	return &plan
+}
+
+// wipeEtcdPlan moves a stopped member's data aside (kept as
+// etcd-data.before-restore), so that it joins the restored cluster anew.
+func wipeEtcdPlan() *herdapi.Plan {
+	return &herdapi.Plan{Instructions: []herdapi.PlanInstruction{{Name: "etcd-wipe", Command: "sh", Args: []string{"-c",
+		"if [ -d etcd-data ]; then rm -rf etcd-data.before-restore && mv etcd-data etcd-data.before-restore; fi; rm -f etcd-initial-cluster"}}}}
 }
 
 // allRun reports whether each of ms runs (applied, succeeded) the plan

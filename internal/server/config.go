@@ -29,6 +29,11 @@ type Config struct {
 	// TLSCert and TLSKey are a serving certificate and key (PEM); both or
 	// neither. Empty: a CA and serving certificate generated under DataDir.
 	TLSCert, TLSKey string
+	// TLSCA (PEM), with TLSCert, is the CA bundle that signed it: it is
+	// served at /cacerts, pinned by agents and herdctl and embedded in
+	// kubeconfigs, so that a certificate renewed under the same CA changes
+	// nothing for them. Without it, clients trust TLSCert's chain as is.
+	TLSCA string
 	// KubeBinDir holds the Kubernetes binaries of the embedded management
 	// cluster, and of the local machine driver's machines. Empty:
 	// localcluster.DefaultBinDir().
@@ -125,7 +130,10 @@ func (c *Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together: give both or neither", ErrConfig)
 	}
-	for flag, path := range map[string]string{"--tls-cert": c.TLSCert, "--tls-key": c.TLSKey, "--kubeconfig": c.Kubeconfig} {
+	if c.TLSCA != "" && c.TLSCert == "" {
+		return fmt.Errorf("%w: --tls-ca is the CA of --tls-cert: give --tls-cert and --tls-key with it", ErrConfig)
+	}
+	for flag, path := range map[string]string{"--tls-cert": c.TLSCert, "--tls-key": c.TLSKey, "--tls-ca": c.TLSCA, "--kubeconfig": c.Kubeconfig} {
 		if path == "" {
 			continue
 		}

@@ -16,7 +16,7 @@ func (s *Server) routes() (http.Handler, error) {
 		Client: s.client, Cache: s.cache, API: s.api,
 		Authn: s.authn, Authz: s.authz, Directory: s.dir, Clusters: s.clusters, Providers: s.cfg.Providers,
 		ServerURL: s.cfg.ServerURL, AgentImage: s.cfg.AgentImage, KubernetesVersions: s.kubernetesVersions(),
-		CABundle: s.caBundle, EmbedCA: s.cfg.TLSCert == "", KeyPin: s.keyPin,
+		CABundle: s.caBundle, EmbedCA: s.embedCA(), KeyPin: s.keyPin,
 		Ready: s.ready.Load, ManagementReady: s.managementReady,
 		LoginFailureLimit: s.cfg.LoginFailureLimit, LoginFailureWindow: s.cfg.LoginFailureWindow,
 		MaxConcurrentLogins: s.cfg.MaxConcurrentLogins, MaxLoginFlows: s.cfg.MaxLoginFlows, MaxTokensPerUser: s.cfg.MaxTokensPerUser,

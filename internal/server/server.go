@@ -182,6 +182,10 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 	return done, nil
 }
 
+// embedCA says whether clients get the CA bundle with their kubeconfigs
+// (a generated CA, or --tls-ca) rather than trusting the system's roots.
+func (s *Server) embedCA() bool { return s.cfg.TLSCert == "" || s.cfg.TLSCA != "" }
+
 // serve starts HTTPS on the configured address.
 func (s *Server) serve() (*http.Server, <-chan error, error) {
 	pair, bundle, err := serverTLS(s.cfg)
@@ -189,7 +193,7 @@ func (s *Server) serve() (*http.Server, <-chan error, error) {
 		return nil, nil, err
 	}
 	s.caBundle = bundle
-	if s.cfg.TLSCert == "" {
+	if s.embedCA() {
 		if s.keyPin, err = publicKeyPin(pair); err != nil {
 			return nil, nil, err
 		}

@@ -14,15 +14,23 @@ import (
 )
 
 // serverTLS returns the serving certificate and the CA bundle that clients
-// pin (served at /cacerts). With --tls-cert the bundle is that file.
+// pin (served at /cacerts). With --tls-cert the bundle is --tls-ca, which
+// must have signed it, or else the certificate file itself.
 func serverTLS(cfg Config) (tls.Certificate, []byte, error) {
 	if cfg.TLSCert != "" {
 		pair, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
-			return pair, nil, fmt.Errorf("failed to load --tls-cert/--tls-key: %w", err)
+			return pair, nil, fmt.Errorf("%w: failed to load --tls-cert/--tls-key: %v", ErrConfig, err)
 		}
-		bundle, err := os.ReadFile(cfg.TLSCert)
-		return pair, bundle, err
+		if cfg.TLSCA == "" {
+			bundle, err := os.ReadFile(cfg.TLSCert)
+			return pair, bundle, err
+		}
+		bundle, err := os.ReadFile(cfg.TLSCA)
+		if err != nil {
+			return pair, nil, err
+		}
+		return pair, bundle, verifyChain(pair, bundle)
 	}
 	dir := filepath.Join(cfg.DataDir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -51,6 +59,30 @@ func serverTLS(cfg Config) (tls.Certificate, []byte, error) {
 	}
 	bundle, err := os.ReadFile(caCert)
 	return pair, bundle, err
+}
+
+// verifyChain checks that the serving certificate (with the
+// intermediates after it in its file) chains to a CA of bundle, for a
+// server name it holds.
+func verifyChain(pair tls.Certificate, bundle []byte) error {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(bundle) {
+		return fmt.Errorf("%w: --tls-ca holds no PEM certificate", ErrConfig)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return fmt.Errorf("%w: --tls-cert: %v", ErrConfig, err)
+	}
+	inter := x509.NewCertPool()
+	for _, der := range pair.Certificate[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			inter.AddCert(c)
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		return fmt.Errorf("%w: --tls-cert is not signed by a CA of --tls-ca (%v): give the CA bundle that issued it", ErrConfig, err)
+	}
+	return nil
 }
 
 // Checksum is the sha256 of the CA bundle in hex, as agents and herdctl

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -516,6 +518,28 @@ func TestMachinePools(t *testing.T) {
 	k.Run(t, "create", "deployment", "web", "--image=nginx", "--replicas=2")
 	k.Run(t, "rollout", "status", "deployment/web", "--timeout=90s")
 
+	// A restore with three etcd members: the first restores, the others
+	// join it again.
+	snap := saveSnapshot(t, e, "Succeeded")
+	k.Run(t, "create", "configmap", "after-snapshot", "--from-literal=a=1")
+	begin = time.Now()
+	code, body = s.Do(t, "POST", "/v1/clusters/fleet/etcd/restores", e.admin, herdapi.EtcdRestoreRequest{Snapshot: snap.Name})
+	herdtest.Expect(t, "restore fleet", code, body, http.StatusCreated)
+	var r herdapi.EtcdRestore
+	if err := decode(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	waitRestore(t, e, r.Name)
+	t.Logf("restore with 3 etcd members: %s", time.Since(begin).Round(100*time.Millisecond))
+	herdtest.Eventually(t, "fleet answers from the snapshot on three etcd members", 2*time.Minute, func() error {
+		out, errOut, err := k.Exec("get", "configmaps", "-o", "name")
+		if err != nil || strings.Contains(out, "after-snapshot") {
+			return fmt.Errorf("%v %s %s", err, errOut, out)
+		}
+		return nil
+	})
+	etcdMembers(t, e, 3)
+
 	scale := func(pool string, n int32) {
 		t.Helper()
 		code, body := s.Do(t, "PUT", "/v1/clusters/fleet/machinepools/"+pool, e.admin, herdapi.MachinePool{Quantity: n})
@@ -618,6 +642,35 @@ func poolsEnv(t testing.TB, subnet, name string) *env {
 	e := &env{s: s, cluster: name, dataDir: dataDir}
 	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
 	return e
+}
+
+// etcdMembers checks that e's cluster's etcd has n started members, as
+// its first control plane's etcd client URL answers.
+func etcdMembers(t *testing.T, e *env, n int) {
+	t.Helper()
+	herdtest.Eventually(t, fmt.Sprintf("%d etcd members started", n), 2*time.Minute, func() error {
+		c, err := clientv3.New(clientv3.Config{Endpoints: []string{"http://" + machineAddress(t, e, e.cluster+"-cp-1") + ":2379"}, DialTimeout: 5 * time.Second})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		list, err := c.MemberList(ctx)
+		if err != nil {
+			return err
+		}
+		started := 0
+		for _, m := range list.Members {
+			if m.Name != "" {
+				started++
+			}
+		}
+		if started != n || len(list.Members) != n {
+			return fmt.Errorf("%d members, %d started", len(list.Members), started)
+		}
+		return nil
+	})
 }
 
 // machineAddress is a machine's address, as Herd's API lists it.

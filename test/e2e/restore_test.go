@@ -113,7 +113,9 @@ func checkRestore(t *testing.T, e *env, k herdtest.Kubectl) {
 	connected := func(what string) {
 		herdtest.Eventually(t, "the cluster provisioned and connected "+what, 2*time.Minute, func() error {
 			if got, c := provisioned(t, e), cluster(t, e); !strings.HasPrefix(got, "True") || c.Connected != "True" {
-				return fmt.Errorf("provisioned %q, connected %s", got, c.Connected)
+				mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
+				out, _, _ := mgmt.Exec("get", "machines.management.herd.dev", "-o", "jsonpath={range .items[*]}{.spec.hostname}: {.status.output}{\"\\n\"}{end}")
+				return fmt.Errorf("provisioned %q, connected %s; machines' output:\n%s", got, c.Connected, tail(out, 20))
 			}
 			return nil
 		})

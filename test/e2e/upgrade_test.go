@@ -126,9 +126,15 @@ spec:
 			t.Errorf("pod %s outlived the upgrade of its worker (not drained); pods before %q, after %q", p, podsBefore, podsAfter)
 		}
 	}
-	for _, want := range []string{"upgrading control plane up-cp-1", "control planes done, 0 of 2 workers done"} {
+	for _, want := range []string{"waiting for control plane up-cp-1", "control planes done, 0 of 2 workers done"} {
 		if !slices.ContainsFunc(progress, func(p string) bool { return strings.Contains(p, want) }) {
-			t.Errorf("the cluster never said %q while upgrading; it said %q", want, progress)
+			var log []string
+			for _, line := range strings.Split(s.Logs.String(), "\n") {
+				if strings.Contains(line, "upgrad") || strings.Contains(line, "drain") || strings.Contains(line, "planner") {
+					log = append(log, line)
+				}
+			}
+			t.Errorf("the cluster never said %q while upgrading; it said %q; the planner's log:\n%s", want, progress, strings.Join(log[max(0, len(log)-40):], "\n"))
 		}
 	}
 	if samples.cordoned == 0 {
