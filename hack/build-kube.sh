@@ -16,9 +16,13 @@ export CGO_ENABLED=0
 # has taken and about how long a cold build of it takes on 2 cores (go
 # build shows nothing while it compiles).
 ticker() {
-  local what="$1" cold="$2" start now
+  local what="$1" cold="$2" start now sp=""
   start=$(date +%s)
-  while sleep 30; do
+  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep 30 &
+    sp=$!
+    wait "$sp"
     now=$(date +%s)
     echo "kube: still building $what: $(( now - start ))s so far (a cold build takes about $(( cold / 60 )) min on 2 cores, a cached one seconds)"
   done
