@@ -51,6 +51,9 @@ type Config struct {
 	AgentImage string
 	// KubernetesVersions are the versions a provisioned cluster may have.
 	KubernetesVersions []string
+	// HostedKubernetesVersions are those a hosted cluster may have (the
+	// local provider runs one). Empty: KubernetesVersions.
+	HostedKubernetesVersions []string
 	// CABundle is what clients pin (served at /cacerts); EmbedCA says
 	// whether kubeconfigs carry it (false for a CA the system trusts).
 	CABundle []byte

@@ -64,7 +64,11 @@ func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request,
 		a.invalid(w, r, checkPools(req.MachinePools, req.KubernetesVersion))
 		return
 	}
-	hosted, msg := hostedSpec(req.Hosted, a.cfg.KubernetesVersions, req.KubernetesVersion != "")
+	hostedVersions := a.cfg.HostedKubernetesVersions
+	if len(hostedVersions) == 0 {
+		hostedVersions = a.cfg.KubernetesVersions
+	}
+	hosted, msg := hostedSpec(req.Hosted, hostedVersions, req.KubernetesVersion != "")
 	if msg != "" {
 		a.invalid(w, r, msg)
 		return

@@ -7,6 +7,7 @@ import (
 
 	"herd.dev/herd/internal/api"
 	"herd.dev/herd/internal/authproxy"
+	"herd.dev/herd/internal/localcluster"
 )
 
 // routes is the server's handler: the proxy, the agents' tunnel, and the
@@ -15,7 +16,7 @@ func (s *Server) routes() (http.Handler, error) {
 	rest, err := api.New(api.Config{
 		Client: s.client, Cache: s.cache, API: s.api,
 		Authn: s.authn, Authz: s.authz, Directory: s.dir, Clusters: s.clusters, Providers: s.cfg.Providers,
-		ServerURL: s.cfg.ServerURL, AgentImage: s.cfg.AgentImage, KubernetesVersions: s.kubernetesVersions(),
+		ServerURL: s.cfg.ServerURL, AgentImage: s.cfg.AgentImage, KubernetesVersions: s.kubernetesVersions(), HostedKubernetesVersions: []string{localcluster.KubernetesVersion},
 		CABundle: s.caBundle, EmbedCA: s.embedCA(), KeyPin: s.keyPin,
 		Ready: s.ready.Load, ManagementReady: s.managementReady,
 		LoginFailureLimit: s.cfg.LoginFailureLimit, LoginFailureWindow: s.cfg.LoginFailureWindow,

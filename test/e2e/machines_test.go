@@ -322,7 +322,7 @@ func TestProvisionCluster(t *testing.T) {
 	e := &env{s: s, cluster: "made"}
 	e.admin = s.Login(t, "admin", herdtest.BootstrapPassword)
 	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "made", KubernetesVersion: "v1.0.0"})
-	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), "supported: v1.37.2") {
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), "supported: "+previousVersion+", "+currentVersion) {
 		t.Errorf("an unknown Kubernetes version: %d %s, want 422 naming the supported ones", code, body)
 	}
 	code, body = s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "made", KubernetesVersion: "v1.37.2"})
