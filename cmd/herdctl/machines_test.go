@@ -136,10 +136,9 @@ func TestClustersCreateHosted(t *testing.T) {
 	c.fails("one there is: local", "", "clusters", "create", "x", "--hosted", "gke")
 }
 
-// TestEtcdSnapshotCommands: save asks for a snapshot (Pending until the
-// cluster's etcd member takes it), list shows it, delete removes it; an
-// imported cluster has no snapshots to take.
-func TestEtcdSnapshotCommands(t *testing.T) {
+// madeWithSnapshot logs alice in, provisions cluster "made" and asks for
+// a snapshot of it: the output of save, and the snapshot's name.
+func madeWithSnapshot(t *testing.T) (*cli, string, string) {
 	c := newCLI(t)
 	c.login("alice", "s3cret")
 	c.ok("", "clusters", "create", "made", "--provision", "v1.37.2")
@@ -147,7 +146,14 @@ func TestEtcdSnapshotCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := strings.Fields(strings.TrimPrefix(stdout, "etcd snapshot "))[0]
+	return c, stdout, strings.Fields(strings.TrimPrefix(stdout, "etcd snapshot "))[0]
+}
+
+// TestEtcdSnapshotCommands: save asks for a snapshot (Pending until the
+// cluster's etcd member takes it), list shows it, delete removes it; an
+// imported cluster has no snapshots to take.
+func TestEtcdSnapshotCommands(t *testing.T) {
+	c, stdout, name := madeWithSnapshot(t)
 	if !strings.HasPrefix(name, "made-") || !strings.Contains(stdout, "requested") {
 		t.Fatalf("save: %q", stdout)
 	}
@@ -275,14 +281,7 @@ func TestClustersUpgrade(t *testing.T) {
 // are not the cluster's or not taken are refused. (No planner runs here:
 // the restore stays Pending; TestUpgrade runs one end to end.)
 func TestEtcdRestoreCommands(t *testing.T) {
-	c := newCLI(t)
-	c.login("alice", "s3cret")
-	c.ok("", "clusters", "create", "made", "--provision", "v1.37.2")
-	stdout, _, err := c.run("", "etcd", "snapshot", "save", "made")
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.Fields(strings.TrimPrefix(stdout, "etcd snapshot "))[0]
+	c, _, name := madeWithSnapshot(t)
 	c.fails("was not taken (phase Pending)", "", "etcd", "snapshot", "restore", "made", name)
 	c.fails("has no etcd snapshot", "", "etcd", "snapshot", "restore", "made", "other-snapshot")
 	ctx := context.Background()
