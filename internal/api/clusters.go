@@ -57,8 +57,8 @@ func (a clustersAPI) handleCreateCluster(w http.ResponseWriter, r *http.Request,
 	case len(req.DisplayName) > 253 || len(req.Description) > 1024:
 		a.invalid(w, r, "displayName is limited to 253 bytes and description to 1024")
 		return
-	case req.KubernetesVersion != "" && !slices.Contains(a.cfg.KubernetesVersions, req.KubernetesVersion):
-		a.invalid(w, r, fmt.Sprintf("Kubernetes %.32q cannot be provisioned; supported: %s", req.KubernetesVersion, strings.Join(a.cfg.KubernetesVersions, ", ")))
+	case req.KubernetesVersion != "" && a.unsupportedVersion(req.KubernetesVersion) != "":
+		a.invalid(w, r, a.unsupportedVersion(req.KubernetesVersion))
 		return
 	case checkPools(req.MachinePools, req.KubernetesVersion) != "":
 		a.invalid(w, r, checkPools(req.MachinePools, req.KubernetesVersion))

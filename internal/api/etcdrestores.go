@@ -61,7 +61,7 @@ func (a clustersAPI) handleRestore(w http.ResponseWriter, r *http.Request, id *a
 		return
 	}
 	if s.Status.Phase != v1.SnapshotSucceeded {
-		a.invalid(w, r, fmt.Sprintf("etcd snapshot %s was not taken (phase %s): there is nothing to restore", s.Name, phaseOr(s.Status.Phase)))
+		a.invalid(w, r, fmt.Sprintf("etcd snapshot %s was not taken (phase %s): there is nothing to restore", s.Name, phaseOr(s.Status.Phase, v1.SnapshotPending)))
 		return
 	}
 	if msg, err := a.restoreBusy(r.Context(), c); err != nil || msg != "" {
@@ -138,15 +138,16 @@ func (a clustersAPI) handleListRestores(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusOK, out)
 }
 
-func phaseOr(p string) string {
+// phaseOr is phase p, or pending when none was written yet.
+func phaseOr(p, pending string) string {
 	if p == "" {
-		return v1.SnapshotPending
+		return pending
 	}
 	return p
 }
 
 func apiRestore(r *v1.EtcdRestore) herdapi.EtcdRestore {
-	out := herdapi.EtcdRestore{Name: r.Name, ClusterName: r.Spec.ClusterName, Snapshot: r.Spec.SnapshotName, Phase: phaseOr(r.Status.Phase),
+	out := herdapi.EtcdRestore{Name: r.Name, ClusterName: r.Spec.ClusterName, Snapshot: r.Spec.SnapshotName, Phase: phaseOr(r.Status.Phase, v1.RestorePending),
 		Step: r.Status.Step, Message: r.Status.Message, CreatedAt: r.CreationTimestamp.Time}
 	if t := r.Status.StartedAt; t != nil {
 		out.StartedAt = &t.Time

@@ -127,9 +127,7 @@ func apiSnapshot(s *v1.EtcdSnapshot) herdapi.EtcdSnapshot {
 	out := herdapi.EtcdSnapshot{Name: s.Name, ClusterName: s.Spec.ClusterName, Phase: s.Status.Phase, Machine: s.Status.Machine,
 		Location: s.Status.Location, S3Location: s.Status.S3Location, Size: s.Status.Size, SHA256: s.Status.SHA256, KubernetesVersion: s.Status.KubernetesVersion,
 		CreatedAt: s.CreationTimestamp.Time, Message: s.Status.Message}
-	if out.Phase == "" {
-		out.Phase = v1.SnapshotPending
-	}
+	out.Phase = phaseOr(out.Phase, v1.SnapshotPending)
 	if s.Status.TakenAt != nil {
 		t := s.Status.TakenAt.Time
 		out.TakenAt = &t

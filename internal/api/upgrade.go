@@ -12,6 +12,15 @@ import (
 	"herd.dev/herd/internal/kubeversion"
 )
 
+// unsupportedVersion says why version cannot be provisioned ("" if it
+// can).
+func (a clustersAPI) unsupportedVersion(version string) string {
+	if slices.Contains(a.cfg.KubernetesVersions, version) {
+		return ""
+	}
+	return fmt.Sprintf("Kubernetes %.32q cannot be provisioned; supported: %s", version, strings.Join(a.cfg.KubernetesVersions, ", "))
+}
+
 // maxWorkerConcurrency bounds how many workers an upgrade drains at once.
 const maxWorkerConcurrency = 50
 
@@ -32,8 +41,8 @@ func (a clustersAPI) handleUpgrade(w http.ResponseWriter, r *http.Request, id *a
 	case c.Spec.Provisioning == nil:
 		a.invalid(w, r, "cluster "+c.Name+" is not provisioned by Herd: upgrade it where it was made")
 		return
-	case !slices.Contains(a.cfg.KubernetesVersions, req.KubernetesVersion):
-		a.invalid(w, r, fmt.Sprintf("Kubernetes %.32q cannot be provisioned; supported: %s", req.KubernetesVersion, strings.Join(a.cfg.KubernetesVersions, ", ")))
+	case a.unsupportedVersion(req.KubernetesVersion) != "":
+		a.invalid(w, r, a.unsupportedVersion(req.KubernetesVersion))
 		return
 	case req.WorkerConcurrency < 0 || req.WorkerConcurrency > maxWorkerConcurrency:
 		a.invalid(w, r, fmt.Sprintf("workerConcurrency must be between 1 and %d (0 keeps it)", maxWorkerConcurrency))
