@@ -29,7 +29,7 @@ version it was taken at.`,
 			if err != nil {
 				return err
 			}
-			snap, err := s.client.SaveEtcdSnapshot(cmd.Context(), args[0])
+			snap, err := s.client.Etcd().Save(cmd.Context(), args[0])
 			if err != nil {
 				return explain(err, s.cfg, action{what: "save an etcd snapshot of cluster " + args[0], kind: "cluster", name: args[0]})
 			}
@@ -48,7 +48,7 @@ func newSnapshotListCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := s.client.ListEtcdSnapshots(cmd.Context(), args[0])
+			list, err := s.client.Etcd().List(cmd.Context(), args[0])
 			if err != nil {
 				return explain(err, s.cfg, action{what: "list the etcd snapshots of cluster " + args[0], kind: "cluster", name: args[0]})
 			}
@@ -65,7 +65,7 @@ func newSnapshotDeleteCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := s.client.DeleteEtcdSnapshot(cmd.Context(), args[0], args[1]); err != nil {
+			if err := s.client.Etcd().Delete(cmd.Context(), args[0], args[1]); err != nil {
 				return explain(err, s.cfg, action{what: "delete etcd snapshot " + args[1] + " of cluster " + args[0], kind: "cluster", name: args[0]})
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "etcd snapshot %s deleted\n", args[1])
@@ -124,7 +124,7 @@ neither counted nor deleted. --off ends the schedule.`,
 			if off {
 				req = nil
 			}
-			c, err := s.client.SetEtcdSnapshotSchedule(cmd.Context(), args[0], req)
+			c, err := s.client.Etcd().SetSchedule(cmd.Context(), args[0], req)
 			if err != nil {
 				return explain(err, s.cfg, action{what: "set the etcd snapshot schedule of cluster " + args[0], kind: "cluster", name: args[0]})
 			}

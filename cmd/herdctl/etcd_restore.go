@@ -29,7 +29,7 @@ herdctl shows each step until the restore ends.`,
 			if err != nil {
 				return err
 			}
-			r, err := s.client.RestoreEtcdSnapshot(cmd.Context(), args[0], args[1])
+			r, err := s.client.Etcd().Restore(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return explain(err, s.cfg, action{what: "restore cluster " + args[0] + " from snapshot " + args[1], kind: "cluster", name: args[0]})
 			}
@@ -59,7 +59,7 @@ func (a *app) awaitRestore(ctx context.Context, c *herdclient.Client, r *herdapi
 	defer cancel()
 	shown := ""
 	for {
-		list, err := c.ListEtcdRestores(ctx, r.ClusterName)
+		list, err := c.Etcd().ListRestores(ctx, r.ClusterName)
 		if err == nil {
 			for i := range list.Items {
 				if list.Items[i].Name == r.Name {
@@ -93,7 +93,7 @@ func newRestoreListCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := s.client.ListEtcdRestores(cmd.Context(), args[0])
+			list, err := s.client.Etcd().ListRestores(cmd.Context(), args[0])
 			if err != nil {
 				return explain(err, s.cfg, action{what: "list the restores of cluster " + args[0], kind: "cluster", name: args[0]})
 			}

@@ -47,7 +47,7 @@ a Secret of the management cluster and never shown again; the secret key is read
 			if err != nil {
 				return err
 			}
-			c, err := sess.client.SetEtcdS3(cmd.Context(), args[0], req)
+			c, err := sess.client.Etcd().SetS3(cmd.Context(), args[0], req)
 			if err != nil {
 				return explain(err, sess.cfg, action{what: "set the S3 store of cluster " + args[0], kind: "cluster", name: args[0]})
 			}

@@ -148,69 +148,6 @@ func (c *Client) SetMachinePool(ctx context.Context, cluster string, pool herdap
 	return &out, nil
 }
 
-func snapshotsPath(cluster string) (string, error) {
-	path, err := clusterPath(cluster)
-	return path + "/etcd/snapshots", err
-}
-
-// SaveEtcdSnapshot asks for a snapshot of a provisioned cluster's etcd.
-func (c *Client) SaveEtcdSnapshot(ctx context.Context, cluster string) (*herdapi.EtcdSnapshot, error) {
-	path, err := snapshotsPath(cluster)
-	if err != nil {
-		return nil, err
-	}
-	var out herdapi.EtcdSnapshot
-	if err := c.do(ctx, http.MethodPost, path, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// ListEtcdSnapshots lists a provisioned cluster's etcd snapshots.
-func (c *Client) ListEtcdSnapshots(ctx context.Context, cluster string) (*herdapi.EtcdSnapshotList, error) {
-	path, err := snapshotsPath(cluster)
-	if err != nil {
-		return nil, err
-	}
-	var out herdapi.EtcdSnapshotList
-	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// DeleteEtcdSnapshot deletes a snapshot and, soon after, its file.
-func (c *Client) DeleteEtcdSnapshot(ctx context.Context, cluster, name string) error {
-	path, err := snapshotsPath(cluster)
-	if err != nil {
-		return err
-	}
-	seg, err := segment("snapshot", name)
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, http.MethodDelete, path+"/"+seg, nil, nil)
-}
-
-// SetEtcdSnapshotSchedule sets a provisioned cluster's snapshot schedule,
-// or ends it (nil), and returns the cluster.
-func (c *Client) SetEtcdSnapshotSchedule(ctx context.Context, cluster string, s *herdapi.EtcdSnapshotSchedule) (*herdapi.Cluster, error) {
-	path, err := clusterPath(cluster)
-	if err != nil {
-		return nil, err
-	}
-	method := http.MethodPut
-	var body any = s
-	if s == nil {
-		method, body = http.MethodDelete, nil
-	}
-	var out herdapi.Cluster
-	if err := c.do(ctx, method, path+"/etcd/schedule", body, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
 // SetAuthorizedEndpoint turns a cluster's direct endpoint on or off.
 func (c *Client) SetAuthorizedEndpoint(ctx context.Context, cluster string, e herdapi.AuthorizedEndpoint) (*herdapi.Cluster, error) {
 	path, err := clusterPath(cluster)
