@@ -236,6 +236,11 @@ type ClusterStatus struct {
 	// any one of them carries the cluster's traffic.
 	// +optional
 	ConnectedAgents int32 `json:"connectedAgents,omitempty"`
+	// Owner is the Herd replica that runs the cluster's controllers: one
+	// at a time, chosen by rendezvous hashing over the ready replicas and
+	// handed over only once the previous owner has stopped them.
+	// +optional
+	Owner string `json:"owner,omitempty"`
 }
 
 // ClusterNode is one downstream node as the cluster controller sees it.
@@ -267,6 +272,7 @@ type ClusterNode struct {
 // +kubebuilder:printcolumn:name="Memory",type=string,JSONPath=`.status.allocatable.memory`
 // +kubebuilder:printcolumn:name="Pods",type=string,JSONPath=`.status.requested.pods`
 // +kubebuilder:printcolumn:name="Last Seen",type=date,JSONPath=`.status.lastSeen`,priority=1
+// +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.status.owner`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Cluster struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -45,6 +45,10 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.KubeBinDir, "kube-bin-dir", "", "Kubernetes binaries for the embedded management cluster and the local driver's machines (default: as herd local-cluster)")
 	f.StringVar(&cfg.HerdBinary, "herd-binary", "", "the herd binary that the local machine driver's machines run (default: this one)")
 	f.StringVar(&cfg.HostedImageArchive, "hosted-image-archive", "", "Herd's image archive for the real nodes of clusters the local hosted provider makes (default: _output/herd-image-<version>.tar of the source tree)")
+	f.StringVar(&cfg.ReplicaID, "replica-id", "", "name of this replica among those sharing --kubeconfig, a DNS label (default: host name and a random suffix)")
+	f.StringVar(&cfg.PeerListen, "peer-listen", "", "address that other replicas link to, with certificates of Herd's CA (default: the host of --listen, a free port)")
+	f.StringVar(&cfg.PeerAdvertise, "peer-advertise", "", "HOST:PORT other replicas dial for --peer-listen (default: its address; for 0.0.0.0, $POD_IP or the first non-loopback address)")
+	f.DurationVar(&cfg.ReplicaLease, "replica-lease", 0, "how long a replica's lease lasts unrenewed; a replica that dies loses its clusters within it (default 4s)")
 	f.StringVar(&cfg.MachineSubnet, "machine-subnet", "", "first three octets of the local machine driver's addresses, in 127/8 (default 127.77.0)")
 	return cmd
 }

@@ -29,7 +29,7 @@ type Config struct {
 	// Kubeconfig reaches the local kube-apiserver with a bearer token
 	// (--kubeconfig). Empty: the in-cluster service account.
 	Kubeconfig string
-	// MinBackoff and MaxBackoff bound the reconnect waits. Zero: 1 s and 60 s.
+	// MinBackoff and MaxBackoff bound the reconnect waits. Zero: 1 s and 10 s (tunnel.DefaultMinBackoff and DefaultMaxBackoff).
 	MinBackoff, MaxBackoff time.Duration
 	// HealthAddr is where /healthz and /readyz (ready while the tunnel is
 	// up) are served (--health-addr). Empty: nowhere.

@@ -9,6 +9,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
@@ -80,16 +81,39 @@ func (a *Authority) EnsureLeaf(certPath, keyPath string, l Leaf) error {
 	if exists(certPath) && exists(keyPath) {
 		return nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, key, err := a.issue(l, 5*365*24*time.Hour)
 	if err != nil {
 		return err
+	}
+	if err := WriteKey(keyPath, key); err != nil {
+		return err
+	}
+	return WritePEM(certPath, "CERTIFICATE", der, 0o644)
+}
+
+// Issue issues l, valid for validity, and keeps it in memory only: for an
+// identity that lives as long as the process (a replica's peer
+// certificate).
+func (a *Authority) Issue(l Leaf, validity time.Duration) (tls.Certificate, error) {
+	der, key, err := a.issue(l, validity)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, err
+}
+
+func (a *Authority) issue(l Leaf, validity time.Duration) ([]byte, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: l.CommonName, Organization: l.Organizations},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(5, 0, 0),
+		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		DNSNames:     l.DNSNames,
 		IPAddresses:  l.IPs,
@@ -101,13 +125,7 @@ func (a *Authority) EnsureLeaf(certPath, keyPath string, l Leaf) error {
 		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.Cert, key.Public(), a.Key)
-	if err != nil {
-		return err
-	}
-	if err := WriteKey(keyPath, key); err != nil {
-		return err
-	}
-	return WritePEM(certPath, "CERTIFICATE", der, 0o644)
+	return der, key, err
 }
 
 func loadPair(certPath, keyPath string) (*x509.Certificate, crypto.Signer, error) {
@@ -119,6 +137,22 @@ func loadPair(certPath, keyPath string) (*x509.Certificate, crypto.Signer, error
 	if err != nil {
 		return nil, nil, err
 	}
+	return parsePair(certPEM, keyPEM)
+}
+
+// ParseAuthority is the CA of a PEM certificate and EC key.
+func ParseAuthority(certPEM, keyPEM []byte) (*Authority, error) {
+	cert, key, err := parsePair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	if !cert.IsCA {
+		return nil, errors.New("not a CA certificate")
+	}
+	return &Authority{Cert: cert, Key: key}, nil
+}
+
+func parsePair(certPEM, keyPEM []byte) (*x509.Certificate, crypto.Signer, error) {
 	cb, _ := pem.Decode(certPEM)
 	kb, _ := pem.Decode(keyPEM)
 	if cb == nil || kb == nil {

@@ -55,7 +55,7 @@ func (m *Manager) registrationChanged(c *v1.Cluster) {
 	m.targets.Delete(sessionKey(c))
 	m.runtimes.mu.Lock()
 	if r, ok := m.runtimes.running[c.Name]; ok {
-		r.cancel()
+		r.stop(m, c.Name)
 		delete(m.runtimes.running, c.Name)
 	}
 	m.runtimes.mu.Unlock()

@@ -45,6 +45,7 @@ func (m *Manager) WatchClusters(ctx context.Context, informers cache.Informers) 
 		if !ok {
 			return
 		}
+		m.queue.Add(c.Name)
 		if c.DeletionTimestamp.IsZero() {
 			if !slices.Contains(c.Finalizers, CleanupFinalizer) {
 				go m.addCleanupFinalizer(ctx, c.DeepCopy())

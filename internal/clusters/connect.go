@@ -29,6 +29,12 @@ func (m *Manager) setConnected(cluster string) {
 	defer m.connectedMu.Unlock()
 	var c v1.Cluster
 	connected := m.cache.Get(m.cfg.Context, client.ObjectKey{Name: cluster}, &c) == nil && m.Connected(&c)
+	if !connected && c.UID != "" && m.peers != nil {
+		if _, ok := m.peers.Holder(agentKeyPrefix + sessionKey(&c)); ok {
+			m.syncRuntime(m.cfg.Context, cluster) // the agent moved to a peer, which records it
+			return
+		}
+	}
 	// Not cancelled with the server: its last word at shutdown counts.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.cfg.Context), 5*time.Second)
 	defer cancel()
@@ -64,19 +70,23 @@ func (m *Manager) Connected(c *v1.Cluster) bool { return m.tunnel.Connected(sess
 
 // Reachable reports whether the cluster can be reached from this replica:
 // through its agent's tunnel, or else through the node tunnel of one of
-// its control-plane machines.
+// its control-plane machines, here or at a peer.
 func (m *Manager) Reachable(c *v1.Cluster) bool {
-	return m.Connected(c) || m.nodeTunnel.Connected(sessionKey(c))
+	return m.Connected(c) || m.nodeTunnel.Connected(sessionKey(c)) || m.peerHolds(sessionKey(c))
 }
 
 // dialer dials through the cluster agent's tunnel of key, and when no
 // cluster agent is connected, through a node tunnel (the fallback, whose
-// node agent dials only its own machine's kube-apiserver).
+// node agent dials only its own machine's kube-apiserver); when this
+// replica holds neither, through a peer that does.
 func (m *Manager) dialer(key string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := m.tunnel.DialContext(ctx, key, network, addr)
 		if errors.Is(err, tunnel.ErrNotConnected) && m.nodeTunnel.Connected(key) {
 			return m.nodeTunnel.DialContext(ctx, key, network, addr)
+		}
+		if errors.Is(err, tunnel.ErrNotConnected) {
+			return m.dialPeers(ctx, key, network, addr)
 		}
 		return conn, err
 	}
@@ -114,6 +124,7 @@ func (m *Manager) newNodeTunnel() error {
 		},
 		OnChange: func(key string, connected bool) {
 			m.log.Info("node tunnel", "cluster", clusterOfKey(key), "connected", connected)
+			m.announce(nodeKeyPrefix + key)
 			go m.setConnected(clusterOfKey(key))
 		},
 		KeepAlive: m.cfg.KeepAlive,
@@ -139,6 +150,7 @@ func (m *Manager) newTunnel() error {
 		},
 		OnChange: func(key string, connected bool) {
 			m.targets.Delete(key)
+			m.announce(agentKeyPrefix + key)
 			go m.setConnected(clusterOfKey(key))
 		},
 		KeepAlive: m.cfg.KeepAlive,

@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -63,16 +64,21 @@ func (m *Manager) reassertConnected(ctx context.Context) {
 	}
 }
 
-// markDisconnected records, as the server shuts down, that the tunnels it
-// held are gone (the agents will reconnect, perhaps to another replica,
-// which then says so).
-func (m *Manager) MarkDisconnected() {
-	m.runtimes.mu.Lock()
+// HeldClusters names the clusters whose tunnels this replica holds.
+func (m *Manager) HeldClusters() []string {
 	var names []string
-	for name := range m.runtimes.running {
-		names = append(names, name)
+	for _, key := range m.heldKeys() {
+		if name := clusterOfKey(keySession(key)); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
 	}
-	m.runtimes.mu.Unlock()
+	return names
+}
+
+// MarkDisconnected records, as the server shuts down, that the tunnels it
+// held (HeldClusters, read before they closed) are gone; the agents will
+// reconnect, perhaps to another replica, which then says so.
+func (m *Manager) MarkDisconnected(names []string) {
 	for _, name := range names {
 		m.setConnected(name)
 	}
@@ -85,7 +91,7 @@ func (m *Manager) markLostAgents(ctx context.Context) {
 	}
 	now := m.now()
 	for _, c := range list.Items {
-		if !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) || m.Connected(&c) {
+		if !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) || m.Connected(&c) || m.peerHolds(sessionKey(&c)) {
 			continue
 		}
 		if c.Status.LastSeen != nil && now.Sub(c.Status.LastSeen.Time) < agentLostAfter {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"herd.dev/herd/internal/authz"
@@ -37,6 +38,12 @@ type Config struct {
 	// IsLeader reports whether this replica leads (it marks lost agents).
 	// Nil: never.
 	IsLeader func() bool
+	// Replicas says which replica owns each cluster. Nil: this replica
+	// owns every cluster (a single replica), and no owner is recorded.
+	Replicas Replicas
+	// Peering links this replica to the others, to reach clusters whose
+	// tunnels they hold. Nil: no peers.
+	Peering *Peering
 	// RegistrationTokenTTL is the lifetime of registration tokens. Zero: 24 h.
 	RegistrationTokenTTL time.Duration
 	// KeepAlive is the tunnel's ping interval. Zero: the tunnel's default.
@@ -67,6 +74,14 @@ type Manager struct {
 	runtimes    runtimes
 	// cleaning holds the session keys of deleted clusters being cleaned up.
 	cleaning sync.Map
+	// queue holds the clusters whose owner and controllers to check.
+	queue workqueue.TypedDelayingInterface[string]
+	// peers reaches the tunnels other replicas hold; nil without Peering.
+	peers *tunnel.Peers
+	// fenceCtx is cancelled by Fence; controllers run under it.
+	fenceMu     sync.Mutex
+	fenceCtx    context.Context
+	fenceCancel context.CancelFunc
 }
 
 // New checks cfg and returns a Manager with its tunnel server.
@@ -97,6 +112,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if err := m.newNodeTunnel(); err != nil {
 		return nil, err
+	}
+	m.queue = newQueue()
+	if cfg.Peering != nil {
+		if err := m.newPeers(*cfg.Peering); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }

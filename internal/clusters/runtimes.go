@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,11 +20,9 @@ import (
 	"herd.dev/herd/internal/tokencopy"
 )
 
-// runtimes runs, on this replica, the controllers of every cluster whose
-// agent tunnel ends here: they reach the cluster through the tunnel, so
-// they run where the tunnel is. Two replicas that both hold a tunnel of
-// one cluster (one per agent replica) both run them; their writes are
-// idempotent.
+// runtimes runs, on this replica, the controllers of every cluster it
+// owns (Cluster status.owner) and can reach: through an agent's tunnel
+// here or, over a peer link, through another replica's.
 type runtimes struct {
 	mu      sync.Mutex
 	running map[string]*clusterRuntime
@@ -32,15 +31,29 @@ type runtimes struct {
 
 // clusterRuntime is one cluster's controllers.
 type clusterRuntime struct {
+	ctx    context.Context
 	cancel context.CancelFunc
-	uid    types.UID // of the Cluster they run for
+	done   chan struct{} // closed when every controller has returned
+	uid    types.UID     // of the Cluster they run for
 	rbac   *rbac.Controller
 	tokens *tokensync.Controller
 }
 
-// syncRuntime starts or stops the controllers of a cluster to match its
-// tunnel (of the cluster's current UID); a cluster being deleted runs
-// none, and its tunnel is used to clean up instead. Calls are serialized.
+// stop cancels the controllers and waits (bounded) until they returned.
+func (r *clusterRuntime) stop(m *Manager, cluster string) {
+	r.cancel()
+	select {
+	case <-r.done:
+		m.log.Info("cluster controllers stopped", "cluster", cluster)
+	case <-time.After(stopWait):
+		m.log.Error("cluster controllers did not stop in time", "cluster", cluster, "waited", stopWait)
+	}
+}
+
+// syncRuntime settles the cluster's owner, then starts or stops its
+// controllers to match: they run on the owner while the cluster is
+// reachable (of the cluster's current UID); a cluster being deleted runs
+// none, and its owner cleans up instead. Calls are serialized.
 func (m *Manager) syncRuntime(ctx context.Context, cluster string) {
 	rt := &m.runtimes
 	rt.mu.Lock()
@@ -50,29 +63,37 @@ func (m *Manager) syncRuntime(ctx context.Context, cluster string) {
 	}
 	var c v1.Cluster
 	exists := m.cache.Get(ctx, client.ObjectKey{Name: cluster}, &c) == nil
-	current, running := rt.running[cluster]
-	if running && (!exists || current.uid != c.UID || !c.DeletionTimestamp.IsZero()) {
-		current.cancel() // a deleted, terminating or replaced cluster
-		delete(rt.running, cluster)
-		running = false
+	stop := func() {
+		if r, ok := rt.running[cluster]; ok {
+			r.stop(m, cluster)
+			delete(rt.running, cluster)
+		}
+	}
+	if current, running := rt.running[cluster]; running && (!exists || current.uid != c.UID || !c.DeletionTimestamp.IsZero() ||
+		current.ctx.Err() != nil) {
+		stop() // a deleted, terminating or replaced cluster, or fenced controllers
 	}
 	if !exists {
 		return
 	}
-	connected := m.Connected(&c) && ctx.Err() == nil
+	owned := m.syncOwner(ctx, &c, stop)
+	reachable := owned && m.Reachable(&c) && ctx.Err() == nil
+	_, running := rt.running[cluster]
 	switch {
-	case connected && !c.DeletionTimestamp.IsZero():
+	case reachable && !c.DeletionTimestamp.IsZero():
 		m.startCleanup(ctx, &c)
-	case connected && !running:
+	case reachable && !running:
+		if !m.confirmOwner(ctx, &c) {
+			return
+		}
 		r, err := m.startRuntime(ctx, &c)
 		if err != nil {
 			m.log.Error("failed to start the cluster's controllers", "cluster", cluster, "err", err)
 			return
 		}
 		rt.running[cluster] = r
-	case !connected && running:
-		current.cancel()
-		delete(rt.running, cluster)
+	case !reachable && running:
+		stop()
 	}
 }
 
@@ -123,19 +144,24 @@ func (m *Manager) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRunt
 	if err != nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	r := &clusterRuntime{cancel: cancel, uid: c.UID, rbac: ctrl, tokens: tokens}
+	rctx, cancel := context.WithCancel(m.fence())
+	stopWith := context.AfterFunc(ctx, cancel)
+	r := &clusterRuntime{ctx: rctx, cancel: func() { stopWith(); cancel() }, done: make(chan struct{}), uid: c.UID, rbac: ctrl, tokens: tokens}
 	runs := map[string]func(context.Context) error{"rbac": ctrl.Run, "clusterstatus": status.Run, "tokensync": tokens.Run,
 		"projectguard": guard.Run}
+	var all sync.WaitGroup
 	for name, run := range runs {
 		m.runtimes.wg.Add(1)
+		all.Add(1)
 		go func() {
 			defer m.runtimes.wg.Done()
+			defer all.Done()
 			if err := run(rctx); err != nil && rctx.Err() == nil {
 				m.log.Error("cluster controller stopped", "controller", name, "cluster", cluster, "err", err)
 			}
 		}()
 	}
+	go func() { all.Wait(); close(r.done) }()
 	m.log.Info("cluster controllers started", "cluster", cluster)
 	return r, nil
 }

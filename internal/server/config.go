@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authn/providers"
 )
@@ -85,6 +87,21 @@ type Config struct {
 	LoginFailureLimit int
 	// LoginFailureWindow: zero means one minute.
 	LoginFailureWindow time.Duration
+	// ReplicaID names this replica among the replicas sharing the
+	// management cluster (--replica-id), a DNS label. Empty: the host name
+	// with a random suffix.
+	ReplicaID string
+	// PeerListen is the address of the listener other replicas link to
+	// (--peer-listen). Empty: the host of Listen, a free port.
+	PeerListen string
+	// PeerAdvertise is the HOST:PORT other replicas dial for PeerListen
+	// (--peer-advertise). Empty: the listener's address; for an
+	// unspecified host, $POD_IP or this host's first non-loopback address.
+	PeerAdvertise string
+	// ReplicaLease is how long a replica's Lease counts without renewal:
+	// a replica that dies loses its clusters to the others within it
+	// (--replica-lease). Zero: 4 seconds.
+	ReplicaLease time.Duration
 	// LeaseDuration is the leader election lease. Zero: 15 seconds.
 	LeaseDuration time.Duration
 	// TokenUseFlush is how often lastUsedAt updates are written. Zero: 10s.
@@ -147,6 +164,19 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: --server-url %q must be https://HOST[:PORT]", ErrConfig, c.ServerURL)
 		}
 	}
+	if c.PeerListen != "" {
+		if _, port, err := net.SplitHostPort(c.PeerListen); err != nil || port == "" {
+			return fmt.Errorf("%w: --peer-listen %q must be HOST:PORT or :PORT", ErrConfig, c.PeerListen)
+		}
+	}
+	if c.PeerAdvertise != "" {
+		if host, port, err := net.SplitHostPort(c.PeerAdvertise); err != nil || host == "" || port == "" || port == "0" {
+			return fmt.Errorf("%w: --peer-advertise %q must be HOST:PORT", ErrConfig, c.PeerAdvertise)
+		}
+	}
+	if c.ReplicaID != "" && len(validation.IsDNS1123Label(c.ReplicaID)) > 0 {
+		return fmt.Errorf("%w: --replica-id %q must be a DNS label: lower-case letters, digits and '-', at most 63", ErrConfig, c.ReplicaID)
+	}
 	if c.MaxTokensPerUser < 0 || c.MaxConcurrentLogins < 0 || c.MaxLoginFlows < 0 {
 		return fmt.Errorf("%w: --max-tokens-per-user, --max-concurrent-logins and the login flow limit must not be negative", ErrConfig)
 	}
@@ -157,7 +187,7 @@ func (c *Config) Validate() error {
 	}
 	for flag, d := range map[string]time.Duration{"--session-ttl": c.TokenTTLs.Session, "--kubeconfig-token-ttl": c.TokenTTLs.Kubeconfig,
 		"--max-token-ttl": c.TokenTTLs.Max, "--registration-token-ttl": c.RegistrationTokenTTL, "--group-refresh-interval": c.GroupRefresh,
-		"the request read timeout": c.RequestReadTimeout, "the request write timeout": c.RequestWriteTimeout} {
+		"--replica-lease": c.ReplicaLease, "the request read timeout": c.RequestReadTimeout, "the request write timeout": c.RequestWriteTimeout} {
 		if d < 0 {
 			return fmt.Errorf("%w: %s must not be negative", ErrConfig, flag)
 		}

@@ -56,6 +56,7 @@ type Server struct {
 	authz    *authz.Authorizer
 	dir      *identity.Directory
 	clusters *clusters.Manager
+	replica  *replica
 	usage    *authn.UsageRecorder
 	audit    *slog.Logger
 	now      func() time.Time
@@ -102,6 +103,7 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	s.baseCtx = mctx
 	mgrDone, err := s.startControlPlane(mctx)
 	defer func() {
+		s.stopReplica()
 		stopManager()
 		if s.clusters != nil {
 			s.clusters.StopRuntimes()
@@ -125,12 +127,15 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	}
 	err = s.wait(ctx, errc, mgrDone)
 	s.ready.Store(false)
+	s.leave()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
+	held := s.clusters.HeldClusters()
 	_ = s.clusters.Tunnel().Close() // hijacked tunnel connections outlive Shutdown
 	_ = s.clusters.NodeTunnel().Close()
-	s.clusters.MarkDisconnected()
+	s.stopReplica()
+	s.clusters.MarkDisconnected(held)
 	s.cfg.Logger.Info("herd server stopped")
 	return err
 }
@@ -151,6 +156,13 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 		return nil, err
 	}
 	if err := ensureNamespace(ctx, mgr.GetClient()); err != nil {
+		return nil, err
+	}
+	ca, err := s.sharedCA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.replica, err = s.newReplica(ca); err != nil {
 		return nil, err
 	}
 	if err := s.wire(mgr); err != nil {
@@ -179,6 +191,7 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 	if err := s.bootstrap(ctx); err != nil {
 		return done, err
 	}
+	s.runReplica()
 	return done, nil
 }
 

@@ -32,11 +32,17 @@ func serverTLS(cfg Config) (tls.Certificate, []byte, error) {
 		}
 		return pair, bundle, verifyChain(pair, bundle)
 	}
-	dir := filepath.Join(cfg.DataDir, "tls")
+	return generatedTLS(cfg.DataDir)
+}
+
+// generatedTLS loads, or makes, the CA and serving certificate under
+// dataDir/tls.
+func generatedTLS(dataDir string) (tls.Certificate, []byte, error) {
+	dir := filepath.Join(dataDir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return tls.Certificate{}, nil, err
 	}
-	caCert, caKey := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
+	caCert, caKey := caFiles(dataDir)
 	ca, err := certs.LoadOrCreateCA(caCert, caKey, "herd-server-ca")
 	if err != nil {
 		return tls.Certificate{}, nil, err

@@ -52,7 +52,7 @@ func (s *Server) wire(mgr manager.Manager) error {
 	}
 	s.dir = dir
 	s.clusters, err = clusters.New(clusters.Config{Context: s.baseCtx, Client: s.client, Cache: s.cache, API: s.api, Authz: s.authz,
-		IsLeader: s.IsLeader, RegistrationTokenTTL: s.cfg.RegistrationTokenTTL, Logger: s.cfg.Logger, Audit: s.audit, Now: s.now})
+		IsLeader: s.IsLeader, Replicas: s.replica.members, Peering: s.replica.peering, RegistrationTokenTTL: s.cfg.RegistrationTokenTTL, Logger: s.cfg.Logger, Audit: s.audit, Now: s.now})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -46,24 +47,25 @@ func (a *Agent) handle(ctx context.Context, st *yamux.Stream) {
 	}
 	stop := context.AfterFunc(ctx, func() { abort(st, target) })
 	defer stop()
-	a.pipe(st, target)
+	pipe(&a.bufs, st, target)
 }
 
 // pipe copies both ways until both directions end. The end of one source
-// half-closes its destination; an error aborts both directions.
-func (a *Agent) pipe(st *yamux.Stream, target net.Conn) {
+// half-closes its destination; an error aborts both directions. bufs holds
+// *[]byte of pipeBuffer bytes.
+func pipe(bufs *sync.Pool, st *yamux.Stream, target net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.copyHalf(target, st, st, target)
+		copyHalf(bufs, target, st, st, target)
 	}()
-	a.copyHalf(st, target, st, target)
+	copyHalf(bufs, st, target, st, target)
 	<-done
 }
 
-func (a *Agent) copyHalf(dst io.Writer, src io.Reader, st *yamux.Stream, target net.Conn) {
-	buf := a.bufs.Get().(*[]byte)
-	defer a.bufs.Put(buf)
+func copyHalf(bufs *sync.Pool, dst io.Writer, src io.Reader, st *yamux.Stream, target net.Conn) {
+	buf := bufs.Get().(*[]byte)
+	defer bufs.Put(buf)
 	// The wrappers hide ReadFrom and WriteTo, which would copy through
 	// small buffers of their own.
 	_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *buf)

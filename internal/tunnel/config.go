@@ -11,9 +11,12 @@ import (
 
 // Defaults of the zero values in ServerConfig and AgentConfig.
 const (
-	DefaultKeepAlive   = 5 * time.Second
-	DefaultMinBackoff  = time.Second
-	DefaultMaxBackoff  = 60 * time.Second
+	DefaultKeepAlive  = 5 * time.Second
+	DefaultMinBackoff = time.Second
+	// DefaultMaxBackoff keeps agents that lost the server within 10 s of
+	// it coming back (waits are drawn from [max/2, max], so a whole fleet
+	// arrives spread over 5 s rather than at once).
+	DefaultMaxBackoff  = 10 * time.Second
 	DefaultDialTimeout = 10 * time.Second
 	DefaultMaxSessions = 8
 )

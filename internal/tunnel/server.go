@@ -209,3 +209,14 @@ func (s *Server) Close() error {
 	s.active.Wait()
 	return nil
 }
+
+// Clusters lists the clusters with a live session.
+func (s *Server) Clusters() []string {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.sessions))
+	for id := range s.sessions {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	return slices.DeleteFunc(ids, func(id string) bool { return !s.Connected(id) })
+}

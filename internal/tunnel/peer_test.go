@@ -1,0 +1,214 @@
+package tunnel
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"herd.dev/herd/internal/certs"
+)
+
+// testReplica is one side of peer links in a test: it "holds" keys that
+// dial an address on this host.
+type testReplica struct {
+	peers *Peers
+	addr  string
+	mu    sync.Mutex
+	keys  map[string]string // key -> target address
+}
+
+func (r *testReplica) set(key, target string) {
+	r.mu.Lock()
+	if target == "" {
+		delete(r.keys, key)
+	} else {
+		r.keys[key] = target
+	}
+	r.mu.Unlock()
+	r.peers.Announce(key)
+}
+
+func newCA(t testing.TB) *certs.Authority {
+	dir := t.TempDir()
+	ca, err := certs.LoadOrCreateCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"), "test-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+func peerCert(t testing.TB, ca *certs.Authority, id string, orgs ...string) tls.Certificate {
+	c, err := ca.Issue(certs.Leaf{CommonName: id, Organizations: orgs, Server: true, Client: true}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func startReplica(t testing.TB, ca *certs.Authority, id string, known ...string) *testReplica {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	r := &testReplica{keys: map[string]string{}}
+	p, err := NewPeers(PeerConfig{
+		ID: id, Certificate: peerCert(t, ca, id, PeerOrganization), CA: pool, KeepAlive: time.Second,
+		Known: func(id string) bool { return strings.Contains(strings.Join(known, ","), id) },
+		Keys: func() []string {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			var out []string
+			for k := range r.keys {
+				out = append(out, k)
+			}
+			return out
+		},
+		Holds: func(key string) bool { r.mu.Lock(); defer r.mu.Unlock(); return r.keys[key] != "" },
+		Dial: func(ctx context.Context, key, network, addr string) (net.Conn, error) {
+			r.mu.Lock()
+			target := r.keys[key]
+			r.mu.Unlock()
+			if target == "" || addr != "kube:443" {
+				return nil, ErrNotConnected
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, target)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.peers = p
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = ln.Addr().String()
+	go p.Serve(ln)
+	t.Cleanup(p.Close)
+	return r
+}
+
+func waitHolder(t testing.TB, p *Peers, key, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, _ := p.Holder(key)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("holder of %s is %q, want %q", key, got, want)
+		}
+	}
+}
+
+// TestPeers links two replicas, reaches a target through the other one's
+// key, follows announcements, and ends streams when a replica vanishes.
+func TestPeers(t *testing.T) {
+	ca := newCA(t)
+	echo := startEcho(t)
+	a := startReplica(t, ca, "a", "b")
+	b := startReplica(t, ca, "b", "a")
+	a.set("agent:east", echo) // before the link: sent with the first snapshot
+	a.peers.Sync(map[string]string{"b": b.addr})
+	b.peers.Sync(map[string]string{"a": a.addr}) // b does not dial a: a has the lower ID
+	waitHolder(t, b.peers, "agent:east", "a")
+	if got := b.peers.Linked(); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("b's links: %v, want [a]", got)
+	}
+	if got := a.peers.Linked(); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("a's links: %v, want [b] (one link per pair)", got)
+	}
+
+	conn, err := b.peers.Dial(context.Background(), "agent:east", "tcp", "kube:443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || line != "hello\n" {
+		t.Fatalf("echo through the peer: %q, %v", line, err)
+	}
+	if _, err := b.peers.Dial(context.Background(), "agent:east", "tcp", "elsewhere:443"); !errors.Is(err, ErrDialFailed) {
+		t.Errorf("a target the holder refuses: %v, want ErrDialFailed", err)
+	}
+	if _, err := b.peers.Dial(context.Background(), "agent:west", "tcp", "kube:443"); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("a key nobody holds: %v, want ErrNotConnected", err)
+	}
+
+	b.set("agent:west", echo) // announced the other way
+	waitHolder(t, a.peers, "agent:west", "b")
+	a.set("agent:east", "")
+	waitHolder(t, b.peers, "agent:east", "")
+
+	// The replica vanishes mid-stream: the stream ends, nothing is held.
+	a.set("agent:east", echo)
+	waitHolder(t, b.peers, "agent:east", "a")
+	conn, err = b.peers.Dial(context.Background(), "agent:east", "tcp", "kube:443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.peers.Close()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil && !errors.Is(err, io.EOF) && strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("the stream hung after its peer vanished: %v", err)
+	}
+	waitHolder(t, b.peers, "agent:east", "")
+}
+
+// TestPeerRefused: only a known replica with a lower ID, presenting a peer
+// certificate of the CA, gets a link; the dialer checks the ID it dials.
+func TestPeerRefused(t *testing.T) {
+	ca := newCA(t)
+	other := newCA(t)
+	b := startReplica(t, ca, "b", "a", "c")
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	tests := []struct {
+		name string
+		cert tls.Certificate
+	}{
+		{"another CA", peerCert(t, other, "a", PeerOrganization)},
+		{"not a peer certificate", peerCert(t, ca, "a")},
+		{"an unknown replica", peerCert(t, ca, "0", PeerOrganization)},
+		{"a higher ID", peerCert(t, ca, "c", PeerOrganization)},
+		{"this replica's own ID", peerCert(t, ca, "b", PeerOrganization)},
+		{"no certificate", tls.Certificate{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &tls.Config{RootCAs: pool, InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}
+			if len(tt.cert.Certificate) > 0 {
+				cfg.Certificates = []tls.Certificate{tt.cert}
+			}
+			conn, err := tls.Dial("tcp", b.addr, cfg)
+			if err == nil {
+				// TLS 1.3 reports a refused client certificate on the first read.
+				conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, err = conn.Read(make([]byte, 1))
+				conn.Close()
+			}
+			if err == nil || strings.Contains(err.Error(), "timeout") {
+				t.Fatalf("link accepted or left hanging: %v", err)
+			}
+			if got := b.peers.Linked(); len(got) != 0 {
+				t.Fatalf("b's links: %v, want none", got)
+			}
+		})
+	}
+
+	// A dialer refuses a server whose certificate names another replica.
+	a := startReplica(t, ca, "a", "b")
+	if _, err := a.peers.dial(context.Background(), "z", b.addr); !errors.Is(err, ErrNotPeer) {
+		t.Errorf("dialing z at b's address: %v, want ErrNotPeer", err)
+	}
+}
