@@ -58,6 +58,7 @@ func (m *Manager) registrationChanged(c *v1.Cluster) {
 		r.stop(m, c.Name)
 		delete(m.runtimes.running, c.Name)
 	}
+	delete(m.runtimes.failed, c.Name) // a new registration: try at once
 	m.runtimes.mu.Unlock()
 	m.syncRuntime(m.cfg.Context, c.Name)
 }

@@ -125,7 +125,7 @@ func (m *Manager) newNodeTunnel() error {
 		OnChange: func(key string, connected bool) {
 			m.log.Info("node tunnel", "cluster", clusterOfKey(key), "connected", connected)
 			m.announce(nodeKeyPrefix + key)
-			go m.setConnected(clusterOfKey(key))
+			m.connectionChanged(clusterOfKey(key))
 		},
 		KeepAlive: m.cfg.KeepAlive,
 		Logger:    m.log.With("tunnel", "node"),
@@ -151,7 +151,7 @@ func (m *Manager) newTunnel() error {
 		OnChange: func(key string, connected bool) {
 			m.targets.Delete(key)
 			m.announce(agentKeyPrefix + key)
-			go m.setConnected(clusterOfKey(key))
+			m.connectionChanged(clusterOfKey(key))
 		},
 		KeepAlive: m.cfg.KeepAlive,
 		Logger:    m.log,

@@ -11,11 +11,15 @@ import (
 	v1 "herd.dev/herd/api/v1"
 )
 
-// Liveness bounds: a replica that holds a cluster's tunnel refreshes its
-// lastSeen every statusHeartbeat; the leader marks a cluster not Connected
-// when lastSeen is older than agentLostAfter (a replica that died cannot
-// say so itself).
+// Liveness bounds. A replica that holds a cluster's tunnel refreshes its
+// lastSeen every lastSeenRefresh (a display of when the agent was last
+// heard from; liveness does not depend on it), the cluster controllers'
+// status heartbeat is statusHeartbeat, and the leader marks a cluster not
+// Connected when it says Connected and no replica (this one, or a peer by
+// its announcements) has held its tunnel for agentLostAfter: a replica
+// that died cannot say so itself.
 const (
+	lastSeenRefresh = 5 * time.Minute
 	statusHeartbeat = 10 * time.Second
 	agentLostAfter  = 30 * time.Second
 	livenessEvery   = 5 * time.Second
@@ -24,10 +28,11 @@ const (
 // CheckLiveness runs on every replica until ctx ends: each replica
 // re-asserts Connected for the tunnels it holds (another replica that lost
 // the agent may have written False after the agent moved here), and the
-// leader marks agents that no replica has heard from as lost.
+// leader marks agents that no replica holds as lost.
 func (m *Manager) CheckLiveness(ctx context.Context) error {
 	t := time.NewTicker(livenessEvery)
 	defer t.Stop()
+	unheld := map[string]time.Time{} // cluster -> since when the leader saw no replica hold it
 	for {
 		select {
 		case <-ctx.Done():
@@ -35,7 +40,9 @@ func (m *Manager) CheckLiveness(ctx context.Context) error {
 		case <-t.C:
 			m.reassertConnected(ctx)
 			if m.cfg.IsLeader() {
-				m.markLostAgents(ctx)
+				m.markLostAgents(ctx, unheld)
+			} else {
+				clear(unheld)
 			}
 		}
 	}
@@ -55,9 +62,9 @@ func (m *Manager) reassertConnected(ctx context.Context) {
 		if !m.Connected(&c) {
 			continue
 		}
-		stale := c.Status.LastSeen == nil || now.Sub(c.Status.LastSeen.Time) >= statusHeartbeat
+		stale := c.Status.LastSeen == nil || now.Sub(c.Status.LastSeen.Time) >= lastSeenRefresh
 		if stale || !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
-			m.setConnected(c.Name) // also starts the controllers
+			m.connQueue.AddRateLimited(c.Name) // also starts the controllers
 		} else {
 			m.syncRuntime(m.cfg.Context, c.Name)
 		}
@@ -84,25 +91,39 @@ func (m *Manager) MarkDisconnected(names []string) {
 	}
 }
 
-func (m *Manager) markLostAgents(ctx context.Context) {
+func (m *Manager) markLostAgents(ctx context.Context, unheld map[string]time.Time) {
 	var list v1.ClusterList
 	if err := m.cache.List(ctx, &list); err != nil {
 		return
 	}
 	now := m.now()
+	seen := map[string]bool{}
 	for _, c := range list.Items {
+		seen[c.Name] = true
 		if !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) || m.Connected(&c) || m.peerHolds(sessionKey(&c)) {
+			delete(unheld, c.Name)
 			continue
 		}
-		if c.Status.LastSeen != nil && now.Sub(c.Status.LastSeen.Time) < agentLostAfter {
+		since, ok := unheld[c.Name]
+		if !ok {
+			unheld[c.Name] = now
+			continue
+		}
+		if now.Sub(since) < agentLostAfter {
 			continue
 		}
 		cond := metav1.Condition{Type: v1.ClusterConnected, Status: metav1.ConditionFalse, Reason: "AgentLost",
-			Message: "no replica has heard from the agent for " + agentLostAfter.String()}
+			Message: "no replica has held the agent's tunnel for " + agentLostAfter.String()}
 		if err := m.applyClusterCondition(ctx, c.Name, ownerTunnel, cond, nil, false); err != nil {
 			m.log.Warn("failed to mark a lost agent", "cluster", c.Name, "err", err)
 			continue
 		}
+		delete(unheld, c.Name)
 		m.log.Info("cluster agent lost", "cluster", c.Name)
+	}
+	for name := range unheld {
+		if !seen[name] {
+			delete(unheld, name)
+		}
 	}
 }

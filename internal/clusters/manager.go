@@ -76,6 +76,8 @@ type Manager struct {
 	cleaning sync.Map
 	// queue holds the clusters whose owner and controllers to check.
 	queue workqueue.TypedDelayingInterface[string]
+	// connQueue holds the clusters whose connection state to write.
+	connQueue workqueue.TypedRateLimitingInterface[string]
 	// peers reaches the tunnels other replicas hold; nil without Peering.
 	peers *tunnel.Peers
 	// fenceCtx is cancelled by Fence; controllers run under it.
@@ -114,6 +116,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.queue = newQueue()
+	m.connQueue = newConnQueue()
 	if cfg.Peering != nil {
 		if err := m.newPeers(*cfg.Peering); err != nil {
 			return nil, err

@@ -26,7 +26,44 @@ import (
 type runtimes struct {
 	mu      sync.Mutex
 	running map[string]*clusterRuntime
-	wg      sync.WaitGroup
+	// failed holds, per cluster whose controllers failed to start, when
+	// to try again: a cluster that cannot start (not registered yet) costs
+	// reads of the management cluster only every so often.
+	failed map[string]*retryAt
+	wg     sync.WaitGroup
+}
+
+// retryAt is the next start attempt of a cluster's controllers.
+type retryAt struct {
+	at   time.Time
+	wait time.Duration
+}
+
+// Start failures are retried after startRetry, doubling up to startRetryMax.
+const (
+	startRetry    = 2 * time.Second
+	startRetryMax = 2 * time.Minute
+)
+
+// due reports whether the cluster's controllers may be started now.
+func (rt *runtimes) due(cluster string, now time.Time) bool {
+	f := rt.failed[cluster]
+	return f == nil || !now.Before(f.at)
+}
+
+// startFailed pushes the cluster's next start attempt back.
+func (rt *runtimes) startFailed(cluster string, now time.Time) time.Duration {
+	if rt.failed == nil {
+		rt.failed = map[string]*retryAt{}
+	}
+	f := rt.failed[cluster]
+	if f == nil {
+		f = &retryAt{wait: startRetry / 2}
+		rt.failed[cluster] = f
+	}
+	f.wait = min(2*f.wait, startRetryMax)
+	f.at = now.Add(f.wait)
+	return f.wait
 }
 
 // clusterRuntime is one cluster's controllers.
@@ -74,6 +111,7 @@ func (m *Manager) syncRuntime(ctx context.Context, cluster string) {
 		stop() // a deleted, terminating or replaced cluster, or fenced controllers
 	}
 	if !exists {
+		delete(rt.failed, cluster)
 		return
 	}
 	owned := m.syncOwner(ctx, &c, stop)
@@ -83,14 +121,17 @@ func (m *Manager) syncRuntime(ctx context.Context, cluster string) {
 	case reachable && !c.DeletionTimestamp.IsZero():
 		m.startCleanup(ctx, &c)
 	case reachable && !running:
-		if !m.confirmOwner(ctx, &c) {
+		if !rt.due(cluster, time.Now()) || !m.confirmOwner(ctx, &c) {
 			return
 		}
 		r, err := m.startRuntime(ctx, &c)
 		if err != nil {
-			m.log.Error("failed to start the cluster's controllers", "cluster", cluster, "err", err)
+			wait := rt.startFailed(cluster, time.Now())
+			m.log.Error("failed to start the cluster's controllers", "cluster", cluster, "err", err, "retryIn", wait.String())
+			m.queue.AddAfter(cluster, wait)
 			return
 		}
+		delete(rt.failed, cluster)
 		rt.running[cluster] = r
 	case !reachable && running:
 		stop()

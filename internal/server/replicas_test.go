@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,9 +61,12 @@ func TestReplicaLeases(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "timeout") {
 		t.Errorf("the peer listener accepted the serving certificate: %v", err)
 	}
-	if !strings.Contains(a.Logs.String(), "peer link refused") {
-		t.Errorf("no log line of the refused link")
-	}
+	herdtest.Eventually(t, "a log line of the refused link", 5*time.Second, func() error {
+		if !strings.Contains(a.Logs.String(), "peer link refused") {
+			return errors.New("not logged")
+		}
+		return nil
+	})
 
 	b.Stop()
 	if _, _, err := mgmt.Exec("-n", "herd-system", "get", "lease", "herd-replica-lease-b"); err == nil {

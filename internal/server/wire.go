@@ -76,6 +76,9 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 	if err := mgr.Add(leaderOnly(s.dir.RefreshGroups)); err != nil {
 		return err
 	}
+	if err := mgr.Add(everyReplica(s.clusters.RunConnectionWrites)); err != nil {
+		return err
+	}
 	if err := mgr.Add(everyReplica(s.clusters.CheckLiveness)); err != nil {
 		return err
 	}

@@ -34,7 +34,14 @@ type haReplica struct {
 // startHAReplica runs `herd server` on the shared management cluster.
 func startHAReplica(t *testing.T, herd, id, addr, serverURL string) *haReplica {
 	t.Helper()
-	r := &haReplica{id: id, addr: addr, logs: &herdtest.SyncBuffer{}, dataDir: t.TempDir()}
+	return runHAReplica(t, herd, id, addr, serverURL, t.TempDir())
+}
+
+// runHAReplica runs `herd server` with a data dir until it is stopped or
+// the test ends.
+func runHAReplica(t testing.TB, herd, id, addr, serverURL, dataDir string) *haReplica {
+	t.Helper()
+	r := &haReplica{id: id, addr: addr, logs: &herdtest.SyncBuffer{}, dataDir: dataDir}
 	r.cmd = exec.Command(herd, "server", "--kubeconfig", clusters.Get("mgmt").KubeconfigPath(), "--data-dir", r.dataDir,
 		"--listen", addr, "--replica-id", id, "--server-url", serverURL)
 	r.cmd.Env = append(os.Environ(), "HERD_BOOTSTRAP_PASSWORD="+herdtest.BootstrapPassword)
@@ -77,7 +84,7 @@ func (r *haReplica) alive(at time.Time) bool {
 	return r.ended.IsZero() || at.Before(r.ended)
 }
 
-func (r *haReplica) ca(t *testing.T) []byte {
+func (r *haReplica) ca(t testing.TB) []byte {
 	ca, err := os.ReadFile(filepath.Join(r.dataDir, "tls", "ca.crt"))
 	if err != nil {
 		t.Fatal(err)

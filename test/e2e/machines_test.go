@@ -236,7 +236,7 @@ func readCredential(t *testing.T, root string) string {
 }
 
 // freeAddr is a free TCP address on host.
-func freeAddr(t *testing.T, host string) string {
+func freeAddr(t testing.TB, host string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", host+":0")
 	if err != nil {

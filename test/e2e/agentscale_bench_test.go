@@ -1,0 +1,206 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/herdtest"
+	"herd.dev/herd/internal/herdtoken"
+	"herd.dev/herd/internal/store"
+	"herd.dev/herd/internal/tunnel"
+)
+
+// benchLabel marks the objects BenchmarkIdleAgents registers.
+const benchLabel = "herd.dev/bench"
+
+// BenchmarkIdleAgents runs HERD_BENCH_AGENTS (default 10,000) simulated
+// agents in this process, each with its own registered cluster and agent
+// token and its own TLS connection, against one `herd server` process on
+// the shared management cluster. It reports the time until all are
+// connected, the server's resident memory per idle agent, its CPU at idle
+// with all connected, and the time until all are back after the server
+// restarts.
+func BenchmarkIdleAgents(b *testing.B) {
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("HERD_BENCH_AGENTS")); err == nil && v > 0 {
+		n = v
+	}
+	herd := herdtest.Build(b, "../../cmd/herd", "herd")
+	tokens := registerBenchClusters(b, n)
+	addr := freeAddr(b, "127.0.0.1")
+	dataDir := b.TempDir()
+	srv := runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(srv.ca(b))
+	rss0 := procRSS(b, srv.cmd.Process.Pid)
+
+	var connected atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	var agents sync.WaitGroup
+	b.Cleanup(func() { cancel(); agents.Wait() })
+	begin := time.Now()
+	for _, tok := range tokens {
+		a, err := tunnel.NewAgent(tunnel.AgentConfig{URL: "wss://" + addr + "/v1/connect",
+			Header:    http.Header{"Authorization": {"Bearer " + tok}},
+			TLSConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"},
+			Proxy:     func(*http.Request) (*url.URL, error) { return nil, nil },
+			OnConnect: func() { connected.Add(1) }, OnDisconnect: func(error) { connected.Add(-1) }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		agents.Go(func() { _ = a.Run(ctx) })
+	}
+	waitCount(b, "every agent connected", &connected, int64(n), 10*time.Minute)
+	b.ReportMetric(time.Since(begin).Seconds(), "s-to-connect-all")
+
+	time.Sleep(30 * time.Second) // idle
+	cpu0, at0 := procCPU(b, srv.cmd.Process.Pid), time.Now()
+	time.Sleep(30 * time.Second)
+	cpu := procCPU(b, srv.cmd.Process.Pid) - cpu0
+	b.ReportMetric(100*cpu.Seconds()/time.Since(at0).Seconds(), "%cpu-idle")
+	rss := procRSS(b, srv.cmd.Process.Pid)
+	b.ReportMetric(float64(rss-rss0)/1024/float64(n), "KB/agent")
+	b.ReportMetric(float64(rss)/(1<<20), "MiB-server")
+	b.Logf("%d agents: server RSS %d MiB before, %d MiB with all connected and idle", n, rss0>>20, rss>>20)
+
+	// Restart: the agents find the server gone, back off with jitter and
+	// come back.
+	stopped := time.Now()
+	srv.stop(syscall.SIGTERM)
+	restarted := time.Now()
+	srv = runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir)
+	ready := time.Now()
+	waitCount(b, "every agent back", &connected, int64(n), 10*time.Minute)
+	b.ReportMetric(time.Since(ready).Seconds(), "s-back-after-ready")
+	b.Logf("restart: stopped in %v, ready %v later, every agent back %v after ready",
+		restarted.Sub(stopped).Round(time.Millisecond), ready.Sub(restarted).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
+	b.ReportMetric(0, "ns/op")
+}
+
+func waitCount(b *testing.B, what string, n *atomic.Int64, want int64, timeout time.Duration) {
+	b.Helper()
+	for deadline := time.Now().Add(timeout); n.Load() < want; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out waiting for %s: %d of %d", what, n.Load(), want)
+		}
+	}
+}
+
+// registerBenchClusters creates n Clusters with an agent token each, as
+// registration leaves them, and returns the tokens. They are deleted when
+// the benchmark ends.
+func registerBenchClusters(b *testing.B, n int) []string {
+	scheme, err := store.Scheme()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.New(restConfigTB(b, clusters.Get("mgmt").KubeconfigPath()), client.Options{Scheme: scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Cleanup(func() { deleteBenchClusters(b, c) })
+	tokens := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	next := atomic.Int64{}
+	for range 16 {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				labels := map[string]string{benchLabel: "agents"}
+				cl := &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("scale-%05d", i), Labels: labels}}
+				if err := c.Create(ctx, cl); err != nil {
+					errs <- err
+					return
+				}
+				name, secret := herdtoken.NewName("at-"), herdtoken.NewSecret()
+				at := &v1.ClusterAgentToken{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+					Spec: v1.ClusterAgentTokenSpec{ClusterName: cl.Name, ClusterUID: string(cl.UID), TokenHash: herdtoken.Hash(secret)}}
+				if err := c.Create(ctx, at); err != nil {
+					errs <- err
+					return
+				}
+				tokens[i] = herdtoken.Format(name, secret)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatalf("register the benchmark's clusters: %v", err)
+	}
+	return tokens
+}
+
+// deleteBenchClusters deletes what registerBenchClusters made, the
+// server's finalizer included (no agent is left to clean up after).
+func deleteBenchClusters(b *testing.B, c client.Client) {
+	ctx := context.Background()
+	sel := client.MatchingLabels{benchLabel: "agents"}
+	_ = c.DeleteAllOf(ctx, &v1.ClusterAgentToken{}, sel)
+	var list v1.ClusterList
+	if err := c.List(ctx, &list, sel); err != nil {
+		b.Logf("list the benchmark's clusters: %v", err)
+		return
+	}
+	var wg sync.WaitGroup
+	work := make(chan v1.Cluster)
+	for range 16 {
+		wg.Go(func() {
+			for cl := range work {
+				_ = c.Delete(ctx, &cl)
+				patch := client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"finalizers":null}}`))
+				_ = c.Patch(ctx, &cl, patch)
+			}
+		})
+	}
+	for _, cl := range list.Items {
+		work <- cl
+	}
+	close(work)
+	wg.Wait()
+}
+
+// procRSS is a process's resident memory in bytes.
+func procRSS(b *testing.B, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
+
+// procCPU is a process's user and system CPU time so far.
+func procCPU(b *testing.B, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fields := strings.Fields(string(data)[strings.LastIndexByte(string(data), ')')+2:])
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ
+}
