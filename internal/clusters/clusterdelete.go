@@ -132,7 +132,7 @@ func (m *Manager) startCleanup(ctx context.Context, c *v1.Cluster) {
 		defer m.cleaning.Delete(key)
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		d, err := m.newDownstream(cctx, c)
+		d, err := m.newDownstream(cctx, c, false)
 		if err == nil {
 			err = cleanDownstream(cctx, d.accounts.Client, c.Name)
 		}

@@ -126,6 +126,7 @@ func (m *Manager) newNodeTunnel() error {
 			m.log.Info("node tunnel", "cluster", clusterOfKey(key), "connected", connected)
 			m.announce(nodeKeyPrefix + key)
 			m.connectionChanged(clusterOfKey(key))
+			m.reachChanged(clusterOfKey(key))
 		},
 		KeepAlive: m.cfg.KeepAlive,
 		Logger:    m.log.With("tunnel", "node"),
@@ -152,6 +153,7 @@ func (m *Manager) newTunnel() error {
 			m.targets.Delete(key)
 			m.announce(agentKeyPrefix + key)
 			m.connectionChanged(clusterOfKey(key))
+			m.reachChanged(clusterOfKey(key))
 		},
 		KeepAlive: m.cfg.KeepAlive,
 		Logger:    m.log,

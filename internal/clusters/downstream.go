@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,7 +35,7 @@ func (m *Manager) DownstreamFor(ctx context.Context, c *v1.Cluster) (*downstream
 	if v, ok := m.targets.Load(key); ok {
 		return v.(*downstream), nil
 	}
-	d, err := m.newDownstream(ctx, c)
+	d, err := m.newDownstream(ctx, c, true)
 	if err != nil {
 		return nil, err
 	}
@@ -55,8 +56,10 @@ func subjectOf(c authproxy.Caller) impersonation.Subject {
 
 // newDownstream builds the transport to a cluster from its credential
 // Secret: dialed through the tunnel, verified against the cluster's CA. A
-// pending change of the registration is verified first.
-func (m *Manager) newDownstream(ctx context.Context, c *v1.Cluster) (*downstream, error) {
+// pending change of the registration is verified first; once it is, the
+// cluster's controllers are restarted with it when restart is set (they
+// may run with the old one).
+func (m *Manager) newDownstream(ctx context.Context, c *v1.Cluster, restart bool) (*downstream, error) {
 	var secret corev1.Secret
 	if err := m.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(c.Name)}, &secret); err != nil {
 		return nil, fmt.Errorf("%w: cluster %s has not registered: %v", authproxy.ErrUnavailable, c.Name, err)
@@ -65,8 +68,12 @@ func (m *Manager) newDownstream(ctx context.Context, c *v1.Cluster) (*downstream
 		return nil, fmt.Errorf("%w: cluster %s: the stored registration is of an earlier cluster of that name", authproxy.ErrUnavailable, c.Name)
 	}
 	if _, ok := secret.Data[credPendingToken]; ok {
-		if err := m.verifyPending(ctx, c, &secret); err != nil {
+		changed, err := m.verifyPending(ctx, c, &secret)
+		if err != nil {
 			return nil, err
+		}
+		if changed && restart {
+			go m.registrationChanged(c)
 		}
 	}
 	conn, err := m.connection(c, string(secret.Data[credEndpoint]), secret.Data[credCA], string(secret.Data[credToken]))
@@ -117,41 +124,35 @@ func (m *Manager) connection(c *v1.Cluster, endpoint string, ca []byte, token st
 // verifyPending checks a changed registration before Herd uses it: the
 // new credential must authenticate, through the tunnel, at the new
 // endpoint presenting a certificate of the cluster's pinned CA, which
-// proves it is of the same cluster. Then it replaces the old one (logged);
-// otherwise it is dropped (logged) and the old one stays.
-func (m *Manager) verifyPending(ctx context.Context, c *v1.Cluster, secret *corev1.Secret) error {
+// proves it is of the same cluster. Then it replaces the old one (logged,
+// changed true). A credential that is refused, or an endpoint that shows
+// another certificate, drops the change (logged) and the old one stays.
+// When the new endpoint cannot be reached yet (the registering agent has
+// not connected its tunnel, say), the change stays pending, the old
+// credential is used meanwhile, and the check is repeated when a tunnel
+// of the cluster comes.
+func (m *Manager) verifyPending(ctx context.Context, c *v1.Cluster, secret *corev1.Secret) (changed bool, err error) {
 	d := secret.Data
 	endpoint, token := string(d[credPendingEndpoint]), string(d[credPendingToken])
 	data := map[string][]byte{credEndpoint: d[credEndpoint], credCA: d[credCA], credToken: d[credToken], credClusterUID: d[credClusterUID]}
-	conn, err := m.connection(c, endpoint, d[credCA], token)
-	var who string
-	if err == nil {
-		vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		var review *authnv1.SelfSubjectReview
-		review, err = conn.kube.AuthenticationV1().SelfSubjectReviews().Create(vctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
-		cancel()
-		conn.h2.CloseIdleConnections()
-		switch {
-		case err == nil:
-			who = review.Status.UserInfo.Username
-		case apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "system:anonymous"):
-			// Authenticated, not (yet) authorized: a kube-apiserver that
-			// just started may refuse before its RBAC cache is in; the
-			// question here is only whether the credential authenticates
-			// (an anonymous request is forbidden too: not that).
-			who, err = "(forbidden to review itself)", nil
-		}
-	}
-	if err != nil {
+	who, err := m.reviewCredential(ctx, c, endpoint, d[credCA], token)
+	switch {
+	case err != nil && !refusesCredential(err):
+		m.unverified.Store(c.Name, struct{}{})
+		m.log.Info("cluster registration change not verified yet: the new endpoint cannot be reached; checked again when the cluster's tunnel comes",
+			"cluster", c.Name, "endpoint", string(d[credEndpoint]), "newEndpoint", endpoint, "err", err)
+		return false, nil
+	case err != nil:
 		m.log.Warn("cluster registration change refused: the new credential does not authenticate at the new endpoint with the cluster's CA",
 			"cluster", c.Name, "endpoint", string(d[credEndpoint]), "newEndpoint", endpoint, "err", err)
-	} else {
+	default:
 		data[credEndpoint], data[credToken] = []byte(endpoint), []byte(token)
 		m.audit.Info("cluster registration changed", "cluster", c.Name, "endpoint", string(d[credEndpoint]), "newEndpoint", endpoint,
 			"credentialOf", who)
 	}
+	m.unverified.Delete(c.Name)
 	if werr := m.reg.writeCredential(ctx, c, data); werr != nil {
-		return werr
+		return false, werr
 	}
 	secret.Data = data
 	if err == nil {
@@ -160,7 +161,45 @@ func (m *Manager) verifyPending(ctx context.Context, c *v1.Cluster, secret *core
 			m.log.Warn("failed to record the new endpoint", "cluster", c.Name, "err", perr)
 		}
 	}
-	return nil
+	return err == nil, nil
+}
+
+// reviewCredential asks the kube-apiserver at endpoint, through the
+// cluster's tunnel and trusting only ca, who token is.
+func (m *Manager) reviewCredential(ctx context.Context, c *v1.Cluster, endpoint string, ca []byte, token string) (string, error) {
+	conn, err := m.connection(c, endpoint, ca, token)
+	if err != nil {
+		return "", err
+	}
+	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	defer conn.h2.CloseIdleConnections()
+	review, err := conn.kube.AuthenticationV1().SelfSubjectReviews().Create(vctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	switch {
+	case err == nil:
+		return review.Status.UserInfo.Username, nil
+	case apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "system:anonymous"):
+		// Authenticated, not (yet) authorized: a kube-apiserver that just
+		// started may refuse before its RBAC cache is in; the question
+		// here is only whether the credential authenticates (an anonymous
+		// request is forbidden too: not that).
+		return "(forbidden to review itself)", nil
+	}
+	return "", err
+}
+
+// refusesCredential reports whether err of a credential review is an
+// answer against the change (the credential is refused, the endpoint is
+// not of the cluster's CA, the URL is wrong) rather than no answer.
+func refusesCredential(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err) || errors.Is(err, authproxy.ErrUnavailable) ||
+		errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
 }
 
 // Kube is a client of a connected cluster, not being deleted, with its

@@ -69,6 +69,10 @@ type Manager struct {
 	reg        *Registrar
 
 	targets sync.Map // session key -> *Downstream
+	// unverified holds the clusters whose registration change could not
+	// be checked yet (no tunnel to its endpoint): checked again when a
+	// tunnel of the cluster comes.
+	unverified sync.Map
 	// connectedMu serializes writes of the Connected condition.
 	connectedMu sync.Mutex
 	runtimes    runtimes

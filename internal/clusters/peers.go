@@ -37,7 +37,7 @@ func (m *Manager) newPeers(cfg Peering) error {
 		Keys:      m.heldKeys,
 		Holds:     m.holds,
 		Dial:      m.dialHeld,
-		OnChange:  func(key string) { m.queue.Add(clusterOfKey(keySession(key))) },
+		OnChange:  func(key string) { m.reachChanged(clusterOfKey(keySession(key))) },
 		KeepAlive: m.cfg.KeepAlive,
 		Logger:    m.log.With("component", "peers"),
 	})

@@ -66,6 +66,23 @@ func (rt *runtimes) startFailed(cluster string, now time.Time) time.Duration {
 	return f.wait
 }
 
+// reachChanged runs when a tunnel to the cluster came or went, here or
+// at a peer: what kept its controllers from starting (no registration, no
+// tunnel) may be gone, so the next attempt is not held back by earlier
+// failures. A registration change not verified yet is checked again.
+func (m *Manager) reachChanged(cluster string) {
+	m.runtimes.mu.Lock()
+	delete(m.runtimes.failed, cluster)
+	m.runtimes.mu.Unlock()
+	m.queue.Add(cluster)
+	if _, ok := m.unverified.Load(cluster); ok {
+		var c v1.Cluster
+		if err := m.cache.Get(m.cfg.Context, client.ObjectKey{Name: cluster}, &c); err == nil {
+			go m.registrationChanged(&c)
+		}
+	}
+}
+
 // clusterRuntime is one cluster's controllers.
 type clusterRuntime struct {
 	ctx    context.Context
@@ -140,7 +157,7 @@ func (m *Manager) syncRuntime(ctx context.Context, cluster string) {
 
 func (m *Manager) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRuntime, error) {
 	cluster := c.Name
-	d, err := m.newDownstream(ctx, c)
+	d, err := m.newDownstream(ctx, c, false)
 	if err != nil {
 		return nil, err
 	}

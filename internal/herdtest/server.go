@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -110,9 +112,25 @@ func NewServer(t testing.TB, mod func(*server.Config)) *Server {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log (warnings and errors):\n%s", importantLines(logs.String(), 40))
+			keepLog(t, "server", logs.String())
 		}
 	})
 	return ts
+}
+
+// keepLog writes a failed test's whole log of what into the folder
+// HERD_TEST_LOGS names, when it is set, for a look after the run.
+func keepLog(t testing.TB, what, log string) {
+	dir := os.Getenv("HERD_TEST_LOGS")
+	if dir == "" {
+		return
+	}
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "-" + what + ".log"
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(log), 0o644); err == nil {
+			t.Logf("whole %s log: %s", what, filepath.Join(dir, name))
+		}
+	}
 }
 
 // importantLines returns the last n lines of a JSON log at level WARN or ERROR.

@@ -100,17 +100,30 @@ func TestAgentCredentials(t *testing.T) {
 		agentTok := register(t, e.regTok, reg, http.StatusOK)
 		mark := len(e.s.Logs.String())
 		since := func() string { return e.s.Logs.String()[mark:] }
+		// An endpoint the agent does not serve cannot be checked: the
+		// change waits, the old registration goes on working.
 		bogus := reg
 		bogus.APIEndpoint = "https://127.0.0.1:1"
 		register(t, agentTok, bogus, http.StatusOK)
-		herdtest.Eventually(t, "the unverifiable change is refused", 20*time.Second, func() error {
+		herdtest.Eventually(t, "the unreachable change waits", 20*time.Second, func() error {
+			if !strings.Contains(since(), "cluster registration change not verified yet") {
+				return fmt.Errorf("no word of it in the log")
+			}
+			return nil
+		})
+		k.Run(t, "get", "ns", "default")
+		// A credential the cluster refuses is dropped.
+		forged := reg
+		forged.Token = "not-a-token-of-east"
+		register(t, agentTok, forged, http.StatusOK)
+		herdtest.Eventually(t, "the refused credential is dropped", 20*time.Second, func() error {
 			if !strings.Contains(since(), "cluster registration change refused") {
 				return fmt.Errorf("no refusal in the log")
 			}
 			return nil
 		})
 		if strings.Contains(since(), `"msg":"cluster registration changed"`) {
-			t.Error("an unverifiable registration was taken")
+			t.Error("an unverified registration was taken")
 		}
 		k.Run(t, "get", "ns", "default")
 		// A new credential of the same service account is verified and used.

@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -92,12 +94,9 @@ spec:
 	begin := time.Now()
 	code, body = s.Do(t, "PUT", "/v1/clusters/up/kubernetes-version", e.admin, herdapi.ClusterUpgrade{KubernetesVersion: currentVersion})
 	herdtest.Expect(t, "upgrade up to "+currentVersion, code, body, http.StatusOK)
-	var progress []string
+	stopProgress := watchProgress(t, e)
 	herdtest.Eventually(t, "every machine of up at "+currentVersion, 6*time.Minute, func() error {
 		c := cluster(t, e)
-		if c.Upgrade != "" && !slices.Contains(progress, c.Upgrade) {
-			progress = append(progress, c.Upgrade)
-		}
 		if c.Upgrade != "" || c.Version != currentVersion || kubeletVersions(k) != currentVersion+" "+currentVersion {
 			return fmt.Errorf("version %s, upgrade %q, kubelets %q", c.Version, c.Upgrade, kubeletVersions(k))
 		}
@@ -105,6 +104,7 @@ spec:
 	})
 	took := time.Since(begin)
 	report := samples.stop()
+	progress := stopProgress()
 	t.Logf("upgrade %s -> %s of 3 machines: %s (%s per machine); %s", previousVersion, currentVersion, took.Round(time.Second), (took / 3).Round(100*time.Millisecond), report)
 	if samples.minAvailable < 1 {
 		t.Errorf("the Deployment had %d available replicas during the upgrade: the PodDisruptionBudget was not honoured", samples.minAvailable)
@@ -180,6 +180,52 @@ type upgradeSamples struct {
 
 // sampleUpgrade reads, every second until stop, the Deployment web's
 // available replicas and the kube-apiserver's and kubelets' versions.
+// watchProgress collects, every 200 ms until the returned function is
+// called, the distinct upgrade messages the cluster shows through Herd's
+// API; the returned function stops and returns them.
+func watchProgress(t *testing.T, e *env) func() []string {
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		progress []string
+		failed   int
+		lastErr  error
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			req, _ := http.NewRequestWithContext(ctx, "GET", e.s.URL+"/v1/clusters/"+e.cluster, nil)
+			req.Header.Set("Authorization", "Bearer "+e.admin)
+			var c herdapi.Cluster
+			resp, err := e.s.Client.Do(req)
+			if err != nil {
+				failed++
+				lastErr = err
+			} else {
+				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if decode(body, &c) == nil && c.Upgrade != "" && !slices.Contains(progress, c.Upgrade) {
+					progress = append(progress, c.Upgrade)
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	stop := sync.OnceValue(func() []string {
+		cancel()
+		<-done
+		if failed > 0 && !errors.Is(lastErr, context.Canceled) {
+			t.Logf("%d reads of the cluster's progress failed, the last: %v", failed, lastErr)
+		}
+		return progress
+	})
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
 func sampleUpgrade(t *testing.T, k herdtest.Kubectl) *upgradeSamples {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &upgradeSamples{minAvailable: 1 << 30}
