@@ -87,6 +87,10 @@ func (m *Manager) HandOver(ctx context.Context) {
 		return
 	}
 	for _, c := range list.Items {
+		if ctx.Err() != nil {
+			m.log.Warn("hand-over cut short: the others take the rest once this replica's Lease is gone", "err", ctx.Err())
+			return
+		}
 		if m.cfg.Replicas != nil && c.Status.Owner == m.cfg.Replicas.ID() {
 			m.syncRuntime(ctx, c.Name)
 		}
@@ -113,6 +117,12 @@ func (m *Manager) syncOwner(ctx context.Context, c *v1.Cluster, stop func()) boo
 	switch {
 	case want == self && cur == self:
 		return true
+	case cur == self && want == "" && r.Leaving():
+		// The last replica stops: nobody to hand to. The owner stays
+		// written; the next replica takes the cluster once this one's
+		// Lease is gone, without a write per cluster now.
+		stop()
+		return false
 	case cur == self:
 		stop()
 		m.setOwner(ctx, c, cur, want)

@@ -42,13 +42,17 @@ func BenchmarkIdleAgents(b *testing.B) {
 		n = v
 	}
 	herd := herdtest.Build(b, "../../cmd/herd", "herd")
-	tokens := registerBenchClusters(b, n)
 	addr := freeAddr(b, "127.0.0.1")
 	dataDir := b.TempDir()
+	// The server installs Herd's CRDs; the clusters come after, and the
+	// baseline is taken once it has them in its cache and settled.
 	srv := runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir)
+	tokens := registerBenchClusters(b, n)
+	time.Sleep(30 * time.Second)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(srv.ca(b))
 	rss0 := procRSS(b, srv.cmd.Process.Pid)
+	b.Logf("%d clusters registered; server RSS %d MiB before any agent connects", n, rss0>>20)
 
 	var connected atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
