@@ -179,8 +179,14 @@ func (l *Local) start(m Machine, roles []string, token string) error {
 		return fmt.Errorf("machinedriver: start the node agent of %s: %w", m.Hostname, err)
 	}
 	pid := cmd.Process.Pid
+	// Read before the child can be reaped: it is this process's child,
+	// so its /proc entry stays until Wait.
+	_, started, ok := procStat(pid)
 	go func() { _ = cmd.Wait() }() // reap it while this process lives
-	return certs.WriteFileAtomic(filepath.Join(dir, filePID), []byte(strconv.Itoa(pid)+"\n"), 0o600)
+	if !ok {
+		return fmt.Errorf("machinedriver: the node agent of %s (pid %d) exited at once", m.Hostname, pid)
+	}
+	return certs.WriteFileAtomic(filepath.Join(dir, filePID), []byte(strconv.Itoa(pid)+" "+started+"\n"), 0o600)
 }
 
 // Ensure starts the node agent of m again if it does not run. The
@@ -197,30 +203,60 @@ func (l *Local) Ensure(_ context.Context, m Machine) error {
 	return l.start(m, roles, "")
 }
 
-// pid is the running node agent of the machine in dir, or 0. A pid
-// counts only if its command line names dir, so a recycled pid of an
-// unrelated process is never touched.
+// pid is the running node agent of the machine in dir, or 0. The pid
+// file holds the pid and the process's start time (in clock ticks since
+// boot), so a recycled pid of an unrelated process is never touched. A
+// pid file of an older Herd holds the pid only: then the command line
+// must name dir.
 func (l *Local) pid(dir string) int {
 	data, err := os.ReadFile(filepath.Join(dir, filePID))
 	if err != nil {
 		return 0
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return 0
+	}
+	pid, err := strconv.Atoi(fields[0])
 	if err != nil || pid <= 0 {
 		return 0
+	}
+	state, started, ok := procStat(pid)
+	if !ok || state == 'Z' { // gone, or exited and not yet reaped
+		return 0
+	}
+	if len(fields) > 1 {
+		if fields[1] != started {
+			return 0
+		}
+		return pid
 	}
 	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	if err != nil || !bytes.Contains(cmdline, []byte(filepath.Join(dir, dirRoot))) {
 		return 0
 	}
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err == nil {
-		// A zombie (exited, not yet reaped) does not run.
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			return 0
-		}
-	}
 	return pid
+}
+
+// procStat is the state and the start time of process pid, from
+// /proc/PID/stat. The start time is set at fork, so unlike the command
+// line it is there the moment the process exists.
+func procStat(pid int) (state byte, started string, ok bool) {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, "", false
+	}
+	// The command name in parentheses may hold spaces: fields start after
+	// the last ')'. Field 3 is the state, field 22 the start time.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, "", false
+	}
+	rest := strings.Fields(string(stat[i+1:]))
+	if len(rest) < 20 || len(rest[0]) != 1 {
+		return 0, "", false
+	}
+	return rest[0][0], rest[19], true
 }
 
 // Delete stops m's node agent (SIGTERM: it stops its plan's processes;

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,4 +127,41 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
+}
+
+// TestLocalPIDFile: a pid counts only while the process that has it is
+// the one started (same start time); a pid file of an older Herd (pid
+// only) counts when the command line names the machine's root.
+func TestLocalPIDFile(t *testing.T) {
+	ctx := context.Background()
+	l := newLocal(t)
+	m, err := l.Create(ctx, Request{Cluster: "a", Pool: "cp", Hostname: "a-cp-1", Roles: []string{"worker"}, Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := l.dir(m.Cluster, m.Hostname)
+	pid := l.pid(dir)
+	if pid == 0 {
+		t.Fatal("the started node agent is not seen")
+	}
+	waitFile(t, filepath.Join(dir, "args")) // the shell runs the script by now
+	file := filepath.Join(dir, filePID)
+	for _, c := range []struct {
+		content string
+		want    int
+	}{
+		{strconv.Itoa(pid) + "\n", pid},
+		{strconv.Itoa(pid) + " 1\n", 0},
+		{strconv.Itoa(os.Getpid()) + "\n", 0},
+		{"", 0},
+		{"x 1\n", 0},
+	} {
+		if err := os.WriteFile(file, []byte(c.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.pid(dir); got != c.want {
+			t.Errorf("pid file %q: pid %d, want %d", c.content, got, c.want)
+		}
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
