@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 
@@ -11,6 +12,7 @@ import (
 
 func newServerCommand(logger *slog.Logger) *cobra.Command {
 	var cfg server.Config
+	var debugListen string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Herd management server (embedded management cluster unless --kubeconfig is given)",
@@ -23,7 +25,14 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return s.Run(cmd.Context(), nil)
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			if debugListen != "" {
+				if err := serveDebug(ctx, debugListen, logger); err != nil {
+					return err
+				}
+			}
+			return s.Run(ctx, nil)
 		},
 	}
 	f := cmd.Flags()
@@ -50,5 +59,6 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.PeerAdvertise, "peer-advertise", "", "HOST:PORT other replicas dial for --peer-listen (default: its address; for 0.0.0.0, $POD_IP or the first non-loopback address)")
 	f.DurationVar(&cfg.ReplicaLease, "replica-lease", 0, "how long a replica's lease lasts unrenewed; a replica that dies loses its clusters within it (default 4s)")
 	f.StringVar(&cfg.MachineSubnet, "machine-subnet", "", "first three octets of the local machine driver's addresses, in 127/8 (default 127.77.0)")
+	f.StringVar(&debugListen, "debug-listen", "", "loopback HOST:PORT serving Go's runtime profiles at /debug/pprof/ (default: off)")
 	return cmd
 }

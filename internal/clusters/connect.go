@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"net/http"
 	"slices"
@@ -25,8 +26,9 @@ import (
 // controllers. Calls are serialized and read the state themselves, so the
 // last one wins with the truth.
 func (m *Manager) setConnected(cluster string) {
-	m.connectedMu.Lock()
-	defer m.connectedMu.Unlock()
+	mu := &m.connectedMu[stripe(cluster, len(m.connectedMu))]
+	mu.Lock()
+	defer mu.Unlock()
 	var c v1.Cluster
 	connected := m.cache.Get(m.cfg.Context, client.ObjectKey{Name: cluster}, &c) == nil && m.Connected(&c)
 	if !connected && c.UID != "" && m.peers != nil {
@@ -52,6 +54,13 @@ func (m *Manager) setConnected(cluster string) {
 		m.log.Warn("failed to record the tunnel state", "cluster", cluster, "connected", connected, "err", err)
 	}
 	m.syncRuntime(m.cfg.Context, cluster)
+}
+
+// stripe maps a name to one of n locks.
+func stripe(name string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(name))
+	return int(h.Sum32() % uint32(n))
 }
 
 // sessionKey names a cluster's tunnel sessions: its name and UID, so that

@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -42,18 +43,31 @@ func (m *Manager) connectionChanged(cluster string) {
 	m.connQueue.AddRateLimited(cluster)
 }
 
-// RunConnectionWrites writes queued connection states until ctx ends.
+// connWriters is how many connection state writes run at once: one
+// write takes a round trip to the management cluster, so a single writer
+// would fall behind connWriteQPS when a fleet reconnects.
+const connWriters = 4
+
+// RunConnectionWrites writes queued connection states until ctx ends. The
+// queue hands a cluster to one writer at a time.
 func (m *Manager) RunConnectionWrites(ctx context.Context) error {
 	context.AfterFunc(ctx, m.connQueue.ShutDown)
-	for {
-		name, shutdown := m.connQueue.Get()
-		if shutdown {
-			return nil
-		}
-		m.setConnected(name)
-		m.connQueue.Done(name)
-		m.forgetWhenQuiet(name)
+	var writers sync.WaitGroup
+	for range connWriters {
+		writers.Go(func() {
+			for {
+				name, shutdown := m.connQueue.Get()
+				if shutdown {
+					return
+				}
+				m.setConnected(name)
+				m.connQueue.Done(name)
+				m.forgetWhenQuiet(name)
+			}
+		})
 	}
+	writers.Wait()
+	return nil
 }
 
 // forgetWhenQuiet resets a cluster's backoff once no change came for

@@ -61,8 +61,10 @@ func subjectOf(c authproxy.Caller) impersonation.Subject {
 // may run with the old one).
 func (m *Manager) newDownstream(ctx context.Context, c *v1.Cluster, restart bool) (*downstream, error) {
 	var secret corev1.Secret
-	if err := m.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(c.Name)}, &secret); err != nil {
-		return nil, fmt.Errorf("%w: cluster %s has not registered: %v", authproxy.ErrUnavailable, c.Name, err)
+	if err := m.api.Get(ctx, client.ObjectKey{Namespace: wellknown.Namespace, Name: credentialSecretName(c.Name)}, &secret); apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: cluster %s %w", authproxy.ErrUnavailable, c.Name, errNotRegistered)
+	} else if err != nil {
+		return nil, fmt.Errorf("%w: cluster %s: read its registration: %v", authproxy.ErrUnavailable, c.Name, err)
 	}
 	if string(secret.Data[credClusterUID]) != string(c.UID) {
 		return nil, fmt.Errorf("%w: cluster %s: the stored registration is of an earlier cluster of that name", authproxy.ErrUnavailable, c.Name)
@@ -87,6 +89,10 @@ func (m *Manager) newDownstream(ctx context.Context, c *v1.Cluster, restart bool
 		accounts: accounts,
 	}, nil
 }
+
+// errNotRegistered: no agent has registered the cluster yet. Its
+// registration, or its agent's tunnel coming, starts its controllers.
+var errNotRegistered = errors.New("has not registered")
 
 // connection is how Herd reaches a cluster's kube-apiserver with one
 // credential.

@@ -2,11 +2,12 @@ package clusters
 
 import (
 	"context"
-	"slices"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 )
@@ -54,7 +55,7 @@ func (m *Manager) CheckLiveness(ctx context.Context) error {
 // retried here).
 func (m *Manager) reassertConnected(ctx context.Context) {
 	var list v1.ClusterList
-	if err := m.cache.List(ctx, &list); err != nil {
+	if err := m.cache.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil { // read only
 		return
 	}
 	now := m.now()
@@ -65,8 +66,8 @@ func (m *Manager) reassertConnected(ctx context.Context) {
 		stale := c.Status.LastSeen == nil || now.Sub(c.Status.LastSeen.Time) >= lastSeenRefresh
 		if stale || !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
 			m.connQueue.AddRateLimited(c.Name) // also starts the controllers
-		} else {
-			m.syncRuntime(m.cfg.Context, c.Name)
+		} else if m.cfg.Replicas == nil {
+			m.syncRuntime(m.cfg.Context, c.Name) // with replicas, RunOwnership's resync does
 		}
 	}
 }
@@ -74,8 +75,10 @@ func (m *Manager) reassertConnected(ctx context.Context) {
 // HeldClusters names the clusters whose tunnels this replica holds.
 func (m *Manager) HeldClusters() []string {
 	var names []string
+	seen := map[string]bool{}
 	for _, key := range m.heldKeys() {
-		if name := clusterOfKey(keySession(key)); !slices.Contains(names, name) {
+		if name := clusterOfKey(keySession(key)); !seen[name] {
+			seen[name] = true
 			names = append(names, name)
 		}
 	}
@@ -85,15 +88,42 @@ func (m *Manager) HeldClusters() []string {
 // MarkDisconnected records, as the server shuts down, that the tunnels it
 // held (HeldClusters, read before they closed) are gone; the agents will
 // reconnect, perhaps to another replica, which then says so.
-func (m *Manager) MarkDisconnected(names []string) {
+//
+// A few writes run at once, and none starts after ctx ends: a replica
+// holding thousands of clusters must still stop within its grace period.
+// Clusters left unwritten are marked by the liveness check of the next
+// replica to run (AgentLost), unless their agents are back by then.
+func (m *Manager) MarkDisconnected(ctx context.Context, names []string) {
+	work := make(chan string)
+	var writers sync.WaitGroup
+	for range connWriters * 2 {
+		writers.Go(func() {
+			for name := range work {
+				m.setConnected(name)
+			}
+		})
+	}
+	left := len(names)
 	for _, name := range names {
-		m.setConnected(name)
+		select {
+		case work <- name:
+			left--
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	close(work)
+	writers.Wait()
+	if left > 0 {
+		m.log.Warn("stopped before every cluster this replica held was marked disconnected: the next replica's liveness check marks them",
+			"left", left, "of", len(names))
 	}
 }
 
 func (m *Manager) markLostAgents(ctx context.Context, unheld map[string]time.Time) {
 	var list v1.ClusterList
-	if err := m.cache.List(ctx, &list); err != nil {
+	if err := m.cache.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil { // read only
 		return
 	}
 	now := m.now()

@@ -73,8 +73,9 @@ type Manager struct {
 	// be checked yet (no tunnel to its endpoint): checked again when a
 	// tunnel of the cluster comes.
 	unverified sync.Map
-	// connectedMu serializes writes of the Connected condition.
-	connectedMu sync.Mutex
+	// connectedMu serializes writes of one cluster's Connected condition
+	// (striped by name: writes of different clusters run in parallel).
+	connectedMu [64]sync.Mutex
 	runtimes    runtimes
 	// cleaning holds the session keys of deleted clusters being cleaned up.
 	cleaning sync.Map

@@ -42,7 +42,7 @@ const stopWait = 10 * time.Second
 // again (the replicas changed).
 func (m *Manager) Resync() {
 	var list v1.ClusterList
-	if err := m.cache.List(m.cfg.Context, &list); err != nil {
+	if err := m.cache.List(m.cfg.Context, &list, client.UnsafeDisableDeepCopy); err != nil { // read only
 		return
 	}
 	for _, c := range list.Items {
@@ -83,7 +83,7 @@ func (m *Manager) RunOwnership(ctx context.Context) error {
 // Replicas stopped counting it).
 func (m *Manager) HandOver(ctx context.Context) {
 	var list v1.ClusterList
-	if err := m.cache.List(ctx, &list); err != nil {
+	if err := m.cache.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil { // read only
 		return
 	}
 	for _, c := range list.Items {

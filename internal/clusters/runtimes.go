@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -64,6 +65,15 @@ func (rt *runtimes) startFailed(cluster string, now time.Time) time.Duration {
 	f.wait = min(2*f.wait, startRetryMax)
 	f.at = now.Add(f.wait)
 	return f.wait
+}
+
+// startFailedFor sets the cluster's next start attempt wait from now.
+func (rt *runtimes) startFailedFor(cluster string, now time.Time, wait time.Duration) time.Duration {
+	if rt.failed == nil {
+		rt.failed = map[string]*retryAt{}
+	}
+	rt.failed[cluster] = &retryAt{at: now.Add(wait), wait: wait}
+	return wait
 }
 
 // reachChanged runs when a tunnel to the cluster came or went, here or
@@ -142,6 +152,15 @@ func (m *Manager) syncRuntime(ctx context.Context, cluster string) {
 			return
 		}
 		r, err := m.startRuntime(ctx, &c)
+		if errors.Is(err, errNotRegistered) {
+			// Nothing to retry soon: the registration and the agent's
+			// tunnel reset this wait (registrationChanged, reachChanged).
+			if rt.failed[cluster] == nil {
+				m.log.Info("cluster has not registered: its controllers start when it does", "cluster", cluster)
+			}
+			m.queue.AddAfter(cluster, rt.startFailedFor(cluster, time.Now(), startRetryMax))
+			return
+		}
 		if err != nil {
 			wait := rt.startFailed(cluster, time.Now())
 			m.log.Error("failed to start the cluster's controllers", "cluster", cluster, "err", err, "retryIn", wait.String())

@@ -135,7 +135,9 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	_ = s.clusters.Tunnel().Close() // hijacked tunnel connections outlive Shutdown
 	_ = s.clusters.NodeTunnel().Close()
 	s.stopReplica()
-	s.clusters.MarkDisconnected(held)
+	markCtx, cancelMark := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelMark()
+	s.clusters.MarkDisconnected(markCtx, held)
 	s.cfg.Logger.Info("herd server stopped")
 	return err
 }

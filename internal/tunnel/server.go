@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -26,7 +27,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string][]*yamux.Session // oldest first
 	closed   bool
-	active   sync.WaitGroup // connect handlers holding a session
+	active   sync.WaitGroup // sessions (and connect handlers) not yet ended
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -40,18 +41,21 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return &Server{
 		cfg: cfg,
 		log: cfg.Logger,
+		// Thousands of sessions are mostly idle: each reads through the
+		// HTTP server's 4 KiB buffer (large reads bypass it) and takes a
+		// write buffer from a pool only while it writes a message.
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
-			ReadBufferSize:   wsReadBuffer,
 			WriteBufferSize:  wsReadBuffer, // unmasked: large writes bypass it
+			WriteBufferPool:  &sync.Pool{},
 		},
 		sessions: map[string][]*yamux.Session{},
 	}, nil
 }
 
 // ServeHTTP authorizes an agent, upgrades its request to a WebSocket and
-// serves the session until it ends. The server is the yamux client: it
-// opens the streams.
+// starts its session, which outlives the handler. The server is the yamux
+// client: it opens the streams.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	clusterID, err := s.cfg.Authorize(r)
 	if err == nil && clusterID == "" {
@@ -71,33 +75,50 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, ErrServerClosed.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	defer s.active.Done()
 	ws, err := s.upgrader.Upgrade(w, r, nil) // answers the client on error
 	if err != nil {
+		s.active.Done()
 		s.log.Info("agent upgrade failed", "cluster", clusterID, "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	mux, err := yamux.Client(newWSConn(ws), muxConfig(s.cfg.KeepAlive, s.log))
+	s.serve(clusterID, r.RemoteAddr, newWSConn(ws))
+}
+
+// serve starts a session on conn and registers it. The handler returns
+// then, so that an idle session costs no goroutine of the HTTP server:
+// the session's end, when yamux closes conn, unregisters it.
+func (s *Server) serve(clusterID, remote string, conn *wsConn) {
+	start := time.Now()
+	var registered atomic.Bool
+	ready := make(chan *yamux.Session, 1)
+	conn.onClose = func() {
+		go func() {
+			defer s.active.Done()
+			mux := <-ready
+			if mux == nil || !registered.Load() {
+				return
+			}
+			s.unregister(clusterID, mux)
+			s.log.Info("agent disconnected", "cluster", clusterID, "remote", remote,
+				"duration", time.Since(start).Round(time.Millisecond))
+		}()
+	}
+	mux, err := yamux.Client(conn, muxConfig(s.cfg.KeepAlive, s.log))
 	if err != nil { // only for an invalid yamux config
-		ws.Close()
+		ready <- nil
+		conn.Close()
 		s.log.Error("agent session failed", "cluster", clusterID, "err", err)
 		return
 	}
-	s.serve(clusterID, r.RemoteAddr, mux)
-}
-
-// serve registers the session and waits for its end.
-func (s *Server) serve(clusterID, remote string, mux *yamux.Session) {
-	start := time.Now()
+	registered.Store(true)
 	if err := s.register(clusterID, mux); err != nil {
+		registered.Store(false)
+		ready <- mux
 		s.log.Warn("agent session refused", "cluster", clusterID, "remote", remote, "err", err)
 		return
 	}
+	ready <- mux
 	s.log.Info("agent connected", "cluster", clusterID, "remote", remote)
-	<-mux.CloseChan()
-	s.unregister(clusterID, mux)
-	s.log.Info("agent disconnected", "cluster", clusterID, "remote", remote,
-		"duration", time.Since(start).Round(time.Millisecond))
 }
 
 // enter counts a connect handler in, unless the server is closed.

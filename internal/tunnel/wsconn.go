@@ -37,6 +37,9 @@ type wsConn struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// onClose, if set before the connection is used, runs once when it
+	// closes.
+	onClose func()
 }
 
 var _ net.Conn = (*wsConn)(nil)
@@ -123,6 +126,9 @@ func (c *wsConn) Close() error {
 		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeGrace))
 		c.closeErr = c.ws.Close()
+		if c.onClose != nil {
+			c.onClose()
+		}
 	})
 	return c.closeErr
 }

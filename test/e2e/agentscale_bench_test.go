@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,7 +48,8 @@ func BenchmarkIdleAgents(b *testing.B) {
 	dataDir := b.TempDir()
 	// The server installs Herd's CRDs; the clusters come after, and the
 	// baseline is taken once it has them in its cache and settled.
-	srv := runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir)
+	debug := freeAddr(b, "127.0.0.1")
+	srv := runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir, "--debug-listen", debug)
 	tokens := registerBenchClusters(b, n)
 	time.Sleep(30 * time.Second)
 	pool := x509.NewCertPool()
@@ -56,6 +59,7 @@ func BenchmarkIdleAgents(b *testing.B) {
 		// At once: the cleanup (deleting every cluster) takes minutes.
 		fmt.Fprintf(os.Stderr, "BenchmarkIdleAgents: "+format+"\n", args...)
 	}
+	say("server profiles at http://%s/debug/pprof/", debug)
 	say("%d clusters registered; server RSS %d MiB before any agent connects", n, rss0>>20)
 
 	var connected atomic.Int64
@@ -89,18 +93,46 @@ func BenchmarkIdleAgents(b *testing.B) {
 	say("%d agents: server RSS %d MiB before, %d MiB with all connected and idle (%.1f KB per agent); idle CPU %.1f %%",
 		n, rss0>>20, rss>>20, float64(rss-rss0)/1024/float64(n), 100*cpu.Seconds()/time.Since(at0).Seconds())
 
+	saveProfiles(b, debug, "idle", "heap", "heap?debug=1", "goroutine?debug=1", "profile?seconds=15")
+
 	// Restart: the agents find the server gone, back off with jitter and
 	// come back.
 	stopped := time.Now()
 	srv.stop(syscall.SIGTERM)
 	restarted := time.Now()
-	srv = runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir)
+	srv = runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir, "--debug-listen", debug)
 	ready := time.Now()
 	waitCount(b, "every agent back", &connected, int64(n), 10*time.Minute)
 	b.ReportMetric(time.Since(ready).Seconds(), "s-back-after-ready")
 	say("restart: stopped in %v, ready %v later, every agent back %v after ready",
 		restarted.Sub(stopped).Round(time.Millisecond), ready.Sub(restarted).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
 	b.ReportMetric(0, "ns/op")
+}
+
+// saveProfiles writes the server's runtime profiles into the folder
+// HERD_BENCH_PROFILES names, if any, as STAGE-NAME files for go tool pprof.
+func saveProfiles(b *testing.B, debug, stage string, names ...string) {
+	dir := os.Getenv("HERD_BENCH_PROFILES")
+	if dir == "" {
+		return
+	}
+	for _, name := range names {
+		resp, err := http.Get("http://" + debug + "/debug/pprof/" + name)
+		if err != nil {
+			b.Logf("profile %s: %v", name, err)
+			continue
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Logf("profile %s: %s %v", name, resp.Status, err)
+			continue
+		}
+		file := filepath.Join(dir, stage+"-"+strings.NewReplacer("?", "-", "=", "").Replace(name))
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func waitCount(b *testing.B, what string, n *atomic.Int64, want int64, timeout time.Duration) {

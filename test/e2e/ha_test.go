@@ -39,11 +39,12 @@ func startHAReplica(t *testing.T, herd, id, addr, serverURL string) *haReplica {
 
 // runHAReplica runs `herd server` with a data dir until it is stopped or
 // the test ends.
-func runHAReplica(t testing.TB, herd, id, addr, serverURL, dataDir string) *haReplica {
+func runHAReplica(t testing.TB, herd, id, addr, serverURL, dataDir string, extra ...string) *haReplica {
 	t.Helper()
 	r := &haReplica{id: id, addr: addr, logs: &herdtest.SyncBuffer{}, dataDir: dataDir}
-	r.cmd = exec.Command(herd, "server", "--kubeconfig", clusters.Get("mgmt").KubeconfigPath(), "--data-dir", r.dataDir,
-		"--listen", addr, "--replica-id", id, "--server-url", serverURL)
+	args := []string{"server", "--kubeconfig", clusters.Get("mgmt").KubeconfigPath(), "--data-dir", r.dataDir,
+		"--listen", addr, "--replica-id", id, "--server-url", serverURL}
+	r.cmd = exec.Command(herd, append(args, extra...)...)
 	r.cmd.Env = append(os.Environ(), "HERD_BOOTSTRAP_PASSWORD="+herdtest.BootstrapPassword)
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
