@@ -109,13 +109,20 @@ func NewServer(t testing.TB, mod func(*server.Config)) *Server {
 		})
 	}
 	t.Cleanup(ts.stop)
+	LogOnFailure(t, "server", logs.String)
+	return ts
+}
+
+// LogOnFailure prints, if t has failed by its end, the last warnings and
+// errors of a log, and keeps the whole log (keepLog).
+func LogOnFailure(t testing.TB, what string, log func() string) {
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("server log (warnings and errors):\n%s", importantLines(logs.String(), 40))
-			keepLog(t, "server", logs.String())
+			text := log()
+			t.Logf("%s log (warnings and errors):\n%s", what, importantLines(text, 40))
+			keepLog(t, what, text)
 		}
 	})
-	return ts
 }
 
 // keepLog writes a failed test's whole log of what into the folder
@@ -137,7 +144,8 @@ func keepLog(t testing.TB, what, log string) {
 func importantLines(log string, n int) string {
 	var out []string
 	for _, line := range strings.Split(log, "\n") {
-		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) ||
+			strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
 			out = append(out, line)
 		}
 	}

@@ -92,9 +92,12 @@ func TestKeepaliveNoticesDeadLink(t *testing.T) {
 	err := a.waitDisconnect(t)
 	t.Logf("the agent noticed the dead link after %v: %v", time.Since(start), err)
 	a.waitConnect(t)
-	h.waitConnected(t, "c1")
-	if err := echoThrough(h.srv, "c1", echo, 1000); err != nil {
-		t.Fatal(err)
+	// The server closes the frozen session too (its agent went silent),
+	// and then dials through the new one.
+	for deadline := time.Now().Add(10 * keepAlive * silentFor); h.srv.Sessions("c1") != 1 || echoThrough(h.srv, "c1", echo, 1000) != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server holds %d sessions of c1, want the new one only; echo: %v", h.srv.Sessions("c1"), echoThrough(h.srv, "c1", echo, 1000))
+		}
 	}
 	if proxy.frozen.Load() == 0 {
 		t.Error("the proxy froze no connection; the test proved nothing")

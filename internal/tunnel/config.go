@@ -34,9 +34,10 @@ type ServerConfig struct {
 	// MaxSessions bounds the live sessions of one cluster (one per agent
 	// replica); a connection past it is refused. Zero: DefaultMaxSessions.
 	MaxSessions int
-	// KeepAlive is the ping interval; a link that answers no ping for two
-	// more intervals is closed. Zero: DefaultKeepAlive (a dead link is
-	// noticed within 15 s).
+	// KeepAlive is the agents' ping interval (AgentConfig.KeepAlive must
+	// not be longer): a session that heard nothing from its agent for
+	// three intervals is closed. Zero: DefaultKeepAlive (a dead agent or
+	// link is noticed within 15 s).
 	KeepAlive time.Duration
 	// Logger receives structured logs. Nil: discard.
 	Logger *slog.Logger

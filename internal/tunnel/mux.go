@@ -41,6 +41,15 @@ func muxConfig(keepAlive time.Duration, log *slog.Logger) *yamux.Config {
 	}
 }
 
+// serverMuxConfig is muxConfig for the server end of agent sessions: it
+// sends no pings of its own. It answers the agent's, and Server's
+// watchdog closes a session that stays silent.
+func serverMuxConfig(keepAlive time.Duration, log *slog.Logger) *yamux.Config {
+	c := muxConfig(keepAlive, log)
+	c.EnableKeepAlive = false
+	return c
+}
+
 // muxLogger sends yamux's log lines to slog at debug level: the lines that
 // matter (why a session ended) are logged by this package itself.
 type muxLogger struct{ log *slog.Logger }

@@ -26,7 +26,10 @@ type Server struct {
 	changeMu sync.Mutex // serializes session changes with their OnChange calls
 	mu       sync.Mutex
 	sessions map[string][]*yamux.Session // oldest first
+	conns    map[*yamux.Session]*wsConn  // of the sessions, for the watchdog
 	closed   bool
+	watching bool // the watchdog runs
+	stop     chan struct{}
 	active   sync.WaitGroup // sessions (and connect handlers) not yet ended
 }
 
@@ -41,15 +44,19 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return &Server{
 		cfg: cfg,
 		log: cfg.Logger,
-		// Thousands of sessions are mostly idle: each reads through the
-		// HTTP server's 4 KiB buffer (large reads bypass it) and takes a
-		// write buffer from a pool only while it writes a message.
+		// Thousands of sessions are mostly idle: each reads frame headers
+		// through a small buffer (payloads bypass it; yamux buffers its
+		// own reads) and takes a write buffer from a pool only while it
+		// writes a message.
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
+			ReadBufferSize:   wsServerReadBuffer,
 			WriteBufferSize:  wsReadBuffer, // unmasked: large writes bypass it
 			WriteBufferPool:  &sync.Pool{},
 		},
 		sessions: map[string][]*yamux.Session{},
+		conns:    map[*yamux.Session]*wsConn{},
+		stop:     make(chan struct{}),
 	}, nil
 }
 
@@ -103,7 +110,7 @@ func (s *Server) serve(clusterID, remote string, conn *wsConn) {
 				"duration", time.Since(start).Round(time.Millisecond))
 		}()
 	}
-	mux, err := yamux.Client(conn, muxConfig(s.cfg.KeepAlive, s.log))
+	mux, err := yamux.Client(conn, serverMuxConfig(s.cfg.KeepAlive, s.log))
 	if err != nil { // only for an invalid yamux config
 		ready <- nil
 		conn.Close()
@@ -111,7 +118,7 @@ func (s *Server) serve(clusterID, remote string, conn *wsConn) {
 		return
 	}
 	registered.Store(true)
-	if err := s.register(clusterID, mux); err != nil {
+	if err := s.register(clusterID, mux, conn); err != nil {
 		registered.Store(false)
 		ready <- mux
 		s.log.Warn("agent session refused", "cluster", clusterID, "remote", remote, "err", err)
@@ -135,7 +142,7 @@ func (s *Server) enter() bool {
 // register adds mux to the cluster's sessions. Sessions that have ended
 // are dropped; a cluster that already holds MaxSessions live ones refuses
 // mux (the agent retries later) rather than evicting a healthy session.
-func (s *Server) register(clusterID string, mux *yamux.Session) error {
+func (s *Server) register(clusterID string, mux *yamux.Session, conn *wsConn) error {
 	s.changeMu.Lock()
 	defer s.changeMu.Unlock()
 	s.mu.Lock()
@@ -153,6 +160,11 @@ func (s *Server) register(clusterID string, mux *yamux.Session) error {
 	}
 	first := len(live) == 0
 	s.sessions[clusterID] = append(live, mux)
+	s.conns[mux] = conn
+	if !s.watching {
+		s.watching = true
+		go s.watchdog()
+	}
 	s.mu.Unlock()
 	if first {
 		s.cfg.OnChange(clusterID, true)
@@ -176,6 +188,7 @@ func (s *Server) unregister(clusterID string, mux *yamux.Session) {
 		}
 	}
 	last := i >= 0 && len(list) == 0
+	delete(s.conns, mux)
 	s.mu.Unlock()
 	if last {
 		s.cfg.OnChange(clusterID, false)
@@ -218,6 +231,9 @@ func (s *Server) Disconnect(clusterID string) bool {
 // handlers to return.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
 	s.closed = true
 	var muxes []*yamux.Session
 	for _, list := range s.sessions {
@@ -240,4 +256,38 @@ func (s *Server) Clusters() []string {
 	}
 	s.mu.Unlock()
 	return slices.DeleteFunc(ids, func(id string) bool { return !s.Connected(id) })
+}
+
+// silentFor is how many keepalive intervals a session may stay silent
+// (the agent pings every interval) before the server closes it.
+const silentFor = 3
+
+// watchdog closes, until the server closes, the sessions that heard
+// nothing from their agent for silentFor keepalive intervals: a dead
+// agent or link. Agents ping every interval, so one goroutine for all
+// sessions replaces a ping loop (a goroutine and two frames per
+// interval) per session.
+func (s *Server) watchdog() {
+	t := time.NewTicker(s.cfg.KeepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		limit := time.Now().Add(-silentFor * s.cfg.KeepAlive).UnixNano()
+		var silent []*yamux.Session
+		s.mu.Lock()
+		for mux, conn := range s.conns {
+			if conn.lastRead.Load() < limit {
+				silent = append(silent, mux)
+			}
+		}
+		s.mu.Unlock()
+		for _, mux := range silent {
+			s.log.Warn("agent silent: closing its session", "remote", mux.RemoteAddr(), "silentFor", silentFor*s.cfg.KeepAlive)
+			mux.Close()
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -18,6 +19,8 @@ import (
 const (
 	wsReadBuffer  = 64 << 10
 	wsWriteBuffer = 256 << 10
+	// wsServerReadBuffer is the server's, per agent session.
+	wsServerReadBuffer = 256
 )
 
 // closeGrace bounds the wait for the close frame on a dying link.
@@ -29,8 +32,9 @@ const closeGrace = time.Second
 type wsConn struct {
 	ws *websocket.Conn
 
-	rmu sync.Mutex
-	r   io.Reader // the message being read; nil between messages
+	rmu      sync.Mutex
+	r        io.Reader    // the message being read; nil between messages
+	lastRead atomic.Int64 // when the peer was last heard from (Unix ns)
 
 	wmu     sync.Mutex // gorilla allows one writer at a time
 	pending []byte     // a yamux data frame header waiting for its body
@@ -46,7 +50,9 @@ var _ net.Conn = (*wsConn)(nil)
 
 func newWSConn(ws *websocket.Conn) *wsConn {
 	ws.SetReadLimit(0) // none: messages are streamed, not buffered whole
-	return &wsConn{ws: ws}
+	c := &wsConn{ws: ws}
+	c.lastRead.Store(time.Now().UnixNano())
+	return c
 }
 
 // Read reads from the current message, moving to the next at its end.
@@ -69,6 +75,9 @@ func (c *wsConn) Read(p []byte) (int, error) {
 			c.r = r
 		}
 		n, err := c.r.Read(p)
+		if n > 0 {
+			c.lastRead.Store(time.Now().UnixNano())
+		}
 		if err == io.EOF {
 			c.r = nil
 			err = nil

@@ -157,7 +157,7 @@ func registerBenchClusters(b *testing.B, n int) []string {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	b.Cleanup(func() { deleteBenchClusters(b, c) })
+	b.Cleanup(func() { deleteLabeledClusters(b, c, "agents") })
 	tokens := make([]string, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -190,11 +190,12 @@ func registerBenchClusters(b *testing.B, n int) []string {
 	return tokens
 }
 
-// deleteBenchClusters deletes what registerBenchClusters made, the
-// server's finalizer included (no agent is left to clean up after).
-func deleteBenchClusters(b *testing.B, c client.Client) {
+// deleteLabeledClusters deletes the clusters and agent tokens with
+// benchLabel=value, the server's finalizer included (no agent is left to
+// clean up after).
+func deleteLabeledClusters(b *testing.B, c client.Client, value string) {
 	ctx := context.Background()
-	sel := client.MatchingLabels{benchLabel: "agents"}
+	sel := client.MatchingLabels{benchLabel: value}
 	_ = c.DeleteAllOf(ctx, &v1.ClusterAgentToken{}, sel)
 	var list v1.ClusterList
 	if err := c.List(ctx, &list, sel); err != nil {

@@ -52,6 +52,7 @@ func runHAReplica(t testing.TB, herd, id, addr, serverURL, dataDir string, extra
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.stop(syscall.SIGKILL) })
+	herdtest.LogOnFailure(t, "replica "+id, r.logs.String)
 	insecure := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	herdtest.Eventually(t, "replica "+id+" ready", 2*time.Minute, func() error {
 		resp, err := insecure.Get("https://" + addr + "/readyz")
