@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -163,5 +165,52 @@ func TestManagementWriter(t *testing.T) {
 
 	if err := (ManagementWriter{Client: c}).WriteStatus(context.Background(), "c-gone", o); err == nil {
 		t.Error("write for a missing cluster: got nil, want an error")
+	}
+}
+
+// TestManagementWriterSkipsWhatIsStored: a write that would change
+// nothing in the stored status (a heartbeat with lastSeen left to the
+// server) sends no request; any difference, or a lastSeen to write, does.
+func TestManagementWriterSkipsWhatIsStored(t *testing.T) {
+	then := metav1.NewTime(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	ready := metav1.Condition{Type: v1.ClusterReady, Status: metav1.ConditionTrue, Reason: ReasonAPIServerReady, Message: "ok", LastTransitionTime: then}
+	stored := &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c-1"}, Status: v1.ClusterStatus{
+		Conditions:        []metav1.Condition{ready, {Type: v1.ClusterConnected, Status: metav1.ConditionTrue, Reason: "AgentConnected", LastTransitionTime: then}},
+		KubernetesVersion: "v1.37.2", NodeCount: 1, Nodes: []v1.ClusterNode{{Name: "n1"}},
+		Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}, LastSeen: &then}}
+	scheme := runtime.NewScheme()
+	if err := v1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	patches := 0
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(stored).WithStatusSubresource(stored).
+		WithInterceptorFuncs(interceptor.Funcs{SubResourcePatch: func(context.Context, client.Client, string, client.Object, client.Patch, ...client.SubResourcePatchOption) error {
+			patches++
+			return nil
+		}}).Build()
+	same := Observed{Ready: ready, KubernetesVersion: "v1.37.2", NodeCount: 1, Nodes: []v1.ClusterNode{{Name: "n1"}},
+		Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2000m")}, LastSeen: then.Add(time.Minute)}
+	same.Ready.LastTransitionTime = metav1.NewTime(then.Add(time.Hour)) // the stored time is kept
+	omit := ManagementWriter{Client: c, OmitLastSeen: true}
+	if err := omit.WriteStatus(context.Background(), "c-1", same); err != nil || patches != 0 {
+		t.Errorf("unchanged status: %d patches (%v), want none", patches, err)
+	}
+	for name, change := range map[string]func(*Observed){
+		"version":   func(o *Observed) { o.KubernetesVersion = "v1.38.0" },
+		"nodes":     func(o *Observed) { o.Nodes = append(o.Nodes, v1.ClusterNode{Name: "n2"}) },
+		"capacity":  func(o *Observed) { o.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("3")} },
+		"not ready": func(o *Observed) { o.Ready.Status = metav1.ConditionFalse },
+		"message":   func(o *Observed) { o.Ready.Message = "slow" },
+	} {
+		patches = 0
+		o := same
+		change(&o)
+		if err := omit.WriteStatus(context.Background(), "c-1", o); err != nil || patches != 1 {
+			t.Errorf("changed %s: %d patches (%v), want 1", name, patches, err)
+		}
+	}
+	patches = 0
+	if err := (ManagementWriter{Client: c}).WriteStatus(context.Background(), "c-1", same); err != nil || patches != 1 {
+		t.Errorf("a new lastSeen: %d patches (%v), want 1", patches, err)
 	}
 }
