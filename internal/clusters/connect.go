@@ -161,9 +161,10 @@ func (m *Manager) newTunnel() error {
 		OnChange: func(key string, connected bool) {
 			m.targets.Delete(key)
 			m.announce(agentKeyPrefix + key)
-			m.connectionChanged(clusterOfKey(key))
 			m.reachChanged(clusterOfKey(key))
 		},
+		// Every change, a second agent's too: connectedAgents shows it.
+		OnCount: func(key string, _ int) { m.connectionChanged(clusterOfKey(key)) },
 		KeepAlive: m.cfg.KeepAlive,
 		Logger:    m.log,
 	})

@@ -21,6 +21,9 @@ const (
 	flapMaxDelay = 30 * time.Second
 	flapQuiet    = time.Minute
 	connWriteQPS = 100
+	// flapWarn changes without a quiet minute make a loop worth a warning
+	// (a cluster with two agents makes four over a server restart).
+	flapWarn = 10
 )
 
 // connLimiter is the rate limiter of connection state writes.
@@ -37,7 +40,7 @@ func newConnQueue() workqueue.TypedRateLimitingInterface[string] {
 
 // connectionChanged queues a write of the cluster's connection state.
 func (m *Manager) connectionChanged(cluster string) {
-	if n := m.connQueue.NumRequeues(cluster); n == 5 {
+	if n := m.connQueue.NumRequeues(cluster); n == flapWarn {
 		m.log.Warn("cluster agent reconnects in a loop: its connection state is written less often", "cluster", cluster)
 	}
 	m.connQueue.AddRateLimited(cluster)

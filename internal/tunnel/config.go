@@ -31,6 +31,11 @@ type ServerConfig struct {
 	// loses its last (false). Calls are serial and in order; it must not
 	// block. Nil: none.
 	OnChange func(clusterID string, connected bool)
+	// OnCount is told the cluster's number of sessions whenever it changes
+	// (after OnChange, when that is told too), for a display of how many
+	// agents are connected. Calls are serial and in order; it must not
+	// block. Nil: none.
+	OnCount func(clusterID string, sessions int)
 	// MaxSessions bounds the live sessions of one cluster (one per agent
 	// replica); a connection past it is refused. Zero: DefaultMaxSessions.
 	MaxSessions int
@@ -67,6 +72,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.OnChange == nil {
 		c.OnChange = func(string, bool) {}
+	}
+	if c.OnCount == nil {
+		c.OnCount = func(string, int) {}
 	}
 	return c
 }

@@ -160,6 +160,7 @@ func (s *Server) register(clusterID string, mux *yamux.Session, conn *wsConn) er
 	}
 	first := len(live) == 0
 	s.sessions[clusterID] = append(live, mux)
+	count := len(s.sessions[clusterID])
 	s.conns[mux] = conn
 	if !s.watching {
 		s.watching = true
@@ -169,6 +170,7 @@ func (s *Server) register(clusterID string, mux *yamux.Session, conn *wsConn) er
 	if first {
 		s.cfg.OnChange(clusterID, true)
 	}
+	s.cfg.OnCount(clusterID, count)
 	return nil
 }
 
@@ -192,6 +194,9 @@ func (s *Server) unregister(clusterID string, mux *yamux.Session) {
 	s.mu.Unlock()
 	if last {
 		s.cfg.OnChange(clusterID, false)
+	}
+	if i >= 0 {
+		s.cfg.OnCount(clusterID, len(list))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -148,7 +149,14 @@ func TestSecondSessionDoesNotEvict(t *testing.T) {
 		return serveTCP(t, func(c net.Conn) { io.WriteString(c, name) })
 	}
 	first, second := backend("first"), backend("second")
-	h := newHarness(t, nil)
+	counts := make(chan int, 10)
+	h := newHarness(t, func(c *ServerConfig) {
+		c.OnCount = func(cluster string, n int) {
+			if cluster == "c1" {
+				counts <- n
+			}
+		}
+	})
 	cfg := h.agentConfig(t, "c1", first)
 	cfg.MinBackoff, cfg.MaxBackoff = time.Hour, time.Hour // no reconnect
 	a := startAgent(t, cfg)
@@ -190,6 +198,21 @@ func TestSecondSessionDoesNotEvict(t *testing.T) {
 	a.waitDisconnect(t)
 	if got := <-h.changes; got != (change{"c1", false}) {
 		t.Errorf("OnChange got %+v when the last session ended, want %+v", got, change{"c1", false})
+	}
+	// OnCount heard every change, the second agent's coming and going too.
+	var got []int
+	for range 4 {
+		select {
+		case n := <-counts:
+			got = append(got, n)
+		case <-time.After(5 * time.Second):
+		}
+	}
+	if len(counts) > 0 {
+		got = append(got, <-counts)
+	}
+	if want := []int{1, 2, 1, 0}; !slices.Equal(got, want) {
+		t.Errorf("OnCount got %v, want %v", got, want)
 	}
 }
 

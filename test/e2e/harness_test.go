@@ -59,9 +59,11 @@ func newEnv(t testing.TB, cluster string) *env {
 
 // waitAgentSince waits until the cluster is Connected by an agent that
 // connected after since (Connected=True left by an earlier test's server
-// is stale; a connection sets lastSeen).
+// is stale; a connection sets lastSeen). lastSeen is stored in whole
+// seconds: an agent back within since's second shows that second.
 func (e *env) waitAgentSince(t testing.TB, cluster string, since time.Time) {
 	t.Helper()
+	since = since.Truncate(time.Second)
 	herdtest.Eventually(t, "the agent of "+cluster+" connected", 30*time.Second, func() error {
 		_, body := e.s.Do(t, "GET", "/v1/clusters/"+cluster, e.admin, nil)
 		var c herdapi.Cluster

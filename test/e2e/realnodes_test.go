@@ -133,6 +133,9 @@ func TestImportOnRealNodes(t *testing.T) {
 		return nil
 	})
 	checkAuthorizedEndpoint(t, e)
+	// checkAuthorizedEndpoint restarted the server: both agents are back,
+	// and the Cluster counts the second one too.
+	waitAgents(t, e, 2, 30*time.Second)
 	deleteNorth()
 }
 
