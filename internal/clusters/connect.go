@@ -164,7 +164,7 @@ func (m *Manager) newTunnel() error {
 			m.reachChanged(clusterOfKey(key))
 		},
 		// Every change, a second agent's too: connectedAgents shows it.
-		OnCount: func(key string, _ int) { m.connectionChanged(clusterOfKey(key)) },
+		OnCount:   func(key string, _ int) { m.connectionChanged(clusterOfKey(key)) },
 		KeepAlive: m.cfg.KeepAlive,
 		Logger:    m.log,
 	})
