@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 		Short: "Run the Herd management server (embedded management cluster unless --kubeconfig is given)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			setGCPercent(logger)
 			cfg.Logger = logger
 			cfg.BootstrapPassword = os.Getenv("HERD_BOOTSTRAP_PASSWORD")
 			cfg.BootstrapOut = cmd.OutOrStdout()
@@ -61,4 +63,22 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.MachineSubnet, "machine-subnet", "", "first three octets of the local machine driver's addresses, in 127/8 (default 127.77.0)")
 	f.StringVar(&debugListen, "debug-listen", "", "loopback HOST:PORT serving Go's runtime profiles at /debug/pprof/ (default: off)")
 	return cmd
+}
+
+// serverGCPercent is the server's garbage collection target unless GOGC
+// is set: a heap grows to 1.5 times what is live rather than twice. Most
+// of a busy server's heap is long-lived (every agent's tunnel session,
+// the management cluster's cache), so the memory saved is large and, at
+// the low allocation rate of idle agents, the extra collections cheap
+// (docs/benchmarks.md, BenchmarkIdleAgents).
+const serverGCPercent = 50
+
+// setGCPercent applies serverGCPercent, unless the GOGC environment
+// variable says otherwise.
+func setGCPercent(logger *slog.Logger) {
+	if v, ok := os.LookupEnv("GOGC"); ok {
+		logger.Debug("garbage collection target from GOGC", "GOGC", v)
+		return
+	}
+	debug.SetGCPercent(serverGCPercent)
 }

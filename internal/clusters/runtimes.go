@@ -44,6 +44,12 @@ type retryAt struct {
 const (
 	startRetry    = 2 * time.Second
 	startRetryMax = 2 * time.Minute
+	// notRegisteredRecheck is how long a cluster with a tunnel but no
+	// registration waits: its registration or tunnel changing starts its
+	// controllers at once (registrationChanged, reachChanged), so this is
+	// only a safety net, and each look costs two reads of the management
+	// cluster.
+	notRegisteredRecheck = 5 * time.Minute
 )
 
 // due reports whether the cluster's controllers may be started now.
@@ -158,7 +164,7 @@ func (m *Manager) syncRuntime(ctx context.Context, cluster string) {
 			if rt.failed[cluster] == nil {
 				m.log.Info("cluster has not registered: its controllers start when it does", "cluster", cluster)
 			}
-			m.queue.AddAfter(cluster, rt.startFailedFor(cluster, time.Now(), startRetryMax))
+			m.queue.AddAfter(cluster, rt.startFailedFor(cluster, time.Now(), notRegisteredRecheck))
 			return
 		}
 		if err != nil {

@@ -17,6 +17,9 @@ const (
 	maxStreamWindow = 16 << 20
 	// acceptBacklog bounds streams opened but not yet accepted.
 	acceptBacklog = 256
+	// serverAcceptBacklog is acceptBacklog of the server's agent sessions
+	// (serverMuxConfig).
+	serverAcceptBacklog = 64
 	// streamOpenTimeout closes a session whose peer does not acknowledge a
 	// new stream in time.
 	streamOpenTimeout = 30 * time.Second
@@ -44,9 +47,16 @@ func muxConfig(keepAlive time.Duration, log *slog.Logger) *yamux.Config {
 // serverMuxConfig is muxConfig for the server end of agent sessions: it
 // sends no pings of its own. It answers the agent's, and Server's
 // watchdog closes a session that stays silent.
+//
+// Its accept backlog is serverAcceptBacklog: the server accepts no streams
+// from agents, so the backlog only bounds what a misbehaving agent can
+// queue there and, as yamux uses it for both, how many streams the server
+// has opened that the agent has not acknowledged yet. A backlog costs 8
+// bytes a slot in every session.
 func serverMuxConfig(keepAlive time.Duration, log *slog.Logger) *yamux.Config {
 	c := muxConfig(keepAlive, log)
 	c.EnableKeepAlive = false
+	c.AcceptBacklog = serverAcceptBacklog
 	return c
 }
 

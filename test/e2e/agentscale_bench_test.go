@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -50,7 +51,8 @@ func BenchmarkIdleAgents(b *testing.B) {
 	// baseline is taken once it has them in its cache and settled.
 	debug := freeAddr(b, "127.0.0.1")
 	srv := runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir, "--debug-listen", debug)
-	tokens := registerBenchClusters(b, n)
+	mgmt := benchClient(b)
+	tokens := registerBenchClusters(b, mgmt, n)
 	time.Sleep(30 * time.Second)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(srv.ca(b))
@@ -82,6 +84,10 @@ func BenchmarkIdleAgents(b *testing.B) {
 	b.ReportMetric(time.Since(begin).Seconds(), "s-to-connect-all")
 	say("all %d connected in %v", n, time.Since(begin).Round(time.Millisecond))
 
+	// The Connected writes (connWriteQPS a second) are part of connecting;
+	// idle begins once every Cluster says so.
+	waitMarkedConnected(b, mgmt, "agents", n, 10*time.Minute)
+	say("every Cluster marked Connected %v after the first agent dialed", time.Since(begin).Round(time.Millisecond))
 	time.Sleep(30 * time.Second) // idle
 	cpu0, at0 := procCPU(b, srv.cmd.Process.Pid), time.Now()
 	time.Sleep(30 * time.Second)
@@ -102,8 +108,11 @@ func BenchmarkIdleAgents(b *testing.B) {
 	restarted := time.Now()
 	srv = runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir, "--debug-listen", debug)
 	ready := time.Now()
+	var profiled sync.WaitGroup
+	profiled.Go(func() { saveProfiles(b, debug, "restart", "profile?seconds=10") })
 	waitCount(b, "every agent back", &connected, int64(n), 10*time.Minute)
 	b.ReportMetric(time.Since(ready).Seconds(), "s-back-after-ready")
+	profiled.Wait()
 	say("restart: stopped in %v, ready %v later, every agent back %v after ready",
 		restarted.Sub(stopped).Round(time.Millisecond), ready.Sub(restarted).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
 	b.ReportMetric(0, "ns/op")
@@ -130,7 +139,7 @@ func saveProfiles(b *testing.B, debug, stage string, names ...string) {
 		}
 		file := filepath.Join(dir, stage+"-"+strings.NewReplacer("?", "-", "=", "").Replace(name))
 		if err := os.WriteFile(file, data, 0o600); err != nil {
-			b.Fatal(err)
+			b.Logf("profile %s: %v", name, err) // also from another goroutine
 		}
 	}
 }
@@ -147,15 +156,7 @@ func waitCount(b *testing.B, what string, n *atomic.Int64, want int64, timeout t
 // registerBenchClusters creates n Clusters with an agent token each, as
 // registration leaves them, and returns the tokens. They are deleted when
 // the benchmark ends.
-func registerBenchClusters(b *testing.B, n int) []string {
-	scheme, err := store.Scheme()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := client.New(restConfigTB(b, clusters.Get("mgmt").KubeconfigPath()), client.Options{Scheme: scheme})
-	if err != nil {
-		b.Fatal(err)
-	}
+func registerBenchClusters(b *testing.B, c client.Client, n int) []string {
 	ctx := context.Background()
 	b.Cleanup(func() { deleteLabeledClusters(b, c, "agents") })
 	tokens := make([]string, n)
@@ -188,6 +189,43 @@ func registerBenchClusters(b *testing.B, n int) []string {
 		b.Fatalf("register the benchmark's clusters: %v", err)
 	}
 	return tokens
+}
+
+// benchClient reaches the shared management cluster.
+func benchClient(b *testing.B) client.Client {
+	scheme, err := store.Scheme()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.New(restConfigTB(b, clusters.Get("mgmt").KubeconfigPath()), client.Options{Scheme: scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// waitMarkedConnected waits until n Clusters with benchLabel=value have
+// Connected=True.
+func waitMarkedConnected(b *testing.B, c client.Client, value string, n int, timeout time.Duration) {
+	b.Helper()
+	for deadline := time.Now().Add(timeout); ; time.Sleep(2 * time.Second) {
+		var list v1.ClusterList
+		if err := c.List(context.Background(), &list, client.MatchingLabels{benchLabel: value}); err != nil {
+			b.Fatal(err)
+		}
+		marked := 0
+		for _, cl := range list.Items {
+			if meta.IsStatusConditionTrue(cl.Status.Conditions, v1.ClusterConnected) {
+				marked++
+			}
+		}
+		if marked >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out waiting for every Cluster to be marked Connected: %d of %d", marked, n)
+		}
+	}
 }
 
 // deleteLabeledClusters deletes the clusters and agent tokens with

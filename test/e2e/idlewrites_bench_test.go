@@ -24,7 +24,6 @@ import (
 	"herd.dev/herd/internal/agent"
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/server"
-	"herd.dev/herd/internal/store"
 	"herd.dev/herd/internal/tokencopy"
 	"herd.dev/herd/internal/wellknown"
 )
@@ -58,14 +57,7 @@ func BenchmarkIdleWrites(b *testing.B) {
 	admin := front.Login(b, "admin", herdtest.BootstrapPassword)
 	kubeconfig := benchAgentKubeconfig(b)
 
-	scheme, err := store.Scheme()
-	if err != nil {
-		b.Fatal(err)
-	}
-	mgmt, err := client.New(restConfigTB(b, clusters.Get("mgmt").KubeconfigPath()), client.Options{Scheme: scheme})
-	if err != nil {
-		b.Fatal(err)
-	}
+	mgmt := benchClient(b)
 	const label = "writes"
 	names := make([]string, n)
 	ctx, cancel := context.WithCancel(context.Background())
