@@ -79,6 +79,9 @@ type Config struct {
 	// RequestReadTimeout and RequestWriteTimeout bound requests that do
 	// not stream. Zero: 30 s and one minute.
 	RequestReadTimeout, RequestWriteTimeout time.Duration
+	// Metrics serves GET /metrics (Prometheus) to callers with the global
+	// right to get metrics. Nil: no /metrics.
+	Metrics http.Handler
 
 	// Logger and Audit receive the log and the audit lines. Nil: discard.
 	Logger, Audit *slog.Logger

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/certs"
 
@@ -25,6 +26,11 @@ func (a *API) routes() http.Handler {
 		_, _ = w.Write([]byte("ok"))
 	})
 	mux.HandleFunc("GET /readyz", a.handleReadyz)
+	if a.cfg.Metrics != nil {
+		mux.HandleFunc("GET /metrics", a.allowed("get", "metrics", func(w http.ResponseWriter, r *http.Request, _ *authn.Identity) {
+			a.cfg.Metrics.ServeHTTP(w, r)
+		}))
+	}
 
 	mux.HandleFunc("POST /v1/login", login.handleLogin)
 	mux.HandleFunc("POST /v1/logout", a.authed(login.handleLogout))

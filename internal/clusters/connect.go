@@ -77,6 +77,19 @@ func clusterOfKey(key string) string {
 // tunnel to this replica.
 func (m *Manager) Connected(c *v1.Cluster) bool { return m.tunnel.Connected(sessionKey(c)) }
 
+// AgentSessions is the number of the cluster's agent tunnels this
+// replica holds.
+func (m *Manager) AgentSessions(c *v1.Cluster) int { return m.tunnel.Sessions(sessionKey(c)) }
+
+// ReplicaID names this replica as Cluster owners name it; "" when Herd
+// runs as one replica without owners.
+func (m *Manager) ReplicaID() string {
+	if m.cfg.Replicas == nil {
+		return ""
+	}
+	return m.cfg.Replicas.ID()
+}
+
 // Reachable reports whether the cluster can be reached from this replica:
 // through its agent's tunnel, or else through the node tunnel of one of
 // its control-plane machines, here or at a peer.

@@ -22,7 +22,8 @@ func (s *Server) routes() (http.Handler, error) {
 		LoginFailureLimit: s.cfg.LoginFailureLimit, LoginFailureWindow: s.cfg.LoginFailureWindow,
 		MaxConcurrentLogins: s.cfg.MaxConcurrentLogins, MaxLoginFlows: s.cfg.MaxLoginFlows, MaxTokensPerUser: s.cfg.MaxTokensPerUser,
 		RequestReadTimeout: s.cfg.RequestReadTimeout, RequestWriteTimeout: s.cfg.RequestWriteTimeout,
-		Logger: s.cfg.Logger, Audit: s.audit, Now: s.now,
+		Metrics: s.metricsHandler(),
+		Logger:  s.cfg.Logger, Audit: s.audit, Now: s.now,
 	})
 	if err != nil {
 		return nil, err

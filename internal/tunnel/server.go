@@ -31,6 +31,7 @@ type Server struct {
 	watching bool // the watchdog runs
 	stop     chan struct{}
 	active   sync.WaitGroup // sessions (and connect handlers) not yet ended
+	accepted atomic.Uint64  // sessions registered so far
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -170,6 +171,7 @@ func (s *Server) register(clusterID string, mux *yamux.Session, conn *wsConn) er
 	if first {
 		s.cfg.OnChange(clusterID, true)
 	}
+	s.accepted.Add(1)
 	s.cfg.OnCount(clusterID, count)
 	return nil
 }
@@ -208,6 +210,10 @@ func (s *Server) live(clusterID string) []*yamux.Session {
 	slices.Reverse(list)
 	return slices.DeleteFunc(list, (*yamux.Session).IsClosed)
 }
+
+// Accepted is the number of sessions the server has registered since it
+// started (a counter).
+func (s *Server) Accepted() uint64 { return s.accepted.Load() }
 
 // Connected reports whether the cluster has a live session.
 func (s *Server) Connected(clusterID string) bool {

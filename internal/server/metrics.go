@@ -1,0 +1,102 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
+)
+
+// metricsHandler serves this replica's Prometheus metrics from a registry
+// of its own (no global state): Go and process metrics, and the clusters
+// as this replica sees them. The API puts it behind a global right (get
+// metrics), which the admin role holds.
+func (s *Server) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&clusterMetrics{s: s},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herd_tunnel_sessions_accepted_total",
+			Help: "Agent tunnel sessions this replica has accepted since it started.",
+		}, func() float64 { return float64(s.clusters.Tunnel().Accepted()) }),
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 2,
+		Timeout:             30 * time.Second,
+	})
+}
+
+var (
+	clusterOwnerDesc = prometheus.NewDesc("herd_cluster_owner",
+		"1 for the replica that runs the cluster's controllers, as the Cluster names it (replicas only).",
+		[]string{"cluster", "replica"}, nil)
+	clusterConnectedDesc = prometheus.NewDesc("herd_cluster_connected",
+		"Whether the cluster's Connected condition is True (an agent's tunnel is up at some replica).",
+		[]string{"cluster"}, nil)
+	clusterReadyDesc = prometheus.NewDesc("herd_cluster_ready",
+		"Whether the cluster's Ready condition is True (its kube-apiserver answers /readyz).",
+		[]string{"cluster"}, nil)
+	tunnelSessionsDesc = prometheus.NewDesc("herd_tunnel_sessions",
+		"Agent tunnel sessions of the cluster that this replica holds.",
+		[]string{"cluster"}, nil)
+	clustersOwnedDesc = prometheus.NewDesc("herd_clusters_owned",
+		"Clusters whose controllers this replica runs, as the Clusters name their owner (replicas only).",
+		nil, nil)
+)
+
+// clusterMetrics reads the clusters from the cache at each scrape.
+type clusterMetrics struct{ s *Server }
+
+var _ prometheus.Collector = (*clusterMetrics)(nil)
+
+func (c *clusterMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{clusterOwnerDesc, clusterConnectedDesc, clusterReadyDesc, tunnelSessionsDesc, clustersOwnedDesc} {
+		ch <- d
+	}
+}
+
+func (c *clusterMetrics) Collect(ch chan<- prometheus.Metric) {
+	var list v1.ClusterList
+	if err := c.s.cache.List(c.s.baseCtx, &list, client.UnsafeDisableDeepCopy); err != nil { // read only
+		ch <- prometheus.NewInvalidMetric(clusterConnectedDesc, err)
+		return
+	}
+	self := c.s.clusters.ReplicaID()
+	owned := 0
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for i := range list.Items {
+		cl := &list.Items[i]
+		if owner := cl.Status.Owner; owner != "" {
+			gauge(clusterOwnerDesc, 1, cl.Name, owner)
+			if owner == self {
+				owned++
+			}
+		}
+		gauge(clusterConnectedDesc, boolValue(meta.IsStatusConditionTrue(cl.Status.Conditions, v1.ClusterConnected)), cl.Name)
+		gauge(clusterReadyDesc, boolValue(meta.IsStatusConditionTrue(cl.Status.Conditions, v1.ClusterReady)), cl.Name)
+		gauge(tunnelSessionsDesc, float64(c.s.clusters.AgentSessions(cl)), cl.Name)
+	}
+	if self != "" {
+		gauge(clustersOwnedDesc, float64(owned))
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
