@@ -7,13 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -68,45 +64,16 @@ func TestMetrics(t *testing.T) {
 		_ = c.Patch(context.Background(), cl, patch)
 	})
 
-	scrape := func(t *testing.T) map[string]*dto.MetricFamily {
-		t.Helper()
-		resp, body := s.DoResponse(t, "GET", "/metrics", admin, nil)
-		herdtest.Expect(t, "/metrics", resp.StatusCode, body, http.StatusOK)
-		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-			t.Errorf("Content-Type %q", ct)
-		}
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
-		if err != nil {
-			t.Fatalf("/metrics does not parse: %v", err)
-		}
-		return families
-	}
-	value := func(f map[string]*dto.MetricFamily, metric string, labels ...string) (float64, bool) {
-		for _, m := range f[metric].GetMetric() {
-			got := map[string]string{}
-			for _, l := range m.GetLabel() {
-				got[l.GetName()] = l.GetValue()
-			}
-			match := true
-			for i := 0; i+1 < len(labels); i += 2 {
-				match = match && got[labels[i]] == labels[i+1]
-			}
-			if match {
-				return m.GetGauge().GetValue() + m.GetCounter().GetValue(), true
-			}
-		}
-		return 0, false
-	}
-	want := func(what, metric string, v float64, labels ...string) func(map[string]*dto.MetricFamily) error {
-		return func(f map[string]*dto.MetricFamily) error {
-			if got, ok := value(f, metric, labels...); !ok || got != v {
+	scrape := func(t *testing.T) herdtest.Metrics { return herdtest.ScrapeMetrics(t, s, admin) }
+	want := func(what, metric string, v float64, labels ...string) func(herdtest.Metrics) error {
+		return func(f herdtest.Metrics) error {
+			if got, ok := f.Value(metric, labels...); !ok || got != v {
 				return fmt.Errorf("%s: %s%v = %v (found %v), want %v", what, metric, labels, got, ok, v)
 			}
 			return nil
 		}
 	}
-	eventually := func(t *testing.T, what string, checks ...func(map[string]*dto.MetricFamily) error) {
+	eventually := func(t *testing.T, what string, checks ...func(herdtest.Metrics) error) {
 		t.Helper()
 		herdtest.Eventually(t, what, 30*time.Second, func() error {
 			f := scrape(t)
@@ -125,13 +92,13 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/metrics has no %s", name)
 		}
 	}
-	accepted, _ := value(first, "herd_tunnel_sessions_accepted_total")
+	accepted, _ := first.Value("herd_tunnel_sessions_accepted_total")
 	eventually(t, "the cluster owned by this replica, no agent yet",
 		want("owner", "herd_cluster_owner", 1, "cluster", cl.Name, "replica", "metrics-a"),
 		want("connected", "herd_cluster_connected", 0, "cluster", cl.Name),
 		want("sessions", "herd_tunnel_sessions", 0, "cluster", cl.Name),
-		func(f map[string]*dto.MetricFamily) error {
-			if n, _ := value(f, "herd_clusters_owned"); n < 1 {
+		func(f herdtest.Metrics) error {
+			if n, _ := f.Value("herd_clusters_owned"); n < 1 {
 				return fmt.Errorf("herd_clusters_owned %v, want at least 1", n)
 			}
 			return nil

@@ -198,6 +198,8 @@ func TestReplicas(t *testing.T) {
 		}
 	}
 
+	checkOwnerMetrics(t, order, names, e.admin, pool)
+
 	sampler := startOwnerSampler(t, names)
 	time.Sleep(5 * time.Second) // settle
 
@@ -282,4 +284,42 @@ func tunnelHolder(t *testing.T, replicas []*haReplica, cluster string) *haReplic
 		t.Fatalf("no replica logged the agent of %s connecting", cluster)
 	}
 	return holder
+}
+
+// checkOwnerMetrics: every replica's /metrics names the owner the Cluster
+// names, and of each cluster's one agent exactly one replica counts the
+// tunnel.
+func checkOwnerMetrics(t *testing.T, order []*haReplica, names []string, admin string, pool *x509.CertPool) {
+	t.Helper()
+	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
+	herdtest.Eventually(t, "every replica's metrics agree on owners and tunnels", 15*time.Second, func() error {
+		sessions := map[string]float64{}
+		for _, r := range order {
+			s := &herdtest.Server{URL: "https://" + r.addr, Client: &http.Client{Timeout: time.Minute,
+				Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}}
+			m := herdtest.ScrapeMetrics(t, s, admin)
+			for _, name := range names {
+				owner := mgmt.Run(t, "get", "clusters.management.herd.dev", name, "-o", "jsonpath={.status.owner}")
+				if v, ok := m.Value("herd_cluster_owner", "cluster", name, "replica", owner); owner == "" || !ok || v != 1 {
+					return fmt.Errorf("%s: herd_cluster_owner of %s with replica %q: %v %v", r.id, name, owner, v, ok)
+				}
+				if v, _ := m.Value("herd_cluster_connected", "cluster", name); v != 1 {
+					return fmt.Errorf("%s: herd_cluster_connected of %s is %v", r.id, name, v)
+				}
+				n, _ := m.Value("herd_tunnel_sessions", "cluster", name)
+				sessions[name] += n
+			}
+			if r.id == mgmt.Run(t, "get", "clusters.management.herd.dev", names[0], "-o", "jsonpath={.status.owner}") {
+				if n, _ := m.Value("herd_clusters_owned"); n < 1 {
+					return fmt.Errorf("%s owns %s but herd_clusters_owned is %v", r.id, names[0], n)
+				}
+			}
+		}
+		for _, name := range names {
+			if sessions[name] != 1 {
+				return fmt.Errorf("%s: the replicas count %v tunnel sessions, want its agent's 1", name, sessions[name])
+			}
+		}
+		return nil
+	})
 }
