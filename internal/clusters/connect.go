@@ -21,39 +21,50 @@ import (
 	"herd.dev/herd/internal/tunnel"
 )
 
-// setConnected records the tunnel's current state in the Cluster's
-// Connected condition and lastSeen, then starts or stops the cluster's
-// controllers. Calls are serialized and read the state themselves, so the
-// last one wins with the truth.
+// setConnected records the tunnels' current state in the Cluster's
+// Connected condition, connectedAgents (the agent tunnels of this replica
+// and, by their announcements, of its peers) and lastSeen, then starts or
+// stops the cluster's controllers. Calls are serialized and read the
+// state themselves, so the last one wins with the truth; a replica whose
+// view was behind a peer's announcement is corrected by the liveness
+// check (reassertConnected).
 func (m *Manager) setConnected(cluster string) {
 	mu := &m.connectedMu[stripe(cluster, len(m.connectedMu))]
 	mu.Lock()
 	defer mu.Unlock()
 	var c v1.Cluster
-	connected := m.cache.Get(m.cfg.Context, client.ObjectKey{Name: cluster}, &c) == nil && m.Connected(&c)
-	if !connected && c.UID != "" && m.peers != nil {
-		if _, ok := m.peers.Holder(agentKeyPrefix + sessionKey(&c)); ok {
-			m.syncRuntime(m.cfg.Context, cluster) // the agent moved to a peer, which records it
-			return
-		}
+	if m.cache.Get(m.cfg.Context, client.ObjectKey{Name: cluster}, &c) != nil {
+		c = v1.Cluster{} // gone: nothing to write, the apply fails as NotFound
 	}
 	// Not cancelled with the server: its last word at shutdown counts.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.cfg.Context), 5*time.Second)
 	defer cancel()
+	cond, agents := m.connectionState(&c)
+	extra := map[string]any{"lastSeen": metav1.NewTime(m.now()), "connectedAgents": int32(agents)}
+	if err := m.applyClusterCondition(ctx, cluster, ownerTunnel, cond, extra, false); err != nil && !apierrors.IsNotFound(err) {
+		m.log.Warn("failed to record the tunnel state", "cluster", cluster, "connected", cond.Status, "err", err)
+	}
+	m.syncRuntime(m.cfg.Context, cluster)
+}
+
+// connectionState is the cluster's Connected condition and agent tunnel
+// count as this replica sees them: its own tunnels and its peers'.
+func (m *Manager) connectionState(c *v1.Cluster) (metav1.Condition, int) {
 	cond := metav1.Condition{Type: v1.ClusterConnected, Status: metav1.ConditionFalse, Reason: "AgentDisconnected",
 		Message: "no agent tunnel"}
+	if c.UID == "" {
+		return cond, 0
+	}
+	key := sessionKey(c)
+	agents := m.tunnel.Sessions(key) + m.peerAgents(key)
 	switch {
-	case connected:
+	case agents > 0:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "AgentConnected", "the agent's tunnel is up"
-	case c.UID != "" && m.nodeTunnel.Connected(sessionKey(&c)):
+	case m.nodeTunnel.Connected(key) || m.peerNodeTunnel(key):
 		cond.Reason, cond.Message = "NodeAgentOnly",
 			"no cluster agent is connected; Herd reaches the cluster through a node agent's fallback tunnel"
 	}
-	extra := map[string]any{"lastSeen": metav1.NewTime(m.now()), "connectedAgents": int32(m.tunnel.Sessions(sessionKey(&c)))}
-	if err := m.applyClusterCondition(ctx, cluster, ownerTunnel, cond, extra, false); err != nil && !apierrors.IsNotFound(err) {
-		m.log.Warn("failed to record the tunnel state", "cluster", cluster, "connected", connected, "err", err)
-	}
-	m.syncRuntime(m.cfg.Context, cluster)
+	return cond, agents
 }
 
 // stripe maps a name to one of n locks.

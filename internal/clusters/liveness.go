@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,26 +28,46 @@ const (
 )
 
 // CheckLiveness runs on every replica until ctx ends: each replica
-// re-asserts Connected for the tunnels it holds (another replica that lost
-// the agent may have written False after the agent moved here), and the
-// leader marks agents that no replica holds as lost.
+// re-asserts Connected and the count of agent tunnels for the tunnels it
+// holds (another replica that lost the agent may have written False after
+// the agent moved here, or counted before a peer's announcement came), and
+// the leader marks agents that no replica holds as lost.
 func (m *Manager) CheckLiveness(ctx context.Context) error {
 	t := time.NewTicker(livenessEvery)
 	defer t.Stop()
 	unheld := map[string]time.Time{} // cluster -> since when the leader saw no replica hold it
+	var blind []string               // replicas the leader could not see last time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 			m.reassertConnected(ctx)
-			if m.cfg.IsLeader() {
-				m.markLostAgents(ctx, unheld)
-			} else {
+			unlinked := m.unlinked()
+			switch {
+			case !m.cfg.IsLeader():
 				clear(unheld)
+			case len(unlinked) > 0:
+				// What those replicas hold is out of sight: an agent there
+				// is not lost. They write its state themselves.
+				if !slices.Equal(unlinked, blind) {
+					m.log.Warn("no peer link to some ready replicas: agents are not marked lost meanwhile", "unlinked", unlinked)
+				}
+				clear(unheld)
+			default:
+				m.markLostAgents(ctx, unheld)
 			}
+			blind = unlinked
 		}
 	}
+}
+
+// unlinked lists the ready replicas this one has no peer link to.
+func (m *Manager) unlinked() []string {
+	if m.peers == nil {
+		return nil
+	}
+	return m.peers.Unlinked()
 }
 
 // reassertConnected keeps, for each tunnel held here, Connected=True and
@@ -64,7 +85,9 @@ func (m *Manager) reassertConnected(ctx context.Context) {
 			continue
 		}
 		stale := c.Status.LastSeen == nil || now.Sub(c.Status.LastSeen.Time) >= lastSeenRefresh
-		if stale || !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
+		// A count written from a view behind a peer's announcement.
+		miscounted := int(c.Status.ConnectedAgents) != m.AgentSessions(&c)+m.peerAgents(sessionKey(&c))
+		if stale || miscounted || !meta.IsStatusConditionTrue(c.Status.Conditions, v1.ClusterConnected) {
 			m.connQueue.AddRateLimited(c.Name) // also starts the controllers
 		} else if m.cfg.Replicas == nil {
 			m.syncRuntime(m.cfg.Context, c.Name) // with replicas, RunOwnership's resync does

@@ -66,14 +66,15 @@ func (m *Manager) heldKeys() []string {
 	return keys
 }
 
-func (m *Manager) holds(key string) bool {
+// holds counts the sessions of a peer key that this replica holds.
+func (m *Manager) holds(key string) int {
 	if s, ok := strings.CutPrefix(key, agentKeyPrefix); ok {
-		return m.tunnel.Connected(s)
+		return m.tunnel.Sessions(s)
 	}
 	if s, ok := strings.CutPrefix(key, nodeKeyPrefix); ok {
-		return m.nodeTunnel.Connected(s)
+		return m.nodeTunnel.Sessions(s)
 	}
-	return false
+	return 0
 }
 
 // dialHeld dials, for a peer, through a tunnel this replica holds.
@@ -102,6 +103,25 @@ func (m *Manager) peerHolds(session string) bool {
 	_, agent := m.peers.Holder(agentKeyPrefix + session)
 	_, node := m.peers.Holder(nodeKeyPrefix + session)
 	return agent || node
+}
+
+// peerAgents counts the agent tunnels of the session key that the linked
+// peers hold.
+func (m *Manager) peerAgents(session string) int {
+	if m.peers == nil {
+		return 0
+	}
+	return m.peers.Sessions(agentKeyPrefix + session)
+}
+
+// peerNodeTunnel reports whether a peer holds a node tunnel of the
+// session key.
+func (m *Manager) peerNodeTunnel(session string) bool {
+	if m.peers == nil {
+		return false
+	}
+	_, ok := m.peers.Holder(nodeKeyPrefix + session)
+	return ok
 }
 
 // dialPeers dials through a peer's agent tunnel of the session key, or

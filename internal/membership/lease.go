@@ -3,6 +3,7 @@ package membership
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -117,8 +118,13 @@ func (m *Membership) renew(ctx context.Context) {
 	if err == nil && (l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != m.holder()) {
 		err, lost = fmt.Errorf("the lease is held by %v", ptr.Deref(l.Spec.HolderIdentity, "nobody")), true
 	}
+	partial, unlinked := m.partialAt(start)
 	if err == nil {
 		m.fill(l, start)
+		delete(l.Annotations, AnnotationUnlinked)
+		if partial {
+			l.Annotations[AnnotationUnlinked] = strings.Join(unlinked, ",")
+		}
 		_, err = m.leases().Update(rctx, l, metav1.UpdateOptions{})
 	}
 	if err != nil {
@@ -136,6 +142,40 @@ func (m *Membership) renew(ctx context.Context) {
 		return
 	}
 	m.renewedAt(start)
+	m.setPartial(partial, unlinked)
+}
+
+// partialAt reports whether this replica, at now, has missed a peer link
+// for PartialAfter, and to which replicas.
+func (m *Membership) partialAt(now time.Time) (bool, []string) {
+	if m.cfg.Unlinked == nil {
+		return false, nil
+	}
+	unlinked := m.cfg.Unlinked()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case len(unlinked) == 0:
+		m.unlinkedSince = time.Time{}
+	case m.unlinkedSince.IsZero():
+		m.unlinkedSince = now
+	}
+	return len(unlinked) > 0 && now.Sub(m.unlinkedSince) >= PartialAfter, unlinked
+}
+
+// setPartial records what this replica's Lease now says.
+func (m *Membership) setPartial(partial bool, unlinked []string) {
+	m.mu.Lock()
+	was := m.partial
+	m.partial = partial
+	m.mu.Unlock()
+	switch {
+	case partial && !was:
+		m.log.Warn("this replica has had no peer link to some ready replicas for "+PartialAfter.String()+
+			": it leaves cluster ownership to the replicas linked to every other", "unlinked", unlinked)
+	case !partial && was:
+		m.log.Info("this replica is linked to every ready replica again: it may own clusters")
+	}
 }
 
 // Leave stops this replica counting itself ready, ahead of stopping: its

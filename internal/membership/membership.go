@@ -32,13 +32,20 @@ const (
 	LabelReplica = "herd.dev/replica"
 	// AnnotationPeerAddress is the HOST:PORT of the replica's peer listener.
 	AnnotationPeerAddress = "herd.dev/peer-address"
-	leasePrefix           = "herd-replica-"
+	// AnnotationUnlinked names, comma-separated, the ready replicas that a
+	// partial replica has had no peer link to for PartialAfter.
+	AnnotationUnlinked = "herd.dev/unlinked-peers"
+	leasePrefix        = "herd-replica-"
 )
 
 // Defaults of the zero values in Config.
 const (
 	DefaultLeaseDuration = 4 * time.Second
 )
+
+// PartialAfter is how long a replica may miss a peer link (a link being
+// set up, or dialed again after a failure) before it counts as partial.
+const PartialAfter = 10 * time.Second
 
 // ErrConfig prefixes configuration errors.
 var ErrConfig = errors.New("membership: invalid configuration")
@@ -62,6 +69,12 @@ type Config struct {
 	// OnChange is told when the ready replicas change (or this replica's
 	// own readiness does). It must not block. Nil: none.
 	OnChange func()
+	// Unlinked lists the ready replicas this one has no peer link to. A
+	// replica that has had some for PartialAfter is partial: it says so in
+	// its Lease, and Owner gives clusters only to replicas that are not
+	// partial while any is ready, since a partial replica may not reach a
+	// tunnel that one of those holds. Nil: never partial.
+	Unlinked func() []string
 	// Logger receives structured logs. Nil: discard.
 	Logger *slog.Logger
 	// Now is the clock. Nil: time.Now.
@@ -86,6 +99,8 @@ func (c *Config) Validate() error {
 // Member is a ready replica.
 type Member struct {
 	ID, PeerAddress string
+	// Partial: it has no peer link to some ready replicas (Config.Unlinked).
+	Partial bool
 }
 
 // Membership is this replica's Lease and its view of the others.
@@ -99,6 +114,10 @@ type Membership struct {
 	renewed  time.Time            // start of this replica's last successful renewal
 	ready    []Member             // last reported ready replicas
 	stopping bool
+	// unlinkedSince is when this replica began to miss a peer link (zero:
+	// it misses none); partial is what its Lease says now.
+	unlinkedSince time.Time
+	partial       bool
 	// acquiring is set while a lost Lease is being taken back.
 	acquiring atomic.Bool
 }
@@ -106,6 +125,7 @@ type Membership struct {
 // observed is another replica's Lease as this one saw it change.
 type observed struct {
 	peerAddress string
+	partial     bool
 	holder      string
 	renewTime   time.Time // as written
 	changedAt   time.Time // local time this replica saw it change
@@ -205,7 +225,8 @@ func (m *Membership) observe(obj any, deleted bool) {
 	case deleted:
 		delete(m.seen, id)
 	default:
-		o := &observed{peerAddress: l.Annotations[AnnotationPeerAddress], changedAt: m.cfg.Now(), duration: m.cfg.LeaseDuration}
+		o := &observed{peerAddress: l.Annotations[AnnotationPeerAddress], partial: l.Annotations[AnnotationUnlinked] != "",
+			changedAt: m.cfg.Now(), duration: m.cfg.LeaseDuration}
 		if l.Spec.HolderIdentity != nil {
 			o.holder = *l.Spec.HolderIdentity
 		}
@@ -295,29 +316,38 @@ func (m *Membership) Ready() []Member {
 	defer m.mu.Unlock()
 	var out []Member
 	if healthy {
-		out = append(out, Member{ID: m.cfg.ID, PeerAddress: m.cfg.PeerAddress})
+		out = append(out, Member{ID: m.cfg.ID, PeerAddress: m.cfg.PeerAddress, Partial: m.partial})
 	}
 	for id, o := range m.seen {
 		if m.fresh(o) {
-			out = append(out, Member{ID: id, PeerAddress: o.peerAddress})
+			out = append(out, Member{ID: id, PeerAddress: o.peerAddress, Partial: o.partial})
 		}
 	}
 	slices.SortFunc(out, func(a, b Member) int { return cmpString(a.ID, b.ID) })
 	return out
 }
 
-func (m *Membership) readyIDs() []string {
-	var ids []string
+// owners lists the replicas that may own clusters: the ready ones that
+// are not partial, or when every ready one is, all of them.
+func (m *Membership) owners() []string {
+	var all, linked []string
 	for _, r := range m.Ready() {
-		ids = append(ids, r.ID)
+		all = append(all, r.ID)
+		if !r.Partial {
+			linked = append(linked, r.ID)
+		}
 	}
-	return ids
+	if len(linked) > 0 {
+		return linked
+	}
+	return all
 }
 
-// Owner is the ready replica that should own key (a cluster): the one
-// with the highest rendezvous score. Empty when no replica is ready.
+// Owner is the replica that should own key (a cluster): of the ready
+// replicas that are not partial (or all, when every one is), the one with
+// the highest rendezvous score. Empty when no replica is ready.
 func (m *Membership) Owner(key string) string {
-	return Owner(m.readyIDs(), key)
+	return Owner(m.owners(), key)
 }
 
 func cmpString(a, b string) int {

@@ -53,6 +53,9 @@ var (
 	clustersOwnedDesc = prometheus.NewDesc("herd_clusters_owned",
 		"Clusters whose controllers this replica runs, as the Clusters name their owner (replicas only).",
 		nil, nil)
+	peerLinkDesc = prometheus.NewDesc("herd_peer_link_up",
+		"Whether this replica's peer link to a ready replica is up (replicas only); a replica missing one for long leaves cluster ownership to the others.",
+		[]string{"peer"}, nil)
 )
 
 // clusterMetrics reads the clusters from the cache at each scrape.
@@ -61,7 +64,7 @@ type clusterMetrics struct{ s *Server }
 var _ prometheus.Collector = (*clusterMetrics)(nil)
 
 func (c *clusterMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{clusterOwnerDesc, clusterConnectedDesc, clusterReadyDesc, tunnelSessionsDesc, clustersOwnedDesc} {
+	for _, d := range []*prometheus.Desc{clusterOwnerDesc, clusterConnectedDesc, clusterReadyDesc, tunnelSessionsDesc, clustersOwnedDesc, peerLinkDesc} {
 		ch <- d
 	}
 }
@@ -91,6 +94,14 @@ func (c *clusterMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	if self != "" {
 		gauge(clustersOwnedDesc, float64(owned))
+	}
+	if p := c.s.clusters.Peers(); p != nil {
+		for _, id := range p.Linked() {
+			gauge(peerLinkDesc, 1, id)
+		}
+		for _, id := range p.Unlinked() {
+			gauge(peerLinkDesc, 0, id)
+		}
 	}
 }
 

@@ -93,7 +93,7 @@ func (s *Server) newReplica(ca *certs.Authority) (*replica, error) {
 	pool.AddCert(ca.Cert)
 	r := &replica{listener: ln}
 	r.members, err = membership.New(membership.Config{Kube: s.kube, Namespace: wellknown.Namespace, ID: id, PeerAddress: advertise,
-		LeaseDuration: s.cfg.ReplicaLease, Logger: s.cfg.Logger, Now: s.cfg.Now, OnChange: s.replicasChanged})
+		LeaseDuration: s.cfg.ReplicaLease, Logger: s.cfg.Logger, Now: s.cfg.Now, OnChange: s.replicasChanged, Unlinked: s.unlinkedPeers})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -122,6 +122,14 @@ func advertised(addr *net.TCPAddr) string {
 		}
 	}
 	return net.JoinHostPort("127.0.0.1", port)
+}
+
+// unlinkedPeers lists the ready replicas this one has no peer link to.
+func (s *Server) unlinkedPeers() []string {
+	if s.clusters == nil || s.clusters.Peers() == nil {
+		return nil
+	}
+	return s.clusters.Peers().Unlinked()
 }
 
 // replicasChanged follows the ready replicas: links to each, and every

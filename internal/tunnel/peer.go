@@ -36,9 +36,10 @@ type PeerConfig struct {
 	// other is refused. Required.
 	Known func(id string) bool
 	// Keys lists what this replica holds (sent whole over a new link) and
-	// Holds checks one key. Required.
+	// Holds counts the sessions it holds under one key (0: none).
+	// Required.
 	Keys  func() []string
-	Holds func(key string) bool
+	Holds func(key string) int
 	// Dial connects to a target through what this replica holds under
 	// key, for a peer. Required.
 	Dial func(ctx context.Context, key, network, addr string) (net.Conn, error)
@@ -86,6 +87,7 @@ type Peers struct {
 	links   map[string]*peerLink          // by peer ID
 	dialers map[string]context.CancelFunc // by peer ID, for higher IDs
 	addrs   map[string]string             // peer ID -> address being dialed
+	members map[string]struct{}           // the other replicas, as last synced
 	wg      sync.WaitGroup
 }
 
@@ -220,6 +222,10 @@ func (p *Peers) Sync(members map[string]string) {
 	if p.ctx.Err() != nil {
 		return
 	}
+	p.members = map[string]struct{}{}
+	for id := range members {
+		p.members[id] = struct{}{}
+	}
 	for id, stop := range p.dialers {
 		if addr, ok := members[id]; !ok || addr != p.addrs[id] {
 			stop()
@@ -290,6 +296,21 @@ func (p *Peers) Close() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// Unlinked lists the replicas (as last synced) with no link up, sorted:
+// what they hold is out of this replica's sight.
+func (p *Peers) Unlinked() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ids []string
+	for id := range p.members {
+		if l := p.links[id]; l == nil || l.mux.IsClosed() {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // Linked lists the peers with a link up, sorted.

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,12 +19,17 @@ import (
 const (
 	kindAnnounce byte = 'A' // the opener's holdings, as frames kindHeld / kindGone
 	kindDial     byte = 'D' // body: the key to dial through; then a request
-	kindHeld     byte = '+'
+	kindHeld     byte = '+' // body: the key, held by one session
+	kindCount    byte = '#' // body: "N key", held by N > 1 sessions
 	kindGone     byte = '-'
 )
 
-// maxPeerKeys bounds what one peer may announce.
-const maxPeerKeys = 1 << 20
+// maxPeerKeys bounds what one peer may announce, and maxPeerSessions the
+// sessions it may announce under one key.
+const (
+	maxPeerKeys     = 1 << 20
+	maxPeerSessions = 1 << 16
+)
 
 // peerLink is one link to a peer: what the peer holds, and the keys whose
 // state is still to be sent to it.
@@ -30,7 +38,7 @@ type peerLink struct {
 	mux *yamux.Session
 
 	mu      sync.Mutex
-	held    map[string]struct{} // announced by the peer
+	held    map[string]int      // sessions by key, as announced by the peer
 	pending map[string]struct{} // to announce to the peer
 	wake    chan struct{}
 }
@@ -39,7 +47,7 @@ type peerLink struct {
 // announces this replica's keys over it, and serves the peer's streams
 // until it ends.
 func (p *Peers) serveLink(id string, mux *yamux.Session) {
-	l := &peerLink{id: id, mux: mux, held: map[string]struct{}{}, pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+	l := &peerLink{id: id, mux: mux, held: map[string]int{}, pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
 	p.mu.Lock()
 	if p.ctx.Err() != nil {
 		p.mu.Unlock()
@@ -127,11 +135,7 @@ func (p *Peers) announce(l *peerLink) {
 		l.pending = map[string]struct{}{}
 		l.mu.Unlock()
 		for k := range batch {
-			kind := kindGone
-			if p.cfg.Holds(k) {
-				kind = kindHeld
-			}
-			if writeFrame(w, kind, k) != nil {
+			if writeHolding(w, k, p.cfg.Holds(k)) != nil {
 				l.mux.Close()
 				return
 			}
@@ -141,6 +145,36 @@ func (p *Peers) announce(l *peerLink) {
 			return
 		}
 	}
+}
+
+// writeHolding announces that this replica holds n sessions under key.
+func writeHolding(w io.Writer, key string, n int) error {
+	switch {
+	case n <= 0:
+		return writeFrame(w, kindGone, key)
+	case n == 1:
+		return writeFrame(w, kindHeld, key)
+	default:
+		return writeFrame(w, kindCount, strconv.Itoa(n)+" "+key)
+	}
+}
+
+// readHolding parses an announcement into a key and its sessions (0:
+// gone).
+func readHolding(kind byte, body string) (string, int, error) {
+	switch kind {
+	case kindGone:
+		return body, 0, nil
+	case kindHeld:
+		return body, 1, nil
+	case kindCount:
+		count, key, ok := strings.Cut(body, " ")
+		n, err := strconv.Atoi(count)
+		if ok && err == nil && n > 1 && n <= maxPeerSessions && key != "" {
+			return key, n, nil
+		}
+	}
+	return "", 0, fmt.Errorf("%w: announcement %q of kind %d", ErrProtocol, body, kind)
 }
 
 // handle serves one stream the peer opened.
@@ -167,7 +201,12 @@ func (p *Peers) handle(l *peerLink, st *yamux.Stream) {
 // malformed announcement ends the link.
 func (p *Peers) readAnnouncements(l *peerLink, r *bufio.Reader) {
 	for {
-		kind, key, err := readFrame(r)
+		kind, body, err := readFrame(r)
+		var key string
+		var n int
+		if err == nil {
+			key, n, err = readHolding(kind, body)
+		}
 		if err != nil {
 			if l.mux.IsClosed() {
 				return
@@ -177,14 +216,15 @@ func (p *Peers) readAnnouncements(l *peerLink, r *bufio.Reader) {
 			return
 		}
 		l.mu.Lock()
+		_, known := l.held[key]
 		switch {
 		case l.held == nil:
-		case kind == kindHeld && len(l.held) < maxPeerKeys:
-			l.held[key] = struct{}{}
-		case kind == kindGone:
+		case n == 0:
 			delete(l.held, key)
+		case known || len(l.held) < maxPeerKeys:
+			l.held[key] = n
 		default:
-			err = fmt.Errorf("%w: announcement %q of kind %d", ErrProtocol, key, kind)
+			err = fmt.Errorf("%w: more than %d keys announced", ErrProtocol, maxPeerKeys)
 		}
 		l.mu.Unlock()
 		if err != nil {
@@ -228,6 +268,18 @@ func (p *Peers) Holder(key string) (string, bool) {
 		return links[0].id, true
 	}
 	return "", false
+}
+
+// Sessions is the number of sessions that the linked peers hold under key,
+// as they announced them.
+func (p *Peers) Sessions(key string) int {
+	n := 0
+	for _, l := range p.holders(key) {
+		l.mu.Lock()
+		n += l.held[key]
+		l.mu.Unlock()
+	}
+	return n
 }
 
 // holders lists the links whose peer holds key, by peer ID.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,15 @@ type testReplica struct {
 	addr  string
 	mu    sync.Mutex
 	keys  map[string]string // key -> target address
+	count map[string]int    // key -> sessions, when not 1
+}
+
+// setCount makes the replica hold n sessions under a key it holds.
+func (r *testReplica) setCount(key string, n int) {
+	r.mu.Lock()
+	r.count[key] = n
+	r.mu.Unlock()
+	r.peers.Announce(key)
 }
 
 func (r *testReplica) set(key, target string) {
@@ -57,7 +67,7 @@ func peerCert(t testing.TB, ca *certs.Authority, id string, orgs ...string) tls.
 func startReplica(t testing.TB, ca *certs.Authority, id string, known ...string) *testReplica {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
-	r := &testReplica{keys: map[string]string{}}
+	r := &testReplica{keys: map[string]string{}, count: map[string]int{}}
 	p, err := NewPeers(PeerConfig{
 		ID: id, Certificate: peerCert(t, ca, id, PeerOrganization), CA: pool, KeepAlive: time.Second,
 		Known: func(id string) bool { return strings.Contains(strings.Join(known, ","), id) },
@@ -70,7 +80,14 @@ func startReplica(t testing.TB, ca *certs.Authority, id string, known ...string)
 			}
 			return out
 		},
-		Holds: func(key string) bool { r.mu.Lock(); defer r.mu.Unlock(); return r.keys[key] != "" },
+		Holds: func(key string) int {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if r.keys[key] == "" {
+				return 0
+			}
+			return max(r.count[key], 1)
+		},
 		Dial: func(ctx context.Context, key, network, addr string) (net.Conn, error) {
 			r.mu.Lock()
 			target := r.keys[key]
@@ -163,6 +180,48 @@ func TestPeers(t *testing.T) {
 		t.Fatalf("the stream hung after its peer vanished: %v", err)
 	}
 	waitHolder(t, b.peers, "agent:east", "")
+}
+
+// TestPeerSessions: a peer's sessions under a key are announced as a count,
+// summed over the peers, and a replica synced but not linked is named.
+func TestPeerSessions(t *testing.T) {
+	ca := newCA(t)
+	echo := startEcho(t)
+	a := startReplica(t, ca, "a", "b", "c")
+	b := startReplica(t, ca, "b", "a", "c")
+	c := startReplica(t, ca, "c", "a", "b")
+	a.set("agent:east", echo)
+	a.setCount("agent:east", 3)
+	b.set("agent:east", echo)
+	c.peers.Sync(map[string]string{"a": a.addr, "b": b.addr, "z": "127.0.0.1:1"})
+	a.peers.Sync(map[string]string{"c": c.addr})
+	b.peers.Sync(map[string]string{"c": c.addr})
+	waitSessions := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); c.peers.Sessions("agent:east") != want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("c counts %d sessions of agent:east at its peers, want %d", c.peers.Sessions("agent:east"), want)
+			}
+		}
+	}
+	waitSessions(4)
+	if got := c.peers.Unlinked(); !slices.Equal(got, []string{"z"}) {
+		t.Errorf("c's unlinked replicas: %v, want [z] (it has no listener)", got)
+	}
+	a.setCount("agent:east", 1)
+	waitSessions(2)
+	a.setCount("agent:east", 2)
+	b.set("agent:east", "")
+	waitSessions(2)
+	if got := c.peers.Sessions("agent:west"); got != 0 {
+		t.Errorf("sessions of a key nobody holds: %d", got)
+	}
+	b.peers.Close()
+	a.peers.Close()
+	waitSessions(0)
+	if got := c.peers.Unlinked(); !slices.Equal(got, []string{"a", "b", "z"}) {
+		t.Errorf("c's unlinked replicas after a and b closed: %v", got)
+	}
 }
 
 // TestPeerRefused: only a known replica with a lower ID, presenting a peer

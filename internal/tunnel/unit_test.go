@@ -133,3 +133,35 @@ func TestHeaderRejectsBadInput(t *testing.T) {
 		t.Errorf("writeRequest of a %d-byte address: %v, want %v", len(long), err, ErrProtocol)
 	}
 }
+
+// TestHoldingFrames: announcements round-trip as counts; a count that is
+// not a number over 1 and within maxPeerSessions, or an unknown kind, is
+// a protocol error.
+func TestHoldingFrames(t *testing.T) {
+	for _, n := range []int{0, 1, 2, maxPeerSessions} {
+		var buf bytes.Buffer
+		if err := writeHolding(&buf, "agent:east/uid", n); err != nil {
+			t.Fatal(err)
+		}
+		kind, body, err := readFrame(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, got, err := readHolding(kind, body)
+		if err != nil || key != "agent:east/uid" || got != n {
+			t.Errorf("%d sessions read back as %q, %d, %v", n, key, got, err)
+		}
+	}
+	for _, bad := range []struct {
+		kind byte
+		body string
+	}{
+		{kindCount, "1 agent:east"}, {kindCount, "0 agent:east"}, {kindCount, "-3 agent:east"},
+		{kindCount, "70000 agent:east"}, {kindCount, "2"}, {kindCount, "2 "}, {kindCount, "x agent:east"},
+		{'?', "agent:east"},
+	} {
+		if _, _, err := readHolding(bad.kind, bad.body); !errors.Is(err, ErrProtocol) {
+			t.Errorf("announcement %c %q: %v, want ErrProtocol", bad.kind, bad.body, err)
+		}
+	}
+}

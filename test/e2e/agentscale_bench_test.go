@@ -52,7 +52,7 @@ func BenchmarkIdleAgents(b *testing.B) {
 	debug := freeAddr(b, "127.0.0.1")
 	srv := runHAReplica(b, herd, "scale-1", addr, "https://"+addr, dataDir, "--debug-listen", debug)
 	mgmt := benchClient(b)
-	tokens := registerBenchClusters(b, mgmt, n)
+	tokens := registerLabeledClusters(b, mgmt, "agents", "scale-", n)
 	time.Sleep(30 * time.Second)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(srv.ca(b))
@@ -153,12 +153,13 @@ func waitCount(b *testing.B, what string, n *atomic.Int64, want int64, timeout t
 	}
 }
 
-// registerBenchClusters creates n Clusters with an agent token each, as
-// registration leaves them, and returns the tokens. They are deleted when
-// the benchmark ends.
-func registerBenchClusters(b *testing.B, c client.Client, n int) []string {
+// registerLabeledClusters creates n Clusters named prefix and a number,
+// labelled benchLabel=value, with an agent token each, as registration
+// leaves them, and returns the tokens. They are deleted when the test or
+// benchmark ends.
+func registerLabeledClusters(b testing.TB, c client.Client, value, prefix string, n int) []string {
 	ctx := context.Background()
-	b.Cleanup(func() { deleteLabeledClusters(b, c, "agents") })
+	b.Cleanup(func() { deleteLabeledClusters(b, c, value) })
 	tokens := make([]string, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -166,8 +167,8 @@ func registerBenchClusters(b *testing.B, c client.Client, n int) []string {
 	for range 16 {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				labels := map[string]string{benchLabel: "agents"}
-				cl := &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("scale-%05d", i), Labels: labels}}
+				labels := map[string]string{benchLabel: value}
+				cl := &v1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s%05d", prefix, i), Labels: labels}}
 				if err := c.Create(ctx, cl); err != nil {
 					errs <- err
 					return
@@ -192,7 +193,7 @@ func registerBenchClusters(b *testing.B, c client.Client, n int) []string {
 }
 
 // benchClient reaches the shared management cluster.
-func benchClient(b *testing.B) client.Client {
+func benchClient(b testing.TB) client.Client {
 	scheme, err := store.Scheme()
 	if err != nil {
 		b.Fatal(err)
@@ -231,7 +232,7 @@ func waitMarkedConnected(b *testing.B, c client.Client, value string, n int, tim
 // deleteLabeledClusters deletes the clusters and agent tokens with
 // benchLabel=value, the server's finalizer included (no agent is left to
 // clean up after).
-func deleteLabeledClusters(b *testing.B, c client.Client, value string) {
+func deleteLabeledClusters(b testing.TB, c client.Client, value string) {
 	ctx := context.Background()
 	sel := client.MatchingLabels{benchLabel: value}
 	_ = c.DeleteAllOf(ctx, &v1.ClusterAgentToken{}, sel)

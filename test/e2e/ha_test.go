@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/server"
+	"herd.dev/herd/internal/tunnel"
 )
 
 // haReplica is one `herd server` process of a replicated Herd.
@@ -199,6 +207,7 @@ func TestReplicas(t *testing.T) {
 	}
 
 	checkOwnerMetrics(t, order, names, e.admin, pool)
+	checkAgentCount(t, order, pool)
 
 	sampler := startOwnerSampler(t, names)
 	time.Sleep(5 * time.Second) // settle
@@ -287,8 +296,8 @@ func tunnelHolder(t *testing.T, replicas []*haReplica, cluster string) *haReplic
 }
 
 // checkOwnerMetrics: every replica's /metrics names the owner the Cluster
-// names, and of each cluster's one agent exactly one replica counts the
-// tunnel.
+// names and a peer link up to each other replica, and of each cluster's
+// one agent exactly one replica counts the tunnel.
 func checkOwnerMetrics(t *testing.T, order []*haReplica, names []string, admin string, pool *x509.CertPool) {
 	t.Helper()
 	mgmt := herdtest.Kubectl{Kubeconfig: clusters.Get("mgmt").KubeconfigPath()}
@@ -298,6 +307,11 @@ func checkOwnerMetrics(t *testing.T, order []*haReplica, names []string, admin s
 			s := &herdtest.Server{URL: "https://" + r.addr, Client: &http.Client{Timeout: time.Minute,
 				Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}}
 			m := herdtest.ScrapeMetrics(t, s, admin)
+			for _, peer := range order {
+				if v, _ := m.Value("herd_peer_link_up", "peer", peer.id); peer != r && v != 1 {
+					return fmt.Errorf("%s: herd_peer_link_up of %s is %v", r.id, peer.id, v)
+				}
+			}
 			for _, name := range names {
 				owner := mgmt.Run(t, "get", "clusters.management.herd.dev", name, "-o", "jsonpath={.status.owner}")
 				if v, ok := m.Value("herd_cluster_owner", "cluster", name, "replica", owner); owner == "" || !ok || v != 1 {
@@ -322,4 +336,53 @@ func checkOwnerMetrics(t *testing.T, order []*haReplica, names []string, admin s
 		}
 		return nil
 	})
+}
+
+// checkAgentCount: the agents of one cluster on two replicas are counted
+// together in connectedAgents, whichever replica wrote last, and the
+// cluster stays Connected while either is there.
+func checkAgentCount(t *testing.T, order []*haReplica, pool *x509.CertPool) {
+	t.Helper()
+	mgmt := benchClient(t)
+	token := registerLabeledClusters(t, mgmt, "ha-count", "ha-count-", 1)[0]
+	name := "ha-count-00000"
+	var stops []context.CancelFunc
+	var agents sync.WaitGroup
+	t.Cleanup(func() {
+		for _, stop := range stops {
+			stop()
+		}
+		agents.Wait()
+	})
+	for _, r := range order[:2] {
+		a, err := tunnel.NewAgent(tunnel.AgentConfig{URL: "wss://" + r.addr + "/v1/connect",
+			Header:    http.Header{"Authorization": {"Bearer " + token}},
+			TLSConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"},
+			Proxy:     func(*http.Request) (*url.URL, error) { return nil, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		stops = append(stops, stop)
+		agents.Go(func() { _ = a.Run(ctx) })
+	}
+	want := func(agents int32, connected metav1.ConditionStatus) {
+		t.Helper()
+		herdtest.Eventually(t, fmt.Sprintf("%s counts %d agents, Connected %s", name, agents, connected), 15*time.Second, func() error {
+			var c v1.Cluster
+			if err := mgmt.Get(context.Background(), client.ObjectKey{Name: name}, &c); err != nil {
+				return err
+			}
+			cond := meta.FindStatusCondition(c.Status.Conditions, v1.ClusterConnected)
+			if c.Status.ConnectedAgents != agents || cond == nil || cond.Status != connected {
+				return fmt.Errorf("connectedAgents %d, Connected %v", c.Status.ConnectedAgents, cond)
+			}
+			return nil
+		})
+	}
+	want(2, metav1.ConditionTrue)
+	stops[0]()
+	want(1, metav1.ConditionTrue)
+	stops[1]()
+	want(0, metav1.ConditionFalse)
 }

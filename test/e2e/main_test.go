@@ -7,6 +7,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"herd.dev/herd/internal/herdtest"
 )
 
@@ -15,5 +18,7 @@ import (
 var clusters *herdtest.Clusters
 
 func TestMain(m *testing.M) {
+	// The tests' controller-runtime clients log nothing worth reading.
+	ctrllog.SetLogger(logr.Discard())
 	os.Exit(herdtest.RunWithClusters(m, &clusters, 1, "mgmt", "east", "west"))
 }
