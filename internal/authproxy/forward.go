@@ -69,8 +69,8 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, reason me
 // audit writes the request's audit line: the caller and, separately, the
 // user acted as with `kubectl --as`, the token (its name, never its
 // secret), the source address and the outcome.
-func (p *Proxy) audit(r *http.Request, path string, start time.Time, code int, cluster, caller, as, tokenID string) {
-	p.cfg.Audit.Info("proxied", "user", caller, "impersonatedUser", as, "token", tokenID, "cluster", cluster, "verb", kubeVerb(r, path),
+func (p *Proxy) audit(r *http.Request, path, verb string, start time.Time, code int, cluster, caller, as, tokenID string) {
+	p.cfg.Audit.Info("proxied", "user", caller, "impersonatedUser", as, "token", tokenID, "cluster", cluster, "verb", verb,
 		"method", r.Method, "path", r.URL.Path, "status", code, "source", remoteIP(r), "duration", time.Since(start).String())
 }
 
@@ -86,7 +86,12 @@ func remoteIP(r *http.Request) string {
 // http.ResponseController reach Flush and Hijack underneath.
 type recorder struct {
 	http.ResponseWriter
-	code int
+	code     int
+	hijacked bool
+	// onHijack, if set, is called when the connection is hijacked (an
+	// upgraded session begins) and returns what sessionEnded then calls.
+	onHijack     func() func()
+	sessionEnded func()
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -98,8 +103,14 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Hijack is used for upgraded (exec, attach, port-forward) connections.
 func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	r.code = http.StatusSwitchingProtocols
-	return http.NewResponseController(r.ResponseWriter).Hijack()
+	conn, rw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err == nil {
+		r.code, r.hijacked = http.StatusSwitchingProtocols, true
+		if r.onHijack != nil {
+			r.sessionEnded = r.onHijack()
+		}
+	}
+	return conn, rw, err
 }
 
 // Flush streams watches.

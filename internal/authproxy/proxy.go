@@ -62,6 +62,8 @@ type Config struct {
 	Resolve func(ctx context.Context, clusterID string, caller Caller) (*Target, error)
 	// Logger gets errors; Audit gets one line per request. Nil: discard.
 	Logger, Audit *slog.Logger
+	// Observer is told of every request, for metrics. Nil: none.
+	Observer Observer
 }
 
 // Proxy serves Prefix.
@@ -79,6 +81,9 @@ func New(cfg Config) *Proxy {
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	return &Proxy{cfg: cfg, errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 }
@@ -99,11 +104,23 @@ func split(r *http.Request) (id, path string, ok bool) {
 // ServeHTTP authenticates, resolves the cluster and forwards the request.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	p.cfg.Observer.Started()
 	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
 	clusterID, path, ok := split(r)
 	var caller Caller
 	var asUser string
-	defer func() { p.audit(r, path, start, rec.code, clusterID, caller.UserID, asUser, caller.TokenID) }()
+	// Metrics name a cluster only once it resolved: names that callers
+	// make up must not make label values.
+	var resolved string
+	defer func() {
+		verb := kubeVerb(r, path)
+		p.audit(r, path, verb, start, rec.code, clusterID, caller.UserID, asUser, caller.TokenID)
+		req := Request{Cluster: resolved, Verb: verb, Code: rec.code, Duration: time.Since(start), Watch: verb == "watch"}
+		if rec.hijacked {
+			req.Session = SessionKind(path)
+		}
+		p.cfg.Observer.Finished(req)
+	}()
 	if !ok {
 		p.fail(rec, r, http.StatusNotFound, metav1.StatusReasonNotFound, "cluster not found", nil)
 		return
@@ -126,6 +143,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(rec, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "cluster unavailable", err)
 		return
 	}
+	resolved = clusterID
 	as := caller.Downstream()
 	if impersonation.Requested(r.Header) {
 		var forwarded *Target
@@ -134,7 +152,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		asUser, target = as.User, forwarded
 	}
+	if r.Header.Get("Upgrade") != "" {
+		rec.onHijack = func() func() { return p.observeSession(r, clusterID, path) }
+	}
 	p.reverseProxy(target, path, as, r.Header.Get("Upgrade") != "").ServeHTTP(rec, r)
+	if rec.sessionEnded != nil {
+		rec.sessionEnded()
+	}
 }
 
 // impersonate decides a `kubectl --as` request; when it refuses, it has

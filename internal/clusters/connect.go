@@ -23,8 +23,8 @@ import (
 
 // setConnected records the tunnels' current state in the Cluster's
 // Connected condition, connectedAgents (the agent tunnels of this replica
-// and, by their announcements, of its peers) and lastSeen, then starts or
-// stops the cluster's controllers. Calls are serialized and read the
+// and, by their announcements, of its peers) and lastSeen, then has the
+// cluster's controllers started or stopped. Calls are serialized and read the
 // state themselves, so the last one wins with the truth; a replica whose
 // view was behind a peer's announcement is corrected by the liveness
 // check (reassertConnected).
@@ -43,6 +43,12 @@ func (m *Manager) setConnected(cluster string) {
 	extra := map[string]any{"lastSeen": metav1.NewTime(m.now()), "connectedAgents": int32(agents)}
 	if err := m.applyClusterCondition(ctx, cluster, ownerTunnel, cond, extra, false); err != nil && !apierrors.IsNotFound(err) {
 		m.log.Warn("failed to record the tunnel state", "cluster", cluster, "connected", cond.Status, "err", err)
+	}
+	if m.cfg.Replicas != nil {
+		// RunOwnership starts or stops the controllers: the next write
+		// need not wait for that (a start reads the management cluster).
+		m.queue.Add(cluster)
+		return
 	}
 	m.syncRuntime(m.cfg.Context, cluster)
 }

@@ -31,7 +31,8 @@ func ScrapeMetrics(t testing.TB, s *Server, token string) Metrics {
 }
 
 // Value is the value of the first series of metric whose labels include
-// the given name, value pairs, and whether there is one.
+// the given name, value pairs (of a histogram: its count of samples), and
+// whether there is one.
 func (m Metrics) Value(metric string, labels ...string) (float64, bool) {
 	for _, series := range m[metric].GetMetric() {
 		got := map[string]string{}
@@ -43,7 +44,8 @@ func (m Metrics) Value(metric string, labels ...string) (float64, bool) {
 			match = match && got[labels[i]] == labels[i+1]
 		}
 		if match {
-			return series.GetGauge().GetValue() + series.GetCounter().GetValue() + series.GetUntyped().GetValue(), true
+			return series.GetGauge().GetValue() + series.GetCounter().GetValue() + series.GetUntyped().GetValue() +
+				float64(series.GetHistogram().GetSampleCount()), true
 		}
 	}
 	return 0, false

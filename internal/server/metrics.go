@@ -28,6 +28,23 @@ func (s *Server) metricsHandler() http.Handler {
 			Name: "herd_tunnel_sessions_accepted_total",
 			Help: "Agent tunnel sessions this replica has accepted since it started.",
 		}, func() float64 { return float64(s.clusters.Tunnel().Accepted()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herd_tunnel_streams_total",
+			Help: "Streams this replica has opened through agent tunnels (one per connection to a cluster's apiserver or target).",
+		}, func() float64 { return float64(s.clusters.Tunnel().Streams().Opened) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herd_tunnel_streams_open",
+			Help: "Streams through agent tunnels that this replica has open now.",
+		}, func() float64 { return float64(s.clusters.Tunnel().Streams().Open) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herd_tunnel_bytes_total", ConstLabels: prometheus.Labels{"direction": "received"},
+			Help: "Bytes through this replica's agent tunnel streams; received: from the clusters, sent: to them.",
+		}, func() float64 { return float64(s.clusters.Tunnel().Streams().Received) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herd_tunnel_bytes_total", ConstLabels: prometheus.Labels{"direction": "sent"},
+			Help: "Bytes through this replica's agent tunnel streams; received: from the clusters, sent: to them.",
+		}, func() float64 { return float64(s.clusters.Tunnel().Streams().Sent) }),
+		s.proxyMetrics,
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),

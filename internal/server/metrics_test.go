@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -128,4 +129,59 @@ func TestMetrics(t *testing.T) {
 	eventually(t, "the agent gone",
 		want("connected", "herd_cluster_connected", 0, "cluster", cl.Name),
 		want("sessions", "herd_tunnel_sessions", 0, "cluster", cl.Name))
+
+	// Proxied requests, by cluster (only once resolved), verb and code.
+	before := scrape(t)
+	count := func(f herdtest.Metrics, metric string, labels ...string) float64 {
+		v, _ := f.Value(metric, labels...)
+		return v
+	}
+	for range 3 {
+		herdtest.Expect(t, "get through the proxy", rawProxy(t, s, admin, "GET", "/k8s/clusters/local/api/v1/namespaces/default"), nil, http.StatusOK)
+	}
+	herdtest.Expect(t, "an unknown cluster", rawProxy(t, s, admin, "GET", "/k8s/clusters/no-such-cluster-x1/api/v1/namespaces"), nil, http.StatusNotFound)
+	herdtest.Expect(t, "a refused caller", rawProxy(t, s, "", "GET", "/k8s/clusters/local/api/v1/namespaces"), nil, http.StatusUnauthorized)
+	rawProxy(t, s, admin, "BREW", "/k8s/clusters/local/api/v1/namespaces/default")
+	after := scrape(t)
+	for _, c := range []struct {
+		what   string
+		metric string
+		labels []string
+		more   float64
+	}{
+		{"GETs of local", "herd_proxy_requests_total", []string{"cluster", "local", "verb", "get", "code", "200"}, 3},
+		{"GET durations", "herd_proxy_request_duration_seconds", []string{"verb", "get"}, 3},
+		{"the unknown cluster, unnamed", "herd_proxy_requests_total", []string{"cluster", "", "verb", "list", "code", "404"}, 1},
+		{"the refused caller, unnamed", "herd_proxy_requests_total", []string{"cluster", "", "verb", "list", "code", "401"}, 1},
+		{"a made-up method", "herd_proxy_requests_total", []string{"cluster", "local", "verb", "other"}, 1},
+	} {
+		if got := count(after, c.metric, c.labels...) - count(before, c.metric, c.labels...); got != c.more {
+			t.Errorf("%s: %s%v went up by %v, want %v", c.what, c.metric, c.labels, got, c.more)
+		}
+	}
+	if _, ok := after.Value("herd_proxy_requests_total", "cluster", "no-such-cluster-x1"); ok {
+		t.Error("a cluster name that resolved nothing labels a series")
+	}
+	if v, ok := after.Value("herd_proxy_requests_in_flight"); !ok || v != 0 {
+		t.Errorf("herd_proxy_requests_in_flight at rest: %v (found %v), want 0", v, ok)
+	}
+}
+
+// rawProxy sends a request through the proxy and returns its status code.
+func rawProxy(t *testing.T, s *herdtest.Server, token, method, path string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }

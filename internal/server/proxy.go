@@ -93,10 +93,12 @@ func (s *Server) localTarget() (*authproxy.Target, error) {
 
 // newProxy makes the authenticating proxy.
 func (s *Server) newProxy() {
+	s.proxyMetrics = newProxyMetrics(s.clusterExists)
 	s.proxy = authproxy.New(authproxy.Config{
 		Authenticate: s.proxyAuthenticate,
 		Resolve:      s.proxyResolve,
 		Logger:       s.cfg.Logger,
 		Audit:        s.audit,
+		Observer:     s.proxyMetrics,
 	})
 }

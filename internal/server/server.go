@@ -42,6 +42,8 @@ type Server struct {
 	leader   <-chan struct{}
 	keyPin   string // curl --pinnedpubkey of the generated serving key
 	proxy    *authproxy.Proxy
+	// proxyMetrics observes the proxy for GET /metrics.
+	proxyMetrics *proxyMetrics
 	// localOnce builds the target of the management cluster once.
 	localOnce   sync.Once
 	localTgt    *authproxy.Target

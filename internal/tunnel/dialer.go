@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -38,7 +39,33 @@ func (s *Server) DialContext(ctx context.Context, clusterID, network, addr strin
 		st.Close()
 		return nil, fmt.Errorf("failed to dial %s %s in cluster %s: %w", network, addr, clusterID, err)
 	}
-	return &streamConn{Stream: st, remote: targetAddr{network, addr}}, nil
+	s.streams.opened.Add(1)
+	s.streams.open.Add(1)
+	return &streamConn{Stream: st, remote: targetAddr{network, addr}, meter: &s.streams}, nil
+}
+
+// StreamStats counts the streams a Server opened to its agents' targets
+// and the bytes through them.
+type StreamStats struct {
+	// Opened counts streams since the server started; Open is how many
+	// are not closed yet.
+	Opened uint64
+	Open   int64
+	// Received counts bytes from the clusters' targets, Sent bytes to
+	// them.
+	Received, Sent uint64
+}
+
+// streamMeter is where a Server's streams count.
+type streamMeter struct {
+	opened, received, sent atomic.Uint64
+	open                   atomic.Int64
+}
+
+// Streams is what the server's streams have carried so far.
+func (s *Server) Streams() StreamStats {
+	return StreamStats{Opened: s.streams.opened.Load(), Open: s.streams.open.Load(),
+		Received: s.streams.received.Load(), Sent: s.streams.sent.Load()}
 }
 
 // handshake names the target and waits for the agent's answer, or for ctx.
@@ -62,6 +89,32 @@ func handshake(ctx context.Context, st *yamux.Stream, network, addr string) erro
 type streamConn struct {
 	*yamux.Stream
 	remote targetAddr
+	meter  *streamMeter // nil: not counted
+	closed atomic.Bool
+}
+
+func (c *streamConn) Read(p []byte) (int, error) {
+	n, err := c.Stream.Read(p)
+	if c.meter != nil {
+		c.meter.received.Add(uint64(n))
+	}
+	return n, err
+}
+
+func (c *streamConn) Write(p []byte) (int, error) {
+	n, err := c.Stream.Write(p)
+	if c.meter != nil {
+		c.meter.sent.Add(uint64(n))
+	}
+	return n, err
+}
+
+// Close closes the sending half; see streamConn.
+func (c *streamConn) Close() error {
+	if c.meter != nil && c.closed.CompareAndSwap(false, true) {
+		c.meter.open.Add(-1)
+	}
+	return c.Stream.Close()
 }
 
 var _ net.Conn = (*streamConn)(nil)

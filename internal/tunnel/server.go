@@ -32,6 +32,7 @@ type Server struct {
 	stop     chan struct{}
 	active   sync.WaitGroup // sessions (and connect handlers) not yet ended
 	accepted atomic.Uint64  // sessions registered so far
+	streams  streamMeter
 }
 
 var _ http.Handler = (*Server)(nil)

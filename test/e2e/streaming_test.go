@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -76,6 +77,7 @@ func TestStreaming(t *testing.T) {
 		}
 	})
 
+	before := herdtest.ScrapeMetrics(t, e.s, e.admin)
 	t.Run("logs -f and cp", func(t *testing.T) {
 		k.ExecStdin(deployment, "apply", "-f", "-")
 		k.Run(t, "rollout", "status", "deployment/web", "--timeout=60s")
@@ -119,6 +121,41 @@ func TestStreaming(t *testing.T) {
 			}
 			cancel()
 			_ = cmd.Wait()
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		after := herdtest.ScrapeMetrics(t, e.s, e.admin)
+		more := func(metric string, labels ...string) float64 {
+			a, _ := after.Value(metric, labels...)
+			b, _ := before.Value(metric, labels...)
+			return a - b
+		}
+		for _, c := range []struct {
+			metric string
+			labels []string
+			least  float64
+		}{
+			{"herd_proxy_sessions_total", []string{"kind", "exec"}, 1},        // cp
+			{"herd_proxy_sessions_total", []string{"kind", "portforward"}, 2}, // SPDY and WebSocket
+			{"herd_proxy_requests_total", []string{"cluster", e.cluster, "verb", "list", "code", "200"}, 2},
+			{"herd_proxy_requests_total", []string{"cluster", e.cluster, "verb", "create", "code", "101"}, 1},
+			{"herd_tunnel_streams_total", nil, 1},
+			{"herd_tunnel_bytes_total", []string{"direction", "received"}, 1000},
+			{"herd_tunnel_bytes_total", []string{"direction", "sent"}, 100},
+		} {
+			if got := more(c.metric, c.labels...); got < c.least {
+				t.Errorf("%s%v went up by %v, want at least %v", c.metric, c.labels, got, c.least)
+			}
+		}
+		for _, kind := range []string{"exec", "portforward"} {
+			herdtest.Eventually(t, kind+" sessions all ended", 10*time.Second, func() error {
+				m := herdtest.ScrapeMetrics(t, e.s, e.admin)
+				if v, _ := m.Value("herd_proxy_sessions", "cluster", e.cluster, "kind", kind); v != 0 {
+					return fmt.Errorf("herd_proxy_sessions{kind=%q} is %v", kind, v)
+				}
+				return nil
+			})
 		}
 	})
 
