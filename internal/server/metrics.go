@@ -24,6 +24,7 @@ func (s *Server) metricsHandler() http.Handler {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&clusterMetrics{s: s},
+		&provisioningMetrics{s: s},
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "herd_tunnel_sessions_accepted_total",
 			Help: "Agent tunnel sessions this replica has accepted since it started.",
@@ -127,4 +128,82 @@ func boolValue(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+var (
+	machinesDesc = prometheus.NewDesc("herd_machines",
+		"Machines of provisioned clusters by the state of applying their current plan (Pending, InProgress, Succeeded, Failed).",
+		[]string{"cluster", "state"}, nil)
+	planFailuresDesc = prometheus.NewDesc("herd_machine_plan_failures",
+		"Failed attempts at their current plans, summed over the cluster's machines.",
+		[]string{"cluster"}, nil)
+	snapshotsDesc = prometheus.NewDesc("herd_etcd_snapshots",
+		"EtcdSnapshots of provisioned clusters by phase (Pending, Succeeded, Failed).",
+		[]string{"cluster", "phase"}, nil)
+	snapshotLastSuccessDesc = prometheus.NewDesc("herd_etcd_snapshot_last_success_timestamp_seconds",
+		"When the cluster's newest successful etcd snapshot was taken (Unix time).",
+		[]string{"cluster"}, nil)
+)
+
+// provisioningMetrics reads machines and etcd snapshots from the cache at
+// each scrape: plan applications and snapshot successes, the same on
+// every replica.
+type provisioningMetrics struct{ s *Server }
+
+var _ prometheus.Collector = (*provisioningMetrics)(nil)
+
+func (p *provisioningMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{machinesDesc, planFailuresDesc, snapshotsDesc, snapshotLastSuccessDesc} {
+		ch <- d
+	}
+}
+
+func (p *provisioningMetrics) Collect(ch chan<- prometheus.Metric) {
+	type key struct{ cluster, state string }
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	var machines v1.MachineList
+	if err := p.s.cache.List(p.s.baseCtx, &machines, client.UnsafeDisableDeepCopy); err != nil { // read only
+		ch <- prometheus.NewInvalidMetric(machinesDesc, err)
+	}
+	states, failures := map[key]int{}, map[string]int32{}
+	for i := range machines.Items {
+		m := &machines.Items[i]
+		state := m.Status.State
+		if state == "" {
+			state = v1.PlanPending
+		}
+		states[key{m.Spec.ClusterName, state}]++
+		failures[m.Spec.ClusterName] += m.Status.Failures
+	}
+	for k, n := range states {
+		gauge(machinesDesc, float64(n), k.cluster, k.state)
+	}
+	for cluster, n := range failures {
+		gauge(planFailuresDesc, float64(n), cluster)
+	}
+	var snapshots v1.EtcdSnapshotList
+	if err := p.s.cache.List(p.s.baseCtx, &snapshots, client.UnsafeDisableDeepCopy); err != nil { // read only
+		ch <- prometheus.NewInvalidMetric(snapshotsDesc, err)
+		return
+	}
+	phases, last := map[key]int{}, map[string]time.Time{}
+	for i := range snapshots.Items {
+		sn := &snapshots.Items[i]
+		phase := sn.Status.Phase
+		if phase == "" {
+			phase = v1.SnapshotPending
+		}
+		phases[key{sn.Spec.ClusterName, phase}]++
+		if phase == v1.SnapshotSucceeded && sn.Status.TakenAt != nil && sn.Status.TakenAt.After(last[sn.Spec.ClusterName]) {
+			last[sn.Spec.ClusterName] = sn.Status.TakenAt.Time
+		}
+	}
+	for k, n := range phases {
+		gauge(snapshotsDesc, float64(n), k.cluster, k.state)
+	}
+	for cluster, at := range last {
+		gauge(snapshotLastSuccessDesc, float64(at.Unix()), cluster)
+	}
 }

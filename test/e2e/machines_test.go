@@ -521,6 +521,7 @@ func TestMachinePools(t *testing.T) {
 	// A restore with three etcd members: the first restores, the others
 	// join it again.
 	snap := saveSnapshot(t, e, "Succeeded")
+	checkProvisioningMetrics(t, e, snap, 4)
 	k.Run(t, "create", "configmap", "after-snapshot", "--from-literal=a=1")
 	begin = time.Now()
 	code, body = s.Do(t, "POST", "/v1/clusters/fleet/etcd/restores", e.admin, herdapi.EtcdRestoreRequest{Snapshot: snap.Name})
@@ -759,4 +760,24 @@ func checkSnapshots(t *testing.T, e *env, hostname, root string) {
 	if code, body := e.s.Do(t, "POST", "/v1/clusters/east/etcd/snapshots", e.admin, nil); code != http.StatusUnprocessableEntity && code != http.StatusNotFound {
 		t.Errorf("a snapshot of an imported cluster: %d %s, want 422", code, body)
 	}
+}
+
+// checkProvisioningMetrics: /metrics counts the cluster's machines as done
+// with their plans and its snapshot as its newest success.
+func checkProvisioningMetrics(t *testing.T, e *env, snap herdapi.EtcdSnapshot, machines int) {
+	t.Helper()
+	herdtest.Eventually(t, "metrics of "+e.cluster+"'s machines and snapshot", 15*time.Second, func() error {
+		m := herdtest.ScrapeMetrics(t, e.s, e.admin)
+		if v, _ := m.Value("herd_machines", "cluster", e.cluster, "state", v1.PlanSucceeded); v != float64(machines) {
+			return fmt.Errorf("herd_machines{state=Succeeded} is %v, want %d", v, machines)
+		}
+		if v, _ := m.Value("herd_etcd_snapshots", "cluster", e.cluster, "phase", v1.SnapshotSucceeded); v < 1 {
+			return fmt.Errorf("herd_etcd_snapshots{phase=Succeeded} is %v", v)
+		}
+		last, _ := m.Value("herd_etcd_snapshot_last_success_timestamp_seconds", "cluster", e.cluster)
+		if snap.TakenAt == nil || last < float64(snap.TakenAt.Unix()) {
+			return fmt.Errorf("herd_etcd_snapshot_last_success_timestamp_seconds is %v, the snapshot was taken at %v", last, snap.TakenAt)
+		}
+		return nil
+	})
 }
