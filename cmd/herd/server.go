@@ -8,12 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"herd.dev/herd/internal/auditlog"
 	"herd.dev/herd/internal/server"
 )
 
 func newServerCommand(logger *slog.Logger) *cobra.Command {
 	var cfg server.Config
 	var debugListen string
+	var auditLevel int
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Herd management server (embedded management cluster unless --kubeconfig is given)",
@@ -21,6 +23,11 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			setGCPercent(logger)
 			cfg.Logger = logger
+			level, err := auditlog.ParseLevel(auditLevel)
+			if err != nil {
+				return err
+			}
+			cfg.AuditLevel = &level
 			cfg.BootstrapPassword = os.Getenv("HERD_BOOTSTRAP_PASSWORD")
 			cfg.BootstrapOut = cmd.OutOrStdout()
 			s, err := server.New(cfg)
@@ -61,6 +68,10 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.PeerAdvertise, "peer-advertise", "", "HOST:PORT other replicas dial for --peer-listen (default: its address; for 0.0.0.0, $POD_IP or the first non-loopback address)")
 	f.DurationVar(&cfg.ReplicaLease, "replica-lease", 0, "how long a replica's lease lasts unrenewed; a replica that dies loses its clusters within it (default 4s)")
 	f.StringVar(&cfg.MachineSubnet, "machine-subnet", "", "first three octets of the local machine driver's addresses, in 127/8 (default 127.77.0)")
+	f.IntVar(&auditLevel, "audit-log-level", int(auditlog.Metadata), "what audit lines hold: 0 none, 1 who did what where and the answer, 2 also request bodies, 3 also response bodies (bodies of the proxy's requests, at most 64 KiB, JSON only, secrets redacted)")
+	f.StringVar(&cfg.AuditLogPath, "audit-log-path", "", "file for audit lines (JSON, one per line, rotated by size), or - for stdout (default: with the server's log)")
+	f.IntVar(&cfg.AuditLogMaxSizeMB, "audit-log-max-size", 100, "size in MB at which --audit-log-path is rotated")
+	f.IntVar(&cfg.AuditLogMaxBackups, "audit-log-max-backups", 10, "rotated audit log files kept (FILE.1 the newest)")
 	f.StringVar(&debugListen, "debug-listen", "", "loopback HOST:PORT serving Go's runtime profiles at /debug/pprof/ (default: off)")
 	return cmd
 }

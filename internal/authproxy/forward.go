@@ -3,6 +3,7 @@ package authproxy
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"herd.dev/herd/internal/auditlog"
 )
 
 // reverseProxy forwards to target. The outgoing request is built in
@@ -69,9 +72,17 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, reason me
 // audit writes the request's audit line: the caller and, separately, the
 // user acted as with `kubectl --as`, the token (its name, never its
 // secret), the source address and the outcome.
-func (p *Proxy) audit(r *http.Request, path, verb string, start time.Time, code int, cluster, caller, as, tokenID string) {
-	p.cfg.Audit.Info("proxied", "user", caller, "impersonatedUser", as, "token", tokenID, "cluster", cluster, "verb", verb,
-		"method", r.Method, "path", r.URL.Path, "status", code, "source", remoteIP(r), "duration", time.Since(start).String())
+func (p *Proxy) audit(r *http.Request, rec *recorder, reqBody *auditlog.Body, path, verb string, start time.Time, cluster, caller, as, tokenID string) {
+	attrs := []any{"user", caller, "impersonatedUser", as, "token", tokenID, "cluster", cluster, "verb", verb,
+		"method", r.Method, "path", r.URL.Path, "status", rec.code, "source", remoteIP(r), "duration", time.Since(start).String()}
+	secrets := strings.Contains(path+"/", "/secrets/")
+	if v := reqBody.Value(r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"), secrets); v != nil {
+		attrs = append(attrs, "requestBody", v)
+	}
+	if v := rec.body.Value(rec.Header().Get("Content-Type"), rec.Header().Get("Content-Encoding"), secrets); v != nil {
+		attrs = append(attrs, "responseBody", v)
+	}
+	p.cfg.Audit.Info("proxied", attrs...)
 }
 
 // remoteIP is the client's address without its port.
@@ -87,6 +98,7 @@ func remoteIP(r *http.Request) string {
 type recorder struct {
 	http.ResponseWriter
 	code     int
+	body     *auditlog.Body // nil: not captured
 	hijacked bool
 	// onHijack, if set, is called when the connection is hijacked (an
 	// upgraded session begins) and returns what sessionEnded then calls.
@@ -99,7 +111,26 @@ func (r *recorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.body != nil {
+		_, _ = r.body.Write(p)
+	}
+	return r.ResponseWriter.Write(p)
+}
+
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// teeBody hands a request body to the proxy and a copy to the audit line.
+type teeBody struct {
+	io.ReadCloser
+	audit *auditlog.Body
+}
+
+func (b *teeBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	_, _ = b.audit.Write(p[:n])
+	return n, err
+}
 
 // Hijack is used for upgraded (exec, attach, port-forward) connections.
 func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {

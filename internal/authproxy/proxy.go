@@ -13,6 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"herd.dev/herd/internal/auditlog"
 	"herd.dev/herd/internal/impersonation"
 )
 
@@ -64,6 +65,11 @@ type Config struct {
 	Logger, Audit *slog.Logger
 	// Observer is told of every request, for metrics. Nil: none.
 	Observer Observer
+	// AuditLevel is how much of a request its audit line holds: from
+	// auditlog.RequestBody the request body, from auditlog.ResponseBody
+	// the response body too (not of watches and upgraded sessions). Zero:
+	// metadata only.
+	AuditLevel auditlog.Level
 }
 
 // Proxy serves Prefix.
@@ -112,9 +118,18 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Metrics name a cluster only once it resolved: names that callers
 	// make up must not make label values.
 	var resolved string
+	verb := kubeVerb(r, path)
+	upgrade := r.Header.Get("Upgrade") != ""
+	var reqBody *auditlog.Body
+	if p.cfg.AuditLevel >= auditlog.RequestBody && !upgrade && r.Body != nil && r.Body != http.NoBody {
+		reqBody = &auditlog.Body{}
+		r.Body = &teeBody{ReadCloser: r.Body, audit: reqBody}
+	}
+	if p.cfg.AuditLevel >= auditlog.ResponseBody && !upgrade && verb != "watch" {
+		rec.body = &auditlog.Body{}
+	}
 	defer func() {
-		verb := kubeVerb(r, path)
-		p.audit(r, path, verb, start, rec.code, clusterID, caller.UserID, asUser, caller.TokenID)
+		p.audit(r, rec, reqBody, path, verb, start, clusterID, caller.UserID, asUser, caller.TokenID)
 		req := Request{Cluster: resolved, Verb: verb, Code: rec.code, Duration: time.Since(start), Watch: verb == "watch"}
 		if rec.hijacked {
 			req.Session = SessionKind(path)

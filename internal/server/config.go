@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"herd.dev/herd/internal/auditlog"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authn/providers"
 )
@@ -129,6 +130,15 @@ type Config struct {
 	// Listener, if set, is used instead of listening on Listen (tests,
 	// socket activation); the server closes it.
 	Listener net.Listener
+	// AuditLevel is how much the audit lines hold (--audit-log-level):
+	// auditlog.Off, Metadata, RequestBody or ResponseBody. Nil: Metadata.
+	AuditLevel *auditlog.Level
+	// AuditLogPath is where the audit lines go (--audit-log-path): a file,
+	// rotated at AuditLogMaxSizeMB into AuditLogMaxBackups older files, or
+	// "-" for stdout, as JSON lines. Empty: with the server's log.
+	AuditLogPath string
+	// Zero: 100 MB and 10 files.
+	AuditLogMaxSizeMB, AuditLogMaxBackups int
 	// Providers build the identity providers by AuthConfig type. Nil:
 	// providers.Factories() (OpenLDAP, Active Directory, GitHub, OIDC).
 	Providers map[string]authn.ProviderFactory
@@ -177,6 +187,19 @@ func (c *Config) Validate() error {
 	if c.ReplicaID != "" && len(validation.IsDNS1123Label(c.ReplicaID)) > 0 {
 		return fmt.Errorf("%w: --replica-id %q must be a DNS label: lower-case letters, digits and '-', at most 63", ErrConfig, c.ReplicaID)
 	}
+	if c.AuditLevel != nil {
+		if _, err := auditlog.ParseLevel(int(*c.AuditLevel)); err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+	}
+	if c.AuditLogMaxSizeMB < 0 || c.AuditLogMaxBackups < 0 {
+		return fmt.Errorf("%w: --audit-log-max-size and --audit-log-max-backups must not be negative", ErrConfig)
+	}
+	if c.AuditLogPath != "" && c.AuditLogPath != "-" {
+		if st, err := os.Stat(filepath.Dir(c.AuditLogPath)); err != nil || !st.IsDir() {
+			return fmt.Errorf("%w: --audit-log-path %q: its folder must exist", ErrConfig, c.AuditLogPath)
+		}
+	}
 	if c.MaxTokensPerUser < 0 || c.MaxConcurrentLogins < 0 || c.MaxLoginFlows < 0 {
 		return fmt.Errorf("%w: --max-tokens-per-user, --max-concurrent-logins and the login flow limit must not be negative", ErrConfig)
 	}
@@ -196,6 +219,12 @@ func (c *Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
+	if c.AuditLogMaxSizeMB == 0 {
+		c.AuditLogMaxSizeMB = 100
+	}
+	if c.AuditLogMaxBackups == 0 {
+		c.AuditLogMaxBackups = 10
+	}
 	if c.DataDir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {

@@ -100,5 +100,6 @@ func (s *Server) newProxy() {
 		Logger:       s.cfg.Logger,
 		Audit:        s.audit,
 		Observer:     s.proxyMetrics,
+		AuditLevel:   s.auditLevel,
 	})
 }

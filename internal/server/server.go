@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"herd.dev/herd/internal/auditlog"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/authz"
@@ -61,7 +63,9 @@ type Server struct {
 	replica  *replica
 	usage    *authn.UsageRecorder
 	audit    *slog.Logger
-	now      func() time.Time
+	// auditLevel is how much the proxy's audit lines hold.
+	auditLevel auditlog.Level
+	now        func() time.Time
 }
 
 // New checks cfg and returns a server that Run starts.
@@ -70,7 +74,32 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, audit: cfg.Logger.With("log", "audit")}, nil
+	return &Server{cfg: cfg}, nil
+}
+
+// openAudit makes the audit logger that Config asks for; close ends it.
+func (s *Server) openAudit() (close func(), err error) {
+	level := auditlog.Metadata
+	if s.cfg.AuditLevel != nil {
+		level = *s.cfg.AuditLevel
+	}
+	s.auditLevel = level
+	switch {
+	case level == auditlog.Off:
+		s.audit = slog.New(slog.DiscardHandler)
+	case s.cfg.AuditLogPath == "":
+		s.audit = s.cfg.Logger.With("log", "audit")
+	case s.cfg.AuditLogPath == "-":
+		s.audit = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	default:
+		f, err := auditlog.OpenFile(s.cfg.AuditLogPath, int64(s.cfg.AuditLogMaxSizeMB)<<20, s.cfg.AuditLogMaxBackups)
+		if err != nil {
+			return nil, err
+		}
+		s.audit = slog.New(slog.NewJSONHandler(f, nil))
+		return func() { _ = f.Close() }, nil
+	}
+	return func() {}, nil
 }
 
 // Addr is the address the server listens on; valid once Run has started
@@ -92,6 +121,11 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	if err := s.checkDataDir(); err != nil {
 		return err
 	}
+	closeAudit, err := s.openAudit()
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
 	if err := s.startManagement(ctx); err != nil {
 		return err
 	}
