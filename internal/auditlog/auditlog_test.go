@@ -79,7 +79,9 @@ func TestFileRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := func(i int) []byte { return []byte(fmt.Sprintf("{\"line\":%03d,\"pad\":\"%s\"}\n", i, strings.Repeat("p", 20))) } // 40 bytes
+	line := func(i int) []byte {
+		return []byte(fmt.Sprintf("{\"line\":%03d,\"pad\":\"%s\"}\n", i, strings.Repeat("p", 20)))
+	} // 40 bytes
 	for i := range 10 {
 		if _, err := f.Write(line(i)); err != nil {
 			t.Fatal(err)
