@@ -188,6 +188,9 @@ func (s *Server) DoResponse(t testing.TB, method, path, token string, body any) 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

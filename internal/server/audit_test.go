@@ -3,7 +3,6 @@ package server_test
 import (
 	"bufio"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,38 +22,29 @@ func TestAuditBodies(t *testing.T) {
 	level := auditlog.ResponseBody
 	s := onMgmt(t, func(c *server.Config) { c.AuditLevel, c.AuditLogPath = &level, path })
 	admin := s.Login(t, "admin", herdtest.BootstrapPassword)
-	send := func(method, p, contentType, body string) int {
+	send := func(method, p, body string) int {
 		t.Helper()
-		req, err := http.NewRequest(method, s.URL+"/k8s/clusters/local"+p, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+		var b any
+		if body != "" {
+			b = body
 		}
-		req.Header.Set("Authorization", "Bearer "+admin)
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := s.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := s.Do(t, method, "/k8s/clusters/local"+p, admin, b)
+		return code
 	}
 	secrets := "/api/v1/namespaces/default/secrets"
-	send("DELETE", secrets+"/audit-test", "", "")
-	t.Cleanup(func() { send("DELETE", secrets+"/audit-test", "", "") })
-	if code := send("POST", secrets, "application/json",
+	send("DELETE", secrets+"/audit-test", "")
+	t.Cleanup(func() { send("DELETE", secrets+"/audit-test", "") })
+	if code := send("POST", secrets,
 		`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"audit-test"},"stringData":{"password":"hunter2-in-audit"}}`); code != http.StatusCreated {
 		t.Fatalf("create the Secret: %d", code)
 	}
-	if code := send("GET", secrets+"/audit-test", "", ""); code != http.StatusOK {
+	if code := send("GET", secrets+"/audit-test", ""); code != http.StatusOK {
 		t.Fatalf("get the Secret: %d", code)
 	}
-	if code := send("GET", "/api/v1/namespaces/default", "", ""); code != http.StatusOK {
+	if code := send("GET", "/api/v1/namespaces/default", ""); code != http.StatusOK {
 		t.Fatalf("get the namespace: %d", code)
 	}
-	send("GET", "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1", "", "")
+	send("GET", "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1", "")
 
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -137,11 +136,14 @@ func TestMetrics(t *testing.T) {
 		return v
 	}
 	for range 3 {
-		herdtest.Expect(t, "get through the proxy", rawProxy(t, s, admin, "GET", "/k8s/clusters/local/api/v1/namespaces/default"), nil, http.StatusOK)
+		code, body := s.Do(t, "GET", "/k8s/clusters/local/api/v1/namespaces/default", admin, nil)
+		herdtest.Expect(t, "get through the proxy", code, body, http.StatusOK)
 	}
-	herdtest.Expect(t, "an unknown cluster", rawProxy(t, s, admin, "GET", "/k8s/clusters/no-such-cluster-x1/api/v1/namespaces"), nil, http.StatusNotFound)
-	herdtest.Expect(t, "a refused caller", rawProxy(t, s, "", "GET", "/k8s/clusters/local/api/v1/namespaces"), nil, http.StatusUnauthorized)
-	rawProxy(t, s, admin, "BREW", "/k8s/clusters/local/api/v1/namespaces/default")
+	code, body = s.Do(t, "GET", "/k8s/clusters/no-such-cluster-x1/api/v1/namespaces", admin, nil)
+	herdtest.Expect(t, "an unknown cluster", code, body, http.StatusNotFound)
+	code, body = s.Do(t, "GET", "/k8s/clusters/local/api/v1/namespaces", "", nil)
+	herdtest.Expect(t, "a refused caller", code, body, http.StatusUnauthorized)
+	s.Do(t, "BREW", "/k8s/clusters/local/api/v1/namespaces/default", admin, nil)
 	after := scrape(t)
 	for _, c := range []struct {
 		what   string
@@ -165,23 +167,4 @@ func TestMetrics(t *testing.T) {
 	if v, ok := after.Value("herd_proxy_requests_in_flight"); !ok || v != 0 {
 		t.Errorf("herd_proxy_requests_in_flight at rest: %v (found %v), want 0", v, ok)
 	}
-}
-
-// rawProxy sends a request through the proxy and returns its status code.
-func rawProxy(t *testing.T, s *herdtest.Server, token, method, path string) int {
-	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := s.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
 }

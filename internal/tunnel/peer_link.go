@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -23,6 +24,11 @@ const (
 	kindCount    byte = '#' // body: "N key", held by N > 1 sessions
 	kindGone     byte = '-'
 )
+
+// announceCounts is the body of a kindAnnounce frame from a replica that
+// reads kindCount frames. An earlier replica sends an empty body and
+// refuses them, so it is told of one session per key instead.
+const announceCounts = "counts"
 
 // maxPeerKeys bounds what one peer may announce, and maxPeerSessions the
 // sessions it may announce under one key.
@@ -41,6 +47,8 @@ type peerLink struct {
 	held    map[string]int      // sessions by key, as announced by the peer
 	pending map[string]struct{} // to announce to the peer
 	wake    chan struct{}
+	// counts is set once the peer said it reads kindCount frames.
+	counts atomic.Bool
 }
 
 // serveLink registers a link (replacing an older one with the same peer),
@@ -59,13 +67,7 @@ func (p *Peers) serveLink(id string, mux *yamux.Session) {
 	p.mu.Unlock()
 	// The snapshot is read once the link takes announcements: a tunnel
 	// that comes in between is announced, perhaps twice, never lost.
-	keys := p.cfg.Keys()
-	l.mu.Lock()
-	for _, k := range keys {
-		l.pending[k] = struct{}{}
-	}
-	l.mu.Unlock()
-	l.wake <- struct{}{}
+	p.announceAll(l)
 	if old != nil {
 		old.mux.Close()
 	}
@@ -96,6 +98,20 @@ func (p *Peers) serveLink(id string, mux *yamux.Session) {
 	p.log.Info("peer link ended", "with", id)
 }
 
+// announceAll queues every key this replica holds for the link.
+func (p *Peers) announceAll(l *peerLink) {
+	keys := p.cfg.Keys()
+	l.mu.Lock()
+	for _, k := range keys {
+		l.pending[k] = struct{}{}
+	}
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Announce tells every peer that whether this replica holds key may have
 // changed; the state sent is read when it is sent. It never blocks.
 func (p *Peers) Announce(key string) {
@@ -121,7 +137,7 @@ func (p *Peers) announce(l *peerLink) {
 	}
 	defer st.Close()
 	w := bufio.NewWriterSize(st, 32<<10)
-	if writeFrame(w, kindAnnounce, "") != nil {
+	if writeFrame(w, kindAnnounce, announceCounts) != nil {
 		return
 	}
 	for {
@@ -135,7 +151,11 @@ func (p *Peers) announce(l *peerLink) {
 		l.pending = map[string]struct{}{}
 		l.mu.Unlock()
 		for k := range batch {
-			if writeHolding(w, k, p.cfg.Holds(k)) != nil {
+			n := p.cfg.Holds(k)
+			if !l.counts.Load() {
+				n = min(n, 1)
+			}
+			if writeHolding(w, k, n) != nil {
 				l.mux.Close()
 				return
 			}
@@ -189,6 +209,10 @@ func (p *Peers) handle(l *peerLink, st *yamux.Stream) {
 	switch kind {
 	case kindAnnounce:
 		st.SetReadDeadline(time.Time{})
+		if body == announceCounts && !l.counts.Swap(true) {
+			// What was sent as one session may be more.
+			p.announceAll(l)
+		}
 		p.readAnnouncements(l, bufio.NewReader(st))
 	case kindDial:
 		p.serveDial(l, st, body)

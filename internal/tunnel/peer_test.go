@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/yamux"
 
 	"herd.dev/herd/internal/certs"
 )
@@ -269,5 +272,65 @@ func TestPeerRefused(t *testing.T) {
 	a := startReplica(t, ca, "a", "b")
 	if _, err := a.peers.dial(context.Background(), "z", b.addr); !errors.Is(err, ErrNotPeer) {
 		t.Errorf("dialing z at b's address: %v, want ErrNotPeer", err)
+	}
+}
+
+// TestPeerCountsCompat: a peer that does not say it reads counts (a replica
+// of an earlier version) is told of one session per key; once a peer says
+// it does, every key is announced again with its count.
+func TestPeerCountsCompat(t *testing.T) {
+	ca := newCA(t)
+	echo := startEcho(t)
+	b := startReplica(t, ca, "b", "a")
+	b.set("agent:east", echo)
+	b.setCount("agent:east", 3)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	for _, c := range []struct {
+		hello string
+		kind  byte
+		body  string
+	}{
+		{"", kindHeld, "agent:east"},
+		{announceCounts, kindCount, "3 agent:east"},
+	} {
+		// The test is replica a: it dials b and announces itself.
+		conn, err := tls.Dial("tcp", b.addr, &tls.Config{Certificates: []tls.Certificate{peerCert(t, ca, "a", PeerOrganization)},
+			RootCAs: pool, InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux, err := yamux.Client(conn, muxConfig(time.Second, slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, err := mux.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFrame(mine, kindAnnounce, c.hello); err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := mux.AcceptStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs.SetReadDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(theirs)
+		if kind, body, err := readFrame(r); err != nil || kind != kindAnnounce || body != announceCounts {
+			t.Fatalf("b's announce stream opens with %c %q, %v", kind, body, err)
+		}
+		// The last word on the key, once b has sent what it will.
+		var kind byte
+		var body string
+		for kind != c.kind {
+			if kind, body, err = readFrame(r); err != nil {
+				t.Fatalf("hello %q: no %c frame from b: %v", c.hello, c.kind, err)
+			}
+		}
+		if body != c.body {
+			t.Errorf("hello %q: b announced %c %q, want %q", c.hello, kind, body, c.body)
+		}
+		mux.Close()
 	}
 }
