@@ -62,7 +62,8 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,251}[a-z0-9])?$`)
 // Sync takes snapshot o.Take (unless empty, or there already) from the
 // etcd at o.Endpoint into o.Dir, removes the snapshots of o.Dir that are
 // neither taken nor kept, copies those left to S3 (if set) and removes
-// the cluster's others from there, and reports what o.Dir holds. S3
+// the cluster's others from there (a kept snapshot this machine lost
+// stays in S3), and reports what o.Dir holds. S3
 // failures do not fail it: each file says whether it is in S3.
 func Sync(ctx context.Context, o SyncOptions) (Report, error) {
 	out, err := syncLocal(ctx, o.Endpoint, o.Dir, o.Take, o.Keep)
@@ -82,10 +83,9 @@ func Sync(ctx context.Context, o SyncOptions) (Report, error) {
 		f.S3 = o.S3.Location(f.Name)
 	}
 	if err == nil && o.Prefix != "" {
-		var names []string
-		for _, f := range out.Files {
-			names = append(names, f.Name)
-		}
+		// What is kept stays in S3 even when this machine lost its copy:
+		// S3 is where a restore finds it then.
+		names := append([]string{o.Take}, o.Keep...)
 		if err := o.S3.prune(ctx, c, o.Prefix, names); err != nil {
 			fmt.Fprintln(os.Stderr, "etcdsnapshot:", err)
 		}

@@ -13,8 +13,9 @@ import (
 
 // TestS3: with a real S3 server (Versity's gateway over HTTPS with its
 // own CA), kept snapshots are copied to the bucket's folder, the
-// cluster's snapshots no longer kept are removed from it (others stay), a
-// restore takes a snapshot from S3 when the machine lost it, and wrong
+// cluster's snapshots no longer kept are removed from it (others stay, and
+// so do kept ones the machine lost), a restore takes a snapshot from S3
+// when the machine lost it, and wrong
 // credentials, an unknown CA, a missing bucket or no server are reported
 // per file without failing the local snapshot.
 func TestS3(t *testing.T) {
@@ -85,6 +86,10 @@ func TestS3(t *testing.T) {
 	two := sync("", "c1-b") // etcd is not needed to keep
 	if err := os.RemoveAll(snaps); err != nil {
 		t.Fatal(err)
+	}
+	// The machine lost its copy: a sync that keeps it leaves it in S3.
+	if lost := sync("", "c1-b"); len(lost.Files) != 0 || !inBucket("c1-b") {
+		t.Fatalf("a sync keeping c1-b after the machine lost it: %+v, in the bucket %v", lost, inBucket("c1-b"))
 	}
 	o := etcdsnapshot.RestoreOptions{Snapshot: filepath.Join(snaps, "c1-b.db"), SHA256: two.Files[0].SHA256, Name: "test", PeerURL: peer, DataDir: dataDir, ID: "r"}
 	if err := etcdsnapshot.Restore(o); err == nil || !strings.Contains(err.Error(), "not on this machine") {
