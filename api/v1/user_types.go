@@ -69,6 +69,9 @@ type UserList struct {
 const (
 	TokenKindSession    = "session"
 	TokenKindKubeconfig = "kubeconfig"
+	// TokenKindBrowser is a web console session: accepted only as the
+	// console's cookie, never as a bearer token.
+	TokenKindBrowser = "browser"
 )
 
 // TokenSpec describes one API token. The token's secret is never stored:
@@ -77,8 +80,8 @@ type TokenSpec struct {
 	// UserName is the User the token acts as.
 	// +kubebuilder:validation:MinLength=1
 	UserName string `json:"userName"`
-	// Kind is session or kubeconfig.
-	// +kubebuilder:validation:Enum=session;kubeconfig
+	// Kind is session, kubeconfig or browser (a web console session).
+	// +kubebuilder:validation:Enum=session;kubeconfig;browser
 	Kind string `json:"kind"`
 	// Hash is the salted hash of the token's secret.
 	Hash string `json:"hash"`

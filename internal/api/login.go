@@ -17,6 +17,7 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/websession"
 )
 
 // handleLogin exchanges a username and password for a token. A wrong
@@ -31,6 +32,13 @@ func (a loginAPI) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setActorName(r, "login "+loginName(req.Provider, req.Username))
+	if req.Kind == v1.TokenKindBrowser && websession.CrossSite(r) {
+		// A page of another origin must not log a browser in (to the
+		// attacker's account, say).
+		a.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden, "web console logins come only from the console's own pages",
+			fmt.Errorf("a browser login from another origin (%q)", r.Header.Get("Origin")))
+		return
+	}
 	userKey, addrKey := loginUserKey(req.Provider, req.Username), "addr:"+sourceKey(r)
 	if wait := a.attemptLogin(userKey, addrKey); wait > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
@@ -63,7 +71,58 @@ func (a loginAPI) handleLogin(w http.ResponseWriter, r *http.Request) {
 	a.byUser.Succeed(userKey)
 	a.byAddr.Forgive(addrKey)
 	setActorName(r, user.Name)
-	a.issueToken(w, r, user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
+	treq := authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}
+	if req.Kind == v1.TokenKindBrowser {
+		a.startBrowserSession(w, r, user, treq)
+		return
+	}
+	a.issueToken(w, r, user, treq, true)
+}
+
+// startBrowserSession issues a browser token for user and sets it as the
+// web console's cookie; the answer holds the session's CSRF token, not
+// the token.
+func (a loginAPI) startBrowserSession(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest) {
+	if req.Description == "" {
+		req.Description = "web console: " + truncate(r.UserAgent(), 200)
+	}
+	token, tok, err := a.dir.MintToken(r.Context(), user, req, true)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	a.audit.Info("token issued", "actor", user.Name, "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
+		"expiresAt", tok.Spec.ExpiresAt.Time, "source", sourceAddr(r))
+	websession.SetCookie(w, token, tok.Spec.ExpiresAt.Time)
+	writeJSON(w, http.StatusCreated, herdapi.ConsoleSession{User: a.apiUser(r.Context(), user), CSRFToken: websession.CSRF(token), ExpiresAt: tok.Spec.ExpiresAt.Time})
+}
+
+// handleSession answers the web console's session: its user and CSRF
+// token (the console asks on each page load; the cookie is HttpOnly).
+func (a loginAPI) handleSession(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
+	if !authn.FromBrowserSession(r.Context()) {
+		a.fail(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "only the web console has a session; API clients use tokens", nil)
+		return
+	}
+	var user v1.User
+	var tok v1.Token
+	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: id.UserName}, &user); err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	if err := a.cache.Get(r.Context(), client.ObjectKey{Name: id.TokenName}, &tok); err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	writeJSON(w, http.StatusOK, herdapi.ConsoleSession{User: a.apiUser(r.Context(), &user), CSRFToken: websession.CSRF(strings.TrimSpace(token)), ExpiresAt: tok.Spec.ExpiresAt.Time})
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // attemptLogin counts a login attempt against the username's and the
@@ -117,6 +176,9 @@ func (a loginAPI) handleLogout(w http.ResponseWriter, r *http.Request, id *authn
 		return
 	}
 	a.awaitCache(r.Context(), tok, true)
+	if authn.FromBrowserSession(r.Context()) {
+		websession.ClearCookie(w)
+	}
 	a.audit.Info("logged out", "actor", id.UserName, "token", id.TokenName, "source", sourceAddr(r))
 	w.WriteHeader(http.StatusNoContent)
 }

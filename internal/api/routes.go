@@ -35,6 +35,7 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("POST /v1/login", login.handleLogin)
 	mux.HandleFunc("POST /v1/logout", a.authed(login.handleLogout))
 	mux.HandleFunc("GET /v1/me", a.authed(login.handleMe))
+	mux.HandleFunc("GET /v1/session", a.authed(login.handleSession))
 
 	mux.HandleFunc("GET /v1/users", a.allowed("list", "users", users.handleListUsers))
 	mux.HandleFunc("POST /v1/users", a.allowed("create", "users", users.handleCreateUser))

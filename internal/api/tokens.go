@@ -58,6 +58,10 @@ func (a tokensAPI) handleCreateToken(w http.ResponseWriter, r *http.Request, id 
 	if !a.decode(w, r, &req) {
 		return
 	}
+	if req.Kind == v1.TokenKindBrowser {
+		a.invalid(w, r, "kind browser is a web console session, made by logging in to the console; use session or kubeconfig")
+		return
+	}
 	var clusterUID string
 	if req.ClusterName != "" {
 		if errs := validation.NameIsDNSLabel(req.ClusterName, false); len(errs) > 0 {

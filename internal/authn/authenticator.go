@@ -63,6 +63,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identi
 	if !herdtoken.Verify(tok.Spec.Hash, secret) {
 		return nil, fmt.Errorf("%w: token %s: wrong secret", ErrUnauthenticated, name)
 	}
+	switch browser := FromBrowserSession(ctx); {
+	case browser && tok.Spec.Kind != v1.TokenKindBrowser:
+		return nil, fmt.Errorf("%w: token %s of kind %s came as the web console's cookie", ErrUnauthenticated, name, tok.Spec.Kind)
+	case !browser && tok.Spec.Kind == v1.TokenKindBrowser:
+		return nil, fmt.Errorf("%w: web console session %s came as a bearer token", ErrUnauthenticated, name)
+	}
 	now := a.now()
 	switch {
 	case !tok.Spec.Enabled:
@@ -100,4 +106,20 @@ func (a *Authenticator) now() time.Time {
 		return a.Now()
 	}
 	return time.Now()
+}
+
+type browserSessionKey struct{}
+
+// WithBrowserSession marks ctx as a request whose token came as the web
+// console's session cookie (from the same origin, with its CSRF token
+// where needed): only then is a browser token accepted, and only a
+// browser token.
+func WithBrowserSession(ctx context.Context) context.Context {
+	return context.WithValue(ctx, browserSessionKey{}, true)
+}
+
+// FromBrowserSession reports whether ctx is marked by WithBrowserSession.
+func FromBrowserSession(ctx context.Context) bool {
+	v, _ := ctx.Value(browserSessionKey{}).(bool)
+	return v
 }

@@ -36,7 +36,7 @@ type TTLs struct {
 func (t TTLs) For(kind string, requested time.Duration) (time.Duration, error) {
 	var ttl time.Duration
 	switch kind {
-	case v1.TokenKindSession, "":
+	case v1.TokenKindSession, v1.TokenKindBrowser, "":
 		ttl = or(t.Session, DefaultSessionTTL)
 	case v1.TokenKindKubeconfig:
 		ttl = or(t.Kubeconfig, DefaultKubeconfigTTL)

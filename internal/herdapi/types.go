@@ -57,7 +57,8 @@ type LoginRequest struct {
 	Password string `json:"password"`
 	// Provider is local (default), openldap or activedirectory.
 	Provider string `json:"provider,omitempty"`
-	// Kind is session (default) or kubeconfig.
+	// Kind is session (default), kubeconfig, or browser: a web console
+	// session, set as an HttpOnly cookie and answered as a ConsoleSession.
 	Kind string `json:"kind,omitempty"`
 	// TTLSeconds shortens the token's life; 0 means the kind's default.
 	TTLSeconds int64 `json:"ttlSeconds,omitempty"`
@@ -495,4 +496,12 @@ type EtcdS3 struct {
 	SkipTLSVerify bool   `json:"skipTLSVerify,omitempty"`
 	AccessKey     string `json:"accessKey,omitempty"`
 	SecretKey     string `json:"secretKey,omitempty"`
+}
+
+// ConsoleSession is the web console's session: its user, the CSRF token
+// that requests changing something carry in X-Herd-CSRF, and its end.
+type ConsoleSession struct {
+	User      User      `json:"user"`
+	CSRFToken string    `json:"csrfToken"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }

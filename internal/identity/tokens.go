@@ -55,7 +55,7 @@ func (d *Directory) MintToken(ctx context.Context, user *v1.User, req authn.Toke
 		return "", nil, err
 	}
 	for i := 0; len(live) >= d.cfg.MaxTokensPerUser && evictSessions && i < len(live); i++ {
-		if live[i].Spec.Kind != v1.TokenKindSession {
+		if k := live[i].Spec.Kind; k != v1.TokenKindSession && k != v1.TokenKindBrowser {
 			continue
 		}
 		if err := d.client.Delete(ctx, &live[i]); client.IgnoreNotFound(err) != nil {

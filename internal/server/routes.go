@@ -8,6 +8,7 @@ import (
 	"herd.dev/herd/internal/api"
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/websession"
 )
 
 // routes is the server's handler: the proxy, the agents' tunnel, and the
@@ -33,7 +34,9 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /v1/node/connect", s.clusters.NodeTunnel())
 	mux.Handle(authproxy.Prefix, s.proxy)
 	mux.Handle("/", rest)
-	return mux, nil
+	// The web console's session cookie stands for a bearer token only
+	// from the console's origin, with its CSRF token where needed.
+	return websession.Middleware(mux, s.cfg.Logger), nil
 }
 
 // managementReady reports whether the management cluster answers its /readyz.
