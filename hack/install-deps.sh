@@ -2,7 +2,8 @@
 # install-deps.sh installs, from Debian's packages, what the tests and the
 # local real nodes need beyond Go: skopeo (the tests of cmd/herd-image read
 # Herd's image archive with it), containerd, runc and
-# containernetworking-plugins (the kubelets of local real nodes). With
+# containernetworking-plugins (the kubelets of local real nodes), and
+# chromium (the web console's tests drive it headless). With
 # package names as arguments it installs only those (the image tests run
 # `install-deps.sh skopeo` when skopeo is missing, as the LDAP tests run
 # install-slapd.sh). It is idempotent: it installs only what is missing,
@@ -10,7 +11,7 @@
 # runs it, and `make test` runs `make deps`.
 set -euo pipefail
 
-ALL=(skopeo containerd runc containernetworking-plugins iproute2)
+ALL=(skopeo containerd runc containernetworking-plugins iproute2 chromium)
 
 fail() {
 	echo "install-deps.sh: $*" >&2

@@ -7,6 +7,7 @@ import (
 
 	"herd.dev/herd/internal/api"
 	"herd.dev/herd/internal/authproxy"
+	"herd.dev/herd/internal/console"
 	"herd.dev/herd/internal/localcluster"
 	"herd.dev/herd/internal/websession"
 )
@@ -29,7 +30,12 @@ func (s *Server) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	ui, err := console.New()
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
+	ui.Register(mux)
 	mux.Handle("GET /v1/connect", s.clusters.Tunnel())
 	mux.Handle("GET /v1/node/connect", s.clusters.NodeTunnel())
 	mux.Handle(authproxy.Prefix, s.proxy)

@@ -1,0 +1,244 @@
+package console
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtest"
+	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/server"
+)
+
+// podLogLine is what kwok serves as every container's log on the local
+// clusters (internal/localcluster).
+const podLogLine = "herd local cluster: container started on a kwok node"
+
+const wait = 30 * time.Second
+
+// TestConsole walks the console as its users would: an admin logs in,
+// sees the local cluster Ready, opens it, lists pods, reads a pod's logs,
+// runs a command in it, reads an object's YAML; names with HTML in them
+// stay text; a user without rights sees the refusal; the admin imports a
+// second cluster from the console and watches it turn Connected.
+func TestConsole(t *testing.T) {
+	s := herdtest.NewServer(t, func(c *server.Config) { c.Kubeconfig = clusters.Get("mgmt").KubeconfigPath() })
+	admin := s.Login(t, "admin", herdtest.BootstrapPassword)
+	herd := herdtest.Build(t, "../../cmd/herd", "herd")
+	east := herdtest.Kubectl{Kubeconfig: clusters.Get("east").KubeconfigPath()}
+	if _, errOut, err := east.Exec("create", "namespace", "shop"); err != nil && !strings.Contains(errOut, "AlreadyExists") {
+		t.Fatalf("create namespace shop: %v: %s", err, errOut)
+	}
+	if _, errOut, err := east.ExecStdin(deployment, "-n", "shop", "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply the web deployment: %v: %s", err, errOut)
+	}
+	t.Cleanup(func() { _, _, _ = east.Exec("delete", "namespace", "shop", "--wait=false") })
+	code, body := s.Do(t, "POST", "/v1/clusters", admin, herdapi.ClusterCreateRequest{Name: "east"})
+	herdtest.Expect(t, "create cluster east", code, body, http.StatusCreated)
+	var created herdapi.ClusterCreateResponse
+	if err := json.Unmarshal(body, &created); err != nil {
+		t.Fatal(err)
+	}
+	importCluster(t, s, herd, "east", created.Import.Command)
+
+	b := herdtest.StartBrowser(t)
+	tab := b.NewTab(t)
+	// Each step needs the ones before it.
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+
+	step("login", func(t *testing.T) {
+		tab.Do(t, wait, "open the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		tab.Screenshot(t, "login")
+		login(t, tab, "admin", "wrong password")
+		tab.WaitText(t, "#login-form .error", "Wrong username or password", wait)
+		login(t, tab, "admin", herdtest.BootstrapPassword)
+		tab.WaitText(t, "#who", "admin", wait)
+		if cookies := herdtest.Eval[string](t, tab, "document.cookie"); strings.Contains(cookies, "herd-session") {
+			t.Errorf("the session cookie is readable by scripts: %q", cookies)
+		}
+	})
+
+	step("cluster list", func(t *testing.T) {
+		tab.Do(t, wait, "the cluster list", goTo("#/clusters"), chromedp.WaitVisible(chromedp.CSS(`tr[data-cluster="east"]`)))
+		tab.WaitText(t, `tr[data-cluster="east"] .state`, "Ready", wait)
+		if got := herdtest.Eval[string](t, tab, `[...document.querySelectorAll('tr[data-cluster="east"] .state .badge.ok')].map(e => e.textContent).join(",")`); got != "Connected,Ready" {
+			t.Errorf("local cluster state %q, want Connected,Ready", got)
+		}
+		tab.Screenshot(t, "clusters")
+	})
+
+	step("pods and logs", func(t *testing.T) {
+		tab.Do(t, wait, "open cluster east", chromedp.Click(chromedp.CSS(`tr[data-cluster="east"] a`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-node]`)))
+		tab.Screenshot(t, "cluster")
+		tab.Do(t, wait, "the pods tab", chromedp.Click(chromedp.CSS(`.tabs a[href$="/pods"]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-pod^="shop/web-"] a`)))
+		tab.Screenshot(t, "pods")
+		tab.Do(t, wait, "open the pod", chromedp.Click(chromedp.CSS(`tr[data-pod^="shop/web-"] a`)), chromedp.WaitVisible(chromedp.CSS("#logs")))
+		tab.WaitText(t, "#logs", podLogLine, wait)
+		tab.Screenshot(t, "pod-logs")
+	})
+
+	step("exec", func(t *testing.T) {
+		tab.Do(t, wait, "run a command in the pod", chromedp.SendKeys(chromedp.CSS("#exec-command"), "echo hello-from-the-console"), chromedp.Click(chromedp.CSS("#exec-run")))
+		tab.WaitText(t, "#exec-output", "\nhello-from-the-console", wait)
+	})
+
+	step("yaml", func(t *testing.T) {
+		tab.Do(t, wait, "the pod's YAML", chromedp.Click(chromedp.CSS("a.yaml")), chromedp.WaitVisible(chromedp.CSS("#yaml")))
+		text := tab.WaitText(t, "#yaml", "kind: Pod", wait)
+		if !strings.Contains(text, "namespace: shop") {
+			t.Errorf("YAML of the pod: %s", text)
+		}
+	})
+
+	step("HTML in names stays text", func(t *testing.T) {
+		const evil = `<img src=x onerror="document.title='pwned'"><b>bold</b>`
+		code, body := s.Do(t, "POST", "/v1/clusters", admin, herdapi.ClusterCreateRequest{Name: "html-name", DisplayName: evil})
+		herdtest.Expect(t, "a cluster with HTML in its display name", code, body, http.StatusCreated)
+		tab.Do(t, wait, "the cluster list", goTo("#/clusters"), chromedp.WaitVisible(chromedp.CSS(`tr[data-cluster="html-name"]`)))
+		if got := herdtest.Eval[string](t, tab, `document.querySelector('tr[data-cluster="html-name"] .display-name').textContent`); got != evil {
+			t.Errorf("display name shown as %q, want the text %q", got, evil)
+		}
+		if n := herdtest.Eval[int](t, tab, `document.querySelectorAll('#view img, #view b').length`); n != 0 {
+			t.Errorf("%d elements made from a display name", n)
+		}
+		if title := herdtest.Eval[string](t, tab, "document.title"); title != "Herd" {
+			t.Errorf("title %q: the display name ran as script", title)
+		}
+	})
+
+	step("refused", func(t *testing.T) {
+		const password = "viewer-password-1"
+		code, body := s.Do(t, "POST", "/v1/users", admin, herdapi.UserCreateRequest{Username: "viewer", Password: password})
+		herdtest.Expect(t, "create viewer", code, body, http.StatusCreated)
+		other := b.NewTab(t)
+		other.Do(t, wait, "open the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		login(t, other, "viewer", password)
+		other.WaitText(t, "#who", "viewer", wait)
+		other.Do(t, wait, "the cluster list", goTo("#/clusters"), chromedp.WaitVisible(chromedp.CSS("#cluster-list")))
+		other.WaitText(t, "#cluster-list", "No clusters", wait)
+		other.Do(t, wait, "the users page", goTo("#/users"), chromedp.WaitVisible(chromedp.CSS("#view .error")))
+		other.WaitText(t, "#view .error", "Refused", wait)
+		other.Screenshot(t, "refused")
+		other.Do(t, wait, "the pods of east", goTo("#/clusters/east/pods"), chromedp.WaitVisible(chromedp.CSS("#view .error")))
+		other.WaitText(t, "#view .error", "not found", wait)
+	})
+
+	step("import", func(t *testing.T) {
+		tab.Do(t, wait, "the import page", goTo("#/import"), chromedp.WaitVisible(chromedp.CSS("#import-name")),
+			chromedp.SendKeys(chromedp.CSS("#import-name"), "west"), chromedp.Click(chromedp.CSS("#import-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#import-command")))
+		command := tab.WaitText(t, "#import-command", "kubectl apply", wait)
+		tab.WaitText(t, "#import-state", "Waiting for the agent", wait)
+		tab.Screenshot(t, "import")
+		importCluster(t, s, herd, "west", command)
+		tab.WaitText(t, "#import-state", "Connected", 60*time.Second)
+		if got := herdtest.Eval[string](t, tab, `[...document.querySelectorAll('#import-state .badge.ok')].map(e => e.textContent).join(",")`); !strings.HasPrefix(got, "Connected") {
+			t.Errorf("import state %q", got)
+		}
+		tab.Screenshot(t, "imported")
+	})
+
+	step("logout", func(t *testing.T) {
+		tab.Do(t, wait, "log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		tab.Do(t, wait, "the cluster list after logout", goTo("#/clusters"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		code, body := s.Do(t, "GET", "/v1/tokens", admin, nil)
+		herdtest.Expect(t, "tokens", code, body, http.StatusOK)
+		var list herdapi.TokenList
+		if err := json.Unmarshal(body, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range list.Items {
+			if tok.Kind == "browser" && tok.Enabled && !tok.Expired {
+				t.Errorf("browser token %s still valid after logout", tok.Name)
+			}
+		}
+	})
+}
+
+func login(t *testing.T, tab *herdtest.Tab, username, password string) {
+	t.Helper()
+	tab.Do(t, wait, "log in as "+username,
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#username').value = ''; document.querySelector('#password').value = ''`),
+		chromedp.SendKeys(chromedp.CSS("#username"), username), chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")))
+}
+
+// importCluster runs an import command as its user would, with the
+// kubeconfig of the local cluster name, and then `herd agent` as the
+// manifest's Deployment would (kwok's nodes run no containers), with the
+// registration token and service account the manifest made. The agent
+// runs until the test ends.
+func importCluster(t *testing.T, s *herdtest.Server, herd, name, command string) {
+	t.Helper()
+	lc := clusters.Get(name)
+	sh := exec.Command("bash", "-o", "pipefail", "-c", command)
+	sh.Env = append(os.Environ(), "KUBECONFIG="+lc.KubeconfigPath(), "PATH="+filepath.Dir(localcluster.KubectlPath(""))+":"+os.Getenv("PATH"))
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("the import command of %s: %v\n%s", name, err, out)
+	}
+	down := herdtest.Kubectl{Kubeconfig: lc.KubeconfigPath()}
+	regTok, err := base64.StdEncoding.DecodeString(down.Run(t, "-n", "herd-system", "get", "secret", "herd-credentials", "-o", "jsonpath={.data.token}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saToken := strings.TrimSpace(down.Run(t, "-n", "herd-system", "create", "token", "herd-agent", "--duration=1h"))
+	ca := down.Run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
+	kc := filepath.Join(t.TempDir(), "agent.kubeconfig")
+	content := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %s, certificate-authority-data: %s}}]\n"+
+		"users: [{name: u, user: {token: %s}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n", lc.ServerURL(), ca, saToken)
+	if err := os.WriteFile(kc, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(herd, "agent", "--server", s.URL, "--ca-checksum", server.Checksum(s.CABundle()), "--kubeconfig", kc)
+	cmd.Env = append(os.Environ(), "HERD_TOKEN="+string(regTok))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	logs := &herdtest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	herdtest.LogOnFailure(t, "agent of "+name, logs.String)
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+}
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: web:1
+`
+
+// goTo shows a page of the console by its fragment (a navigation within
+// the page, which fires no load event for chromedp.Navigate to wait for).
+func goTo(hash string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf("location.hash = %q", hash))
+}
