@@ -22,6 +22,7 @@ import (
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/machines"
 	"herd.dev/herd/internal/members"
+	"herd.dev/herd/internal/terminal"
 	"herd.dev/herd/internal/users"
 )
 
@@ -82,6 +83,13 @@ type Config struct {
 	// Metrics serves GET /metrics (Prometheus) to callers with the global
 	// right to get metrics. Nil: no /metrics.
 	Metrics http.Handler
+	// Terminal serves the web console's kubectl terminals, whose kubectl
+	// reaches clusters at SelfURL (this server, on an address it listens
+	// on), checking the certificate for SelfServerName (empty: SelfURL's
+	// host). Nil: no terminal.
+	Terminal       *terminal.Terminal
+	SelfURL        string
+	SelfServerName string
 
 	// Logger and Audit receive the log and the audit lines. Nil: discard.
 	Logger, Audit *slog.Logger

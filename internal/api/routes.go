@@ -54,6 +54,7 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("DELETE /v1/clusters/{name}", a.authed(clusters.handleDeleteCluster))
 	mux.HandleFunc("POST /v1/clusters/{name}/import", a.authed(clusters.handleImport))
 	mux.HandleFunc("GET /v1/clusters/{name}/kubeconfig", a.authed(clusters.handleKubeconfig))
+	mux.HandleFunc("GET /v1/clusters/{name}/terminal", a.authed(clusters.handleTerminal))
 	mux.HandleFunc("GET /v1/clusters/{name}/machines", a.authed(clusters.handleListMachines))
 	mux.HandleFunc("PUT /v1/clusters/{name}/machinepools/{pool}", a.authed(clusters.handlePutMachinePool))
 	mux.HandleFunc("POST /v1/clusters/{name}/etcd/snapshots", a.authed(clusters.handleSaveSnapshot))

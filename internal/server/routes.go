@@ -2,19 +2,27 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"herd.dev/herd/internal/api"
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/console"
 	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/terminal"
 	"herd.dev/herd/internal/websession"
 )
 
 // routes is the server's handler: the proxy, the agents' tunnel, and the
 // REST API with everything else.
 func (s *Server) routes() (http.Handler, error) {
+	term, err := terminal.New(terminal.Config{Kubectl: localcluster.KubectlPath(s.cfg.KubeBinDir), Logger: s.cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	self, selfName := s.selfURL()
 	rest, err := api.New(api.Config{
 		Client: s.client, Cache: s.cache, API: s.api,
 		Authn: s.authn, Authz: s.authz, Directory: s.dir, Clusters: s.clusters, Providers: s.cfg.Providers,
@@ -24,8 +32,9 @@ func (s *Server) routes() (http.Handler, error) {
 		LoginFailureLimit: s.cfg.LoginFailureLimit, LoginFailureWindow: s.cfg.LoginFailureWindow,
 		MaxConcurrentLogins: s.cfg.MaxConcurrentLogins, MaxLoginFlows: s.cfg.MaxLoginFlows, MaxTokensPerUser: s.cfg.MaxTokensPerUser,
 		RequestReadTimeout: s.cfg.RequestReadTimeout, RequestWriteTimeout: s.cfg.RequestWriteTimeout,
-		Metrics: s.metricsHandler(),
-		Logger:  s.cfg.Logger, Audit: s.audit, Now: s.now,
+		Metrics:  s.metricsHandler(),
+		Terminal: term, SelfURL: self, SelfServerName: selfName,
+		Logger: s.cfg.Logger, Audit: s.audit, Now: s.now,
 	})
 	if err != nil {
 		return nil, err
@@ -54,4 +63,29 @@ func (s *Server) managementReady(ctx context.Context) error {
 		s.cfg.Logger.Warn("management cluster not ready", "err", err)
 	}
 	return err
+}
+
+// selfURL is how the server reaches itself (the web terminal's kubectl
+// does): its listener's address, on loopback when it listens on every
+// address, and the name to check its certificate for: a generated
+// certificate holds the loopback addresses and localhost, a company
+// certificate the host of --server-url.
+func (s *Server) selfURL() (string, string) {
+	host, port, err := net.SplitHostPort(s.listener.Addr().String())
+	if err != nil {
+		return "", ""
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	name := ""
+	switch {
+	case s.cfg.TLSCert != "":
+		if u, err := url.Parse(s.cfg.ServerURL); err == nil {
+			name = u.Hostname()
+		}
+	case !net.ParseIP(host).IsLoopback():
+		name = "localhost" // a generated certificate's name for any address
+	}
+	return "https://" + net.JoinHostPort(host, port), name
 }

@@ -105,6 +105,33 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	step("terminal", func(t *testing.T) {
+		tab.Do(t, wait, "the terminal", goTo("#/clusters/east/terminal"), chromedp.WaitVisible(chromedp.CSS("#terminal-input")))
+		tab.WaitText(t, "#tab", "kubectl as", wait)
+		run := func(line, want string) string {
+			t.Helper()
+			before := herdtest.Eval[int](t, tab, `document.querySelector('#terminal-output').textContent.length`)
+			tab.Do(t, wait, "kubectl "+line, chromedp.SendKeys(chromedp.CSS("#terminal-input"), line), chromedp.Click(chromedp.CSS("#terminal-run")))
+			text := tab.WaitText(t, "#terminal-output", want, wait)
+			return text[min(before, len(text)):]
+		}
+		out := run("get pods -A", "web-")
+		if !strings.Contains(out, "shop ") || !strings.Contains(out, "NAMESPACE") {
+			t.Errorf("get pods -A in the terminal: %s", out)
+		}
+		code, body := s.Do(t, "GET", "/v1/me", admin, nil)
+		herdtest.Expect(t, "me", code, body, http.StatusOK)
+		var me herdapi.User
+		if err := json.Unmarshal(body, &me); err != nil {
+			t.Fatal(err)
+		}
+		// kubectl runs as the console's user, not as the server.
+		run("auth whoami -o jsonpath={.status.userInfo.username}", "\n"+me.Name+"\n")
+		run("config view --raw", "kubectl config does not run in the web terminal")
+		run("get pods --kubeconfig=/etc/passwd", "the terminal has its own")
+		tab.Screenshot(t, "terminal")
+	})
+
 	step("HTML in names stays text", func(t *testing.T) {
 		const evil = `<img src=x onerror="document.title='pwned'"><b>bold</b>`
 		code, body := s.Do(t, "POST", "/v1/clusters", admin, herdapi.ClusterCreateRequest{Name: "html-name", DisplayName: evil})
@@ -165,6 +192,9 @@ func TestConsole(t *testing.T) {
 		for _, tok := range list.Items {
 			if tok.Kind == "browser" && tok.Enabled && !tok.Expired {
 				t.Errorf("browser token %s still valid after logout", tok.Name)
+			}
+			if strings.HasPrefix(tok.Description, "web console terminal") && tok.Enabled && !tok.Expired {
+				t.Errorf("the terminal's token %s outlives the terminal", tok.Name)
 			}
 		}
 	})

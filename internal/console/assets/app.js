@@ -560,8 +560,21 @@ async function tabTerminal(gen, cluster, into) {
   const status = h('span', { class: 'muted' }, 'connecting…');
   const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/v1/clusters/' + encodeURIComponent(cluster) + '/terminal');
   state.sockets.push(ws);
+  ws.binaryType = 'arraybuffer';
+  const dec = new TextDecoder();
+  const stop = h('button', { type: 'button', class: 'danger', id: 'terminal-stop', disabled: true, onclick: () => ws.send('\x03') }, 'Stop');
   ws.onopen = () => { status.textContent = 'kubectl as ' + who(state.user) + ' on ' + cluster; };
-  ws.onmessage = (m) => { out.append(m.data); out.scrollTop = out.scrollHeight; };
+  ws.onmessage = (m) => {
+    if (typeof m.data === 'string') { // "exit N": the command ended
+      out.append(dec.decode());
+      if (!out.textContent.endsWith('\n')) out.append('\n');
+      if (m.data !== 'exit 0') out.append('(' + m.data + ')\n');
+      stop.disabled = true;
+    } else {
+      out.append(dec.decode(new Uint8Array(m.data), { stream: true }));
+    }
+    out.scrollTop = out.scrollHeight;
+  };
   ws.onclose = (ev) => { if (current(gen)) status.textContent = 'closed' + (ev.reason ? ': ' + ev.reason : ''); };
   const history = [];
   let at = 0;
@@ -578,8 +591,9 @@ async function tabTerminal(gen, cluster, into) {
       at = history.length;
       out.append('$ kubectl ' + text + '\n');
       ws.send(text);
+      stop.disabled = false;
       line.value = '';
-    } }, h('span', { class: 'term-in' }, 'kubectl'), line, h('button', { type: 'submit' }, 'Run'), status), out);
+    } }, h('span', { class: 'term-in' }, 'kubectl'), line, h('button', { type: 'submit', id: 'terminal-run' }, 'Run'), stop, status), out);
   line.focus();
 }
 
