@@ -21,6 +21,7 @@ import (
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/identity"
+	"herd.dev/herd/internal/websession"
 )
 
 // loopbackRedirect checks that the CLI's callback is on this machine.
@@ -45,17 +46,29 @@ func (a loginAPI) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 			fmt.Errorf("browser logins from %s are rate limited", sourceAddr(r)))
 		return
 	}
-	if len(req.CLIRedirect) > 256 {
-		a.invalid(w, r, "cliRedirect is limited to 256 bytes")
-		return
-	}
-	if err := loopbackRedirect(req.CLIRedirect); err != nil {
-		a.invalid(w, r, err.Error())
-		return
-	}
-	if c, err := base64.RawURLEncoding.DecodeString(req.CLIChallenge); err != nil || len(c) != sha256.Size {
-		a.invalid(w, r, "cliChallenge must be base64url(sha256(verifier)) without padding")
-		return
+	if req.Console {
+		if req.CLIRedirect != "" || req.CLIChallenge != "" {
+			a.invalid(w, r, "a console login has no cliRedirect nor cliChallenge")
+			return
+		}
+		if websession.CrossSite(r) {
+			a.fail(w, r, http.StatusForbidden, metav1.StatusReasonForbidden, "web console logins come only from the console's own pages",
+				fmt.Errorf("a console browser login from another origin (%q)", r.Header.Get("Origin")))
+			return
+		}
+	} else {
+		if len(req.CLIRedirect) > 256 {
+			a.invalid(w, r, "cliRedirect is limited to 256 bytes")
+			return
+		}
+		if err := loopbackRedirect(req.CLIRedirect); err != nil {
+			a.invalid(w, r, err.Error())
+			return
+		}
+		if c, err := base64.RawURLEncoding.DecodeString(req.CLIChallenge); err != nil || len(c) != sha256.Size {
+			a.invalid(w, r, "cliChallenge must be base64url(sha256(verifier)) without padding")
+			return
+		}
 	}
 	if n, err := a.dir.OutstandingFlows(r.Context(), a.cfg.MaxLoginFlows); err != nil || n >= a.cfg.MaxLoginFlows {
 		w.Header().Set("Retry-After", "60")
@@ -79,12 +92,22 @@ func (a loginAPI) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 	state, verifier := herdtoken.NewSecret(), herdtoken.NewSecret()
 	redirect := strings.TrimSuffix(a.cfg.ServerURL, "/") + "/v1/auth/callback/" + typ
 	expires := a.now().Add(identity.LoginRequestTTL)
-	err = a.dir.SaveFlow(r.Context(), identity.FlowSecretName("login", state), expires, map[string]string{
-		"provider": typ, "verifier": verifier, "cliRedirect": req.CLIRedirect, "cliChallenge": req.CLIChallenge, "redirect": redirect,
-	})
-	if err != nil {
+	flow := map[string]string{"provider": typ, "verifier": verifier, "cliRedirect": req.CLIRedirect, "cliChallenge": req.CLIChallenge, "redirect": redirect}
+	var binding string
+	if req.Console {
+		// The login binds to this browser: the callback needs the cookie
+		// set here, so a login started elsewhere (an attacker's, to log the
+		// victim into the attacker's account) does not finish here.
+		binding = herdtoken.NewSecret()
+		flow["console"] = "true"
+		flow["binding"] = websession.BindingHash(binding)
+	}
+	if err := a.dir.SaveFlow(r.Context(), identity.FlowSecretName("login", state), expires, flow); err != nil {
 		a.internal(w, r, err)
 		return
+	}
+	if binding != "" {
+		websession.SetLoginCookie(w, binding, expires)
 	}
 	writeJSON(w, http.StatusOK, herdapi.RedirectLoginResponse{AuthURL: rp.AuthCodeURL(state, verifier, redirect), ExpiresAt: expires})
 }
@@ -106,11 +129,22 @@ func (a loginAPI) handleRedirectCallback(w http.ResponseWriter, r *http.Request)
 	if err == nil {
 		user, err = a.finishRedirect(r.Context(), typ, q.Get("code"), req)
 	}
+	console := err == nil && req["console"] == "true"
+	if console {
+		websession.ClearLoginCookie(w)
+		if !websession.LoginBound(r, req["binding"]) {
+			err = fmt.Errorf("%w: a console login finished in another browser than it started in", authn.ErrFlow)
+		}
+	}
 	if err != nil {
 		a.log.Warn("browser login refused", "provider", typ, "from", sourceAddr(r), "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)
-		_, _ = fmt.Fprintln(w, "Herd: this login did not succeed (it may have expired or been used already). Run `herdctl login` again.")
+		_, _ = fmt.Fprintln(w, "Herd: this login did not succeed (it may have expired or been used already). Start it again from `herdctl login` or the web console.")
+		return
+	}
+	if console {
+		a.finishConsoleLogin(w, r, user)
 		return
 	}
 	ticket := herdtoken.NewSecret()
@@ -165,4 +199,22 @@ func (a loginAPI) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.issueToken(w, r, &user, authn.TokenRequest{Kind: req.Kind, TTL: time.Duration(req.TTLSeconds) * time.Second, Description: req.Description}, true)
+}
+
+// finishConsoleLogin starts the web console's session for a user back
+// from the identity provider and sends the browser to the console.
+func (a loginAPI) finishConsoleLogin(w http.ResponseWriter, r *http.Request, user *v1.User) {
+	token, tok, err := a.dir.MintToken(r.Context(), user, authn.TokenRequest{Kind: v1.TokenKindBrowser,
+		Description: "web console: " + truncate(r.UserAgent(), 200)}, true)
+	if err != nil {
+		a.log.Error("console login: no session token", "user", user.Name, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = fmt.Fprintln(w, "Herd: the login succeeded but no session could be started; try again.")
+		return
+	}
+	a.audit.Info("token issued", "actor", user.Name, "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
+		"expiresAt", tok.Spec.ExpiresAt.Time, "source", sourceAddr(r))
+	websession.SetCookie(w, token, tok.Spec.ExpiresAt.Time)
+	http.Redirect(w, r, "/#/clusters", http.StatusFound)
 }

@@ -49,6 +49,10 @@ type ProviderUpdate struct {
 type RedirectLoginRequest struct {
 	CLIRedirect  string `json:"cliRedirect"`
 	CLIChallenge string `json:"cliChallenge"`
+	// Console starts the web console's login instead of the CLI's: the
+	// provider sends the browser back to the console with a session
+	// (the other fields stay empty).
+	Console bool `json:"console,omitempty"`
 }
 
 // RedirectLoginResponse is where to send the browser.

@@ -27,6 +27,9 @@ const (
 	CookieName = "__Host-herd-session"
 	// CSRFHeader carries the CSRF token on requests that change something.
 	CSRFHeader = "X-Herd-CSRF"
+	// LoginCookieName binds an identity provider login that the console
+	// started to the browser that started it.
+	LoginCookieName = "__Host-herd-login"
 )
 
 // CSRF is the CSRF token of a session: an HMAC of a fixed label keyed by
@@ -43,6 +46,32 @@ func CSRF(session string) string {
 func SetCookie(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+}
+
+// SetLoginCookie sets the login binding until expires. It is SameSite=Lax:
+// the provider's redirect back is a top-level navigation from its site,
+// which a Strict cookie would miss.
+func SetLoginCookie(w http.ResponseWriter, binding string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: LoginCookieName, Value: binding, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+}
+
+// ClearLoginCookie removes the login binding.
+func ClearLoginCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: LoginCookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+}
+
+// BindingHash is what the server keeps of a login binding.
+func BindingHash(binding string) string {
+	sum := sha256.Sum256([]byte(binding))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// LoginBound reports whether r carries the login cookie whose hash is want.
+func LoginBound(r *http.Request, want string) bool {
+	c, err := r.Cookie(LoginCookieName)
+	return err == nil && want != "" && hmac.Equal([]byte(BindingHash(c.Value)), []byte(want))
 }
 
 // ClearCookie removes the session cookie.
