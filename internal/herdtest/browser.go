@@ -117,12 +117,13 @@ func (tb *Tab) Do(t testing.TB, timeout time.Duration, what string, steps ...chr
 	}
 }
 
-// Eval evaluates a JavaScript expression in the tab's page.
+// Eval evaluates a JavaScript expression in the tab's page (awaiting it
+// when it is a promise).
 func Eval[T any](t testing.TB, tb *Tab, expr string) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}

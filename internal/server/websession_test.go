@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
@@ -99,6 +102,8 @@ func TestBrowserSession(t *testing.T) {
 	code, body := s.Do(t, "POST", "/v1/tokens", admin, herdapi.TokenCreateRequest{Kind: "browser"})
 	herdtest.Expect(t, "a browser token from the token API", code, body, http.StatusUnprocessableEntity)
 
+	checkTerminalOrigin(t, s, cookie.Value)
+
 	resp, body = send("POST", "/v1/logout", nil, withCSRF, cookie.Value)
 	herdtest.Expect(t, "logout", resp.StatusCode, body, http.StatusNoContent)
 	if c := resp.Cookies(); len(c) != 1 || c[0].Name != websession.CookieName || c[0].MaxAge >= 0 {
@@ -106,4 +111,51 @@ func TestBrowserSession(t *testing.T) {
 	}
 	resp, body = send("GET", "/v1/session", nil, same, cookie.Value)
 	herdtest.Expect(t, "the session after logout", resp.StatusCode, body, http.StatusUnauthorized)
+}
+
+// checkTerminalOrigin: the kubectl terminal's WebSocket takes the session
+// cookie only with the server's own Origin; from another origin, or with
+// no Origin, the cookie is ignored and the upgrade is refused. With the
+// right Origin, kubectl runs through the proxy.
+func checkTerminalOrigin(t *testing.T, s *herdtest.Server, session string) {
+	t.Helper()
+	dialer := websocket.Dialer{TLSClientConfig: s.Client.Transport.(*http.Transport).TLSClientConfig, HandshakeTimeout: 10 * time.Second}
+	url := "wss" + strings.TrimPrefix(s.URL, "https") + "/v1/clusters/local/terminal"
+	cookie := (&http.Cookie{Name: websession.CookieName, Value: session}).String()
+	for name, origin := range map[string]string{"another origin": "https://evil.example", "no origin": ""} {
+		h := http.Header{"Cookie": {cookie}}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		conn, resp, err := dialer.Dial(url, h)
+		if err == nil {
+			conn.Close()
+		}
+		if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a terminal upgrade from %s: %v %v, want 401", name, resp, err)
+		}
+	}
+	conn, resp, err := dialer.Dial(url, http.Header{"Cookie": {cookie}, "Origin": {s.URL}})
+	if err != nil {
+		t.Fatalf("a terminal from the console's origin: %v %v", resp, err)
+	}
+	defer conn.Close()
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("get namespaces")); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		kind, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("terminal: %v after %q", err, out.String())
+		}
+		if kind == websocket.TextMessage {
+			if string(data) != "exit 0" || !strings.Contains(out.String(), "kube-system") {
+				t.Errorf("get namespaces in the terminal: %s, %q", data, out.String())
+			}
+			return
+		}
+		out.Write(data)
+	}
 }

@@ -132,6 +132,44 @@ func TestConsole(t *testing.T) {
 		tab.Screenshot(t, "terminal")
 	})
 
+	step("long lists are paged", func(t *testing.T) {
+		var many strings.Builder
+		for i := range 60 {
+			fmt.Fprintf(&many, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: page-%02d}\n", i)
+		}
+		if _, errOut, err := east.ExecStdin(many.String(), "apply", "-f", "-"); err != nil {
+			t.Fatalf("60 namespaces: %v %s", err, errOut)
+		}
+		t.Cleanup(func() {
+			names := []string{"delete", "namespace", "--wait=false"}
+			for i := range 60 {
+				names = append(names, fmt.Sprintf("page-%02d", i))
+			}
+			_, _, _ = east.Exec(names...)
+		})
+		tab.Do(t, wait, "the namespaces", goTo("#/clusters/east/namespaces"), chromedp.WaitVisible(chromedp.CSS("#tab button.more")))
+		if n := herdtest.Eval[int](t, tab, `document.querySelectorAll('#tab tr[data-namespace]').length`); n != 50 {
+			t.Errorf("first page: %d namespaces, want 50", n)
+		}
+		tab.Do(t, wait, "the next page", chromedp.Click(chromedp.CSS("#tab button.more")), chromedp.WaitNotVisible(chromedp.CSS("#tab button.more")))
+		if n := herdtest.Eval[int](t, tab, `document.querySelectorAll('#tab tr[data-namespace]').length`); n < 64 {
+			t.Errorf("both pages: %d namespaces, want the 60 new ones and the cluster's own", n)
+		}
+		tab.WaitText(t, "#tab", "page-59", wait)
+	})
+
+	step("forged CSRF token", func(t *testing.T) {
+		status := herdtest.Eval[int](t, tab, `fetch('/v1/users', {method: 'POST', credentials: 'same-origin',
+			headers: {'Content-Type': 'application/json', 'X-Herd-CSRF': 'forged'},
+			body: JSON.stringify({username: 'forged', password: 'forged-password-1'})}).then(r => r.status)`)
+		if status != http.StatusForbidden {
+			t.Errorf("a change with a forged CSRF token: %d, want 403", status)
+		}
+		if code, _ := s.Do(t, "GET", "/v1/users/forged", admin, nil); code != http.StatusNotFound {
+			t.Errorf("the forged request made user forged: %d", code)
+		}
+	})
+
 	step("HTML in names stays text", func(t *testing.T) {
 		const evil = `<img src=x onerror="document.title='pwned'"><b>bold</b>`
 		code, body := s.Do(t, "POST", "/v1/clusters", admin, herdapi.ClusterCreateRequest{Name: "html-name", DisplayName: evil})
@@ -151,6 +189,7 @@ func TestConsole(t *testing.T) {
 	step("refused", func(t *testing.T) {
 		const password = "viewer-password-1"
 		code, body := s.Do(t, "POST", "/v1/users", admin, herdapi.UserCreateRequest{Username: "viewer", Password: password})
+		t.Cleanup(func() { s.Do(t, "DELETE", "/v1/users/viewer", admin, nil) })
 		herdtest.Expect(t, "create viewer", code, body, http.StatusCreated)
 		other := b.NewTab(t)
 		other.Do(t, wait, "open the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
@@ -163,6 +202,16 @@ func TestConsole(t *testing.T) {
 		other.Screenshot(t, "refused")
 		other.Do(t, wait, "the pods of east", goTo("#/clusters/east/pods"), chromedp.WaitVisible(chromedp.CSS("#view .error")))
 		other.WaitText(t, "#view .error", "not found", wait)
+
+		// The session ends while the page is open (here: the user is
+		// disabled): the next request says so and shows the login.
+		other.Do(t, wait, "the cluster list", goTo("#/clusters"), chromedp.WaitVisible(chromedp.CSS("#cluster-list")))
+		disabled := false
+		code, body = s.Do(t, "PATCH", "/v1/users/viewer", admin, herdapi.UserUpdateRequest{Enabled: &disabled})
+		herdtest.Expect(t, "disable viewer", code, body, http.StatusOK)
+		other.Do(t, wait, "the login after the session ended", chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		other.WaitText(t, "#flash", "Your session has ended", wait)
+		other.Screenshot(t, "session-ended")
 	})
 
 	step("import", func(t *testing.T) {

@@ -5,7 +5,7 @@
 // HTML), so names, labels and messages cannot run as script.
 'use strict';
 
-const state = { user: null, csrf: '', expiresAt: null, generation: 0, timers: [], sockets: [] };
+const state = { user: null, csrf: '', expiresAt: null, generation: 0, timers: [], sockets: [], keepFlash: false };
 const PAGE = 50; // objects per page of a Kubernetes list
 
 // ---- DOM ------------------------------------------------------------
@@ -127,11 +127,12 @@ function expired() {
   state.user = null;
   state.csrf = '';
   header();
-  if (location.hash !== '#/login' && !location.hash.startsWith('#/login?')) {
+  if (location.hash !== '#/login') {
     sessionStorage.setItem('herd.after-login', location.hash);
+    state.keepFlash = true; // through the hash change to the login
     location.hash = '#/login';
   }
-  if (had) flash('Your session has expired. Log in again to go on.', 'notice');
+  if (had) flash('Your session has ended (it expired, was revoked, or you logged out elsewhere). Log in again to go on.', 'notice');
 }
 
 // ---- session and routing -------------------------------------------
@@ -363,7 +364,7 @@ function yamlLink(cluster, path) {
 // continue token: long lists never load at once.
 async function paged(gen, cluster, path, into, columns, row, empty) {
   const tbody = h('tbody');
-  const more = h('button', { type: 'button', class: 'plain', hidden: true }, 'Show more');
+  const more = h('button', { type: 'button', class: 'plain more', hidden: true }, 'Show more');
   const count = h('span', { class: 'muted' });
   let cont = '';
   let shown = 0;
@@ -729,5 +730,9 @@ async function downloadKubeconfig(cluster) {
 // ---- start ---------------------------------------------------------------
 
 document.getElementById('logout').addEventListener('click', logout);
-window.addEventListener('hashchange', () => { flash(''); route(); });
+window.addEventListener('hashchange', () => {
+  if (!state.keepFlash) flash('');
+  state.keepFlash = false;
+  route();
+});
 loadSession().then(route);
