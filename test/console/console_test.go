@@ -75,10 +75,12 @@ func TestConsole(t *testing.T) {
 
 	step("cluster list", func(t *testing.T) {
 		tab.Do(t, wait, "the cluster list", goTo("#/clusters"), chromedp.WaitVisible(chromedp.CSS(`tr[data-cluster="east"]`)))
-		tab.WaitText(t, `tr[data-cluster="east"] .state`, "Ready", wait)
-		if got := herdtest.Eval[string](t, tab, `[...document.querySelectorAll('tr[data-cluster="east"] .state .badge.ok')].map(e => e.textContent).join(",")`); got != "Connected,Ready" {
-			t.Errorf("local cluster state %q, want Connected,Ready", got)
-		}
+		herdtest.Eventually(t, "east Connected and Ready in the list", wait, func() error {
+			if got := herdtest.Eval[string](t, tab, `[...document.querySelectorAll('tr[data-cluster="east"] .state .badge.ok')].map(e => e.textContent).join(",")`); got != "Connected,Ready" {
+				return fmt.Errorf("state %q", got)
+			}
+			return nil
+		})
 		tab.Screenshot(t, "clusters")
 	})
 
@@ -186,6 +188,46 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	step("users, projects and members", func(t *testing.T) {
+		tab.Do(t, wait, "create user dev", goTo("#/users"), chromedp.WaitVisible(chromedp.CSS("#new-user")),
+			chromedp.SendKeys(chromedp.CSS("#new-username"), "dev"), chromedp.SendKeys(chromedp.CSS("#new-display-name"), "Dev Eloper"),
+			chromedp.SendKeys(chromedp.CSS("#new-password"), "dev-password-123"), chromedp.Click(chromedp.CSS("#new-user-submit")),
+			chromedp.WaitVisible(chromedp.CSS(`tr[data-user="dev"]`)))
+		t.Cleanup(func() { s.Do(t, "DELETE", "/v1/users/dev", admin, nil) })
+		tab.Do(t, wait, "create project team in east", goTo("#/projects"), chromedp.WaitVisible(chromedp.CSS("#new-project")),
+			chromedp.SetValue(chromedp.CSS("#project-cluster"), "east"), chromedp.SendKeys(chromedp.CSS("#project-name"), "team"),
+			chromedp.Click(chromedp.CSS("#new-project-submit")), chromedp.WaitVisible(chromedp.CSS(`tr[data-project="team"]`)))
+		tab.Do(t, wait, "move namespace shop into team", chromedp.SendKeys(chromedp.CSS(`tr[data-project="team"] input`), "shop"),
+			chromedp.Click(chromedp.CSS(`tr[data-project="team"] button.plain`)))
+		tab.WaitText(t, `tr[data-project="team"]`, "shop", wait)
+		tab.Do(t, wait, "make dev a member of team", goTo("#/members/project%3Ateam"), chromedp.WaitVisible(chromedp.CSS("#new-member")),
+			chromedp.SetValue(chromedp.CSS("#member-role"), "project-member"),
+			chromedp.SendKeys(chromedp.CSS("#member-who"), "dev"), chromedp.Click(chromedp.CSS("#new-member-submit")))
+		tab.WaitText(t, "#view table", "dev", wait)
+		tab.Screenshot(t, "members")
+
+		// dev's terminal runs as dev: the project's namespace, and
+		// nothing outside it.
+		devTab := b.NewTab(t)
+		devTab.Do(t, wait, "open the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		login(t, devTab, "dev", "dev-password-123")
+		devTab.WaitText(t, "#who", "Dev Eloper", wait)
+		devTab.Do(t, wait, "dev's cluster list", goTo("#/clusters"), chromedp.WaitVisible(chromedp.CSS(`tr[data-cluster="east"]`)))
+		devTab.Do(t, wait, "dev's terminal", goTo("#/clusters/east/terminal"), chromedp.WaitVisible(chromedp.CSS("#terminal-input")))
+		devTab.WaitText(t, "#tab", "kubectl as", wait)
+		herdtest.Eventually(t, "dev sees the pods of shop", wait, func() error {
+			devTab.Do(t, wait, "get pods -n shop", chromedp.SendKeys(chromedp.CSS("#terminal-input"), "get pods -n shop"), chromedp.Click(chromedp.CSS("#terminal-run")))
+			time.Sleep(time.Second)
+			if out := herdtest.Eval[string](t, devTab, `document.querySelector('#terminal-output').textContent`); !strings.Contains(out, "web-") {
+				return fmt.Errorf("terminal: %s", out)
+			}
+			return nil
+		})
+		devTab.Do(t, wait, "get pods -n kube-system", chromedp.SendKeys(chromedp.CSS("#terminal-input"), "get pods -n kube-system"), chromedp.Click(chromedp.CSS("#terminal-run")))
+		devTab.WaitText(t, "#terminal-output", "Forbidden", wait)
+		devTab.Screenshot(t, "terminal-as-dev")
+	})
+
 	step("refused", func(t *testing.T) {
 		const password = "viewer-password-1"
 		code, body := s.Do(t, "POST", "/v1/users", admin, herdapi.UserCreateRequest{Username: "viewer", Password: password})
@@ -222,7 +264,7 @@ func TestConsole(t *testing.T) {
 		tab.WaitText(t, "#import-state", "Waiting for the agent", wait)
 		tab.Screenshot(t, "import")
 		importCluster(t, s, herd, "west", command)
-		tab.WaitText(t, "#import-state", "Connected", 60*time.Second)
+		tab.WaitText(t, "#import-state .badge.ok", "Connected", 60*time.Second)
 		if got := herdtest.Eval[string](t, tab, `[...document.querySelectorAll('#import-state .badge.ok')].map(e => e.textContent).join(",")`); !strings.HasPrefix(got, "Connected") {
 			t.Errorf("import state %q", got)
 		}

@@ -188,7 +188,7 @@ const routes = [
   [/^#\/users$/, pageUsers],
   [/^#\/roles$/, pageRoles],
   [/^#\/projects$/, pageProjects],
-  [/^#\/members$/, pageMembers],
+  [/^#\/members(?:\/(.+))?$/, pageMembers],
   [/^#\/tokens$/, pageTokens],
 ];
 
@@ -459,9 +459,14 @@ async function tabEvents(gen, cluster, into) {
     h('td', null, (e.involvedObject || {}).kind + '/' + (e.involvedObject || {}).name), h('td', null, e.message || '')), 'No events.');
 }
 
-async function tabMachines(gen, cluster, into) {
+async function tabMachines(gen, cluster, into, c) {
   const list = await get('/v1/clusters/' + encodeURIComponent(cluster) + '/machines');
   if (!current(gen)) return;
+  const version = input('upgrade-version', { required: true, placeholder: 'v1.37.2', value: c.kubernetesVersion || '' });
+  into.append(h('p', null, 'Kubernetes ' + (c.kubernetesVersion || '') + (c.upgrade ? ' · ' + c.upgrade : '')),
+    formCard('upgrade', 'Upgrade', [['Kubernetes version (control planes one at a time, then workers, each drained first)', version]], 'Upgrade',
+      () => call('PUT', '/v1/clusters/' + encodeURIComponent(cluster) + '/kubernetes-version', { body: { kubernetesVersion: version.value.trim() } })),
+    h('h2', null, 'Machines'));
   into.append(table(['Name', 'Hostname', 'Address', 'Roles', 'Plan', 'Last contact'], (list.items || []).map((m) => h('tr', null,
     h('td', null, m.name), h('td', null, m.hostname), h('td', null, m.address), h('td', null, (m.roles || []).join(', ')),
     h('td', null, m.planState || '', m.failedInstruction ? h('div', { class: 'muted' }, m.failedInstruction) : null),
@@ -469,16 +474,22 @@ async function tabMachines(gen, cluster, into) {
 }
 
 async function tabSnapshots(gen, cluster, into) {
-  const list = await get('/v1/clusters/' + encodeURIComponent(cluster) + '/etcd/snapshots');
+  const base = '/v1/clusters/' + encodeURIComponent(cluster) + '/etcd/';
+  const list = await get(base + 'snapshots');
   if (!current(gen)) return;
-  into.append(table(['Name', 'Phase', 'Taken', 'Size', 'Version', 'Where'], (list.items || []).map((s) => h('tr', null,
+  into.append(h('div', { class: 'row' }, action('Take a snapshot now', 'plain', () => call('POST', base + 'snapshots'))));
+  const restore = (s) => s.phase === 'Succeeded'
+    ? action('Restore', 'danger', () => call('POST', base + 'restores', { body: { snapshot: s.name } }), true) : null;
+  into.append(table(['Name', 'Phase', 'Taken', 'Size', 'Version', 'Where', ''], (list.items || []).map((s) => h('tr', null,
     h('td', null, s.name), h('td', null, s.phase, s.message ? h('div', { class: 'muted' }, s.message) : null),
     h('td', null, s.takenAt ? age(s.takenAt) + ' ago' : ''), h('td', { class: 'num' }, s.size ? String(s.size) : ''),
-    h('td', null, s.kubernetesVersion || ''), h('td', null, [s.location, s.s3Location].filter(Boolean).join(', ')))), 'No snapshots.'));
+    h('td', null, s.kubernetesVersion || ''), h('td', null, [s.location, s.s3Location].filter(Boolean).join(', ')), h('td', null, restore(s)))), 'No snapshots.'));
 }
 
 async function pageYAML(gen, cluster, path) {
-  if (!/^\/(api|apis)\//.test(path)) throw new HttpError(400, 'Not an API path: ' + path);
+  if (!/^\/(api|apis)\//.test(path) || path.split('/').some((seg) => seg === '..' || seg === '.')) {
+    throw new HttpError(400, 'Not a Kubernetes API path: ' + path);
+  }
   show(h('p', null, h('a', { href: '#/clusters/' + encodeURIComponent(cluster) }, '← ' + cluster)), h('h1', null, path));
   const text = await get(proxy(cluster, path), { accept: 'application/yaml', raw: true });
   if (current(gen)) view().append(h('pre', { id: 'yaml' }, text));
@@ -648,52 +659,122 @@ function showImport(gen, r, into) {
 
 // ---- users, roles, projects, members, tokens ---------------------------------
 
+// formCard is a form that runs submit and then shows the page again, or
+// shows why not. fields: [label, input] pairs.
+function formCard(id, title, fields, label, submit) {
+  const err = h('div');
+  const btn = h('button', { type: 'submit', id: id + '-submit' }, label);
+  return h('form', { class: 'card', id, method: 'post', onsubmit: async (ev) => {
+    ev.preventDefault();
+    btn.disabled = true;
+    err.replaceChildren();
+    try {
+      await submit();
+      route();
+    } catch (e) {
+      err.replaceChildren(errorBox(e));
+    } finally {
+      btn.disabled = false;
+    }
+  } }, h('h2', null, title), fields.map(([l, input]) => [h('label', { for: input.id }, l), input]), h('div', { class: 'row' }, btn), err);
+}
+
+// action is a button that runs fn and then shows the page again; with
+// confirm, the first click only asks "Sure?".
+function action(label, cls, fn, confirm) {
+  const b = h('button', { type: 'button', class: cls });
+  b.textContent = label;
+  let armed = !confirm;
+  b.addEventListener('click', async () => {
+    if (!armed) { armed = true; b.textContent = 'Sure? ' + label; return; }
+    b.disabled = true;
+    try { await fn(); route(); } catch (e) { b.replaceWith(errorBox(e)); }
+  });
+  return b;
+}
+
+function input(id, props) { return h('input', Object.assign({ id }, props || {})); }
+
+function select(id, options) {
+  return h('select', { id }, options.map(([value, text]) => h('option', { value }, text)));
+}
+
+const body = (el) => el.value.trim() || undefined;
+
 async function pageUsers(gen) {
   const list = await get('/v1/users');
   if (!current(gen)) return;
-  const err = h('div');
-  const username = h('input', { id: 'new-username', required: true, maxlength: 64 });
-  const display = h('input', { id: 'new-display-name', maxlength: 256 });
-  const pw = h('input', { id: 'new-password', type: 'password', required: true, autocomplete: 'new-password' });
+  const username = input('new-username', { required: true, maxlength: 64 });
+  const display = input('new-display-name', { maxlength: 256 });
+  const pw = input('new-password', { type: 'password', required: true, autocomplete: 'new-password' });
   show(h('h1', null, 'Users'),
-    table(['Username', 'Display name', 'Enabled', 'Global roles', 'Groups', 'Created'], (list.items || []).map((u) => h('tr', { 'data-user': u.username },
+    table(['Username', 'Display name', 'Enabled', 'Global roles', 'Groups', 'Created', ''], (list.items || []).map((u) => h('tr', { 'data-user': u.username },
       h('td', null, u.username), h('td', { class: 'display-name' }, u.displayName || ''), h('td', null, u.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'bad')),
-      h('td', null, (u.globalRoles || []).join(', ')), h('td', null, (u.groups || []).join(', ')), h('td', null, age(u.createdAt))))),
-    h('form', { class: 'card', onsubmit: async (ev) => {
-      ev.preventDefault();
-      try {
-        await call('POST', '/v1/users', { body: { username: username.value.trim(), displayName: display.value.trim() || undefined, password: pw.value } });
-        route();
-      } catch (e) {
-        err.replaceChildren(errorBox(e));
-      }
-    } }, h('h2', null, 'New local user'), h('label', { for: 'new-username' }, 'Username'), username,
-    h('label', { for: 'new-display-name' }, 'Display name'), display, h('label', { for: 'new-password' }, 'Password'), pw,
-    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Create')), err));
+      h('td', null, (u.globalRoles || []).join(', ')), h('td', null, (u.groups || []).join(', ')), h('td', null, age(u.createdAt)),
+      h('td', null, u.username === state.user.username ? null
+        : action(u.enabled ? 'Disable' : 'Enable', 'plain', () => call('PATCH', '/v1/users/' + encodeURIComponent(u.username), { body: { enabled: !u.enabled } }), u.enabled))))),
+    formCard('new-user', 'New local user', [['Username', username], ['Display name', display], ['Password', pw]], 'Create',
+      () => call('POST', '/v1/users', { body: { username: username.value.trim(), displayName: body(display), password: pw.value } })));
 }
 
 async function pageRoles(gen) {
   const list = await get('/v1/roles');
   if (!current(gen)) return;
-  show(h('h1', null, 'Roles'), table(['Name', 'Display name', 'Context', 'Built in', 'Inherits', 'Rules'], (list.items || []).map((r) => h('tr', null,
-    h('td', null, r.name), h('td', null, r.displayName || ''), h('td', null, r.context), h('td', null, r.builtin ? 'yes' : ''),
-    h('td', null, (r.inherits || []).join(', ')), h('td', { class: 'num' }, String((r.effectiveRules || r.rules || []).length))))));
+  show(h('h1', null, 'Roles'), h('p', { class: 'muted' }, 'Global roles apply to Herd itself; cluster and project roles are role templates that members get in a cluster or a project.'),
+    table(['Name', 'Display name', 'Context', 'Built in', 'Inherits', 'Rules'], (list.items || []).map((r) => h('tr', { 'data-role': r.name },
+      h('td', null, r.name), h('td', null, r.displayName || ''), h('td', null, r.context), h('td', null, r.builtin ? 'yes' : ''),
+      h('td', null, (r.inherits || []).join(', ')), h('td', { class: 'num' }, String((r.effectiveRules || r.rules || []).length))))));
 }
 
 async function pageProjects(gen) {
-  const list = await get('/v1/projects');
+  const [list, clusters] = await Promise.all([get('/v1/projects'), get('/v1/clusters')]);
   if (!current(gen)) return;
-  show(h('h1', null, 'Projects'), table(['Cluster', 'Name', 'Display name', 'Namespaces', 'Created'], (list.items || []).map((p) => h('tr', null,
-    h('td', null, p.clusterName), h('td', null, p.name), h('td', null, p.displayName || ''), h('td', null, (p.namespaces || []).join(', ')),
-    h('td', null, age(p.createdAt)))), 'No projects.'));
+  const cluster = select('project-cluster', (clusters.items || []).map((c) => [c.name, c.name]));
+  const name = input('project-name', { required: true, maxlength: 63 });
+  const display = input('project-display-name', { maxlength: 256 });
+  show(h('h1', null, 'Projects'),
+    table(['Cluster', 'Name', 'Display name', 'Namespaces', 'Created', ''], (list.items || []).map((p) => {
+      const ns = h('input', { class: 'inline', placeholder: 'namespace', 'aria-label': 'namespace to add to ' + p.name });
+      return h('tr', { 'data-project': p.name },
+        h('td', null, p.clusterName), h('td', null, p.name), h('td', null, p.displayName || ''), h('td', null, (p.namespaces || []).join(', ')),
+        h('td', null, age(p.createdAt)),
+        h('td', null, ns, ' ', action('Add namespace', 'plain', () => call('POST', '/v1/projects/' + encodeURIComponent(p.name) + '/namespaces',
+          { body: { namespace: ns.value.trim(), create: true } })), ' ',
+        action('Delete', 'danger', () => call('DELETE', '/v1/projects/' + encodeURIComponent(p.name)), true)));
+    }), 'No projects.'),
+    formCard('new-project', 'New project', [['Cluster', cluster], ['Name', name], ['Display name', display]], 'Create',
+      () => call('POST', '/v1/projects', { body: { clusterName: cluster.value, name: name.value.trim(), displayName: body(display) } })));
 }
 
-async function pageMembers(gen) {
-  const list = await get('/v1/members');
+// pageMembers shows the members of one cluster or project at a time
+// (?scope=cluster:NAME or project:NAME in the fragment), with a form to
+// add one there.
+async function pageMembers(gen, scopeArg) {
+  const [clusters, projects, roles] = await Promise.all([get('/v1/clusters'), get('/v1/projects'), get('/v1/roles').catch(() => ({ items: [] }))]);
   if (!current(gen)) return;
-  show(h('h1', null, 'Members'), table(['Cluster', 'Project', 'Role', 'User or group', 'State'], (list.items || []).map((m) => h('tr', null,
-    h('td', null, m.clusterName), h('td', null, m.projectName || ''), h('td', null, m.roleTemplate), h('td', null, m.username || m.userName || m.group || ''),
-    h('td', null, m.ready ? condition(m.ready, 'Ready') : '', m.message ? h('div', { class: 'muted' }, m.message) : null))), 'No members.'));
+  const scopes = (clusters.items || []).map((c) => ['cluster:' + c.name, 'cluster ' + c.name])
+    .concat((projects.items || []).map((p) => ['project:' + p.name, 'project ' + p.name + ' (cluster ' + p.clusterName + ')']));
+  if (!scopes.length) { show(h('h1', null, 'Members'), h('p', { class: 'muted' }, 'No cluster or project you may see.')); return; }
+  const chosen = scopes.some(([v]) => v === scopeArg) ? scopeArg : scopes[0][0];
+  const scope = select('member-scope', scopes);
+  scope.value = chosen;
+  scope.addEventListener('change', () => { location.hash = '#/members/' + encodeURIComponent(scope.value); });
+  const [kind, name] = chosen.split(/:(.*)/s);
+  const list = await get('/v1/members?' + new URLSearchParams({ [kind]: name }));
+  if (!current(gen)) return;
+  const role = select('member-role', (roles.items || []).filter((r) => r.context === kind).map((r) => [r.name, r.displayName || r.name]));
+  const who = input('member-who', { required: true, placeholder: 'alice, or a group principal such as oidc_group://…/devs' });
+  show(h('h1', null, 'Members'), h('div', { class: 'row' }, h('label', { for: 'member-scope' }, 'Of'), scope),
+    table(['Role', 'User or group', 'State', ''], (list.items || []).map((m) => h('tr', { 'data-member': m.name },
+      h('td', null, m.roleTemplate), h('td', null, m.username || m.userName || m.group || ''),
+      h('td', null, m.ready ? condition(m.ready, 'Ready') : '', m.message ? h('div', { class: 'muted' }, m.message) : null),
+      h('td', null, action('Remove', 'danger', () => call('DELETE', '/v1/members/' + encodeURIComponent(m.name)), true)))), 'No members.'),
+    formCard('new-member', 'Add a member to this ' + kind, [['Role', role], ['User (username) or group (principal)', who]], 'Add', () => {
+      const w = who.value.trim();
+      const req = { roleTemplate: role.value, [kind === 'cluster' ? 'clusterName' : 'projectName']: name };
+      if (w.includes('://')) req.group = w; else req.username = w;
+      return call('POST', '/v1/members', { body: req });
+    }));
 }
 
 async function pageTokens(gen) {
