@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -60,15 +61,17 @@ func StartClustersWith(ctx context.Context, opts ClusterOptions, names ...string
 		images = []string{archive}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	for _, name := range names {
-		c, err := localcluster.New(localcluster.Config{
+	configs := make([]localcluster.Config, len(names))
+	for i, name := range names {
+		configs[i] = localcluster.Config{
 			Name:      name,
 			Dir:       filepath.Join(root, name),
 			Nodes:     localcluster.DefaultNodes(name, opts.Workers+1),
 			RealNodes: opts.RealNodes,
 			Images:    images,
 			Logger:    log,
-		})
+		}
+		c, err := localcluster.New(configs[i])
 		if err != nil {
 			cs.Stop()
 			return nil, err
@@ -86,8 +89,8 @@ func StartClustersWith(ctx context.Context, opts ClusterOptions, names ...string
 	}()
 	errs := make([]error, len(cs.list))
 	var wg sync.WaitGroup
-	for i, c := range cs.list {
-		wg.Go(func() { errs[i] = c.Start(ctx) })
+	for i := range cs.list {
+		wg.Go(func() { errs[i] = cs.start(ctx, i, configs[i]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -160,4 +163,26 @@ func fuzzing() bool {
 		}
 	}
 	return false
+}
+
+// start starts cluster i. Clusters started side by side pick their ports
+// on their own, so two may pick the same free port; the one that loses
+// the race starts again, from scratch, with other ports.
+func (cs *Clusters) start(ctx context.Context, i int, cfg localcluster.Config) error {
+	for attempt := 1; ; attempt++ {
+		err := cs.list[i].Start(ctx)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "herdtest: local cluster %s lost a port to another process (%v); starting it again\n", cfg.Name, err)
+		cs.list[i].Stop()
+		if err := os.RemoveAll(cfg.Dir); err != nil {
+			return err
+		}
+		c, err := localcluster.New(cfg)
+		if err != nil {
+			return err
+		}
+		cs.list[i] = c
+	}
 }
