@@ -204,17 +204,12 @@ func (a loginAPI) handleRedeemTicket(w http.ResponseWriter, r *http.Request) {
 // finishConsoleLogin starts the web console's session for a user back
 // from the identity provider and sends the browser to the console.
 func (a loginAPI) finishConsoleLogin(w http.ResponseWriter, r *http.Request, user *v1.User) {
-	token, tok, err := a.dir.MintToken(r.Context(), user, authn.TokenRequest{Kind: v1.TokenKindBrowser,
-		Description: "web console: " + truncate(r.UserAgent(), 200)}, true)
-	if err != nil {
+	if _, _, err := a.setSessionCookie(w, r, user, authn.TokenRequest{}); err != nil {
 		a.log.Error("console login: no session token", "user", user.Name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = fmt.Fprintln(w, "Herd: the login succeeded but no session could be started; try again.")
 		return
 	}
-	a.audit.Info("token issued", "actor", user.Name, "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
-		"expiresAt", tok.Spec.ExpiresAt.Time, "source", sourceAddr(r))
-	websession.SetCookie(w, token, tok.Spec.ExpiresAt.Time)
 	http.Redirect(w, r, "/#/clusters", http.StatusFound)
 }

@@ -83,18 +83,30 @@ func (a loginAPI) handleLogin(w http.ResponseWriter, r *http.Request) {
 // web console's cookie; the answer holds the session's CSRF token, not
 // the token.
 func (a loginAPI) startBrowserSession(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest) {
+	token, tok, err := a.setSessionCookie(w, r, user, req)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, herdapi.ConsoleSession{User: a.apiUser(r.Context(), user), CSRFToken: websession.CSRF(token), ExpiresAt: tok.Spec.ExpiresAt.Time})
+}
+
+// setSessionCookie mints a browser token for user (evicting old sessions
+// past the quota), audits it and sets it as the session cookie. Both
+// console logins, by password and through a provider, end here.
+func (a loginAPI) setSessionCookie(w http.ResponseWriter, r *http.Request, user *v1.User, req authn.TokenRequest) (string, *v1.Token, error) {
+	req.Kind = v1.TokenKindBrowser
 	if req.Description == "" {
 		req.Description = "web console: " + truncate(r.UserAgent(), 200)
 	}
 	token, tok, err := a.dir.MintToken(r.Context(), user, req, true)
 	if err != nil {
-		a.respond(w, r, err)
-		return
+		return "", nil, err
 	}
 	a.audit.Info("token issued", "actor", user.Name, "user", user.Name, "token", tok.Name, "kind", tok.Spec.Kind,
 		"expiresAt", tok.Spec.ExpiresAt.Time, "source", sourceAddr(r))
 	websession.SetCookie(w, token, tok.Spec.ExpiresAt.Time)
-	writeJSON(w, http.StatusCreated, herdapi.ConsoleSession{User: a.apiUser(r.Context(), user), CSRFToken: websession.CSRF(token), ExpiresAt: tok.Spec.ExpiresAt.Time})
+	return token, tok, nil
 }
 
 // handleSession answers the web console's session: its user and CSRF

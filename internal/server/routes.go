@@ -22,7 +22,7 @@ func (s *Server) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, selfName := s.selfURL()
+	self, selfName := selfURL(s.listener.Addr(), s.cfg.TLSCert != "", s.cfg.ServerURL)
 	rest, err := api.New(api.Config{
 		Client: s.client, Cache: s.cache, API: s.api,
 		Authn: s.authn, Authz: s.authz, Directory: s.dir, Clusters: s.clusters, Providers: s.cfg.Providers,
@@ -69,9 +69,9 @@ func (s *Server) managementReady(ctx context.Context) error {
 // does): its listener's address, on loopback when it listens on every
 // address, and the name to check its certificate for: a generated
 // certificate holds the loopback addresses and localhost, a company
-// certificate the host of --server-url.
-func (s *Server) selfURL() (string, string) {
-	host, port, err := net.SplitHostPort(s.listener.Addr().String())
+// certificate (companyCert) the host of serverURL.
+func selfURL(addr net.Addr, companyCert bool, serverURL string) (string, string) {
+	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return "", ""
 	}
@@ -80,8 +80,8 @@ func (s *Server) selfURL() (string, string) {
 	}
 	name := ""
 	switch {
-	case s.cfg.TLSCert != "":
-		if u, err := url.Parse(s.cfg.ServerURL); err == nil {
+	case companyCert:
+		if u, err := url.Parse(serverURL); err == nil {
 			name = u.Hostname()
 		}
 	case !net.ParseIP(host).IsLoopback():

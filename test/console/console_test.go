@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -318,22 +317,8 @@ func importCluster(t *testing.T, s *herdtest.Server, herd, name, command string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	saToken := strings.TrimSpace(down.Run(t, "-n", "herd-system", "create", "token", "herd-agent", "--duration=1h"))
-	ca := down.Run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
-	kc := filepath.Join(t.TempDir(), "agent.kubeconfig")
-	content := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %s, certificate-authority-data: %s}}]\n"+
-		"users: [{name: u, user: {token: %s}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n", lc.ServerURL(), ca, saToken)
-	if err := os.WriteFile(kc, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(herd, "agent", "--server", s.URL, "--ca-checksum", server.Checksum(s.CABundle()), "--kubeconfig", kc)
-	cmd.Env = append(os.Environ(), "HERD_TOKEN="+string(regTok))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	logs := &herdtest.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	kc := herdtest.SAKubeconfig(t, down, lc.ServerURL(), "herd-system", "herd-agent")
+	cmd, logs := herdtest.AgentProcess(t, herd, s, string(regTok), kc)
 	herdtest.LogOnFailure(t, "agent of "+name, logs.String)
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()

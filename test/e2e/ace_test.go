@@ -42,15 +42,7 @@ func (e *env) kubeAPIAuth(t testing.TB, cluster string, lc *localcluster.Cluster
 // saKubeconfig is a kubeconfig with a token of a service account of
 // herd-system, as that account's pod would have it.
 func saKubeconfig(t testing.TB, down herdtest.Kubectl, serverURL, sa string) string {
-	token := strings.TrimSpace(down.Run(t, "-n", "herd-system", "create", "token", sa, "--duration=2h"))
-	ca := down.Run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
-	path := filepath.Join(t.TempDir(), sa+".kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: " + serverURL + ", certificate-authority-data: " + ca + "}}]\n" +
-		"users: [{name: u, user: {token: " + token + "}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
-	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return herdtest.SAKubeconfig(t, down, serverURL, "herd-system", sa)
 }
 
 // checkAuthorizedEndpoint: on e's cluster, whose kube-api-auth runs

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -123,16 +122,7 @@ func (e *env) startAgent(t testing.TB) {
 // agentProcess starts `herd agent` with a registration token and a
 // kubeconfig; the caller stops it. Its output goes to the returned buffer.
 func (e *env) agentProcess(t testing.TB, regTok, kubeconfig string) (*exec.Cmd, *herdtest.SyncBuffer) {
-	cmd := exec.Command(e.herd, "agent", "--server", e.s.URL, "--ca-checksum", server.Checksum(e.s.CABundle()), "--kubeconfig", kubeconfig)
-	cmd.Env = append(os.Environ(), "HERD_TOKEN="+regTok)
-	// The agent dies with the test binary, even when a test panics or times out.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	logs := &herdtest.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, logs
+	return herdtest.AgentProcess(t, e.herd, e.s, regTok, kubeconfig)
 }
 
 func (e *env) stopAgent() {
