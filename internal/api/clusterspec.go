@@ -32,8 +32,11 @@ func (a clustersAPI) updateSpec(ctx context.Context, name string, change func(*v
 	var out *v1.Cluster
 	var refused string
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		// Read uncached: while controllers write the Cluster often (a
+		// restore, an upgrade), the informer cache can stay behind for
+		// longer than the retries last, and every Update then conflicts.
 		var cur v1.Cluster
-		if err := a.client.Get(ctx, client.ObjectKey{Name: name}, &cur); err != nil {
+		if err := a.api.Get(ctx, client.ObjectKey{Name: name}, &cur); err != nil {
 			return err
 		}
 		if refused = change(&cur); refused != "" {
