@@ -103,11 +103,58 @@ func (a *Authority) Issue(l Leaf, validity time.Duration) (tls.Certificate, erro
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, err
 }
 
+// AddNames makes the leaf at certPath/keyPath, issued by a, valid for the
+// DNS names and addresses of names too: when one is missing it issues the
+// certificate again for the same key (so that public-key pins stay valid),
+// with its old names and the new ones, for as long as the old one was
+// valid. It reports whether it did.
+func (a *Authority) AddNames(certPath, keyPath string, names []string) (bool, error) {
+	cert, signer, err := loadPair(certPath, keyPath)
+	if err != nil {
+		return false, err
+	}
+	key, ok := signer.(*ecdsa.PrivateKey)
+	if !ok {
+		return false, errors.New("the key is not an EC key")
+	}
+	l := Leaf{CommonName: cert.Subject.CommonName, Organizations: cert.Subject.Organization,
+		DNSNames: cert.DNSNames, IPs: cert.IPAddresses}
+	for _, u := range cert.ExtKeyUsage {
+		l.Server = l.Server || u == x509.ExtKeyUsageServerAuth
+		l.Client = l.Client || u == x509.ExtKeyUsageClientAuth
+	}
+	missing := false
+	for _, n := range names {
+		if cert.VerifyHostname(n) == nil {
+			continue
+		}
+		missing = true
+		if ip := net.ParseIP(n); ip != nil {
+			l.IPs = append(l.IPs, ip)
+		} else {
+			l.DNSNames = append(l.DNSNames, n)
+		}
+	}
+	if !missing {
+		return false, nil
+	}
+	der, err := a.issueFor(l, key, cert.NotAfter.Sub(cert.NotBefore)-time.Hour)
+	if err != nil {
+		return false, err
+	}
+	return true, WritePEM(certPath, "CERTIFICATE", der, 0o644)
+}
+
 func (a *Authority) issue(l Leaf, validity time.Duration) ([]byte, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
 	}
+	der, err := a.issueFor(l, key, validity)
+	return der, key, err
+}
+
+func (a *Authority) issueFor(l Leaf, key *ecdsa.PrivateKey, validity time.Duration) ([]byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
@@ -124,8 +171,7 @@ func (a *Authority) issue(l Leaf, validity time.Duration) ([]byte, *ecdsa.Privat
 	if l.Client {
 		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.Cert, key.Public(), a.Key)
-	return der, key, err
+	return x509.CreateCertificate(rand.Reader, tmpl, a.Cert, key.Public(), a.Key)
 }
 
 func loadPair(certPath, keyPath string) (*x509.Certificate, crypto.Signer, error) {

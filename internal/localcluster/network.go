@@ -34,6 +34,7 @@ const maxRealNodes = 8
 
 func (s subnet) link() string            { return "herd" + strconv.Itoa(s.K) }
 func (s subnet) nodeIP(i int) string     { return fmt.Sprintf("10.213.%d.%d", s.K, 10+i) }
+func (s subnet) nodeCIDR() string        { return fmt.Sprintf("10.213.%d.0/24", s.K) }
 func (s subnet) serviceCIDR() string     { return fmt.Sprintf("10.214.%d.0/24", s.K) }
 func (s subnet) serviceIP() string       { return fmt.Sprintf("10.214.%d.1", s.K) }
 func (s subnet) podCIDR(i int) string    { return fmt.Sprintf("10.215.%d.%d/27", s.K, 32*i) }

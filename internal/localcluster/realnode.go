@@ -217,7 +217,12 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 		SandboxImage(), n.ip(), filepath.Join(n.run, "runc"), cniBinDir, filepath.Join(n.dir, "cni"))
 }
 
-// cniConfig puts the node's pods on its bridge, in its pod range.
+// cniConfig puts the node's pods on its bridge, in its pod range, with
+// routes through the bridge's gateway (this host) to the cluster's Service
+// range, where the kubernetes Service is served, and to its nodes'
+// addresses: pods that are not on the host network (a Herd server
+// installed with the Helm chart) reach the kube-apiserver in-cluster, and
+// nothing beyond the cluster's own addresses.
 func (n *realNode) cniConfig() string {
 	s := n.cluster.subnet
 	return fmt.Sprintf(`{
@@ -225,11 +230,12 @@ func (n *realNode) cniConfig() string {
   "name": "herd",
   "plugins": [
     {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false, "hairpinMode": true,
-     "ipam": {"type": "host-local", "ranges": [[{"subnet": %q, "gateway": %q}]], "dataDir": %q}},
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": %q, "gateway": %q}]], "dataDir": %q,
+              "routes": [{"dst": %q}, {"dst": %q}]}},
     {"type": "loopback"}
   ]
 }
-`, s.bridge(n.index), s.podCIDR(n.index), s.podGateway(n.index), filepath.Join(n.dir, "ipam"))
+`, s.bridge(n.index), s.podCIDR(n.index), s.podGateway(n.index), filepath.Join(n.dir, "ipam"), s.serviceCIDR(), s.nodeCIDR())
 }
 
 // kubeletConfig is the kubelet's configuration: on the node's address,

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -27,6 +28,10 @@ type Config struct {
 	// Kubeconfig of an existing management cluster. Empty: start an
 	// embedded one under DataDir.
 	Kubeconfig string
+	// InCluster makes the management cluster the one this process runs in
+	// as a pod, reached with the pod's service account (--in-cluster, as
+	// the Helm chart runs it).
+	InCluster bool
 	// Listen is the HTTPS address. Empty: ":8443".
 	Listen string
 	// TLSCert and TLSKey are a serving certificate and key (PEM); both or
@@ -37,6 +42,11 @@ type Config struct {
 	// kubeconfigs, so that a certificate renewed under the same CA changes
 	// nothing for them. Without it, clients trust TLSCert's chain as is.
 	TLSCA string
+	// TLSSANs are more DNS names and IP addresses for the generated serving
+	// certificate (--tls-san), which holds localhost, the loopback
+	// addresses, this host's name and the host of ServerURL already. A
+	// certificate kept from before gets the missing ones, for the same key.
+	TLSSANs []string
 	// KubeBinDir holds the Kubernetes binaries of the embedded management
 	// cluster, and of the local machine driver's machines. Empty:
 	// localcluster.DefaultBinDir().
@@ -156,6 +166,17 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together: give both or neither", ErrConfig)
+	}
+	if c.InCluster && c.Kubeconfig != "" {
+		return fmt.Errorf("%w: --in-cluster and --kubeconfig both name the management cluster: give one", ErrConfig)
+	}
+	if len(c.TLSSANs) > 0 && c.TLSCert != "" {
+		return fmt.Errorf("%w: --tls-san names go into the generated certificate: with --tls-cert, put them into that certificate", ErrConfig)
+	}
+	for _, n := range c.TLSSANs {
+		if net.ParseIP(n) == nil && len(validation.IsDNS1123Subdomain(strings.TrimPrefix(n, "*."))) > 0 {
+			return fmt.Errorf("%w: --tls-san %q must be a DNS name or an IP address", ErrConfig, n)
+		}
 	}
 	if c.TLSCA != "" && c.TLSCert == "" {
 		return fmt.Errorf("%w: --tls-ca is the CA of --tls-cert: give --tls-cert and --tls-key with it", ErrConfig)

@@ -295,6 +295,14 @@ func (s *Server) wait(ctx context.Context, errc <-chan error, mgrDone <-chan str
 }
 
 func (s *Server) startManagement(ctx context.Context) error {
+	if s.cfg.InCluster {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return fmt.Errorf("--in-cluster: %w", err)
+		}
+		s.rest = cfg
+		return nil
+	}
 	if s.cfg.Kubeconfig != "" {
 		cfg, err := clientcmd.BuildConfigFromFlags("", s.cfg.Kubeconfig)
 		if err != nil {

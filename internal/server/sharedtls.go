@@ -32,7 +32,7 @@ func (s *Server) sharedCA(ctx context.Context) (*certs.Authority, error) {
 	secrets := s.kube.CoreV1().Secrets(wellknown.Namespace)
 	secret, err := secrets.Get(ctx, tlsSecretName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		if _, _, err := generatedTLS(s.cfg.DataDir); err != nil {
+		if _, _, err := generatedTLS(s.cfg.DataDir, servingNames(s.cfg)); err != nil {
 			return nil, err
 		}
 		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: tlsSecretName, Namespace: wellknown.Namespace}, Data: map[string][]byte{}}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -32,12 +33,23 @@ func serverTLS(cfg Config) (tls.Certificate, []byte, error) {
 		}
 		return pair, bundle, verifyChain(pair, bundle)
 	}
-	return generatedTLS(cfg.DataDir)
+	return generatedTLS(cfg.DataDir, servingNames(cfg))
+}
+
+// servingNames are the names a generated serving certificate must hold
+// besides localhost and the loopback addresses: the host of --server-url
+// and every --tls-san.
+func servingNames(cfg Config) []string {
+	names := append([]string(nil), cfg.TLSSANs...)
+	if u, err := url.Parse(cfg.ServerURL); err == nil && u.Hostname() != "" {
+		names = append(names, u.Hostname())
+	}
+	return names
 }
 
 // generatedTLS loads, or makes, the CA and serving certificate under
-// dataDir/tls.
-func generatedTLS(dataDir string) (tls.Certificate, []byte, error) {
+// dataDir/tls, valid for names too.
+func generatedTLS(dataDir string, extra []string) (tls.Certificate, []byte, error) {
 	dir := filepath.Join(dataDir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return tls.Certificate{}, nil, err
@@ -57,6 +69,9 @@ func generatedTLS(dataDir string) (tls.Certificate, []byte, error) {
 		CommonName: "herd-server", Server: true, DNSNames: names,
 		IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}); err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	if _, err := ca.AddNames(crt, key, extra); err != nil {
 		return tls.Certificate{}, nil, err
 	}
 	pair, err := tls.LoadX509KeyPair(crt, key)
