@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"herd.dev/herd/internal/auditlog"
+	"herd.dev/herd/internal/recording"
 	"herd.dev/herd/internal/server"
 )
 
@@ -16,6 +18,7 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	var cfg server.Config
 	var debugListen string
 	var auditLevel int
+	var execRecording string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Herd management server (embedded management cluster unless --kubeconfig is given)",
@@ -28,6 +31,9 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 				return err
 			}
 			cfg.AuditLevel = &level
+			if cfg.ExecRecording, err = recording.ParsePolicy(execRecording); err != nil {
+				return err
+			}
 			cfg.BootstrapPassword = os.Getenv("HERD_BOOTSTRAP_PASSWORD")
 			cfg.BootstrapOut = cmd.OutOrStdout()
 			s, err := server.New(cfg)
@@ -74,6 +80,10 @@ func newServerCommand(logger *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.AuditLogPath, "audit-log-path", "", "file for audit lines (JSON, one per line, rotated by size), or - for stdout (default: with the server's log)")
 	f.IntVar(&cfg.AuditLogMaxSizeMB, "audit-log-max-size", 100, "size in MB at which --audit-log-path is rotated")
 	f.IntVar(&cfg.AuditLogMaxBackups, "audit-log-max-backups", 10, "rotated audit log files kept (FILE.1 the newest)")
+	f.StringVar(&execRecording, "exec-recording", string(recording.On), "recording of interactive kubectl exec and attach sessions through Herd (asciicast v2, kept in the management cluster): off; on (a session whose recording cannot begin runs unrecorded, and the log says so); required (such a session is refused)")
+	f.BoolVar(&cfg.ExecRecordingInput, "exec-recording-input", false, "record what users type in exec sessions too (passwords typed into a session end up in the recording); output is always recorded")
+	f.Int64Var(&cfg.ExecRecordingMaxSize, "exec-recording-max-size", 64<<20, "bytes of one session's recording kept; the rest is marked as truncated")
+	f.DurationVar(&cfg.ExecRecordingRetention, "exec-recording-retention", 30*24*time.Hour, "how long exec session recordings are kept")
 	f.StringVar(&debugListen, "debug-listen", "", "loopback HOST:PORT serving Go's runtime profiles at /debug/pprof/ (default: off)")
 	return cmd
 }

@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -90,6 +91,10 @@ type Config struct {
 	Terminal       *terminal.Terminal
 	SelfURL        string
 	SelfServerName string
+	// Recordings reads exec session recordings. Nil: none.
+	Recordings interface {
+		Open(ctx context.Context, name string) (io.Reader, error)
+	}
 
 	// Logger and Audit receive the log and the audit lines. Nil: discard.
 	Logger, Audit *slog.Logger

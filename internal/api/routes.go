@@ -48,6 +48,11 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("POST /v1/tokens", a.authed(tokens.handleCreateToken))
 	mux.HandleFunc("DELETE /v1/tokens/{name}", a.authed(tokens.handleRevokeToken))
 
+	sessions := sessionsAPI{a}
+	mux.HandleFunc("GET /v1/sessions", a.authed(sessions.handleList))
+	mux.HandleFunc("GET /v1/sessions/{name}", a.authed(sessions.handleGet))
+	mux.HandleFunc("GET /v1/sessions/{name}/recording", a.authed(sessions.handleRecording))
+
 	mux.HandleFunc("GET /v1/clusters", a.authed(clusters.handleListClusters))
 	mux.HandleFunc("POST /v1/clusters", a.allowed("create", "clusters", clusters.handleCreateCluster))
 	mux.HandleFunc("GET /v1/clusters/{name}", a.authed(clusters.handleGetCluster))

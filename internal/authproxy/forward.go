@@ -19,7 +19,7 @@ import (
 // reverseProxy forwards to target. The outgoing request is built in
 // Rewrite, after the hop-by-hop headers are gone, so a client's Connection
 // header cannot remove what Herd sets.
-func (p *Proxy) reverseProxy(target *Target, path string, as Downstream, upgrade bool) *httputil.ReverseProxy {
+func (p *Proxy) reverseProxy(target *Target, path string, as Downstream, upgrade bool, recording Recording) *httputil.ReverseProxy {
 	transport := target.Transport
 	if upgrade && target.UpgradeTransport != nil {
 		transport = target.UpgradeTransport
@@ -44,6 +44,9 @@ func (p *Proxy) reverseProxy(target *Target, path string, as Downstream, upgrade
 			if resp.Request.Header.Get("Upgrade") != "" && resp.StatusCode != http.StatusSwitchingProtocols {
 				resp.Header.Set("Connection", "close") // a refused upgrade ends the client connection
 				resp.Close = true
+			}
+			if recording != nil && resp.StatusCode == http.StatusSwitchingProtocols {
+				recording.Upgraded(resp.Header)
 			}
 			return nil
 		},
@@ -104,6 +107,8 @@ type recorder struct {
 	// upgraded session begins) and returns what sessionEnded then calls.
 	onHijack     func() func()
 	sessionEnded func()
+	// recording, if set, taps the upgraded connection.
+	recording Recording
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -139,6 +144,9 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		r.code, r.hijacked = http.StatusSwitchingProtocols, true
 		if r.onHijack != nil {
 			r.sessionEnded = r.onHijack()
+		}
+		if r.recording != nil {
+			conn = &tapConn{Conn: conn, rec: r.recording}
 		}
 	}
 	return conn, rw, err

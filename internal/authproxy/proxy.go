@@ -65,6 +65,8 @@ type Config struct {
 	Logger, Audit *slog.Logger
 	// Observer is told of every request, for metrics. Nil: none.
 	Observer Observer
+	// Sessions, if set, records interactive exec and attach sessions.
+	Sessions SessionRecorder
 	// AuditLevel is how much of a request its audit line holds: from
 	// auditlog.RequestBody the request body, from auditlog.ResponseBody
 	// the response body too (not of watches and upgraded sessions). Zero:
@@ -170,7 +172,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Upgrade") != "" {
 		rec.onHijack = func() func() { return p.observeSession(r, clusterID, path) }
 	}
-	p.reverseProxy(target, path, as, r.Header.Get("Upgrade") != "").ServeHTTP(rec, r)
+	var recording Recording
+	if session, ok := recordable(r, clusterID, path); ok && p.cfg.Sessions != nil {
+		session.Caller, session.AsUser = caller, asUser
+		if recording, err = p.cfg.Sessions.Start(r.Context(), session); err != nil {
+			p.fail(rec, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+				"exec sessions on this cluster must be recorded and the recorder is unavailable: try again later", err)
+			return
+		}
+		if recording != nil {
+			rec.recording = recording
+			defer recording.End()
+		}
+	}
+	p.reverseProxy(target, path, as, r.Header.Get("Upgrade") != "", recording).ServeHTTP(rec, r)
 	if rec.sessionEnded != nil {
 		rec.sessionEnded()
 	}

@@ -15,6 +15,9 @@
 //	DELETE /v1/users/{username}              -> 204                 (admin)
 //	PUT    /v1/users/{username}/password     PasswordRequest -> 204 (admin, or self with currentPassword)
 //	GET    /v1/tokens[?all=true]             -> TokenList  (own tokens; all=true: everyone's, admin)
+//	GET    /v1/sessions[?cluster=C&user=U]    -> ExecSessionList (recorded exec sessions: own; everyone's with the global right to list execsessions)
+//	GET    /v1/sessions/{name}                -> ExecSession
+//	GET    /v1/sessions/{name}/recording      -> the asciicast v2 recording (application/x-asciicast)
 //	POST   /v1/tokens                        TokenCreateRequest -> 201 TokenResponse
 //	DELETE /v1/tokens/{name}                 -> 204 (own token, or admin)
 //	GET    /v1/clusters                      -> ClusterList
@@ -504,4 +507,35 @@ type ConsoleSession struct {
 	User      User      `json:"user"`
 	CSRFToken string    `json:"csrfToken"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// ExecSession is the record of one recorded exec or attach session.
+type ExecSession struct {
+	Name string `json:"name"`
+	// User is the user's id, Username their login name.
+	User             string     `json:"user"`
+	Username         string     `json:"username,omitempty"`
+	ImpersonatedUser string     `json:"impersonatedUser,omitempty"`
+	Cluster          string     `json:"cluster"`
+	Namespace        string     `json:"namespace"`
+	Pod              string     `json:"pod"`
+	Container        string     `json:"container,omitempty"`
+	Kind             string     `json:"kind"`
+	Command          []string   `json:"command,omitempty"`
+	TTY              bool       `json:"tty,omitempty"`
+	Stdin            bool       `json:"stdin,omitempty"`
+	Input            bool       `json:"input,omitempty"`
+	Source           string     `json:"source,omitempty"`
+	StartedAt        time.Time  `json:"startedAt"`
+	EndedAt          *time.Time `json:"endedAt,omitempty"`
+	// Phase is Recording or Ended.
+	Phase     string `json:"phase"`
+	Bytes     int64  `json:"bytes"`
+	Truncated bool   `json:"truncated,omitempty"`
+	LostBytes int64  `json:"lostBytes,omitempty"`
+}
+
+// ExecSessionList is the answer of GET /v1/sessions, newest first.
+type ExecSessionList struct {
+	Items []ExecSession `json:"items"`
 }

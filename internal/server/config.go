@@ -18,6 +18,7 @@ import (
 	"herd.dev/herd/internal/auditlog"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authn/providers"
+	"herd.dev/herd/internal/recording"
 )
 
 // Config configures a Herd server. Zero values are documented per field.
@@ -149,6 +150,18 @@ type Config struct {
 	AuditLogPath string
 	// Zero: 100 MB and 10 files.
 	AuditLogMaxSizeMB, AuditLogMaxBackups int
+	// ExecRecording is the recording policy of interactive exec and attach
+	// sessions through the proxy (--exec-recording): recording.Off, On or
+	// Required. Empty: On.
+	ExecRecording recording.Policy
+	// ExecRecordingInput records what users type too (--exec-recording-input).
+	ExecRecordingInput bool
+	// ExecRecordingMaxSize bounds one session's recording
+	// (--exec-recording-max-size). Zero: 64 MiB.
+	ExecRecordingMaxSize int64
+	// ExecRecordingRetention is how long recordings are kept
+	// (--exec-recording-retention). Zero: 30 days.
+	ExecRecordingRetention time.Duration
 	// Providers build the identity providers by AuthConfig type. Nil:
 	// providers.Factories() (OpenLDAP, Active Directory, GitHub, OIDC).
 	Providers map[string]authn.ProviderFactory
@@ -212,6 +225,14 @@ func (c *Config) Validate() error {
 		if _, err := auditlog.ParseLevel(int(*c.AuditLevel)); err != nil {
 			return fmt.Errorf("%w: %v", ErrConfig, err)
 		}
+	}
+	if c.ExecRecording != "" {
+		if _, err := recording.ParsePolicy(string(c.ExecRecording)); err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+	}
+	if c.ExecRecordingMaxSize < 0 || c.ExecRecordingRetention < 0 {
+		return fmt.Errorf("%w: --exec-recording-max-size and --exec-recording-retention must not be negative", ErrConfig)
 	}
 	if c.AuditLogMaxSizeMB < 0 || c.AuditLogMaxBackups < 0 {
 		return fmt.Errorf("%w: --audit-log-max-size and --audit-log-max-backups must not be negative", ErrConfig)

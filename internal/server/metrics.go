@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
+	"herd.dev/herd/internal/recording"
 )
 
 // metricsHandler serves this replica's Prometheus metrics from a registry
@@ -46,6 +47,7 @@ func (s *Server) metricsHandler() http.Handler {
 			Help: "Bytes through this replica's agent tunnel streams; received: from the clusters, sent: to them.",
 		}, func() float64 { return float64(s.clusters.Tunnel().Streams().Sent) }),
 		s.proxyMetrics,
+		&recordingMetrics{r: s.recorder},
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
@@ -206,4 +208,30 @@ func (p *provisioningMetrics) Collect(ch chan<- prometheus.Metric) {
 	for cluster, at := range last {
 		gauge(snapshotLastSuccessDesc, float64(at.Unix()), cluster)
 	}
+}
+
+// recordingMetrics are the exec session recorder's counts.
+type recordingMetrics struct{ r *recording.Recorder }
+
+var (
+	recordedDesc = prometheus.NewDesc("herd_exec_sessions_total",
+		"Interactive exec and attach sessions through this replica by what became of their recording: recorded, unrecorded (the recorder was unavailable, policy on) or refused (policy required).", []string{"recording"}, nil)
+	recordingActiveDesc = prometheus.NewDesc("herd_exec_recordings_active", "Sessions this replica records now.", nil, nil)
+	recordingLostDesc   = prometheus.NewDesc("herd_exec_recording_lost_bytes_total",
+		"Bytes of ended sessions that could not be recorded (truncated, or the storage refused them for too long).", nil, nil)
+)
+
+func (m *recordingMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- recordedDesc
+	ch <- recordingActiveDesc
+	ch <- recordingLostDesc
+}
+
+func (m *recordingMetrics) Collect(ch chan<- prometheus.Metric) {
+	st := m.r.Stats()
+	ch <- prometheus.MustNewConstMetric(recordedDesc, prometheus.CounterValue, float64(st.Started), "recorded")
+	ch <- prometheus.MustNewConstMetric(recordedDesc, prometheus.CounterValue, float64(st.Unrecorded), "unrecorded")
+	ch <- prometheus.MustNewConstMetric(recordedDesc, prometheus.CounterValue, float64(st.Refused), "refused")
+	ch <- prometheus.MustNewConstMetric(recordingActiveDesc, prometheus.GaugeValue, float64(st.Active))
+	ch <- prometheus.MustNewConstMetric(recordingLostDesc, prometheus.CounterValue, float64(st.LostBytes))
 }

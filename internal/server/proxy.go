@@ -13,6 +13,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/clusters"
+	"herd.dev/herd/internal/recording"
 	"herd.dev/herd/internal/wellknown"
 )
 
@@ -94,7 +95,12 @@ func (s *Server) localTarget() (*authproxy.Target, error) {
 // newProxy makes the authenticating proxy.
 func (s *Server) newProxy() {
 	s.proxyMetrics = newProxyMetrics(s.clusterExists)
+	var sessions authproxy.SessionRecorder
+	if s.recordingPolicy != recording.Off {
+		sessions = s.recorder.ForProxy(s.recordingPolicy)
+	}
 	s.proxy = authproxy.New(authproxy.Config{
+		Sessions:     sessions,
 		Authenticate: s.proxyAuthenticate,
 		Resolve:      s.proxyResolve,
 		Logger:       s.cfg.Logger,

@@ -33,7 +33,7 @@ func (s *Server) routes() (http.Handler, error) {
 		MaxConcurrentLogins: s.cfg.MaxConcurrentLogins, MaxLoginFlows: s.cfg.MaxLoginFlows, MaxTokensPerUser: s.cfg.MaxTokensPerUser,
 		RequestReadTimeout: s.cfg.RequestReadTimeout, RequestWriteTimeout: s.cfg.RequestWriteTimeout,
 		Metrics:  s.metricsHandler(),
-		Terminal: term, SelfURL: self, SelfServerName: selfName,
+		Terminal: term, SelfURL: self, SelfServerName: selfName, Recordings: s.recordings,
 		Logger: s.cfg.Logger, Audit: s.audit, Now: s.now,
 	})
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"herd.dev/herd/internal/crds"
 	"herd.dev/herd/internal/identity"
 	"herd.dev/herd/internal/localcluster"
+	"herd.dev/herd/internal/recording"
 )
 
 // dataVersion is the layout version of DataDir; a different one is refused.
@@ -44,6 +45,11 @@ type Server struct {
 	leader   <-chan struct{}
 	keyPin   string // curl --pinnedpubkey of the generated serving key
 	proxy    *authproxy.Proxy
+	// recorder records exec sessions into recordings (policy: their
+	// policy, resolved).
+	recorder        *recording.Recorder
+	recordings      *recording.KubeStore
+	recordingPolicy recording.Policy
 	// proxyMetrics observes the proxy for GET /metrics.
 	proxyMetrics *proxyMetrics
 	// localOnce builds the target of the management cluster once.
@@ -170,6 +176,7 @@ func (s *Server) Run(ctx context.Context, started chan<- struct{}) error {
 	held := s.clusters.HeldClusters()
 	_ = s.clusters.Tunnel().Close() // hijacked tunnel connections outlive Shutdown
 	_ = s.clusters.NodeTunnel().Close()
+	s.recorder.Wait(shutdownCtx) // the ended sessions' recordings are stored
 	s.stopReplica()
 	markCtx, cancelMark := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelMark()
@@ -205,6 +212,11 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 	}
 	if err := s.wire(mgr); err != nil {
 		return nil, err
+	}
+	if s.recordingPolicy != recording.Off {
+		if err := s.recordings.EnsureNamespace(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.newProxy()
 	if err := s.addControllers(mgr); err != nil {

@@ -23,6 +23,7 @@ import (
 	"herd.dev/herd/internal/machinedriver"
 	"herd.dev/herd/internal/machinepools"
 	"herd.dev/herd/internal/planner"
+	"herd.dev/herd/internal/recording"
 )
 
 // everyReplica is a runnable that runs on every replica, not only the leader.
@@ -51,6 +52,13 @@ func (s *Server) wire(mgr manager.Manager) error {
 		return err
 	}
 	s.dir = dir
+	s.recordingPolicy = s.cfg.ExecRecording
+	if s.recordingPolicy == "" {
+		s.recordingPolicy = recording.On
+	}
+	s.recordings = &recording.KubeStore{Client: s.client, Reader: s.api, Replica: s.replica.members.ID()}
+	s.recorder = recording.New(recording.Config{Store: s.recordings, Input: s.cfg.ExecRecordingInput,
+		MaxSize: s.cfg.ExecRecordingMaxSize, Logger: s.cfg.Logger, Now: s.now})
 	s.clusters, err = clusters.New(clusters.Config{Context: s.baseCtx, Client: s.client, Cache: s.cache, API: s.api, Authz: s.authz,
 		IsLeader: s.IsLeader, Replicas: s.replica.members, Peering: s.replica.peering, RegistrationTokenTTL: s.cfg.RegistrationTokenTTL, Logger: s.cfg.Logger, Audit: s.audit, Now: s.now})
 	if err != nil {
@@ -70,6 +78,16 @@ var _ manager.LeaderElectionRunnable = leaderOnly(nil)
 // addControllers registers what runs on every replica and what runs on the
 // leader only.
 func (s *Server) addControllers(mgr manager.Manager) error {
+	retention := s.cfg.ExecRecordingRetention
+	if retention == 0 {
+		retention = 30 * 24 * time.Hour
+	}
+	if err := mgr.Add(leaderOnly(func(ctx context.Context) error {
+		recording.SweepEvery(ctx, s.recordings, time.Hour, retention, s.now, s.cfg.Logger)
+		return nil
+	})); err != nil {
+		return err
+	}
 	if err := mgr.Add(everyReplica(s.usage.Run)); err != nil {
 		return err
 	}

@@ -304,7 +304,7 @@ func login(t *testing.T, tab *herdtest.Tab, username, password string) {
 // manifest's Deployment would (kwok's nodes run no containers), with the
 // registration token and service account the manifest made. The agent
 // runs until the test ends.
-func importCluster(t *testing.T, s *herdtest.Server, herd, name, command string) {
+func importCluster(t testing.TB, s *herdtest.Server, herd, name, command string) {
 	t.Helper()
 	lc := clusters.Get(name)
 	sh := exec.Command("bash", "-o", "pipefail", "-c", command)

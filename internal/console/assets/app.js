@@ -190,6 +190,8 @@ const routes = [
   [/^#\/projects$/, pageProjects],
   [/^#\/members(?:\/(.+))?$/, pageMembers],
   [/^#\/tokens$/, pageTokens],
+  [/^#\/sessions\/([^/]+)$/, pageSession],
+  [/^#\/sessions$/, pageSessions],
 ];
 
 async function route() {
@@ -792,6 +794,74 @@ async function pageTokens(gen) {
     h('h2', null, 'Kubeconfig'),
     h('p', null, 'A kubeconfig holds a new token for one cluster, valid until you revoke it here.'),
     h('div', { class: 'row' }, (clusters.items || []).map((c) => h('button', { type: 'button', class: 'plain', onclick: () => downloadKubeconfig(c.name) }, c.name))));
+}
+
+// ---- recorded exec sessions ---------------------------------------------------
+
+async function pageSessions(gen) {
+  const list = await get('/v1/sessions');
+  if (!current(gen)) return;
+  show(h('h1', null, 'Recorded sessions'),
+    h('p', { class: 'muted' }, 'Every kubectl exec and attach through Herd with a terminal or input is recorded. You see your own sessions; administrators see everyone\'s.'),
+    table(['Started', 'User', 'Cluster', 'Pod', 'Command', 'State', 'Size'], (list.items || []).map((e) => h('tr', { 'data-session': e.name },
+      h('td', null, h('a', { href: '#/sessions/' + encodeURIComponent(e.name) }, new Date(e.startedAt).toLocaleString())),
+      h('td', null, (e.username || e.user) + (e.impersonatedUser ? ' as ' + e.impersonatedUser : '')), h('td', null, e.cluster),
+      h('td', null, e.namespace + '/' + e.pod + (e.container ? '/' + e.container : '')),
+      h('td', null, h('code', null, e.kind === 'attach' ? '(attach)' : (e.command || []).join(' '))),
+      h('td', null, badge(e.phase, e.phase === 'Ended' ? 'ok' : ''), e.truncated ? [' ', badge('truncated', 'bad')] : null),
+      h('td', null, String(e.bytes))))), 'No recorded sessions.');
+}
+
+// castEvents parses an asciicast v2 recording.
+function castEvents(text) {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const header = JSON.parse(lines.shift() || '{}');
+  return { header, events: lines.map((l) => JSON.parse(l)).filter((e) => Array.isArray(e) && e.length === 3) };
+}
+
+// screenText keeps a recording's text: escape sequences go, line ends stay.
+function screenText(s) {
+  return s.replace(/\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[PX^_][\s\S]*?\x1b\\|\x1b[ -~]/g, '')
+    .replace(/\r\n/g, '\n').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+}
+
+async function pageSession(gen, name) {
+  const path = '/v1/sessions/' + encodeURIComponent(name);
+  const [s, text] = await Promise.all([get(path), get(path + '/recording', { raw: true, accept: 'application/x-asciicast' })]);
+  if (!current(gen)) return;
+  const { header, events } = castEvents(text);
+  const total = events.length ? events[events.length - 1][0] : 0;
+  const screen = h('pre', { id: 'player-screen', class: 'term' });
+  const clock = h('span', { id: 'player-clock', class: 'muted' });
+  const marks = h('ul', { id: 'player-markers' });
+  const speed = select('player-speed', [['1', '1×'], ['2', '2×'], ['4', '4×'], ['16', '16×']]);
+  let at = 0, t = 0, playing = false, timer = null;
+  const tick = () => { clock.textContent = t.toFixed(1) + ' s / ' + total.toFixed(1) + ' s'; };
+  const step = () => {
+    timer = null;
+    if (!current(gen) || !playing) return;
+    if (at >= events.length) { playing = false; play.textContent = 'Replay'; return; }
+    const [time, code, data] = events[at++];
+    t = time;
+    if (code === 'o') { screen.append(screenText(data)); screen.scrollTop = screen.scrollHeight; }
+    if (code === 'm') marks.append(h('li', null, time.toFixed(1) + ' s: ' + data));
+    tick();
+    const next = at < events.length ? Math.min((events[at][0] - time) / Number(speed.value), 2) : 0;
+    timer = setTimeout(step, Math.max(0, next * 1000));
+  };
+  const play = h('button', { type: 'button', id: 'player-play', onclick: () => {
+    if (playing) { playing = false; play.textContent = 'Play'; if (timer) clearTimeout(timer); return; }
+    if (at >= events.length) { at = 0; t = 0; screen.replaceChildren(); marks.replaceChildren(); }
+    playing = true; play.textContent = 'Pause'; step();
+  } }, 'Play');
+  tick();
+  show(h('h1', null, 'Session ', h('code', null, s.name)),
+    h('p', null, (s.username || s.user) + ' on ', h('a', { href: '#/clusters/' + encodeURIComponent(s.cluster) }, s.cluster), ': ',
+      h('code', null, s.namespace + '/' + s.pod + (s.container ? '/' + s.container : '')), ' ',
+      h('code', null, s.kind === 'attach' ? '(attach)' : (s.command || []).join(' ')), ', ', new Date(s.startedAt).toLocaleString(),
+      ', ' + (header.width || 80) + '×' + (header.height || 24), s.truncated ? [' ', badge('truncated', 'bad')] : null,
+      s.phase !== 'Ended' ? [' ', badge('still running', '')] : null),
+    h('div', { class: 'row' }, play, h('label', null, 'Speed ', speed), clock), screen, marks);
 }
 
 async function downloadKubeconfig(cluster) {
