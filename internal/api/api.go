@@ -7,8 +7,8 @@ package api
 
 import (
 	"context"
-	"io"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"

@@ -125,4 +125,3 @@ func (a sessionsAPI) sessionInfo(r *http.Request, es *v1.ExecSession) herdapi.Ex
 	}
 	return out
 }
-

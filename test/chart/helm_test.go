@@ -19,8 +19,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 )
 
 // chartDir is deploy/chart/herd of this module.
@@ -119,4 +119,3 @@ func keys[V any](m map[string]V) []string {
 
 // installTimeout bounds an install's wait for the Deployment.
 const installTimeout = 4 * time.Minute
-
