@@ -135,3 +135,22 @@ func (r *Reader) Next() (Event, error) {
 }
 
 var base64Std = base64.StdEncoding
+
+// ReadAll reads a whole recording.
+func ReadAll(in io.Reader) (Header, []Event, error) {
+	r, err := NewReader(in)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	var evs []Event
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			return r.Header, evs, nil
+		}
+		if err != nil {
+			return r.Header, evs, err
+		}
+		evs = append(evs, ev)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -92,21 +91,11 @@ func (m *memStore) cast(name string) []byte {
 
 func readCast(t *testing.T, data []byte) (Header, []Event) {
 	t.Helper()
-	r, err := NewReader(bytes.NewReader(data))
+	h, evs, err := ReadAll(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("%v: %q", err, data)
 	}
-	var evs []Event
-	for {
-		ev, err := r.Next()
-		if err == io.EOF {
-			return r.Header, evs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
+	return h, evs
 }
 
 func text(evs []Event, code string) string {

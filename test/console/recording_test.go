@@ -132,21 +132,11 @@ func (e *recordingEnv) ended(t *testing.T, before []herdapi.ExecSession) herdapi
 // cast is a session's recording, as `herdctl sessions play --cast` gives it.
 func (e *recordingEnv) cast(t *testing.T, name string) (recording.Header, []recording.Event) {
 	t.Helper()
-	r, err := recording.NewReader(strings.NewReader(e.herdctlRun(t, "sessions", "play", name, "--cast")))
+	h, evs, err := recording.ReadAll(strings.NewReader(e.herdctlRun(t, "sessions", "play", name, "--cast")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var evs []recording.Event
-	for {
-		ev, err := r.Next()
-		if err == io.EOF {
-			return r.Header, evs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
+	return h, evs
 }
 
 func eventText(evs []recording.Event, code string) string {
