@@ -121,7 +121,9 @@ func BenchmarkProxyCompare(b *testing.B) {
 		b.ReportMetric(median(herd.p50), c.name+"-herd-p50-µs")
 		b.ReportMetric(median(herd.rps), c.name+"-herd-req/s")
 	}
-	b.Log(table.String())
+	// Printed rather than logged: the testing package cuts benchmark logs
+	// after ten lines.
+	fmt.Println(table.String())
 }
 
 // timedGets runs requests calls of f over clients goroutines and returns
