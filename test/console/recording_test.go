@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -168,7 +167,7 @@ func TestExecRecording(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer term.Close()
-		out := &syncBuffer{}
+		out := &herdtest.SyncBuffer{}
 		go func() { _, _ = io.Copy(out, term) }()
 		_, _ = term.Write([]byte("echo typed-$((6*7))\r"))
 		herdtest.Eventually(t, "the shell's answer", wait, func() error {
@@ -405,22 +404,4 @@ spec: {policyName: %[1]s, validationActions: [Deny]}
 	t.Cleanup(func() {
 		_, _, _ = mgmt.Exec("delete", "validatingadmissionpolicy,validatingadmissionpolicybinding", name, "--ignore-not-found")
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,31 +53,10 @@ func BenchmarkGet(b *testing.B) {
 // runGets runs b.N calls of f over clients goroutines and returns each
 // call's latency.
 func runGets(b *testing.B, clients int, f func()) []time.Duration {
-	lat := make([]time.Duration, b.N)
-	var next sync.Mutex
-	i := 0
 	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				next.Lock()
-				n := i
-				i++
-				next.Unlock()
-				if n >= b.N {
-					return
-				}
-				t0 := time.Now()
-				f()
-				lat[n] = time.Since(t0)
-			}
-		})
-	}
-	wg.Wait()
+	lat, rps := timedGets(clients, b.N, f)
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	b.ReportMetric(rps, "req/s")
 	return lat
 }
 
