@@ -66,6 +66,10 @@ type Config struct {
 	// MaxQueued bounds a session's tapped bytes waiting to be decoded;
 	// past it the rest of the session is not recorded. Zero: 16 MiB.
 	MaxQueued int
+	// MaxSessions bounds the sessions recorded at once (each may hold
+	// MaxQueued and MaxPending bytes); past it Start fails as if the store
+	// were down. Zero: 256.
+	MaxSessions int
 	// Logger gets what fails. Nil: discard.
 	Logger *slog.Logger
 	// Now is the clock. Nil: time.Now.
@@ -111,6 +115,9 @@ func New(cfg Config) *Recorder {
 	if cfg.MaxQueued == 0 {
 		cfg.MaxQueued = 16 << 20
 	}
+	if cfg.MaxSessions == 0 {
+		cfg.MaxSessions = 256
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -138,6 +145,9 @@ const storeTimeout = 5 * time.Second
 // means the store is unavailable: the caller decides whether the session
 // may run unrecorded.
 func (r *Recorder) Start(ctx context.Context, info Info) (*Session, error) {
+	if r.active.Load() >= int64(r.cfg.MaxSessions) {
+		return nil, fmt.Errorf("%d sessions are being recorded already", r.cfg.MaxSessions)
+	}
 	now := r.cfg.Now()
 	name := newName(now)
 	cctx, cancel := context.WithTimeout(ctx, storeTimeout)

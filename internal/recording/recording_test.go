@@ -449,6 +449,21 @@ func TestPolicy(t *testing.T) {
 	if _, err := rec.ForProxy(Required).Start(t.Context(), s); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("required, store down: %v", err)
 	}
+	store.setFail(false)
+	full := New(Config{Store: store, MaxSessions: 1})
+	first, err := full.Start(t.Context(), Info{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Upgraded(http.Header{"Sec-Websocket-Protocol": {"v5.channel.k8s.io"}})
+	if _, err := full.ForProxy(Required).Start(t.Context(), s); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("required, recorder full: %v", err)
+	}
+	first.End()
+	full.Wait(t.Context())
+	if r, err := full.ForProxy(Required).Start(t.Context(), s); err != nil || r == nil {
+		t.Errorf("required, a slot free again: %v", err)
+	}
 	if _, err := ParsePolicy("sometimes"); err == nil {
 		t.Error("ParsePolicy took sometimes")
 	}

@@ -167,6 +167,12 @@ func TestExecRecording(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer term.Close()
+		t.Cleanup(func() { // also when the test fails before kubectl exits
+			if cmd.ProcessState == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+		})
 		out := &herdtest.SyncBuffer{}
 		go func() { _, _ = io.Copy(out, term) }()
 		_, _ = term.Write([]byte("echo typed-$((6*7))\r"))
