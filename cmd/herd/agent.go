@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 
 func newAgentCommand(logger *slog.Logger) *cobra.Command {
 	var cfg agent.Config
+	var debugListen string
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run the cluster agent: register this cluster with Herd and hold its tunnel",
@@ -34,7 +36,14 @@ outside a cluster give --server, --token, --ca-checksum and --kubeconfig (with a
 				// request and no loss of latency (docs/benchmarks.md).
 				runtime.GOMAXPROCS(1)
 			}
-			return agent.Run(cmd.Context(), cfg)
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			if debugListen != "" {
+				if err := serveDebug(ctx, debugListen, logger); err != nil {
+					return err
+				}
+			}
+			return agent.Run(ctx, cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -43,5 +52,6 @@ outside a cluster give --server, --token, --ca-checksum and --kubeconfig (with a
 	f.StringVar(&cfg.CAChecksum, "ca-checksum", "", "sha256 of the server CA (default $HERD_CA_CHECKSUM)")
 	f.StringVar(&cfg.HealthAddr, "health-addr", "", "serve /healthz and /readyz (ready while the tunnel is up) on this address, e.g. :9445")
 	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig of this cluster with a bearer token (default: in-cluster service account)")
+	f.StringVar(&debugListen, "debug-listen", "", "loopback HOST:PORT serving Go's runtime profiles at /debug/pprof/ (default: off)")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -53,8 +54,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identi
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	}
+	// Every proxied request comes here: the Token and User are read
+	// without the cache's deep copy, and only read. The Identity gets
+	// clipped slices, so an append to them makes a copy.
 	var tok v1.Token
-	if err := a.Cache.Get(ctx, client.ObjectKey{Name: name}, &tok); err != nil {
+	if err := a.Cache.Get(ctx, client.ObjectKey{Name: name}, &tok, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("%w: token %s does not exist", ErrUnauthenticated, name)
 		}
@@ -77,7 +81,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identi
 		return nil, fmt.Errorf("%w: token %s expired at %s", ErrUnauthenticated, name, tok.Spec.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	var user v1.User
-	if err := a.Cache.Get(ctx, client.ObjectKey{Name: tok.Spec.UserName}, &user); err != nil {
+	if err := a.Cache.Get(ctx, client.ObjectKey{Name: tok.Spec.UserName}, &user, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("%w: token %s: user %s does not exist", ErrUnauthenticated, name, tok.Spec.UserName)
 		}
@@ -92,8 +96,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identi
 	return &Identity{
 		UserName:    user.Name,
 		Username:    user.Spec.Username,
-		Principals:  user.Spec.PrincipalIDs,
-		Groups:      user.Status.GroupPrincipals,
+		Principals:  slices.Clip(user.Spec.PrincipalIDs),
+		Groups:      slices.Clip(user.Status.GroupPrincipals),
 		TokenName:   tok.Name,
 		TokenKind:   tok.Spec.Kind,
 		ClusterName: tok.Spec.ClusterName,

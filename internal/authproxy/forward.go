@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,8 +34,9 @@ func (p *Proxy) reverseProxy(target *Target, path string, as Downstream, upgrade
 			out.URL.RawPath = escaped
 			SetHeaders(out.Header, target.Credential, as)
 		},
-		Transport: transport,
-		ErrorLog:  p.errorLog,
+		Transport:  transport,
+		ErrorLog:   p.errorLog,
+		BufferPool: &p.buffers,
 		// Zero: a response of known length (a GET of one object) leaves
 		// in one write when the handler returns. Streams (watches, logs
 		// -f: no Content-Length; text/event-stream) are still flushed
@@ -86,6 +88,28 @@ func (p *Proxy) audit(r *http.Request, rec *recorder, reqBody *auditlog.Body, pa
 		attrs = append(attrs, "responseBody", v)
 	}
 	p.cfg.Audit.Info("proxied", attrs...)
+}
+
+// bufferPool keeps ReverseProxy's 32 KiB copy buffers between requests:
+// one per request was most of what a proxied GET allocated, and so most
+// of the collector's work.
+type bufferPool struct{ pool sync.Pool }
+
+const copyBufferSize = 32 << 10
+
+func (b *bufferPool) Get() []byte {
+	if p, ok := b.pool.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, copyBufferSize)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) != copyBufferSize {
+		return
+	}
+	buf = buf[:copyBufferSize]
+	b.pool.Put(&buf)
 }
 
 // remoteIP is the client's address without its port.

@@ -78,6 +78,7 @@ type Config struct {
 type Proxy struct {
 	cfg      Config
 	errorLog *log.Logger // ReverseProxy's, to cfg.Logger at debug level
+	buffers  bufferPool  // ReverseProxy's copy buffers
 }
 
 var _ http.Handler = (*Proxy)(nil)

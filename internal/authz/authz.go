@@ -66,7 +66,9 @@ func (a *Authorizer) GlobalRules(ctx context.Context, id *authn.Identity) []rbac
 	var rules []rbacv1.PolicyRule
 	for _, role := range a.GlobalRoles(ctx, id) {
 		var gr v1.GlobalRole
-		if a.Cache.Get(ctx, client.ObjectKey{Name: role}, &gr) == nil {
+		// Read without the cache's deep copy: the rules are only read
+		// (checked on every proxied request).
+		if a.Cache.Get(ctx, client.ObjectKey{Name: role}, &gr, client.UnsafeDisableDeepCopy) == nil {
 			rules = append(rules, gr.Spec.Rules...)
 		}
 	}
@@ -78,7 +80,7 @@ func (a *Authorizer) GlobalRoles(ctx context.Context, id *authn.Identity) []stri
 	var roleNames []string
 	for _, key := range index.SubjectKeys(id.UserName, id.Groups) {
 		var grbs v1.GlobalRoleBindingList
-		if err := a.Cache.List(ctx, &grbs, client.MatchingFields{index.Subject: key}); err != nil {
+		if err := a.Cache.List(ctx, &grbs, client.MatchingFields{index.Subject: key}, client.UnsafeDisableDeepCopy); err != nil {
 			a.log().Error("failed to list global role bindings", "user", id.UserName, "err", err)
 			return nil
 		}

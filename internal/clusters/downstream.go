@@ -35,7 +35,9 @@ func (m *Manager) DownstreamFor(ctx context.Context, c *v1.Cluster) (*downstream
 	if v, ok := m.targets.Load(key); ok {
 		return v.(*downstream), nil
 	}
-	d, err := m.newDownstream(ctx, c, true)
+	// c may be the cache's own object (the proxy reads it without a
+	// copy); what builds the downstream gets a copy of its own.
+	d, err := m.newDownstream(ctx, c.DeepCopy(), true)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (s *Server) scopeCurrent(ctx context.Context, id *authn.Identity) bool {
 		return id.ClusterUID == ""
 	}
 	var c v1.Cluster
-	return s.cache.Get(ctx, client.ObjectKey{Name: id.ClusterName}, &c) == nil && c.DeletionTimestamp.IsZero() &&
+	return s.cache.Get(ctx, client.ObjectKey{Name: id.ClusterName}, &c, client.UnsafeDisableDeepCopy) == nil && c.DeletionTimestamp.IsZero() &&
 		id.ClusterUID != "" && string(c.UID) == id.ClusterUID
 }
 
@@ -56,8 +56,10 @@ func (s *Server) proxyResolve(ctx context.Context, clusterID string, caller auth
 		}
 		return s.localTarget()
 	}
+	// Read on every request, without the cache's deep copy: c is only
+	// read (DownstreamFor copies it before building a new downstream).
 	var c v1.Cluster
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: clusterID}, &c); err != nil {
+	if err := s.cache.Get(ctx, client.ObjectKey{Name: clusterID}, &c, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", authproxy.ErrNotFound, clusterID, err)
 	}
 	if !c.DeletionTimestamp.IsZero() {

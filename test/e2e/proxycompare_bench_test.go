@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,10 +34,14 @@ import (
 // Requests: a GET of one namespace with 1 and 32 clients, and a LIST of
 // 2,000 ConfigMaps with 1 and 8 clients. It logs per target the median
 // over the rounds of p50 latency and requests per second, the ratios the
-// issue sets targets for, and the CPU per request of the test process
-// (client and, for herd, the server) and of the agent process.
+// issue sets targets for, the CPU per request of the test process (the
+// clients, and for rancher its proxy and agent) and Herd's own CPU per
+// request: the server and agent processes' from /proc.
+//
+// With HERD_BENCH_PROFILE=DIR it only profiles Herd at 32 clients (see
+// profileHerd).
 func BenchmarkProxyCompare(b *testing.B) {
-	e := newEnv(b, "east")
+	e := newProcessEnv(b, "east")
 	east := clusters.Get("east")
 	kube := restConfigTB(b, east.KubeconfigPath())
 	directTransport, err := rest.TransportFor(kube)
@@ -76,17 +83,21 @@ func BenchmarkProxyCompare(b *testing.B) {
 		{"list2000/1", "/api/v1/namespaces/bench-list/configmaps", 1, 30},
 		{"list2000/8", "/api/v1/namespaces/bench-list/configmaps", 8, 120},
 	}
-	type result struct{ p50, rps, cpu, agentCPU []float64 }
+	type result struct{ p50, rps, cpu, herdCPU []float64 }
 	results := map[string]*result{}
-	agentPID := e.agent.Process.Pid
-	for range 3 {
+	herdCPU := func() float64 { return cpuSeconds(e.serverPID) + cpuSeconds(e.agentPID) }
+	rounds := 3
+	if os.Getenv("HERD_BENCH_PROFILE") != "" {
+		rounds = 0 // profile only
+	}
+	for range rounds {
 		for _, c := range cases {
 			for _, tgt := range targets {
 				url := tgt.base + c.path
 				for range 2 * c.clients { // warm the connection pools
 					get(b, tgt.client, url, tgt.token)
 				}
-				self, agent := cpuSeconds(os.Getpid()), cpuSeconds(agentPID)
+				self, herd := cpuSeconds(os.Getpid()), herdCPU()
 				lat, rps := timedGets(c.clients, c.requests, func() { get(b, tgt.client, url, tgt.token) })
 				key := c.name + " " + tgt.name
 				r := results[key]
@@ -97,7 +108,7 @@ func BenchmarkProxyCompare(b *testing.B) {
 				r.p50 = append(r.p50, float64(lat[len(lat)/2].Microseconds()))
 				r.rps = append(r.rps, rps)
 				r.cpu = append(r.cpu, (cpuSeconds(os.Getpid())-self)/float64(c.requests)*1e6)
-				r.agentCPU = append(r.agentCPU, (cpuSeconds(agentPID)-agent)/float64(c.requests)*1e6)
+				r.herdCPU = append(r.herdCPU, (herdCPU()-herd)/float64(c.requests)*1e6)
 			}
 		}
 	}
@@ -106,12 +117,16 @@ func BenchmarkProxyCompare(b *testing.B) {
 		slices.Sort(s)
 		return s[len(s)/2]
 	}
+	if rounds == 0 {
+		profileHerd(b, e, os.Getenv("HERD_BENCH_PROFILE"), cases[1].path, cases[1].clients)
+		return
+	}
 	var table strings.Builder
-	fmt.Fprintf(&table, "\n%-12s %-26s %10s %10s %12s %12s\n", "case", "target", "p50 µs", "req/s", "test CPU µs", "agent CPU µs")
+	fmt.Fprintf(&table, "\n%-12s %-26s %10s %10s %12s %12s\n", "case", "target", "p50 µs", "req/s", "test CPU µs", "herd CPU µs")
 	for _, c := range cases {
 		for _, tgt := range targets {
 			r := results[c.name+" "+tgt.name]
-			fmt.Fprintf(&table, "%-12s %-26s %10.0f %10.0f %12.0f %12.0f\n", c.name, tgt.name, median(r.p50), median(r.rps), median(r.cpu), median(r.agentCPU))
+			fmt.Fprintf(&table, "%-12s %-26s %10.0f %10.0f %12.0f %12.0f\n", c.name, tgt.name, median(r.p50), median(r.rps), median(r.cpu), median(r.herdCPU))
 		}
 		herd, herdH2 := results[c.name+" herd"], results[c.name+" herd-h2"]
 		rd, di := results[c.name+" rancher-impersonating"], results[c.name+" direct-impersonating"]
@@ -120,10 +135,58 @@ func BenchmarkProxyCompare(b *testing.B) {
 			median(herd.p50)/median(di.p50), median(herd.rps)/median(di.rps), median(herdH2.rps)/median(herd.rps))
 		b.ReportMetric(median(herd.p50), c.name+"-herd-p50-µs")
 		b.ReportMetric(median(herd.rps), c.name+"-herd-req/s")
+		b.ReportMetric(median(herd.herdCPU), c.name+"-herd-cpu-µs")
 	}
 	// Printed rather than logged: the testing package cuts benchmark logs
 	// after ten lines.
 	fmt.Println(table.String())
+}
+
+// profileHerd takes 8 s CPU and allocation profiles of the server and
+// agent processes into dir (server.pprof, agent.pprof, server-allocs.pprof,
+// agent-allocs.pprof) while clients GET path through
+// Herd without pause.
+func profileHerd(b *testing.B, e *processEnv, dir, path string, clients int) {
+	url := e.s.URL + "/k8s/clusters/east" + path
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var requests atomic.Int64
+	for range clients {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					get(b, e.s.Client, url, e.admin)
+					requests.Add(1)
+				}
+			}
+		})
+	}
+	var profiles sync.WaitGroup
+	for name, url := range map[string]string{
+		"server": "http://" + e.serverDebug + "/debug/pprof/profile?seconds=8", "agent": "http://" + e.agentDebug + "/debug/pprof/profile?seconds=8",
+		"server-allocs": "http://" + e.serverDebug + "/debug/pprof/allocs?seconds=8", "agent-allocs": "http://" + e.agentDebug + "/debug/pprof/allocs?seconds=8",
+	} {
+		profiles.Go(func() {
+			resp, err := http.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			data, _ := io.ReadAll(resp.Body)
+			if err := os.WriteFile(filepath.Join(dir, name+".pprof"), data, 0o644); err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	profiles.Wait()
+	close(stop)
+	wg.Wait()
+	fmt.Printf("%d requests in the 8 s profiles\n", requests.Load())
+	fmt.Printf("CPU profiles of the server and agent: %s/{server,agent}{,-allocs}.pprof\n", dir)
 }
 
 // timedGets runs requests calls of f over clients goroutines and returns
