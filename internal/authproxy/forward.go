@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -78,16 +79,22 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, reason me
 // user acted as with `kubectl --as`, the token (its name, never its
 // secret), the source address and the outcome.
 func (p *Proxy) audit(r *http.Request, rec *recorder, reqBody *auditlog.Body, path, verb string, start time.Time, cluster, caller, as, tokenID string) {
-	attrs := []any{"user", caller, "impersonatedUser", as, "token", tokenID, "cluster", cluster, "verb", verb,
-		"method", r.Method, "path", r.URL.Path, "status", rec.code, "source", remoteIP(r), "duration", time.Since(start).String()}
+	attrs := make([]slog.Attr, 0, 13)
+	attrs = append(attrs, slog.String("user", caller), slog.String("impersonatedUser", as), slog.String("token", tokenID),
+		slog.String("cluster", cluster), slog.String("verb", verb), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", rec.code), slog.String("source", remoteIP(r)), slog.String("duration", time.Since(start).String()))
 	secrets := strings.Contains(path+"/", "/secrets/")
-	if v := reqBody.Value(r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"), secrets); v != nil {
-		attrs = append(attrs, "requestBody", v)
+	if reqBody != nil {
+		if v := reqBody.Value(r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"), secrets); v != nil {
+			attrs = append(attrs, slog.Any("requestBody", v))
+		}
 	}
-	if v := rec.body.Value(rec.Header().Get("Content-Type"), rec.Header().Get("Content-Encoding"), secrets); v != nil {
-		attrs = append(attrs, "responseBody", v)
+	if rec.body != nil {
+		if v := rec.body.Value(rec.Header().Get("Content-Type"), rec.Header().Get("Content-Encoding"), secrets); v != nil {
+			attrs = append(attrs, slog.Any("responseBody", v))
+		}
 	}
-	p.cfg.Audit.Info("proxied", attrs...)
+	p.cfg.Audit.LogAttrs(r.Context(), slog.LevelInfo, "proxied", attrs...)
 }
 
 // bufferPool keeps ReverseProxy's 32 KiB copy buffers between requests:

@@ -34,6 +34,9 @@ type Authorizer struct {
 	Cache client.Reader
 	// Logger gets cache failures (which deny). Nil: discard.
 	Logger *slog.Logger
+	// Rules, if set, keeps identities' global rules between requests; it
+	// must Watch the same cache.
+	Rules *RuleCache
 }
 
 func (a *Authorizer) log() *slog.Logger {
@@ -61,10 +64,26 @@ func matches(list []string, want string) bool {
 	return slices.Contains(list, "*") || slices.Contains(list, want)
 }
 
-// GlobalRules are the rules of every GlobalRole bound to id.
+// GlobalRules are the rules of every GlobalRole bound to id. The result
+// may be shared: callers only read it.
 func (a *Authorizer) GlobalRules(ctx context.Context, id *authn.Identity) []rbacv1.PolicyRule {
+	if a.Rules != nil {
+		return a.Rules.rules(id.UserName, id.Groups, func() ([]rbacv1.PolicyRule, bool) { return a.globalRules(ctx, id) })
+	}
+	rules, _ := a.globalRules(ctx, id)
+	return rules
+}
+
+// globalRules computes GlobalRules; false when the cache failed (the
+// result then denies and is not kept).
+func (a *Authorizer) globalRules(ctx context.Context, id *authn.Identity) ([]rbacv1.PolicyRule, bool) {
+	names, err := a.globalRoles(ctx, id)
+	if err != nil {
+		a.log().Error("failed to list global role bindings", "user", id.UserName, "err", err)
+		return nil, false
+	}
 	var rules []rbacv1.PolicyRule
-	for _, role := range a.GlobalRoles(ctx, id) {
+	for _, role := range names {
 		var gr v1.GlobalRole
 		// Read without the cache's deep copy: the rules are only read
 		// (checked on every proxied request).
@@ -72,24 +91,32 @@ func (a *Authorizer) GlobalRules(ctx context.Context, id *authn.Identity) []rbac
 			rules = append(rules, gr.Spec.Rules...)
 		}
 	}
-	return rules
+	return rules, true
 }
 
 // GlobalRoles lists the GlobalRoles bound to a user or their groups, sorted.
 func (a *Authorizer) GlobalRoles(ctx context.Context, id *authn.Identity) []string {
+	names, err := a.globalRoles(ctx, id)
+	if err != nil {
+		a.log().Error("failed to list global role bindings", "user", id.UserName, "err", err)
+		return nil
+	}
+	return names
+}
+
+func (a *Authorizer) globalRoles(ctx context.Context, id *authn.Identity) ([]string, error) {
 	var roleNames []string
 	for _, key := range index.SubjectKeys(id.UserName, id.Groups) {
 		var grbs v1.GlobalRoleBindingList
 		if err := a.Cache.List(ctx, &grbs, client.MatchingFields{index.Subject: key}, client.UnsafeDisableDeepCopy); err != nil {
-			a.log().Error("failed to list global role bindings", "user", id.UserName, "err", err)
-			return nil
+			return nil, err
 		}
 		for _, b := range grbs.Items {
 			roleNames = append(roleNames, b.Spec.GlobalRoleName)
 		}
 	}
 	slices.Sort(roleNames)
-	return slices.Compact(roleNames)
+	return slices.Compact(roleNames), nil
 }
 
 // IsClusterAdmin is the one decision whether id administers a cluster as

@@ -43,7 +43,13 @@ func (s *Server) wire(mgr manager.Manager) error {
 	s.leader = mgr.Elected()
 	s.usage = &authn.UsageRecorder{Client: s.client, Flush: s.cfg.TokenUseFlush, Logger: s.cfg.Logger}
 	s.authn = &authn.Authenticator{Cache: s.cache, Usage: s.usage, Now: s.now}
-	s.authz = &authz.Authorizer{Cache: s.cache, Logger: s.cfg.Logger}
+	// Global rules are checked on every proxied request; they are kept
+	// per identity until a GlobalRole or GlobalRoleBinding changes.
+	rules := &authz.RuleCache{}
+	if err := rules.Watch(s.baseCtx, mgr.GetCache()); err != nil {
+		return err
+	}
+	s.authz = &authz.Authorizer{Cache: s.cache, Logger: s.cfg.Logger, Rules: rules}
 	dir, err := identity.New(identity.Config{Client: s.client, Cache: s.cache, API: s.api, Providers: s.cfg.Providers,
 		TokenTTLs: s.cfg.TokenTTLs, MaxTokensPerUser: s.cfg.MaxTokensPerUser, GroupRefresh: s.cfg.GroupRefresh,
 		BootstrapPassword: s.cfg.BootstrapPassword, BootstrapOut: s.cfg.BootstrapOut, DataDir: s.cfg.DataDir,
