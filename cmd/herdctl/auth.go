@@ -32,7 +32,7 @@ func newAuthShowCommand(a *app) *cobra.Command {
 and the enabled ones. With PROVIDER (admin), show its settings and which
 secrets are set; secret values are never shown.
 
-For github and oidc, the callback URL is the one to register at the provider,
+For github, oidc and saml, the callback URL is the one to register at the provider,
 as herdctl reaches the server (a server with another public address uses that).`,
 		Example: `  herdctl auth show
   herdctl auth show github -o yaml`,

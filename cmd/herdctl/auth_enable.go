@@ -18,7 +18,7 @@ func newAuthEnableCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "enable PROVIDER [--set KEY=VALUE ...] [--set-file KEY=PATH ...] [--unset KEY ...] [--secret KEY ...] [--secret-file KEY=PATH ...]",
 		Short: "Configure an identity provider and let users log in with it (admin)",
-		Long: `Configure an identity provider (openldap, activedirectory, github, oidc) and
+		Long: `Configure an identity provider (openldap, activedirectory, github, oidc, saml) and
 let users log in with it (admin). The server checks the settings first (for
 LDAP it binds with the service account) and refuses ones that do not work.
 
@@ -28,10 +28,14 @@ shown and never on the command line: each --secret KEY takes the next line of
 stdin, in the order of the flags (on a terminal, herdctl prompts), and
 --secret-file KEY=PATH reads a file. Secrets not named stay as they are.
 
-Register the callback URL that herdctl prints at GitHub or the OIDC provider.`,
+Register the callback URL that herdctl prints at GitHub or the OIDC provider.
+For saml, give the IdP Herd's metadata (the URL herdctl prints): it holds
+Herd's entity id and callback.`,
 		Example: `  echo "$CLIENT_SECRET" | herdctl auth enable github --set clientID=Iv1.0123 --secret clientSecret
   herdctl auth enable oidc --set issuerURL=https://idp.example.com --set clientID=herd \
-      --set-file certificate=idp-ca.pem --secret-file clientSecret=secret.txt`,
+      --set-file certificate=idp-ca.pem --secret-file clientSecret=secret.txt
+  herdctl auth enable saml --set idpMetadataURL=https://idp.example.com/metadata \
+      --set groupsAttribute=memberOf --set allowedPrincipals=saml_group://https://idp.example.com/metadata/k8s`,
 		Args: needArgs("PROVIDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.session()
@@ -78,6 +82,9 @@ func (a *app) enableProvider(cmd *cobra.Command, s *session, provider string, p 
 		fmt.Fprintf(w, "identity provider %s enabled\n", provider)
 		if out.Flow == flowRedirect {
 			fmt.Fprintf(w, "Callback URL to register at the provider: %s\n", callbackURL(s.cfg, provider))
+		}
+		if provider == "saml" {
+			fmt.Fprintf(w, "Herd's SAML metadata for the IdP: %s/v1/auth/saml/metadata\n", s.cfg.Server)
 		}
 	})
 }

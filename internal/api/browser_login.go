@@ -18,6 +18,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authn/saml"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/identity"
@@ -106,10 +107,16 @@ func (a loginAPI) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, err)
 		return
 	}
+	authURL := rp.AuthCodeURL(state, verifier, redirect)
+	if authURL == "" {
+		a.fail(w, r, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+			"identity provider "+typ+" cannot start a login now; see the server's log", fmt.Errorf("identity provider %s made no login URL", typ))
+		return
+	}
 	if binding != "" {
 		websession.SetLoginCookie(w, binding, expires)
 	}
-	writeJSON(w, http.StatusOK, herdapi.RedirectLoginResponse{AuthURL: rp.AuthCodeURL(state, verifier, redirect), ExpiresAt: expires})
+	writeJSON(w, http.StatusOK, herdapi.RedirectLoginResponse{AuthURL: authURL, ExpiresAt: expires})
 }
 
 // handleRedirectCallback finishes a browser login: it redeems the
@@ -117,17 +124,51 @@ func (a loginAPI) handleRedirectLogin(w http.ResponseWriter, r *http.Request) {
 // CLI's loopback with a single-use ticket.
 func (a loginAPI) handleRedirectCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	a.finishCallback(w, r, q.Get("state"), q.Get("code"), q.Get("error"))
+}
+
+// maxCallbackForm bounds the form an identity provider posts to the
+// callback (a SAML Response is base64 XML of at most 256 KiB).
+const maxCallbackForm = 512 << 10
+
+// handlePostCallback is the callback for providers that post their answer
+// from the browser: SAML's HTTP-POST binding (RelayState, SAMLResponse),
+// and OAuth's form_post response mode (state, code).
+func (a loginAPI) handlePostCallback(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxCallbackForm)
+	if err := r.ParseForm(); err != nil {
+		a.refuseCallback(w, r, fmt.Errorf("%w: unreadable callback form: %v", authn.ErrFlow, err))
+		return
+	}
+	f := r.PostForm
+	state, code := f.Get("RelayState"), f.Get("SAMLResponse")
+	if state == "" && code == "" {
+		state, code = f.Get("state"), f.Get("code")
+	}
+	a.finishCallback(w, r, state, code, f.Get("error"))
+}
+
+// refuseCallback answers a callback that did not log anyone in.
+func (a loginAPI) refuseCallback(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.Warn("browser login refused", "provider", r.PathValue("type"), "from", sourceAddr(r), "err", err)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = fmt.Fprintln(w, "Herd: this login did not succeed (it may have expired or been used already). Start it again from `herdctl login` or the web console.")
+}
+
+// finishCallback redeems the provider's answer to the login of state.
+func (a loginAPI) finishCallback(w http.ResponseWriter, r *http.Request, state, code, providerErr string) {
 	typ := r.PathValue("type")
-	req, err := a.dir.TakeFlow(r.Context(), identity.FlowSecretName("login", q.Get("state")))
+	req, err := a.dir.TakeFlow(r.Context(), identity.FlowSecretName("login", state))
 	if err == nil && req["provider"] != typ {
 		err = fmt.Errorf("%w: state of provider %s used with %s", authn.ErrFlow, req["provider"], typ)
 	}
-	if err == nil && q.Get("error") != "" {
-		err = fmt.Errorf("%w: the provider refused: %.200s", authn.ErrFlow, q.Get("error"))
+	if err == nil && providerErr != "" {
+		err = fmt.Errorf("%w: the provider refused: %.200s", authn.ErrFlow, providerErr)
 	}
 	var user *v1.User
 	if err == nil {
-		user, err = a.finishRedirect(r.Context(), typ, q.Get("code"), req)
+		user, err = a.finishRedirect(r.Context(), typ, code, req)
 	}
 	console := err == nil && req["console"] == "true"
 	if console {
@@ -137,10 +178,7 @@ func (a loginAPI) handleRedirectCallback(w http.ResponseWriter, r *http.Request)
 		}
 	}
 	if err != nil {
-		a.log.Warn("browser login refused", "provider", typ, "from", sourceAddr(r), "err", err)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = fmt.Fprintln(w, "Herd: this login did not succeed (it may have expired or been used already). Start it again from `herdctl login` or the web console.")
+		a.refuseCallback(w, r, err)
 		return
 	}
 	if console {
@@ -212,4 +250,22 @@ func (a loginAPI) finishConsoleLogin(w http.ResponseWriter, r *http.Request, use
 		return
 	}
 	http.Redirect(w, r, "/#/clusters", http.StatusFound)
+}
+
+// handleSAMLMetadata serves Herd's SAML service provider metadata (entity
+// id, callback, signing certificate), for the IdP's administrator.
+func (a loginAPI) handleSAMLMetadata(w http.ResponseWriter, r *http.Request) {
+	p, err := a.dir.Provider(r.Context(), authn.ProviderSAML)
+	sp, ok := p.(*saml.Provider)
+	if err != nil || !ok || a.cfg.ServerURL == "" {
+		a.notFound(w, r, "the SAML identity provider (enable it with `herdctl auth enable saml`)")
+		return
+	}
+	md, err := sp.Metadata(r.Context(), strings.TrimSuffix(a.cfg.ServerURL, "/")+saml.CallbackPath)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	_, _ = w.Write(md)
 }

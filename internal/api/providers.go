@@ -15,7 +15,7 @@ import (
 
 func (a loginAPI) apiProvider(ac *v1.AuthConfig, secretKeys []string, admin bool) herdapi.Provider {
 	out := herdapi.Provider{Type: ac.Name, Enabled: ac.Spec.Enabled, Flow: "password"}
-	if ac.Name == authn.ProviderGitHub || ac.Name == authn.ProviderOIDC {
+	if authn.IsBrowserProvider(ac.Name) {
 		out.Flow = "redirect"
 	}
 	if admin {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"herd.dev/herd/internal/authn"
+	"herd.dev/herd/internal/authn/saml"
 	"herd.dev/herd/internal/authproxy"
 	"herd.dev/herd/internal/certs"
 
@@ -91,6 +92,8 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("PUT /v1/auth/providers/{type}", a.allowed("update", "authconfigs", login.handleUpdateProvider))
 	mux.HandleFunc("POST /v1/auth/login/{type}", login.handleRedirectLogin)
 	mux.HandleFunc("GET /v1/auth/callback/{type}", login.handleRedirectCallback)
+	mux.HandleFunc("POST /v1/auth/callback/{type}", login.handlePostCallback)
+	mux.HandleFunc("GET "+saml.MetadataPath, login.handleSAMLMetadata)
 	mux.HandleFunc("POST /v1/auth/tickets", login.handleRedeemTicket)
 	mux.HandleFunc("GET /v1/principals", a.authed(login.handleSearchPrincipals))
 	mux.HandleFunc("POST /v1/users/{username}/refresh", a.allowed("update", "users", users.handleRefreshUser))

@@ -26,7 +26,14 @@ const (
 	ProviderActiveDirectory = "activedirectory"
 	ProviderGitHub          = "github"
 	ProviderOIDC            = "oidc"
+	ProviderSAML            = "saml"
 )
+
+// IsBrowserProvider reports whether users of a provider type log in
+// through their browser (RedirectProvider), not with a password.
+func IsBrowserProvider(typ string) bool {
+	return typ == ProviderGitHub || typ == ProviderOIDC || typ == ProviderSAML
+}
 
 // ExternalIdentity is what an identity provider says of a user.
 type ExternalIdentity struct {

@@ -166,7 +166,7 @@ func (d *Directory) MayLogIn(ctx context.Context, ident *authn.ExternalIdentity)
 	mode := ac.Spec.Settings[settingAccessMode]
 	if mode == "" {
 		mode = "unrestricted"
-		if ident.Provider == authn.ProviderGitHub || ident.Provider == authn.ProviderOIDC {
+		if authn.IsBrowserProvider(ident.Provider) {
 			mode = "restricted"
 		}
 	}

@@ -52,14 +52,18 @@ func SetCookie(w http.ResponseWriter, token string, expires time.Time) {
 // the provider's redirect back is a top-level navigation from its site,
 // which a Strict cookie would miss.
 func SetLoginCookie(w http.ResponseWriter, binding string, expires time.Time) {
+	// SameSite=None: a SAML IdP posts its answer back cross-site (HTTP-POST
+	// binding), and a Lax cookie is not sent with a cross-site POST. The
+	// cookie grants nothing: it only proves that the browser finishing a
+	// login is the one that started it.
 	http.SetCookie(w, &http.Cookie{Name: LoginCookieName, Value: binding, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
 }
 
 // ClearLoginCookie removes the login binding.
 func ClearLoginCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: LoginCookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
 }
 
 // BindingHash is what the server keeps of a login binding.

@@ -10,6 +10,7 @@ import (
 	"herd.dev/herd/internal/authn/github"
 	"herd.dev/herd/internal/authn/ldap"
 	"herd.dev/herd/internal/authn/oidc"
+	"herd.dev/herd/internal/authn/saml"
 )
 
 // Secret keys of the providers' Secrets.
@@ -17,6 +18,7 @@ const (
 	KeyBindPassword = "bindPassword"
 	KeyClientSecret = "clientSecret"
 	KeySearchToken  = "searchToken"
+	KeySPKey        = saml.SecretSPKey
 )
 
 // Factories returns a factory per provider type.
@@ -48,6 +50,14 @@ func Factories() map[string]authn.ProviderFactory {
 			}
 			cfg.Logger = log
 			return oidc.New(ctx, cfg)
+		},
+		authn.ProviderSAML: func(ctx context.Context, settings, secrets map[string]string, log *slog.Logger) (any, error) {
+			cfg, err := saml.ConfigFromSettings(settings, secrets[KeySPKey])
+			if err != nil {
+				return nil, err
+			}
+			cfg.Logger = log
+			return saml.New(ctx, cfg)
 		},
 	}
 }

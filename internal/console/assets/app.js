@@ -266,7 +266,7 @@ async function pageLogin(gen) {
 }
 
 function providerName(type) {
-  return { local: 'Local users', ldap: 'LDAP', activedirectory: 'Active Directory', github: 'GitHub', oidc: 'OpenID Connect' }[type] || type;
+  return { local: 'Local users', ldap: 'LDAP', activedirectory: 'Active Directory', github: 'GitHub', oidc: 'OpenID Connect', saml: 'SAML' }[type] || type;
 }
 
 async function redirectLogin(type, err) {
