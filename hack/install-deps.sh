@@ -2,16 +2,19 @@
 # install-deps.sh installs, from Debian's packages, what the tests and the
 # local real nodes need beyond Go: skopeo (the tests of cmd/herd-image read
 # Herd's image archive with it), containerd, runc and
-# containernetworking-plugins (the kubelets of local real nodes), and
-# chromium (the web console's tests drive it headless). With
-# package names as arguments it installs only those (the image tests run
+# containernetworking-plugins (the kubelets of local real nodes), chromium
+# (the web console's tests drive it headless), and simplesamlphp, php-cli,
+# php-xml and php-mbstring (a real SAML identity provider for the SAML
+# tests, served by PHP's own server; the Apache that simplesamlphp pulls in
+# is not used or left running). With package names as arguments it
+# installs only those (the image tests run
 # `install-deps.sh skopeo` when skopeo is missing, as the LDAP tests run
 # install-slapd.sh). It is idempotent: it installs only what is missing,
 # says what it installs, and returns at once when nothing is. `make deps`
 # runs it, and `make test` runs `make deps`.
 set -euo pipefail
 
-ALL=(skopeo containerd runc containernetworking-plugins iproute2 chromium)
+ALL=(skopeo containerd runc containernetworking-plugins iproute2 chromium simplesamlphp php-cli php-xml php-mbstring)
 
 fail() {
 	echo "install-deps.sh: $*" >&2
@@ -64,4 +67,14 @@ fi
 for pkg in "${missing[@]}"; do
 	installed "$pkg" || fail "$pkg still not installed after apt-get install"
 done
+# simplesamlphp depends on apache2, whose package may start it: the tests
+# serve SimpleSAMLphp with PHP's own server and want no system web server.
+if [[ " ${missing[*]} " == *" simplesamlphp "* ]]; then
+	if command -v systemctl >/dev/null 2>&1; then
+		$SUDO systemctl disable --now apache2 >/dev/null 2>&1 || true
+	fi
+	if command -v apache2ctl >/dev/null 2>&1 && pgrep -x apache2 >/dev/null 2>&1; then
+		$SUDO apache2ctl stop >/dev/null 2>&1 || true
+	fi
+fi
 echo "install-deps.sh: installed ${missing[*]}"
