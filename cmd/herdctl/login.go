@@ -26,7 +26,7 @@ func loginFlow(provider string) (string, bool) {
 	switch provider {
 	case providerLocal, "openldap", "activedirectory":
 		return flowPassword, true
-	case "github", "oidc":
+	case "github", "oidc", "saml":
 		return flowRedirect, true
 	}
 	return "", false
@@ -53,7 +53,7 @@ func newLoginCommand(a *app) *cobra.Command {
   local (default), openldap, activedirectory
       with --username and a password: the first line of stdin with
       --password-stdin, else a prompt on the terminal.
-  github, oidc
+  github, oidc, saml
       in a browser on this machine: herdctl opens the provider's login page
       (with $BROWSER, else xdg-open) and waits up to --timeout for the browser
       to come back to herdctl on 127.0.0.1. With --no-browser, or when no
@@ -72,11 +72,11 @@ server, or else the system's roots.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.provider, "provider", providerLocal, "the identity `PROVIDER`: local, openldap, activedirectory, github or oidc")
+	f.StringVar(&o.provider, "provider", providerLocal, "the identity `PROVIDER`: local, openldap, activedirectory, github, oidc or saml")
 	f.StringVarP(&o.username, "username", "u", "", "the `USERNAME` to log in as (password providers)")
 	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of stdin (password providers)")
-	f.BoolVar(&o.noBrowser, "no-browser", false, "print the login URL instead of opening a browser (github, oidc)")
-	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the browser login (github, oidc)")
+	f.BoolVar(&o.noBrowser, "no-browser", false, "print the login URL instead of opening a browser (github, oidc, saml)")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the browser login (github, oidc, saml)")
 	f.StringVar(&o.caChecksum, "ca-checksum", "", "sha256 of the server's CA bundle, as your administrator gives it")
 	f.BoolVar(&o.insecure, "insecure-skip-tls-verify", false, "do not verify the server's certificate (unsafe: the password can be intercepted)")
 	cmd.MarkFlagsMutuallyExclusive("ca-checksum", "insecure-skip-tls-verify")
@@ -89,15 +89,15 @@ func (o *loginOptions) check(flags *pflag.FlagSet) (string, error) {
 	flow, ok := loginFlow(o.provider)
 	switch {
 	case !ok:
-		return "", fmt.Errorf("unknown --provider %q: use local, openldap or activedirectory (username and password) or github or oidc (browser)", o.provider)
+		return "", fmt.Errorf("unknown --provider %q: use local, openldap or activedirectory (username and password) or github, oidc or saml (browser)", o.provider)
 	case flow == flowRedirect && (o.username != "" || o.passwordStdin):
 		return "", fmt.Errorf("--provider %s logs in with a browser: drop --username and --password-stdin", o.provider)
 	case flow == flowRedirect && o.timeout <= 0:
 		return "", fmt.Errorf("--timeout %s is not positive: give how long to wait for the browser, such as --timeout 5m", o.timeout)
 	case flow == flowPassword && o.username == "":
-		return "", fmt.Errorf("--username is required to log in with %s: give --username USERNAME (or --provider github or oidc to log in with a browser)", o.provider)
+		return "", fmt.Errorf("--username is required to log in with %s: give --username USERNAME (or --provider github, oidc or saml to log in with a browser)", o.provider)
 	case flow == flowPassword && (flags.Changed("no-browser") || flags.Changed("timeout")):
-		return "", fmt.Errorf("--no-browser and --timeout are for browser logins (--provider github or oidc): %s takes --username and --password-stdin", o.provider)
+		return "", fmt.Errorf("--no-browser and --timeout are for browser logins (--provider github, oidc or saml): %s takes --username and --password-stdin", o.provider)
 	}
 	return flow, nil
 }

@@ -10,7 +10,7 @@ import (
 	"herd.dev/herd/internal/herdclient"
 )
 
-// browserLogin logs in at the provider of o (github, oidc) in a browser:
+// browserLogin logs in at the provider of o (github, oidc, saml) in a browser:
 // herdctl listens on 127.0.0.1, the server sends the browser to the
 // provider and then back to herdctl with a ticket, and herdctl redeems the
 // ticket with a verifier that never left this process. See herdclient's

@@ -13,16 +13,16 @@ func TestLoginFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown provider", []string{"--provider", "saml", "-u", "bob"},
-			`unknown --provider "saml": use local, openldap or activedirectory (username and password) or github or oidc (browser)`},
+		{"unknown provider", []string{"--provider", "kerberos", "-u", "bob"},
+			`unknown --provider "kerberos": use local, openldap or activedirectory (username and password) or github, oidc or saml (browser)`},
 		{"username with a browser login", []string{"--provider", "github", "--username", "bob"},
 			"--provider github logs in with a browser: drop --username and --password-stdin"},
 		{"password-stdin with a browser login", []string{"--provider", "oidc", "--password-stdin"},
 			"--provider oidc logs in with a browser: drop --username and --password-stdin"},
 		{"no username", []string{"--password-stdin"},
-			"--username is required to log in with local: give --username USERNAME (or --provider github or oidc to log in with a browser)"},
+			"--username is required to log in with local: give --username USERNAME (or --provider github, oidc or saml to log in with a browser)"},
 		{"no-browser with a password provider", []string{"--provider", "openldap", "-u", "bob", "--no-browser"},
-			"--no-browser and --timeout are for browser logins (--provider github or oidc): openldap takes --username and --password-stdin"},
+			"--no-browser and --timeout are for browser logins (--provider github, oidc or saml): openldap takes --username and --password-stdin"},
 		{"zero timeout", []string{"--provider", "github", "--timeout", "0s"},
 			"--timeout 0s is not positive: give how long to wait for the browser, such as --timeout 5m"},
 		{"timeout without unit", []string{"--provider", "github", "--timeout", "5"},

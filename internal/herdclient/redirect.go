@@ -41,7 +41,7 @@ func Challenge(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// StartRedirectLogin starts a browser login with provider (github, oidc):
+// StartRedirectLogin starts a browser login with provider (github, oidc, saml):
 // the answer says where to send the browser. It sends no bearer token.
 func (c *Client) StartRedirectLogin(ctx context.Context, provider string, req herdapi.RedirectLoginRequest) (*herdapi.RedirectLoginResponse, error) {
 	seg, err := segment("identity provider", provider)
