@@ -65,7 +65,7 @@ func TestConsoleOIDC(t *testing.T) {
 					binding = c
 				}
 			}
-			if binding == nil || !binding.HttpOnly || !binding.Secure || binding.SameSite != http.SameSiteLaxMode {
+			if binding == nil || !binding.HttpOnly || !binding.Secure || binding.SameSite != http.SameSiteNoneMode {
 				t.Fatalf("login binding cookie %+v", binding)
 			}
 			return r.AuthURL, binding
