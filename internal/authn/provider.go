@@ -3,7 +3,10 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 )
 
 // Errors of identity providers. Wrap them with detail for the log; clients
@@ -106,3 +109,14 @@ type Refresher interface {
 // PasswordProvider or a RedirectProvider, and may also be a Searcher and a
 // Refresher.
 type ProviderFactory func(ctx context.Context, settings, secrets map[string]string, logger *slog.Logger) (any, error)
+
+// CheckSettings refuses the keys of an AuthConfig's settings that a
+// provider does not know, so a misspelt setting is not silently ignored.
+func CheckSettings(provider string, settings map[string]string, known []string) error {
+	for k := range settings {
+		if !slices.Contains(known, k) {
+			return fmt.Errorf("%s: unknown setting %q (known: %s)", provider, k, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}

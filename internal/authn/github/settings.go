@@ -2,9 +2,10 @@ package github
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+
+	"herd.dev/herd/internal/authn"
 )
 
 // Keys of AuthConfig.spec.settings for type github.
@@ -29,10 +30,8 @@ var settingKeys = []string{SettingBaseURL, SettingAPIURL, SettingClientID, Setti
 // Unknown keys are errors, so a misspelt setting is not silently ignored.
 // It does not call Validate.
 func ConfigFromSettings(settings map[string]string, clientSecret, searchToken string) (Config, error) {
-	for k := range settings {
-		if !slices.Contains(settingKeys, k) {
-			return Config{}, fmt.Errorf("github: unknown setting %q (known: %s)", k, strings.Join(settingKeys, ", "))
-		}
+	if err := authn.CheckSettings("github", settings, settingKeys); err != nil {
+		return Config{}, err
 	}
 	c := Config{
 		BaseURL:      strings.TrimSpace(settings[SettingBaseURL]),

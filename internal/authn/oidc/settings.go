@@ -2,9 +2,10 @@ package oidc
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+
+	"herd.dev/herd/internal/authn"
 )
 
 // Keys of AuthConfig.spec.settings for type oidc.
@@ -32,10 +33,8 @@ var settingKeys = []string{
 // errors, so a misspelt setting is not silently ignored. It does not call
 // Validate.
 func ConfigFromSettings(settings map[string]string, clientSecret string) (Config, error) {
-	for k := range settings {
-		if !slices.Contains(settingKeys, k) {
-			return Config{}, fmt.Errorf("oidc: unknown setting %q (known: %s)", k, strings.Join(settingKeys, ", "))
-		}
+	if err := authn.CheckSettings("oidc", settings, settingKeys); err != nil {
+		return Config{}, err
 	}
 	c := Config{
 		IssuerURL:     strings.TrimSpace(settings[SettingIssuerURL]),

@@ -10,11 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"herd.dev/herd/internal/authn"
 )
 
 // Keys of AuthConfig.spec.settings for type saml.
@@ -117,10 +118,8 @@ type Config struct {
 // its Secret into a Config (without Logger and Now). Unknown keys are
 // errors, so a misspelt setting is not silently ignored.
 func ConfigFromSettings(settings map[string]string, spKey string) (Config, error) {
-	for k := range settings {
-		if !slices.Contains(settingKeys, k) {
-			return Config{}, fmt.Errorf("saml: unknown setting %q (known: %s)", k, strings.Join(settingKeys, ", "))
-		}
+	if err := authn.CheckSettings("saml", settings, settingKeys); err != nil {
+		return Config{}, err
 	}
 	c := Config{
 		IDPMetadataURL:       strings.TrimSpace(settings[SettingIDPMetadataURL]),
