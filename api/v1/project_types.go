@@ -82,8 +82,8 @@ type ProjectList struct {
 // AuthConfigSpec configures one identity provider. Secrets such as bind
 // passwords and client secrets are in Secrets, named here, never inline.
 type AuthConfigSpec struct {
-	// Type is the provider: local, activedirectory, openldap, github or oidc.
-	// +kubebuilder:validation:Enum=local;activedirectory;openldap;github;oidc
+	// Type is the provider: local, activedirectory, openldap, github, oidc or saml.
+	// +kubebuilder:validation:Enum=local;activedirectory;openldap;github;oidc;saml
 	Type string `json:"type"`
 	// Enabled turns the provider on.
 	Enabled bool `json:"enabled"`

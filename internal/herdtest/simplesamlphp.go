@@ -91,7 +91,9 @@ $metadata['__DYNAMIC:1__'] = [
 ];
 `)
 	p.writeSP(t)
-	p.cmd = exec.Command(php, "-S", addr, "-t", simpleSAMLphpWWW)
+	// No opcache: SetAssertionLifetime rewrites a metadata file that
+	// must be read anew at the next request.
+	p.cmd = exec.Command(php, "-d", "opcache.enable=0", "-S", addr, "-t", simpleSAMLphpWWW)
 	p.cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+filepath.Join(dir, "config"))
 	p.cmd.Stdout, p.cmd.Stderr = p.Logs, p.Logs
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -168,11 +168,11 @@ func TestSAML(t *testing.T) {
 			t.Fatalf("herdctl printed no login URL:\n%s", printed.String())
 		}
 		tab := herdtest.StartBrowser(t).NewTab(t)
-		tab.Do(t, wait, "open the login URL", chromedp.Navigate(authURL), chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)))
+		tab.Do(t, wait, "open the login URL", chromedp.Navigate(authURL), chromedp.WaitReady(chromedp.CSS(`form input[name="AuthState"]`)))
 		tab.Screenshot(t, "saml-idp-login")
 		tab.Do(t, wait, "log in at the IdP",
-			chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "alice"),
-			chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "alice-pw"),
+			chromedp.SetValue(chromedp.CSS(`input[name="username"]`), "alice"),
+			chromedp.SetValue(chromedp.CSS(`input[name="password"]`), "alice-pw"),
 			chromedp.Evaluate[chromedp.Void](`document.querySelector('form').submit()`))
 		done := make(chan error, 1)
 		go func() { done <- login.Wait() }()
@@ -213,13 +213,17 @@ func TestSAML(t *testing.T) {
 	t.Run("console in the browser", func(t *testing.T) {
 		tab := herdtest.StartBrowser(t).NewTab(t)
 		tab.Do(t, wait, "open the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`button[data-provider="saml"]`)))
+		// The console's own login form has a username field too: wait for
+		// the IdP's form, which carries its AuthState.
 		tab.Do(t, wait, "log in with SAML", chromedp.Click(chromedp.CSS(`button[data-provider="saml"]`)),
-			chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)))
+			chromedp.WaitReady(chromedp.CSS(`form input[name="AuthState"]`)))
 		tab.Do(t, wait, "log in at the IdP",
-			chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "alice"),
-			chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "alice-pw"),
-			chromedp.Evaluate[chromedp.Void](`document.querySelector('form').submit()`),
-			chromedp.WaitVisible(chromedp.CSS("#cluster-list")))
+			chromedp.SetValue(chromedp.CSS(`input[name="username"]`), "alice"),
+			chromedp.SetValue(chromedp.CSS(`input[name="password"]`), "alice-pw"),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('form').submit()`))
+		// The IdP's page posts the answer to Herd, which sends the browser
+		// back to the console.
+		tab.Do(t, wait, "the console's cluster list", chromedp.WaitVisible(chromedp.CSS("#cluster-list")))
 		tab.WaitText(t, "#who", "alice", wait)
 		tab.Screenshot(t, "saml-logged-in")
 	})

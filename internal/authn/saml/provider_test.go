@@ -183,6 +183,12 @@ func TestRefused(t *testing.T) {
 	other.sp = idp.sp
 	refused(t, "signed by another key", p, answer(t, other, p, "verifier-1", session("alice")), "verifier-1")
 
+	unknown := newIdP(t) // another IdP altogether
+	md, _ := url.Parse("https://unknown-idp.example.test/metadata")
+	unknown.MetadataURL = *md
+	unknown.sp = idp.sp
+	refused(t, "from an unknown IdP", p, answer(t, unknown, p, "verifier-1", session("alice")), "verifier-1")
+
 	refused(t, "made an hour ago", p, answerAt(t, idp, p, "verifier-1", session("alice"), time.Now().Add(-time.Hour)), "verifier-1")
 	refused(t, "made 5 minutes ahead", p, answerAt(t, idp, p, "verifier-1", session("alice"), time.Now().Add(5*time.Minute)), "verifier-1")
 
