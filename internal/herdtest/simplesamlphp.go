@@ -54,6 +54,7 @@ type SimpleSAMLphp struct {
 	spEntity, spACS  string
 	cmd              *exec.Cmd
 	assertionSeconds int
+	spCertData       string // base64 DER; set: AuthnRequests must be signed with its key
 }
 
 // StartSimpleSAMLphp starts the identity provider for the service
@@ -143,10 +144,26 @@ func (p *SimpleSAMLphp) SetAssertionLifetime(t testing.TB, d time.Duration) {
 	p.writeSP(t)
 }
 
+// RequireSignedRequests makes the IdP accept only AuthnRequests signed
+// with the key of certPEM (the SP's certificate).
+func (p *SimpleSAMLphp) RequireSignedRequests(t testing.TB, certPEM string) {
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil {
+		t.Fatal("RequireSignedRequests: not a PEM certificate")
+	}
+	p.spCertData = pemBody(block)
+	p.writeSP(t)
+}
+
 // writeSP writes the metadata of the one service provider.
 func (p *SimpleSAMLphp) writeSP(t testing.TB) {
+	signed := ""
+	if p.spCertData != "" {
+		signed = fmt.Sprintf("    'validate.authnrequest' => true,\n    'redirect.validate' => true,\n    'certData' => %s,\n", phpString(p.spCertData))
+	}
 	p.write(t, "metadata/saml20-sp-remote.php", fmt.Sprintf(`<?php
 $metadata[%s] = [
+%s
     'AssertionConsumerService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', 'Location' => %s]],
     'saml20.sign.response' => true,
     'saml20.sign.assertion' => true,
@@ -154,7 +171,7 @@ $metadata[%s] = [
     'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic',
     'assertion.lifetime' => %d,
 ];
-`, phpString(p.spEntity), phpString(p.spACS), p.assertionSeconds))
+`, phpString(p.spEntity), signed, phpString(p.spACS), p.assertionSeconds))
 }
 
 func (p *SimpleSAMLphp) configPHP(secret string) string {
@@ -267,6 +284,10 @@ func SAMLCertificate(t testing.TB) string {
 	block, _ := pem.Decode([]byte(certPEM))
 	return pemBody(block)
 }
+
+// SAMLKeyPair is a new RSA key and self-signed certificate, PEM: an SP's
+// signing key.
+func SAMLKeyPair(t testing.TB) (keyPEM, certPEM string) { return samlKeyPair(t, "service provider") }
 
 func pemBody(b *pem.Block) string {
 	return strings.Join(strings.Fields(strings.TrimSuffix(strings.TrimPrefix(string(pem.EncodeToMemory(b)), "-----BEGIN CERTIFICATE-----"), "-----END CERTIFICATE-----\n")), "")
