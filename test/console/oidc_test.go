@@ -32,8 +32,10 @@ func TestConsoleOIDC(t *testing.T) {
 	t.Run("in the browser", func(t *testing.T) {
 		tab := herdtest.StartBrowser(t).NewTab(t)
 		tab.Do(t, wait, "open the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`button[data-provider="oidc"]`)))
+		// The console's own login form has a username field too: wait for
+		// the provider's form, which carries the auth request's id.
 		tab.Do(t, wait, "log in with OIDC", chromedp.Click(chromedp.CSS(`button[data-provider="oidc"]`)),
-			chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)))
+			chromedp.WaitReady(chromedp.CSS(`form input[name="id"]`)))
 		tab.Screenshot(t, "oidc-provider")
 		tab.Do(t, wait, "log in at the provider",
 			chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), alice.Username),
