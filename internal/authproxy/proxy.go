@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -97,7 +96,20 @@ func New(cfg Config) *Proxy {
 	return &Proxy{cfg: cfg, errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 }
 
-var clusterIDPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+// isDNSLabel reports whether id is a DNS label: 1 to 63 of a-z, 0-9 and
+// '-', not starting or ending with '-' (checked on every request, so
+// without a regular expression).
+func isDNSLabel(id string) bool {
+	if len(id) == 0 || len(id) > 63 || id[0] == '-' || id[len(id)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // split cuts the escaped request path into the cluster id and the
 // downstream path, refusing ids that are not DNS labels (.., %2F, ...).
@@ -107,7 +119,7 @@ func split(r *http.Request) (id, path string, ok bool) {
 		return "", "", false
 	}
 	id, path, _ = strings.Cut(rest, "/")
-	return id, "/" + path, clusterIDPattern.MatchString(id)
+	return id, "/" + path, isDNSLabel(id)
 }
 
 // ServeHTTP authenticates, resolves the cluster and forwards the request.

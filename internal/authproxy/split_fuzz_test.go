@@ -3,9 +3,13 @@ package authproxy
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
+
+// dnsLabel is what isDNSLabel checks, as a regular expression.
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 // FuzzSplit: the proxy path split never panics, and a cluster id it
 // accepts is a DNS label; the downstream path it returns is the rest of
@@ -19,6 +23,11 @@ func FuzzSplit(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
+		for _, s := range append(strings.Split(path, "/"), path) {
+			if isDNSLabel(s) != dnsLabel.MatchString(s) {
+				t.Errorf("isDNSLabel(%q) = %v, the regular expression says otherwise", s, isDNSLabel(s))
+			}
+		}
 		u, err := url.Parse(path)
 		if err != nil {
 			return
@@ -27,7 +36,7 @@ func FuzzSplit(f *testing.F) {
 		if !ok {
 			return
 		}
-		if !clusterIDPattern.MatchString(id) || len(id) > 63 {
+		if !dnsLabel.MatchString(id) {
 			t.Errorf("accepted cluster id %q from %q", id, path)
 		}
 		if !strings.HasPrefix(rest, "/") {
