@@ -111,15 +111,25 @@ func TestSAML(t *testing.T) {
 	// east, with a project whose namespace runs web; the IdP group devs is
 	// a project member before anyone of it has logged in.
 	herd := herdtest.Build(t, "../../cmd/herd", "herd")
+	// The management cluster is the package's: east and the project may be
+	// there from an earlier test or run.
 	code, body := s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: "east"})
-	herdtest.Expect(t, "create east", code, body, http.StatusCreated)
-	var created herdapi.ClusterCreateResponse
-	if err := json.Unmarshal(body, &created); err != nil {
-		t.Fatal(err)
+	if code == http.StatusConflict {
+		code, body = s.Do(t, "POST", "/v1/clusters/east/import", e.admin, nil)
+	}
+	herdtest.Expect(t, "import east", code, body, http.StatusCreated)
+	var created herdapi.ClusterCreateResponse // a new cluster; /import answers the ImportInfo alone
+	if err := json.Unmarshal(body, &created); err != nil || created.Import.Command == "" {
+		err = json.Unmarshal(body, &created.Import)
+		if err != nil || created.Import.Command == "" {
+			t.Fatalf("no import command in %s", body)
+		}
 	}
 	importCluster(t, s, herd, "east", created.Import.Command)
 	code, body = s.Do(t, "POST", "/v1/projects", e.admin, herdapi.ProjectCreateRequest{Name: "saml-proj", ClusterName: "east"})
-	herdtest.Expect(t, "create project", code, body, http.StatusCreated)
+	if code != http.StatusConflict {
+		herdtest.Expect(t, "create project", code, body, http.StatusCreated)
+	}
 	herdtest.Eventually(t, "east connected", wait, func() error {
 		code, body := s.Do(t, "POST", "/v1/projects/saml-proj/namespaces", e.admin, herdapi.ProjectNamespaceRequest{Namespace: "saml-ns", Create: true})
 		if code != http.StatusOK && code != http.StatusCreated {
@@ -134,7 +144,9 @@ func TestSAML(t *testing.T) {
 	}
 	code, body = s.Do(t, "POST", "/v1/members", e.admin, herdapi.MemberRequest{ProjectName: "saml-proj", RoleTemplate: "project-member",
 		Group: saml.GroupPrincipal(e.idp.EntityID, "devs")})
-	herdtest.Expect(t, "bind devs", code, body, http.StatusCreated)
+	if code != http.StatusConflict {
+		herdtest.Expect(t, "bind devs", code, body, http.StatusCreated)
+	}
 
 	t.Run("herdctl login in the browser", func(t *testing.T) {
 		home := t.TempDir()
