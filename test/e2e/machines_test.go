@@ -600,7 +600,10 @@ func TestMachinePools(t *testing.T) {
 		}
 		return nil
 	})
-	herdtest.Eventually(t, "the cluster answers on two etcd members", time.Minute, func() error {
+	// Through Herd: when the cluster agent ran on the removed machine, it
+	// must start again on another node first (over a minute on a loaded
+	// machine: CI failed so once).
+	herdtest.Eventually(t, "the cluster answers on two etcd members", 3*time.Minute, func() error {
 		_, errOut, err := k.Exec("create", "configmap", "after-scale", "--from-literal=a=1")
 		if err != nil && !strings.Contains(errOut, "AlreadyExists") {
 			return fmt.Errorf("%v %s", err, errOut)
