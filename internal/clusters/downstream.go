@@ -50,6 +50,8 @@ func (m *Manager) DownstreamFor(ctx context.Context, c *v1.Cluster) (*downstream
 type downstream struct {
 	target   authproxy.Target
 	accounts *impersonation.Accounts
+	// rest reaches the cluster with the agent's credential.
+	rest *rest.Config
 }
 
 func subjectOf(c authproxy.Caller) impersonation.Subject {
@@ -89,6 +91,7 @@ func (m *Manager) newDownstream(ctx context.Context, c *v1.Cluster, restart bool
 	return &downstream{
 		target:   authproxy.Target{URL: conn.endpoint, Transport: conn.h2, UpgradeTransport: conn.h1, Impersonate: as.impersonate},
 		accounts: accounts,
+		rest:     conn.rest,
 	}, nil
 }
 
@@ -102,6 +105,7 @@ type connection struct {
 	endpoint *url.URL
 	h2, h1   *http.Transport
 	kube     kubernetes.Interface
+	rest     *rest.Config
 }
 
 // connection dials endpoint through the cluster's tunnel, trusting only ca.
@@ -125,7 +129,8 @@ func (m *Manager) connection(c *v1.Cluster, endpoint string, ca []byte, token st
 	// HTTP/2 multiplexes requests over few tunnel streams; upgrades
 	// (exec, attach, port-forward over SPDY or WebSocket) need HTTP/1.1.
 	conn := &connection{endpoint: u, h2: transport(true), h1: transport(false)}
-	conn.kube, err = kubernetes.NewForConfig(&rest.Config{Host: u.String(), Transport: conn.h2, BearerToken: token, QPS: 50, Burst: 100})
+	conn.rest = &rest.Config{Host: u.String(), Transport: conn.h2, BearerToken: token, QPS: 50, Burst: 100}
+	conn.kube, err = kubernetes.NewForConfig(rest.CopyConfig(conn.rest))
 	return conn, err
 }
 

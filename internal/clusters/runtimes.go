@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authproxy"
+	"herd.dev/herd/internal/controllers/bundleapply"
 	"herd.dev/herd/internal/controllers/clusterstatus"
 	"herd.dev/herd/internal/controllers/projectguard"
 	"herd.dev/herd/internal/controllers/rbac"
@@ -105,8 +107,9 @@ type clusterRuntime struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when every controller has returned
 	uid    types.UID     // of the Cluster they run for
-	rbac   *rbac.Controller
-	tokens *tokensync.Controller
+	rbac    *rbac.Controller
+	tokens  *tokensync.Controller
+	bundles *bundleapply.Controller
 }
 
 // stop cancels the controllers and waits (bounded) until they returned.
@@ -227,11 +230,19 @@ func (m *Manager) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRunt
 	if err != nil {
 		return nil, err
 	}
+	bundles, err := bundleapply.New(bundleapply.Config{
+		Cluster: cluster, Client: m.client, Cache: m.cache, API: m.api, Agent: d.rest,
+		AsUser: func(ctx context.Context, user string) (*rest.Config, error) { return m.userConfig(ctx, d, cluster, user) },
+		Logger: m.log.With("controller", "bundles", "cluster", cluster), Now: m.now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(m.fence())
 	stopWith := context.AfterFunc(ctx, cancel)
-	r := &clusterRuntime{ctx: rctx, cancel: func() { stopWith(); cancel() }, done: make(chan struct{}), uid: c.UID, rbac: ctrl, tokens: tokens}
+	r := &clusterRuntime{ctx: rctx, cancel: func() { stopWith(); cancel() }, done: make(chan struct{}), uid: c.UID, rbac: ctrl, tokens: tokens, bundles: bundles}
 	runs := map[string]func(context.Context) error{"rbac": ctrl.Run, "clusterstatus": status.Run, "tokensync": tokens.Run,
-		"projectguard": guard.Run}
+		"projectguard": guard.Run, "bundles": bundles.Run}
 	var all sync.WaitGroup
 	for name, run := range runs {
 		m.runtimes.wg.Add(1)

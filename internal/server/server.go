@@ -235,6 +235,9 @@ func (s *Server) startControlPlane(ctx context.Context) (<-chan struct{}, error)
 	if err := s.clusters.WatchRBACInputs(ctx, mgr.GetCache()); err != nil {
 		return done, err
 	}
+	if err := s.clusters.WatchBundleDeployments(ctx, mgr.GetCache()); err != nil {
+		return done, err
+	}
 	if err := s.clusters.WatchClusters(ctx, mgr.GetCache()); err != nil {
 		return done, err
 	}

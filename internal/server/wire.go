@@ -14,6 +14,7 @@ import (
 	"herd.dev/herd/internal/authn"
 	"herd.dev/herd/internal/authz"
 	"herd.dev/herd/internal/clusters"
+	"herd.dev/herd/internal/controllers/bundle"
 	"herd.dev/herd/internal/controllers/expiry"
 	"herd.dev/herd/internal/controllers/validation"
 	"herd.dev/herd/internal/etcdjoin"
@@ -117,6 +118,13 @@ func (s *Server) addControllers(mgr manager.Manager) error {
 		return err
 	}
 	if err := s.setupMachinePools(mgr); err != nil {
+		return err
+	}
+	if err := bundle.Setup(mgr, bundle.Options{Logger: s.cfg.Logger, Now: s.now,
+		Reach: func(ctx context.Context, id *authn.Identity, cluster string) bool {
+			_, ok := s.authz.LiveCluster(ctx, id, cluster)
+			return ok
+		}}); err != nil {
 		return err
 	}
 	return expiry.Setup(mgr, expiry.Options{Logger: s.cfg.Logger})
