@@ -22,7 +22,12 @@ import (
 // decode reads one JSON object of at most herdapi.MaxBodyBytes into v,
 // refusing unknown fields and trailing data. On failure it has answered.
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	code, reason, message, err := readJSON(w, r, v)
+	return a.decodeLimit(w, r, v, herdapi.MaxBodyBytes)
+}
+
+// decodeLimit is decode for a body of at most limit bytes.
+func (a *API) decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	code, reason, message, err := readJSONLimit(w, r, v, limit)
 	if code != 0 {
 		a.fail(w, r, code, reason, message, err)
 		return false
@@ -33,17 +38,21 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 // readJSON is decode's work: it returns 0, or the status, reason and
 // message (safe to show) of a refusal and the error for the log.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) (int, metav1.StatusReason, string, error) {
+	return readJSONLimit(w, r, v, herdapi.MaxBodyBytes)
+}
+
+func readJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) (int, metav1.StatusReason, string, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, "send the body as application/json", nil
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, herdapi.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge,
-				fmt.Sprintf("the request body is larger than %d bytes", herdapi.MaxBodyBytes), nil
+				fmt.Sprintf("the request body is larger than %d bytes", limit), nil
 		}
 		return http.StatusBadRequest, metav1.StatusReasonBadRequest, "the request body could not be read", err
 	}

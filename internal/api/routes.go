@@ -54,6 +54,13 @@ func (a *API) routes() http.Handler {
 	mux.HandleFunc("GET /v1/sessions/{name}", a.authed(sessions.handleGet))
 	mux.HandleFunc("GET /v1/sessions/{name}/recording", a.authed(sessions.handleRecording))
 
+	bundles := bundlesAPI{a}
+	mux.HandleFunc("GET /v1/bundles", a.authed(bundles.handleList))
+	mux.HandleFunc("GET /v1/bundles/{name}", a.authed(bundles.handleGet))
+	mux.HandleFunc("PUT /v1/bundles/{name}", a.authed(bundles.handleApply))
+	mux.HandleFunc("DELETE /v1/bundles/{name}", a.authed(bundles.handleDelete))
+	mux.HandleFunc("POST /v1/bundles/{name}/refresh", a.authed(bundles.handleRefresh))
+
 	mux.HandleFunc("GET /v1/clusters", a.authed(clusters.handleListClusters))
 	mux.HandleFunc("POST /v1/clusters", a.allowed("create", "clusters", clusters.handleCreateCluster))
 	mux.HandleFunc("GET /v1/clusters/{name}", a.authed(clusters.handleGetCluster))
