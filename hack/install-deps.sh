@@ -6,7 +6,8 @@
 # (the web console's tests drive it headless), and simplesamlphp, php-cli,
 # php-xml and php-mbstring (a real SAML identity provider for the SAML
 # tests, served by PHP's own server; the Apache that simplesamlphp pulls in
-# is not used or left running). With package names as arguments it
+# is not used or left running), and git (its http-backend serves the
+# repositories of the bundle tests). With package names as arguments it
 # installs only those (the image tests run
 # `install-deps.sh skopeo` when skopeo is missing, as the LDAP tests run
 # install-slapd.sh). It is idempotent: it installs only what is missing,
@@ -14,7 +15,7 @@
 # runs it, and `make test` runs `make deps`.
 set -euo pipefail
 
-ALL=(skopeo containerd runc containernetworking-plugins iproute2 chromium simplesamlphp php-cli php-xml php-mbstring)
+ALL=(skopeo containerd runc containernetworking-plugins iproute2 chromium simplesamlphp php-cli php-xml php-mbstring git)
 
 fail() {
 	echo "install-deps.sh: $*" >&2
