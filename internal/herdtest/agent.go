@@ -1,6 +1,9 @@
 package herdtest
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/localcluster"
 	"herd.dev/herd/internal/server"
 )
 
@@ -42,4 +47,42 @@ func AgentProcess(t testing.TB, herd string, s *Server, regTok, kubeconfig strin
 		t.Fatal(err)
 	}
 	return cmd, logs
+}
+
+// ImportCluster creates (or re-imports) a cluster in Herd as admin,
+// applies its import manifest to lc, and returns the registration token
+// from the manifest's Secret and a kubeconfig with the agent service
+// account's token: what AgentProcess needs to run the agent.
+func ImportCluster(t testing.TB, s *Server, admin, name string, lc *localcluster.Cluster) (regTok, agentKC string) {
+	t.Helper()
+	code, body := s.Do(t, "POST", "/v1/clusters", admin, herdapi.ClusterCreateRequest{Name: name})
+	if code == http.StatusConflict {
+		code, body = s.Do(t, "POST", "/v1/clusters/"+name+"/import", admin, nil)
+		Expect(t, "new import command", code, body, http.StatusCreated)
+	} else {
+		Expect(t, "create cluster", code, body, http.StatusCreated)
+	}
+	down := Kubectl{Kubeconfig: lc.KubeconfigPath()}
+	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", ImportURL(t, body)).Output()
+	if err != nil {
+		t.Fatalf("fetch the import manifest: %v", err)
+	}
+	if _, errOut, err := down.ExecStdin(string(manifest), "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply the import manifest: %v\n%s", err, errOut)
+	}
+	tok, _ := base64.StdEncoding.DecodeString(down.Run(t, "-n", "herd-system", "get", "secret", "herd-credentials", "-o", "jsonpath={.data.token}"))
+	return string(tok), SAKubeconfig(t, down, lc.ServerURL(), "herd-system", "herd-agent")
+}
+
+// ImportURL is the import manifest's URL in a create or import answer.
+func ImportURL(t testing.TB, body []byte) string {
+	var created herdapi.ClusterCreateResponse
+	if json.Unmarshal(body, &created) == nil && created.Import.URL != "" {
+		return created.Import.URL
+	}
+	var info herdapi.ImportInfo
+	if err := json.Unmarshal(body, &info); err != nil || info.URL == "" {
+		t.Fatalf("no import URL in %s", body)
+	}
+	return info.URL
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,4 +48,22 @@ func (k Kubectl) ExecStdin(stdin string, args ...string) (stdout, stderr string,
 	cmd.Env = append(os.Environ(), k.Env...)
 	err = cmd.Run()
 	return o.String(), e.String(), err
+}
+
+// Kubectl is a kubectl that reaches cluster (local: the management
+// cluster) through s's proxy with token.
+func (s *Server) Kubectl(t testing.TB, cluster, token string) Kubectl {
+	t.Helper()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(ca, s.CABundle(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: " + s.URL + "/k8s/clusters/" + cluster + ", certificate-authority: " + ca + "}}]\n" +
+		"users: [{name: u, user: {token: \"" + token + "\"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Kubectl{Kubeconfig: path}
 }

@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -82,35 +78,7 @@ func (e *env) importCluster(t testing.TB, cluster string) (regTok, agentKC strin
 
 // importLocalCluster imports a local cluster under a Herd cluster name.
 func (e *env) importLocalCluster(t testing.TB, cluster string, lc *localcluster.Cluster) (regTok, agentKC string) {
-	code, body := e.s.Do(t, "POST", "/v1/clusters", e.admin, herdapi.ClusterCreateRequest{Name: cluster})
-	if code == http.StatusConflict {
-		code, body = e.s.Do(t, "POST", "/v1/clusters/"+cluster+"/import", e.admin, nil)
-		herdtest.Expect(t, "new import command", code, body, http.StatusCreated)
-	} else {
-		herdtest.Expect(t, "create cluster", code, body, http.StatusCreated)
-	}
-	down := herdtest.Kubectl{Kubeconfig: lc.KubeconfigPath()}
-	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", importURL(t, body)).Output()
-	if err != nil {
-		t.Fatalf("fetch the import manifest: %v", err)
-	}
-	if _, errOut, err := down.ExecStdin(string(manifest), "apply", "-f", "-"); err != nil {
-		t.Fatalf("apply the import manifest: %v\n%s", err, errOut)
-	}
-	tok, _ := base64.StdEncoding.DecodeString(down.Run(t, "-n", "herd-system", "get", "secret", "herd-credentials", "-o", "jsonpath={.data.token}"))
-	return string(tok), saKubeconfig(t, down, lc.ServerURL(), "herd-agent")
-}
-
-func importURL(t testing.TB, body []byte) string {
-	var created herdapi.ClusterCreateResponse
-	if decode(body, &created) == nil && created.Import.URL != "" {
-		return created.Import.URL
-	}
-	var info herdapi.ImportInfo
-	if err := decode(body, &info); err != nil || info.URL == "" {
-		t.Fatalf("no import URL in %s", body)
-	}
-	return info.URL
+	return herdtest.ImportCluster(t, e.s, e.admin, cluster, lc)
 }
 
 // startAgent runs `herd agent` as a process until stopAgent or the end
@@ -155,18 +123,7 @@ func (e *env) kubectl(t testing.TB, token string) herdtest.Kubectl {
 
 // kubectlFor is kubectl for another cluster of the same server.
 func (e *env) kubectlFor(t testing.TB, cluster, token string) herdtest.Kubectl {
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(ca, e.s.CABundle(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: " + e.s.URL + "/k8s/clusters/" + cluster + ", certificate-authority: " + ca + "}}]\n" +
-		"users: [{name: u, user: {token: \"" + token + "\"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
-	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return herdtest.Kubectl{Kubeconfig: path}
+	return e.s.Kubectl(t, cluster, token)
 }
 
 func ctxTimeout(d time.Duration) (context.Context, context.CancelFunc) {

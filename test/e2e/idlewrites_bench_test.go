@@ -92,7 +92,7 @@ func BenchmarkIdleWrites(b *testing.B) {
 			}
 			return nil
 		})
-		token := registrationToken(b, importURL(b, body))
+		token := registrationToken(b, herdtest.ImportURL(b, body))
 		agents.Go(func() {
 			err := agent.Run(ctx, agent.Config{Server: front.URL, Token: token, CAChecksum: server.Checksum(ca), Kubeconfig: kubeconfig})
 			if err != nil && ctx.Err() == nil {

@@ -56,7 +56,7 @@ func TestMachinePlans(t *testing.T) {
 		t.Fatalf("create farm: %d %s", code, body)
 	}
 	t.Cleanup(func() { s.Do(t, "DELETE", "/v1/clusters/farm?force=true", admin, nil) })
-	u := importURL(t, body)
+	u := herdtest.ImportURL(t, body)
 	regToken := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
 	herd := herdtest.Build(t, "../../cmd/herd", "herd")
 	mgmt := mgmtClient(t)
@@ -330,7 +330,7 @@ func TestProvisionCluster(t *testing.T) {
 		t.Fatalf("create made: %d %s", code, body)
 	}
 	t.Cleanup(func() { s.Do(t, "DELETE", "/v1/clusters/made?force=true", e.admin, nil) })
-	u := importURL(t, body)
+	u := herdtest.ImportURL(t, body)
 	regToken := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
 	herd := herdtest.Build(t, "../../cmd/herd", "herd")
 	roots := map[string]string{}
@@ -427,7 +427,7 @@ func TestProvisionHA(t *testing.T) {
 		t.Fatalf("create trio: %d %s", code, body)
 	}
 	t.Cleanup(func() { s.Do(t, "DELETE", "/v1/clusters/trio?force=true", e.admin, nil) })
-	u := importURL(t, body)
+	u := herdtest.ImportURL(t, body)
 	token := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
 	herd := herdtest.Build(t, "../../cmd/herd", "herd")
 	var cps []*nodeAgent

@@ -36,7 +36,7 @@ func BenchmarkProvision(b *testing.B) {
 		if code != http.StatusCreated {
 			b.Fatalf("create: %d %s", code, body)
 		}
-		u := importURL(b, body)
+		u := herdtest.ImportURL(b, body)
 		token := strings.TrimSuffix(u[strings.Index(u, "/v1/import/")+len("/v1/import/"):], ".yaml")
 		cpAddr, wAddr := fmt.Sprintf("127.0.5.%d", 2*i+1), fmt.Sprintf("127.0.5.%d", 2*i+2)
 		start := time.Now()

@@ -68,7 +68,7 @@ func TestImportOnRealNodes(t *testing.T) {
 			deleteNorth()
 		}
 	})
-	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", importURL(t, body)).Output()
+	manifest, err := exec.Command("curl", "-fsSk", "--max-time", "30", herdtest.ImportURL(t, body)).Output()
 	if err != nil {
 		t.Fatalf("fetch the import manifest: %v", err)
 	}
