@@ -72,10 +72,10 @@ func rawJSON(s string) *apiextensionsv1.JSON { return &apiextensionsv1.JSON{Raw:
 // chart's life from Git, rights, bad input and herdctl.
 func TestBundles(t *testing.T) {
 	f := newFleet(t)
-	t.Run("rollout", func(t *testing.T) { testRollout(t, f) })
-	t.Run("rights", func(t *testing.T) { testRights(t, f) })
-	t.Run("bad input", func(t *testing.T) { testBadInput(t, f) })
-	t.Run("herdctl", func(t *testing.T) { testHerdctl(t, f) })
+	must(t, t.Run("rollout", func(t *testing.T) { testRollout(t, f) }))
+	must(t, t.Run("rights", func(t *testing.T) { testRights(t, f) }))
+	must(t, t.Run("bad input", func(t *testing.T) { testBadInput(t, f) }))
+	must(t, t.Run("herdctl", func(t *testing.T) { testHerdctl(t, f) }))
 }
 
 // readyAt checks that the bundle is ready on n clusters at revision rev.
@@ -107,7 +107,7 @@ func testRollout(t *testing.T, f *fleet) {
 	f.waitBundle(t, "web", "revision 1 ready on both prod clusters", 3*time.Minute, readyAt(c1, 2))
 	t.Logf("a chart from Git ready on 2 clusters in %s", time.Since(start).Round(time.Millisecond))
 
-	t.Run("the chart is a Helm release in each prod cluster, with the bundle's values", func(t *testing.T) {
+	must(t, t.Run("the chart is a Helm release in each prod cluster, with the bundle's values", func(t *testing.T) {
 		for cluster, replicas := range map[string]int32{"prod1": 1, "prod2": 2} {
 			if rel := releases(t, cluster, "web"); rel["web"] != 1 {
 				t.Errorf("helm list -n web in %s = %v, want release web at revision 1", cluster, rel)
@@ -127,9 +127,9 @@ func testRollout(t *testing.T, f *fleet) {
 		if out := f.local.Run(t, "get", "bundles.management.herd.dev", "web"); !strings.Contains(out, "2/2") || !strings.Contains(out, c1) {
 			t.Errorf("kubectl get bundles:\n%s\nwant 2/2 at %s", out, c1)
 		}
-	})
+	}))
 
-	t.Run("a new commit rolls out one cluster at a time", func(t *testing.T) {
+	must(t, t.Run("a new commit rolls out one cluster at a time", func(t *testing.T) {
 		rec := f.recordRollout(t, "web")
 		c2 := git.Commit(t, "web 2", map[string]string{"charts/web/values.yaml": "replicas: 1\ntag: \"2\"\nmessage: two\n"})[:12]
 		f.refresh(t, "web")
@@ -147,9 +147,9 @@ func testRollout(t *testing.T, f *fleet) {
 				t.Errorf("%s runs %v, want web:2", cluster, d)
 			}
 		}
-	})
+	}))
 
-	t.Run("a broken commit stops the rollout and says why", func(t *testing.T) {
+	must(t, t.Run("a broken commit stops the rollout and says why", func(t *testing.T) {
 		before := releases(t, "prod1", "web")["web"]
 		c3 := git.Commit(t, "broken", map[string]string{"charts/web/templates/configmap.yaml": brokenConfigMap})[:12]
 		f.refresh(t, "web")
@@ -177,18 +177,18 @@ func testRollout(t *testing.T, f *fleet) {
 			"charts/web/values.yaml": "replicas: 1\ntag: \"4\"\nmessage: four\n"})[:12]
 		f.refresh(t, "web")
 		f.waitBundle(t, "web", "the fix ready on both", 3*time.Minute, readyAt(c4, 2))
-	})
+	}))
 	rev := f.bundle(t, f.admin, "web").Status.Revision
 
-	t.Run("a cluster labelled prod later gets it", func(t *testing.T) {
+	must(t, t.Run("a cluster labelled prod later gets it", func(t *testing.T) {
 		f.label(t, "dev", "prod")
 		f.waitBundle(t, "web", "ready on three clusters", 3*time.Minute, readyAt(rev, 3))
 		if rel := releases(t, "dev", "web"); rel["web"] == 0 {
 			t.Errorf("helm list in dev: %v, want web", rel)
 		}
-	})
+	}))
 
-	t.Run("a deleted Deployment is put back", func(t *testing.T) {
+	must(t, t.Run("a deleted Deployment is put back", func(t *testing.T) {
 		kube := downKube(t, "prod2")
 		if err := kube.AppsV1().Deployments("web").Delete(ctx(t), "web", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
@@ -209,9 +209,9 @@ func testRollout(t *testing.T, f *fleet) {
 		if err := f.mgmt.Get(ctx(t), client.ObjectKey{Name: "web.prod2"}, &bd); err != nil || bd.Status.Corrections == 0 {
 			t.Errorf("web.prod2 counts %d corrections (%v), want at least 1", bd.Status.Corrections, err)
 		}
-	})
+	}))
 
-	t.Run("an offline cluster catches up when it is back, the others go on", func(t *testing.T) {
+	must(t, t.Run("an offline cluster catches up when it is back, the others go on", func(t *testing.T) {
 		f.stopAgent("prod2")
 		f.waitBundle(t, "web", "prod2 offline", time.Minute, func(b herdapi.Bundle) error {
 			if s := clusterState(b, "prod2"); s.State != v1.BundleStateOffline {
@@ -231,9 +231,9 @@ func testRollout(t *testing.T, f *fleet) {
 		})
 		f.startAgent(t, "prod2")
 		f.waitBundle(t, "web", "prod2 back and at revision 5", 3*time.Minute, readyAt(c5, 3))
-	})
+	}))
 
-	t.Run("a cluster leaving the selector has the release removed", func(t *testing.T) {
+	must(t, t.Run("a cluster leaving the selector has the release removed", func(t *testing.T) {
 		f.label(t, "dev", "dev")
 		herdtest.Eventually(t, "the release gone from dev", 2*time.Minute, func() error {
 			if rel := releases(t, "dev", "web"); len(rel) != 0 {
@@ -247,9 +247,9 @@ func testRollout(t *testing.T, f *fleet) {
 			}
 			return nil
 		})
-	})
+	}))
 
-	t.Run("deleting the bundle removes it everywhere", func(t *testing.T) {
+	must(t, t.Run("deleting the bundle removes it everywhere", func(t *testing.T) {
 		code, body := f.s.Do(t, "DELETE", "/v1/bundles/web", f.admin, nil)
 		herdtest.Expect(t, "delete bundle web", code, body, http.StatusNoContent)
 		herdtest.Eventually(t, "the releases and deployments gone", 2*time.Minute, func() error {
@@ -264,7 +264,7 @@ func testRollout(t *testing.T, f *fleet) {
 			}
 			return nil
 		})
-	})
+	}))
 }
 
 func (f *fleet) refresh(t *testing.T, name string) {
@@ -364,7 +364,7 @@ func testRights(t *testing.T, f *fleet) {
 	}
 	prod1 := v1.BundleTargets{ClusterNames: []string{"prod1"}}
 
-	t.Run("in her project's namespace", func(t *testing.T) {
+	must(t, t.Run("in her project's namespace", func(t *testing.T) {
 		f.apply(t, alice, "alice-ok", inline(cm("team-ns", "alice-ok"), prod1), http.StatusCreated)
 		f.waitBundle(t, "alice-ok", "ready", 2*time.Minute, func(b herdapi.Bundle) error {
 			if b.Status.Summary != "1/1" {
@@ -375,9 +375,9 @@ func testRights(t *testing.T, f *fleet) {
 		if _, err := downKube(t, "prod1").CoreV1().ConfigMaps("team-ns").Get(ctx(t), "alice-ok", metav1.GetOptions{}); err != nil {
 			t.Errorf("alice's ConfigMap: %v", err)
 		}
-	})
+	}))
 
-	t.Run("outside her project: refused, nothing half applied", func(t *testing.T) {
+	must(t, t.Run("outside her project: refused, nothing half applied", func(t *testing.T) {
 		f.apply(t, alice, "alice-escalate", inline(cm("team-ns", "alice-first")+"---\n"+cm("kube-system", "alice-sneaky"), prod1), http.StatusCreated)
 		b := f.waitBundle(t, "alice-escalate", "refused in prod1", 2*time.Minute, func(b herdapi.Bundle) error {
 			if s := clusterState(b, "prod1"); s.State != v1.BundleStateError {
@@ -393,9 +393,9 @@ func testRights(t *testing.T, f *fleet) {
 				t.Errorf("ConfigMap %s/%s: %v, want not found (nothing applied)", ns, name, err)
 			}
 		}
-	})
+	}))
 
-	t.Run("a cluster she may not reach", func(t *testing.T) {
+	must(t, t.Run("a cluster she may not reach", func(t *testing.T) {
 		code, body := f.s.Do(t, "PUT", "/v1/bundles/alice-prod2", alice, inline(cm("team-ns", "x"), v1.BundleTargets{ClusterNames: []string{"prod2"}}))
 		if code != http.StatusUnprocessableEntity || !bytes.Contains(body, []byte("prod2")) {
 			t.Errorf("naming prod2: %d %s, want 422 naming prod2", code, body)
@@ -415,9 +415,9 @@ func testRights(t *testing.T, f *fleet) {
 		if err := f.mgmt.Get(ctx(t), client.ObjectKey{Name: "alice-prod.prod2"}, &bd); !apierrors.IsNotFound(err) {
 			t.Errorf("a deployment to prod2 exists (%v): alice may not reach it", err)
 		}
-	})
+	}))
 
-	t.Run("others' bundles", func(t *testing.T) {
+	must(t, t.Run("others' bundles", func(t *testing.T) {
 		f.apply(t, f.admin, "admins", inline(cm("default", "admins"), prod1), http.StatusCreated)
 		for _, req := range []struct{ method, path string }{{"GET", "/v1/bundles/admins"}, {"DELETE", "/v1/bundles/admins"}, {"POST", "/v1/bundles/admins/refresh"}} {
 			if code, body := f.s.Do(t, req.method, req.path, alice, nil); code != http.StatusNotFound {
@@ -441,7 +441,7 @@ func testRights(t *testing.T, f *fleet) {
 		if code != http.StatusUnprocessableEntity || !bytes.Contains(body, []byte("secretName")) {
 			t.Errorf("a git.secretName of another Secret: %d %s, want 422", code, body)
 		}
-	})
+	}))
 	for _, name := range []string{"alice-ok", "alice-escalate", "alice-prod"} {
 		f.s.Do(t, "DELETE", "/v1/bundles/"+name, alice, nil)
 	}
@@ -473,7 +473,7 @@ func testBadInput(t *testing.T, f *fleet) {
 		})
 	}
 
-	t.Run("manifests the apiserver rejects", func(t *testing.T) {
+	must(t, t.Run("manifests the apiserver rejects", func(t *testing.T) {
 		manifests := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: before-bad}\n---\n" +
 			"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad}\nspec: {replicas: -1, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}\n"
 		f.apply(t, f.admin, "rejected", herdapi.BundleApply{Spec: v1.BundleSpec{Manifests: manifests, Targets: prod}}, http.StatusCreated)
@@ -492,9 +492,9 @@ func testBadInput(t *testing.T, f *fleet) {
 			t.Errorf("the ConfigMap before the rejected Deployment: %v, want not applied", err)
 		}
 		f.s.Do(t, "DELETE", "/v1/bundles/rejected", f.admin, nil)
-	})
+	}))
 
-	t.Run("an unreachable Git server", func(t *testing.T) {
+	must(t, t.Run("an unreachable Git server", func(t *testing.T) {
 		f.apply(t, f.admin, "nogit", herdapi.BundleApply{Spec: v1.BundleSpec{Git: &v1.BundleGit{Repo: "http://127.0.0.1:9/nope.git"}, Targets: prod}}, http.StatusCreated)
 		b := f.waitBundle(t, "nogit", "says the source failed", time.Minute, func(b herdapi.Bundle) error {
 			if !strings.Contains(b.Status.Message, "connection refused") {
@@ -506,9 +506,9 @@ func testBadInput(t *testing.T, f *fleet) {
 			t.Errorf("with no content, clusters %v got a deployment", b.Status.Clusters)
 		}
 		f.s.Do(t, "DELETE", "/v1/bundles/nogit", f.admin, nil)
-	})
+	}))
 
-	t.Run("a selector that selects nothing", func(t *testing.T) {
+	must(t, t.Run("a selector that selects nothing", func(t *testing.T) {
 		f.apply(t, f.admin, "nowhere", herdapi.BundleApply{Spec: v1.BundleSpec{Manifests: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
 			Targets: v1.BundleTargets{ClusterSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"env": "staging"}}}}}, http.StatusCreated)
 		f.waitBundle(t, "nowhere", "says so", time.Minute, func(b herdapi.Bundle) error {
@@ -518,9 +518,9 @@ func testBadInput(t *testing.T, f *fleet) {
 			return nil
 		})
 		f.s.Do(t, "DELETE", "/v1/bundles/nowhere", f.admin, nil)
-	})
+	}))
 
-	t.Run("drift reported only", func(t *testing.T) {
+	must(t, t.Run("drift reported only", func(t *testing.T) {
 		f.apply(t, f.admin, "watched", herdapi.BundleApply{Spec: v1.BundleSpec{DriftCorrection: v1.DriftReport,
 			Manifests: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {level: info}\n", Targets: v1.BundleTargets{ClusterNames: []string{"prod1"}}}}, http.StatusCreated)
 		f.waitBundle(t, "watched", "ready", time.Minute, readyAt(f.bundle(t, f.admin, "watched").Status.Revision, 1))
@@ -538,7 +538,7 @@ func testBadInput(t *testing.T, f *fleet) {
 			t.Errorf("level = %q: a Report bundle put it back", got)
 		}
 		f.s.Do(t, "DELETE", "/v1/bundles/watched", f.admin, nil)
-	})
+	}))
 }
 
 // testHerdctl: the CLI applies, lists, shows and deletes.
@@ -609,4 +609,12 @@ spec:
 		}
 		return nil
 	})
+}
+
+// must stops a test whose step failed: the steps after it build on it.
+func must(t *testing.T, ok bool) {
+	t.Helper()
+	if !ok {
+		t.FailNow()
+	}
 }

@@ -47,14 +47,14 @@ type fleet struct {
 	admin string
 	herd  string
 	mgmt  client.Client
-	rc    *rest.Config // the management cluster's
+	rc    *rest.Config     // the management cluster's
 	local herdtest.Kubectl // the management cluster through the proxy, as admin
 	// agents are the running agents by cluster; regs their credentials.
 	agents map[string]*exec.Cmd
 	regs   map[string][2]string
 }
 
-func newFleet(t *testing.T) *fleet {
+func newFleet(t testing.TB) *fleet {
 	s := herdtest.NewServer(t, func(c *server.Config) {
 		c.Kubeconfig, c.DataDir = clusters.Get("mgmt").KubeconfigPath(), t.TempDir()
 	})
@@ -88,7 +88,7 @@ func newFleet(t *testing.T) *fleet {
 	return f
 }
 
-func (f *fleet) startAgent(t *testing.T, name string) {
+func (f *fleet) startAgent(t testing.TB, name string) {
 	since := time.Now().Add(-time.Second).Truncate(time.Second)
 	f.agents[name], _ = herdtest.AgentProcess(t, f.herd, f.s, f.regs[name][0], f.regs[name][1])
 	herdtest.Eventually(t, "the agent of "+name+" connected", 60*time.Second, func() error {
@@ -111,12 +111,12 @@ func (f *fleet) stopAgent(name string) {
 
 // label sets a cluster's env label as a Herd administrator does, with
 // kubectl on the management cluster through Herd.
-func (f *fleet) label(t *testing.T, cluster, env string) {
+func (f *fleet) label(t testing.TB, cluster, env string) {
 	f.local.Run(t, "label", "--overwrite", "clusters.management.herd.dev", cluster, "env="+env)
 }
 
 // apply applies a bundle through Herd's API as token.
-func (f *fleet) apply(t *testing.T, token, name string, in herdapi.BundleApply, want int) []byte {
+func (f *fleet) apply(t testing.TB, token, name string, in herdapi.BundleApply, want int) []byte {
 	t.Helper()
 	code, body := f.s.Do(t, "PUT", "/v1/bundles/"+name, token, in)
 	herdtest.Expect(t, "apply bundle "+name, code, body, want)
@@ -124,7 +124,7 @@ func (f *fleet) apply(t *testing.T, token, name string, in herdapi.BundleApply, 
 }
 
 // bundle reads a bundle's status through Herd's API.
-func (f *fleet) bundle(t *testing.T, token, name string) herdapi.Bundle {
+func (f *fleet) bundle(t testing.TB, token, name string) herdapi.Bundle {
 	t.Helper()
 	code, body := f.s.Do(t, "GET", "/v1/bundles/"+name, token, nil)
 	herdtest.Expect(t, "get bundle "+name, code, body, http.StatusOK)
@@ -146,7 +146,7 @@ func clusterState(b herdapi.Bundle, cluster string) v1.BundleClusterStatus {
 }
 
 // waitBundle waits until check passes on the bundle's status.
-func (f *fleet) waitBundle(t *testing.T, name, what string, timeout time.Duration, check func(b herdapi.Bundle) error) herdapi.Bundle {
+func (f *fleet) waitBundle(t testing.TB, name, what string, timeout time.Duration, check func(b herdapi.Bundle) error) herdapi.Bundle {
 	t.Helper()
 	var last herdapi.Bundle
 	herdtest.Eventually(t, "bundle "+name+": "+what, timeout, func() error {
@@ -165,7 +165,7 @@ func down(cluster string) herdtest.Kubectl {
 	return herdtest.Kubectl{Kubeconfig: clusters.Get(cluster).KubeconfigPath()}
 }
 
-func downKube(t *testing.T, cluster string) kubernetes.Interface {
+func downKube(t testing.TB, cluster string) kubernetes.Interface {
 	rc, err := clusters.Get(cluster).RESTConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func downKube(t *testing.T, cluster string) kubernetes.Interface {
 }
 
 // releases is `helm list -n namespace` in a cluster: name -> revision.
-func releases(t *testing.T, cluster, namespace string) map[string]int {
+func releases(t testing.TB, cluster, namespace string) map[string]int {
 	t.Helper()
 	kubeconfig := clusters.Get(cluster).KubeconfigPath()
 	flags := genericclioptions.NewConfigFlags(false)
@@ -196,7 +196,7 @@ func releases(t *testing.T, cluster, namespace string) map[string]int {
 	return out
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return c

@@ -143,13 +143,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if polled {
 		st.LastPolled = &metav1.Time{Time: r.now()}
 	}
-	source := metav1.Condition{Type: "SourceReady", Status: metav1.ConditionTrue, Reason: "Fetched", Message: "revision " + c.revision}
-	if srcErr != nil {
-		source = metav1.Condition{Type: "SourceReady", Status: metav1.ConditionFalse, Reason: "SourceFailed", Message: bundles.TrimMessage(srcErr.Error())}
-		r.log.Warn("bundle content could not be read", "bundle", b.Name, "err", srcErr)
+	// The source's condition says what the last look at it found: a
+	// reconcile that did not look keeps it.
+	if polled || b.Spec.Git == nil || srcErr != nil {
+		source := metav1.Condition{Type: "SourceReady", Status: metav1.ConditionTrue, Reason: "Fetched", Message: "revision " + c.revision}
+		if srcErr != nil {
+			source = metav1.Condition{Type: "SourceReady", Status: metav1.ConditionFalse, Reason: "SourceFailed", Message: bundles.TrimMessage(srcErr.Error())}
+			r.log.Warn("bundle content could not be read", "bundle", b.Name, "err", srcErr)
+		}
+		source.ObservedGeneration = b.Generation
+		meta.SetStatusCondition(&st.Conditions, source)
 	}
-	source.ObservedGeneration = b.Generation
-	meta.SetStatusCondition(&st.Conditions, source)
+	source := meta.FindStatusCondition(st.Conditions, "SourceReady")
 	requeue := reconcile.Result{}
 	if b.Spec.Git != nil {
 		requeue.RequeueAfter = pollInterval(&b)
@@ -179,7 +184,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return ""
 	})
-	if srcErr != nil {
+	if source != nil && source.Status == metav1.ConditionFalse {
 		message = "the Git source failed (rolling out revision " + c.revision + "): " + source.Message
 	}
 	st.Paused = p.paused

@@ -170,7 +170,9 @@ func (r *Reconciler) store(ctx context.Context, b *v1.Bundle, c content, files m
 // current revision nor any deployment uses.
 func (r *Reconciler) pruneContent(ctx context.Context, b *v1.Bundle, current string, bds []v1.BundleDeployment) {
 	var list corev1.SecretList
-	if err := r.api.List(ctx, &list, client.InNamespace(r.namespace), client.MatchingLabels{v1.BundleLabel: b.Name}); err != nil {
+	// Content Secrets only (they carry chartLabel): the Git credentials
+	// are the bundle's too.
+	if err := r.api.List(ctx, &list, client.InNamespace(r.namespace), client.MatchingLabels{v1.BundleLabel: b.Name}, client.HasLabels{chartLabel}); err != nil {
 		return
 	}
 	used := map[string]bool{current: true}
