@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/herdapi"
 	"herd.dev/herd/internal/herdtest"
 	"herd.dev/herd/internal/localcluster"
@@ -81,6 +82,25 @@ func TestConsole(t *testing.T) {
 			return nil
 		})
 		tab.Screenshot(t, "clusters")
+	})
+
+	step("bundles", func(t *testing.T) {
+		code, body := s.Do(t, "PUT", "/v1/bundles/console-cm", admin, herdapi.BundleApply{Spec: v1.BundleSpec{
+			Manifests: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: console-cm}\ndata: {a: b}\n",
+			Targets:   v1.BundleTargets{ClusterNames: []string{"east"}}}})
+		herdtest.Expect(t, "apply a bundle", code, body, http.StatusCreated)
+		t.Cleanup(func() { s.Do(t, "DELETE", "/v1/bundles/console-cm", admin, nil) })
+		tab.Do(t, wait, "the bundle list", goTo("#/bundles"), chromedp.WaitVisible(chromedp.CSS(`tr[data-bundle="console-cm"] a`)))
+		tab.Do(t, wait, "open the bundle", chromedp.Click(chromedp.CSS(`tr[data-bundle="console-cm"] a`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-cluster="east"]`)))
+		herdtest.Eventually(t, "east Ready in the bundle's page", wait, func() error {
+			tab.Do(t, wait, "reload the bundle", goTo("#/clusters"), goTo("#/bundles/console-cm"), chromedp.WaitVisible(chromedp.CSS(`tr[data-cluster="east"]`)))
+			if got := herdtest.Eval[string](t, tab, `document.querySelector('tr[data-cluster="east"] .badge').textContent`); got != "Ready" {
+				return fmt.Errorf("east is %q", got)
+			}
+			return nil
+		})
+		tab.Screenshot(t, "bundle")
+		tab.Do(t, wait, "back to the cluster list", goTo("#/clusters"), chromedp.WaitVisible(chromedp.CSS(`tr[data-cluster="east"] .state`)))
 	})
 
 	step("pods and logs", func(t *testing.T) {

@@ -190,6 +190,8 @@ const routes = [
   [/^#\/projects$/, pageProjects],
   [/^#\/members(?:\/(.+))?$/, pageMembers],
   [/^#\/tokens$/, pageTokens],
+  [/^#\/bundles\/([^/]+)$/, pageBundle],
+  [/^#\/bundles$/, pageBundles],
   [/^#\/sessions\/([^/]+)$/, pageSession],
   [/^#\/sessions$/, pageSessions],
 ];
@@ -794,6 +796,43 @@ async function pageTokens(gen) {
     h('h2', null, 'Kubeconfig'),
     h('p', null, 'A kubeconfig holds a new token for one cluster, valid until you revoke it here.'),
     h('div', { class: 'row' }, (clusters.items || []).map((c) => h('button', { type: 'button', class: 'plain', onclick: () => downloadKubeconfig(c.name) }, c.name))));
+}
+
+// ---- bundles -------------------------------------------------------------------
+
+function bundleState(state) {
+  return badge(state, state === 'Ready' ? 'ok' : (state === 'Error' || state === 'Drifted' || state === 'Offline') ? 'bad' : 'warn');
+}
+
+async function pageBundles(gen) {
+  const list = await get('/v1/bundles');
+  if (!current(gen)) return;
+  show(h('h1', null, 'Bundles'),
+    h('p', { class: 'muted' }, 'Manifests and Helm charts applied to every cluster a bundle selects, with its creator\'s rights there. Apply them with ', h('code', null, 'herdctl bundles apply -f FILE'), '.'),
+    table(['Name', 'Ready', 'Revision', 'Source', 'Creator', 'Message'], (list.items || []).map((b) => h('tr', { 'data-bundle': b.name },
+      h('td', null, h('a', { href: '#/bundles/' + encodeURIComponent(b.name) }, b.name)),
+      h('td', null, badge(b.status.summary || '0/0', b.status.desired > 0 && b.status.readyClusters === b.status.desired ? 'ok' : 'warn'), b.status.paused ? [' ', badge('paused', 'bad')] : null),
+      h('td', null, h('code', null, b.status.revision || '')),
+      h('td', null, b.spec.git ? b.spec.git.repo + (b.spec.git.path ? ' ' + b.spec.git.path : '') : 'inline manifests'),
+      h('td', null, b.creator), h('td', null, b.status.message || '')))), 'No bundles.');
+}
+
+async function pageBundle(gen, name) {
+  const path = '/v1/bundles/' + encodeURIComponent(name);
+  const b = await get(path);
+  if (!current(gen)) return;
+  const err = h('div');
+  const gone = async (fn) => { try { await fn(); route(); } catch (e) { err.replaceChildren(errorBox(e)); } };
+  show(h('p', null, h('a', { href: '#/bundles' }, '← bundles')),
+    h('div', { class: 'row' }, h('h1', null, b.name), badge(b.status.summary || '0/0', b.status.readyClusters === b.status.desired && b.status.desired > 0 ? 'ok' : 'warn'),
+      b.spec.git ? action('Refresh from Git', 'plain', () => gone(() => call('POST', path + '/refresh'))) : null,
+      action('Delete', 'danger', async () => { await call('DELETE', path); location.hash = '#/bundles'; }, true)),
+    err,
+    h('p', null, 'Revision ', h('code', null, b.status.revision || '-'), ' by ', b.creator, b.status.paused ? [' ', badge('rollout paused', 'bad')] : null),
+    b.status.message ? h('p', { class: 'muted' }, b.status.message) : null,
+    table(['Cluster', 'State', 'Revision', 'Message'], (b.status.clusters || []).map((c) => h('tr', { 'data-cluster': c.cluster },
+      h('td', null, h('a', { href: '#/clusters/' + encodeURIComponent(c.cluster) }, c.cluster)), h('td', null, bundleState(c.state)),
+      h('td', null, h('code', null, c.revision || '')), h('td', null, c.message || '')))), 'The bundle targets no cluster.');
 }
 
 // ---- recorded exec sessions ---------------------------------------------------

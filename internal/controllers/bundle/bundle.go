@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -58,6 +59,9 @@ type Reconciler struct {
 	namespace string
 	log       *slog.Logger
 	now       func() time.Time
+	// stored holds the content Secrets known to exist (Bundle UID/name),
+	// so that a reconcile of inline content does not write again.
+	stored sync.Map
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)

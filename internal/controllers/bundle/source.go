@@ -72,14 +72,14 @@ func (r *Reconciler) resolve(ctx context.Context, b *v1.Bundle) (c content, poll
 		return c, false, r.store(ctx, b, c, files)
 	}
 	if !pollDue(b, r.now()) {
-		last, err := r.stored(ctx, b, b.Status.Revision)
+		last, err := r.storedContent(ctx, b, b.Status.Revision)
 		if err == nil {
 			return last, false, nil
 		}
 	}
 	c, err = r.fetch(ctx, b)
 	if err != nil && b.Status.Revision != "" {
-		if last, lerr := r.stored(ctx, b, b.Status.Revision); lerr == nil {
+		if last, lerr := r.storedContent(ctx, b, b.Status.Revision); lerr == nil {
 			return last, true, err
 		}
 	}
@@ -96,7 +96,7 @@ func (r *Reconciler) fetch(ctx context.Context, b *v1.Bundle) (content, error) {
 	if err != nil {
 		return content{}, err
 	}
-	if c, err := r.stored(ctx, b, head.String()[:12]); err == nil {
+	if c, err := r.storedContent(ctx, b, head.String()[:12]); err == nil {
 		return c, nil
 	}
 	files, at, err := src.Files(ctx, ref)
@@ -132,7 +132,7 @@ func (r *Reconciler) gitSource(ctx context.Context, b *v1.Bundle) (gitsource.Sou
 }
 
 // stored is the content of revision if its Secret exists.
-func (r *Reconciler) stored(ctx context.Context, b *v1.Bundle, revision string) (content, error) {
+func (r *Reconciler) storedContent(ctx context.Context, b *v1.Bundle, revision string) (content, error) {
 	if revision == "" {
 		return content{}, errors.New("no revision")
 	}
@@ -147,6 +147,10 @@ func (r *Reconciler) stored(ctx context.Context, b *v1.Bundle, revision string) 
 // store writes the content Secret of c unless it exists. It belongs to
 // the Bundle, so it goes with it.
 func (r *Reconciler) store(ctx context.Context, b *v1.Bundle, c content, files map[string][]byte) error {
+	key := string(b.UID) + "/" + c.secret
+	if _, ok := r.stored.Load(key); ok {
+		return nil
+	}
 	packed, err := bundles.Pack(files)
 	if err != nil {
 		return err
@@ -163,6 +167,7 @@ func (r *Reconciler) store(ctx context.Context, b *v1.Bundle, c content, files m
 	if err := r.client.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to store revision %s: %w", c.revision, err)
 	}
+	r.stored.Store(key, struct{}{})
 	return nil
 }
 
@@ -182,6 +187,7 @@ func (r *Reconciler) pruneContent(ctx context.Context, b *v1.Bundle, current str
 	for i := range list.Items {
 		s := &list.Items[i]
 		if !used[s.Name] {
+			r.stored.Delete(string(b.UID) + "/" + s.Name)
 			if err := r.client.Delete(ctx, s); err != nil && !apierrors.IsNotFound(err) {
 				r.log.Warn("failed to delete an old bundle revision", "bundle", b.Name, "secret", s.Name, "err", err)
 			}
