@@ -103,10 +103,10 @@ func (m *Manager) reachChanged(cluster string) {
 
 // clusterRuntime is one cluster's controllers.
 type clusterRuntime struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{} // closed when every controller has returned
-	uid    types.UID     // of the Cluster they run for
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when every controller has returned
+	uid     types.UID     // of the Cluster they run for
 	rbac    *rbac.Controller
 	tokens  *tokensync.Controller
 	bundles *bundleapply.Controller
@@ -232,7 +232,9 @@ func (m *Manager) startRuntime(ctx context.Context, c *v1.Cluster) (*clusterRunt
 	}
 	bundles, err := bundleapply.New(bundleapply.Config{
 		Cluster: cluster, Client: m.client, Cache: m.cache, API: m.api, Agent: d.rest,
-		AsUser: func(ctx context.Context, user string) (*rest.Config, error) { return m.userConfig(ctx, d, cluster, user) },
+		AsUser: func(ctx context.Context, user string) (*rest.Config, error) {
+			return m.userConfig(ctx, d, cluster, user)
+		},
 		Logger: m.log.With("controller", "bundles", "cluster", cluster), Now: m.now,
 	})
 	if err != nil {
