@@ -247,6 +247,8 @@ func checkBundleSpec(name string, in *herdapi.BundleApply) error {
 		switch {
 		case !strings.HasPrefix(g.Repo, "http://") && !strings.HasPrefix(g.Repo, "https://"):
 			return fmt.Errorf("spec.git.repo %q: give an http:// or https:// URL", g.Repo)
+		case strings.Contains(strings.SplitN(strings.SplitN(g.Repo, "://", 2)[1], "/", 2)[0], "@"):
+			return errors.New("spec.git.repo: no credentials in the URL (it is shown in statuses and logs); send them with the bundle (herdctl bundles apply --git-username, --git-password-stdin)")
 		case slices.Contains(strings.Split(g.Path, "/"), ".."):
 			return fmt.Errorf("spec.git.path %q: \"..\" is not allowed", g.Path)
 		case g.SecretName != "" && g.SecretName != gitSecretName(name) && in.GitCredentials == nil:

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -74,7 +75,10 @@ func (s Source) auth() transport.AuthMethod {
 
 func (s Source) check() error {
 	if !strings.HasPrefix(s.Repo, "http://") && !strings.HasPrefix(s.Repo, "https://") {
-		return fmt.Errorf("gitsource: repository %q: only http:// and https:// URLs are supported", s.Repo)
+		return fmt.Errorf("gitsource: repository %q: only http:// and https:// URLs are supported", redact(s.Repo))
+	}
+	if u, err := url.Parse(s.Repo); err != nil || u.User != nil || u.Host == "" {
+		return fmt.Errorf("gitsource: repository %q: give a URL with a host and no credentials in it", redact(s.Repo))
 	}
 	if slices.Contains(strings.Split(s.Path, "/"), "..") {
 		return fmt.Errorf("gitsource: path %q: \"..\" is not allowed", s.Path)
@@ -179,6 +183,15 @@ func readTree(tree *object.Tree) (map[string][]byte, error) {
 		return nil
 	})
 	return files, err
+}
+
+// redact drops what could be credentials from a URL for messages.
+func redact(repo string) string {
+	if u, err := url.Parse(repo); err == nil && u.User != nil {
+		u.User = url.User("REDACTED")
+		return u.String()
+	}
+	return repo
 }
 
 // classify names the errors a user can act on; others keep their text.

@@ -3,6 +3,7 @@ package gitsource_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"herd.dev/herd/internal/gitsource"
@@ -61,6 +62,10 @@ func TestSource(t *testing.T) {
 	}
 	if _, _, err := (gitsource.Source{Repo: "file:///etc"}).Resolve(ctx); err == nil {
 		t.Error("a file:// repository was accepted")
+	}
+	withUser := "http://deploy:s3cret@" + strings.TrimPrefix(g.URL, "http://")
+	if _, _, err := (gitsource.Source{Repo: withUser}).Resolve(ctx); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("credentials in the URL: %v, want refused without showing them", err)
 	}
 	if _, _, err := (gitsource.Source{Repo: g.URL, Path: "../x"}).Resolve(ctx); err == nil {
 		t.Error("a path with .. was accepted")

@@ -469,6 +469,7 @@ func testBadInput(t *testing.T, f *fleet) {
 			Targets: v1.BundleTargets{ClusterSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "env", Operator: "Near"}}}}}, "clusterSelector"},
 		{"a name that is not a DNS label", "Bad.Name", v1.BundleSpec{Manifests: "x", Targets: prod}, "bundle name"},
 		{"a git URL that is not http", "ssh", v1.BundleSpec{Git: &v1.BundleGit{Repo: "git@example.invalid:x.git"}, Targets: prod}, "http:// or https://"},
+		{"credentials in the git URL", "userinfo", v1.BundleSpec{Git: &v1.BundleGit{Repo: "https://deploy:pw@git.example.invalid/x.git"}, Targets: prod}, "no credentials in the URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := f.s.Do(t, "PUT", "/v1/bundles/"+tc.bundle, f.admin, herdapi.BundleApply{Spec: tc.spec})
