@@ -3,6 +3,7 @@ package bundle
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	v1 "herd.dev/herd/api/v1"
 )
@@ -55,7 +56,7 @@ func planRollout(targets []target, existing map[string]*v1.BundleDeployment, max
 		}
 	}
 	slices.Sort(p.delete)
-	slices.SortFunc(targets, func(a, b target) int { return compare(a.cluster, b.cluster) })
+	slices.SortFunc(targets, func(a, b target) int { return strings.Compare(a.cluster, b.cluster) })
 	changing := 0
 	for _, t := range targets {
 		bd := existing[t.cluster]
@@ -90,16 +91,6 @@ func planRollout(targets []target, existing map[string]*v1.BundleDeployment, max
 		p.stage = append(p.stage, t.spec)
 	}
 	return p
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // summary describes the rollout for the Bundle's message.

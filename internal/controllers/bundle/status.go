@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,7 +33,7 @@ func targetsAndRefused(ts []target, refused []string) []placed {
 	for _, c := range refused {
 		out = append(out, placed{refused: true, cluster: c})
 	}
-	slices.SortFunc(out, func(a, b placed) int { return compare(a.cluster, b.cluster) })
+	slices.SortFunc(out, func(a, b placed) int { return strings.Compare(a.cluster, b.cluster) })
 	return out
 }
 
@@ -85,7 +86,7 @@ func (r *Reconciler) finish(ctx context.Context, b *v1.Bundle, st *v1.BundleStat
 		for _, bd := range bds {
 			ps = append(ps, placed{cluster: bd.Spec.ClusterName})
 		}
-		slices.SortFunc(ps, func(a, b placed) int { return compare(a.cluster, b.cluster) })
+		slices.SortFunc(ps, func(a, b placed) int { return strings.Compare(a.cluster, b.cluster) })
 	}
 	st.Clusters = st.Clusters[:0]
 	st.Desired, st.ReadyClusters = int32(len(ps)), 0
