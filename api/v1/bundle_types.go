@@ -199,7 +199,8 @@ type BundleStatus struct {
 	// Clusters is each targeted cluster's state, by name.
 	// +optional
 	Clusters []BundleClusterStatus `json:"clusters,omitempty"`
-	// LastPolled is when the Git ref was last looked at.
+	// LastPolled is when the Git ref was last looked at and found at a
+	// new revision (polls that find nothing new write nothing).
 	// +optional
 	LastPolled *metav1.Time `json:"lastPolled,omitempty"`
 	// +optional

@@ -62,6 +62,8 @@ type Reconciler struct {
 	// stored holds the content Secrets known to exist (Bundle UID/name),
 	// so that a reconcile of inline content does not write again.
 	stored sync.Map
+	// polls holds when each Bundle's ref was last looked at, by name.
+	polls sync.Map
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)
@@ -125,6 +127,9 @@ func clusterChange() predicate.Funcs {
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	var b v1.Bundle
 	if err := r.client.Get(ctx, req.NamespacedName, &b); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.polls.Delete(req.Name)
+		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	if !b.DeletionTimestamp.IsZero() {
@@ -145,7 +150,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	c, polled, srcErr := r.resolve(ctx, &b)
 	if polled {
-		st.LastPolled = &metav1.Time{Time: r.now()}
+		if c.revision != b.Status.Revision || b.Status.LastPolled == nil {
+			st.LastPolled = &metav1.Time{Time: r.now()}
+		}
 	}
 	// The source's condition says what the last look at it found: a
 	// reconcile that did not look keeps it.

@@ -46,16 +46,29 @@ func pollInterval(b *v1.Bundle) time.Duration {
 	return max(b.Spec.Git.PollInterval.Duration, minPoll)
 }
 
-// pollDue reports whether the Bundle's Git ref should be looked at now.
-func pollDue(b *v1.Bundle, now time.Time) bool {
-	last := b.Status.LastPolled
-	if last == nil || b.Status.Revision == "" || now.Sub(last.Time) >= pollInterval(b) {
+// pollDue reports whether the Bundle's Git ref should be looked at now,
+// last being when it was last looked at (zero: never).
+func pollDue(b *v1.Bundle, last, now time.Time) bool {
+	if last.IsZero() || b.Status.Revision == "" || now.Sub(last) >= pollInterval(b) {
 		return true
 	}
-	if t, err := time.Parse(time.RFC3339Nano, b.Annotations[RefreshAnnotation]); err == nil && t.After(last.Time) {
+	if t, err := time.Parse(time.RFC3339Nano, b.Annotations[RefreshAnnotation]); err == nil && t.After(last) {
 		return true
 	}
 	return false
+}
+
+// lastPoll is when this replica last looked at the Bundle's ref, else
+// what its status says (written only when the revision changes, so
+// polls do not write to the management cluster).
+func (r *Reconciler) lastPoll(b *v1.Bundle) time.Time {
+	if t, ok := r.polls.Load(b.Name); ok {
+		return t.(time.Time)
+	}
+	if b.Status.LastPolled != nil {
+		return b.Status.LastPolled.Time
+	}
+	return time.Time{}
 }
 
 // resolve finds the bundle's content, storing a new revision. polled says
@@ -71,12 +84,13 @@ func (r *Reconciler) resolve(ctx context.Context, b *v1.Bundle) (c content, poll
 		c.secret = secretName(b.Name, c.revision)
 		return c, false, r.store(ctx, b, c, files)
 	}
-	if !pollDue(b, r.now()) {
+	if !pollDue(b, r.lastPoll(b), r.now()) {
 		last, err := r.storedContent(ctx, b, b.Status.Revision)
 		if err == nil {
 			return last, false, nil
 		}
 	}
+	r.polls.Store(b.Name, r.now())
 	c, err = r.fetch(ctx, b)
 	if err != nil && b.Status.Revision != "" {
 		if last, lerr := r.storedContent(ctx, b, b.Status.Revision); lerr == nil {
