@@ -25,6 +25,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -101,7 +102,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		}
 		return nil
 	})
+	// Several servers may run in one process (tests): their controllers
+	// share names.
+	skip := true
 	err := ctrl.NewControllerManagedBy(mgr).Named("bundle").For(&v1.Bundle{}).
+		WithOptions(controller.Options{SkipNameValidation: &skip}).
 		Watches(&v1.BundleDeployment{}, ofDeployment).
 		Watches(&v1.Cluster{}, everyBundle, builder.WithPredicates(clusterChange())).
 		Watches(&v1.User{}, everyBundle).
@@ -110,6 +115,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).Named("bundledeployment-orphans").For(&v1.BundleDeployment{}).
+		WithOptions(controller.Options{SkipNameValidation: &skip}).
 		Complete(&orphans{client: r.client, log: r.log})
 }
 

@@ -6,9 +6,6 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"herd.dev/herd/internal/bundles"
@@ -52,8 +49,4 @@ func (cc *contentCache) get(ctx context.Context, api client.Reader, namespace, n
 	cc.files[name] = files
 	cc.order = append(cc.order, name)
 	return files, nil
-}
-
-func restmapperFor(d discovery.CachedDiscoveryInterface) meta.RESTMapper {
-	return restmapper.NewDeferredDiscoveryRESTMapper(d)
 }

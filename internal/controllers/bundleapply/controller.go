@@ -74,6 +74,9 @@ type Controller struct {
 	log    *slog.Logger
 	queue  workqueue.TypedRateLimitingInterface[string]
 	dyn    dynamic.Interface
+	// disc and mapper read the cluster's discovery once (the agent's
+	// view) for this controller and for Helm.
+	disc   discovery.CachedDiscoveryInterface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 
 	mu        sync.Mutex
@@ -117,8 +120,9 @@ func New(cfg Config) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{cfg: cfg, log: cfg.Logger, dyn: dyn,
-		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
+	cached := memory.NewMemCacheClient(disc)
+	c := &Controller{cfg: cfg, log: cfg.Logger, dyn: dyn, disc: cached,
+		mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, 2*time.Minute),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "bundles-" + cfg.Cluster}),

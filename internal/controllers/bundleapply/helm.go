@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -130,35 +129,26 @@ func (c *Controller) helmUninstall(ctx context.Context, bd *v1.BundleDeployment)
 // Secrets (Helm's default, so `helm list` finds them).
 func (c *Controller) helmConfig(rc *rest.Config, namespace string) (*action.Configuration, error) {
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(c.log.With("helm", true).Handler()))
-	if err := cfg.Init(&getter{cfg: rc, namespace: namespace}, namespace, "secret"); err != nil {
+	if err := cfg.Init(&getter{cfg: rc, namespace: namespace, disc: c.disc, mapper: c.mapper}, namespace, "secret"); err != nil {
 		return nil, fmt.Errorf("helm: %w", err)
 	}
 	return cfg, nil
 }
 
-// getter is Helm's view of one cluster for one identity.
+// getter is Helm's view of one cluster for one identity; discovery is
+// the controller's, read once.
 type getter struct {
 	cfg       *rest.Config
 	namespace string
+	disc      discovery.CachedDiscoveryInterface
+	mapper    meta.RESTMapper
 }
 
 func (g *getter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.cfg), nil }
 
-func (g *getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
-	d, err := discovery.NewDiscoveryClientForConfig(g.cfg)
-	if err != nil {
-		return nil, err
-	}
-	return memory.NewMemCacheClient(d), nil
-}
+func (g *getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) { return g.disc, nil }
 
-func (g *getter) ToRESTMapper() (meta.RESTMapper, error) {
-	d, err := g.ToDiscoveryClient()
-	if err != nil {
-		return nil, err
-	}
-	return restmapperFor(d), nil
-}
+func (g *getter) ToRESTMapper() (meta.RESTMapper, error) { return g.mapper, nil }
 
 func (g *getter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 	return clientcmd.NewDefaultClientConfig(clientcmdapi.Config{}, &clientcmd.ConfigOverrides{Context: clientcmdapi.Context{Namespace: g.namespace}})
