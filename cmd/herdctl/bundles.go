@@ -157,7 +157,7 @@ func newBundlesListCommand(a *app) *cobra.Command {
 			return a.print(list, func(w io.Writer) {
 				row(w, "NAME", "READY", "REVISION", "PAUSED", "CREATOR", "AGE", "MESSAGE")
 				for _, b := range list.Items {
-					row(w, b.Name, b.Status.Summary, b.Status.Revision, strconv.FormatBool(b.Status.Paused), b.Creator,
+					row(w, b.Name, b.Status.Summary, b.Status.Revision, strconv.FormatBool(b.Status.Paused), creator(b),
 						age(b.CreatedAt, a.now()), b.Status.Message)
 				}
 			})
@@ -183,7 +183,7 @@ func newBundlesGetCommand(a *app) *cobra.Command {
 				if g := b.Spec.Git; g != nil {
 					source = g.Repo + " " + g.Ref + " " + g.Path
 				}
-				fields(w, "Name", b.Name, "Creator", b.Creator, "Source", source, "Revision", b.Status.Revision,
+				fields(w, "Name", b.Name, "Creator", creator(*b), "Source", source, "Revision", b.Status.Revision,
 					"Ready", b.Status.Summary, "Paused", strconv.FormatBool(b.Status.Paused), "Message", b.Status.Message)
 				fmt.Fprintln(w)
 				row(w, "CLUSTER", "STATE", "REVISION", "MESSAGE")
@@ -229,4 +229,12 @@ func newBundlesRefreshCommand(a *app) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// creator names a bundle's creator by login name where known.
+func creator(b herdapi.Bundle) string {
+	if b.CreatorUsername != "" {
+		return b.CreatorUsername
+	}
+	return b.Creator
 }

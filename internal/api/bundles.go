@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -59,9 +60,14 @@ func (a bundlesAPI) find(w http.ResponseWriter, r *http.Request, id *authn.Ident
 	return &b, true
 }
 
-func apiBundle(b *v1.Bundle) herdapi.Bundle {
-	return herdapi.Bundle{Name: b.Name, Creator: b.Annotations[v1.BundleCreatorAnnotation], CreatedAt: b.CreationTimestamp.Time,
+func (a bundlesAPI) apiBundle(ctx context.Context, b *v1.Bundle) herdapi.Bundle {
+	out := herdapi.Bundle{Name: b.Name, Creator: b.Annotations[v1.BundleCreatorAnnotation], CreatedAt: b.CreationTimestamp.Time,
 		Spec: b.Spec, Status: b.Status}
+	var u v1.User
+	if out.Creator != "" && a.cache.Get(ctx, client.ObjectKey{Name: out.Creator}, &u) == nil {
+		out.CreatorUsername = u.Spec.Username
+	}
+	return out
 }
 
 func (a bundlesAPI) handleList(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
@@ -74,7 +80,7 @@ func (a bundlesAPI) handleList(w http.ResponseWriter, r *http.Request, id *authn
 	out := herdapi.BundleList{Items: []herdapi.Bundle{}}
 	for i := range list.Items {
 		if all || a.mine(id, &list.Items[i]) {
-			out.Items = append(out.Items, apiBundle(&list.Items[i]))
+			out.Items = append(out.Items, a.apiBundle(r.Context(), &list.Items[i]))
 		}
 	}
 	slices.SortFunc(out.Items, func(x, y herdapi.Bundle) int { return strings.Compare(x.Name, y.Name) })
@@ -83,7 +89,7 @@ func (a bundlesAPI) handleList(w http.ResponseWriter, r *http.Request, id *authn
 
 func (a bundlesAPI) handleGet(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 	if b, ok := a.find(w, r, id, "get"); ok {
-		writeJSON(w, http.StatusOK, apiBundle(b))
+		writeJSON(w, http.StatusOK, a.apiBundle(r.Context(), b))
 	}
 }
 
@@ -193,7 +199,7 @@ func (a bundlesAPI) handleApply(w http.ResponseWriter, r *http.Request, id *auth
 	}
 	a.awaitCache(r.Context(), &b, false)
 	a.audit.Info("bundle applied", "bundle", name, "actor", id.UserName, "created", !exists, "source", sourceAddr(r))
-	writeJSON(w, code, apiBundle(&b))
+	writeJSON(w, code, a.apiBundle(r.Context(), &b))
 }
 
 // storeGitCredentials keeps a Bundle's Git credentials in its own Secret.

@@ -10,10 +10,12 @@ import (
 type Bundle struct {
 	Name string `json:"name"`
 	// Creator is the user whose rights apply the bundle: who last set its spec.
-	Creator   string          `json:"creator"`
-	CreatedAt time.Time       `json:"createdAt"`
-	Spec      v1.BundleSpec   `json:"spec"`
-	Status    v1.BundleStatus `json:"status"`
+	Creator string `json:"creator"`
+	// CreatorUsername is the creator's login name, when known.
+	CreatorUsername string          `json:"creatorUsername,omitempty"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	Spec            v1.BundleSpec   `json:"spec"`
+	Status          v1.BundleStatus `json:"status"`
 }
 
 // BundleList is GET /v1/bundles.

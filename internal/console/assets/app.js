@@ -814,7 +814,7 @@ async function pageBundles(gen) {
       h('td', null, badge(b.status.summary || '0/0', b.status.desired > 0 && b.status.readyClusters === b.status.desired ? 'ok' : 'warn'), b.status.paused ? [' ', badge('paused', 'bad')] : null),
       h('td', null, h('code', null, b.status.revision || '')),
       h('td', null, b.spec.git ? b.spec.git.repo + (b.spec.git.path ? ' ' + b.spec.git.path : '') : 'inline manifests'),
-      h('td', null, b.creator), h('td', null, b.status.message || '')))), 'No bundles.');
+      h('td', null, b.creatorUsername || b.creator), h('td', null, b.status.message || ''))), 'No bundles.'));
 }
 
 async function pageBundle(gen, name) {
@@ -828,11 +828,11 @@ async function pageBundle(gen, name) {
       b.spec.git ? action('Refresh from Git', 'plain', () => gone(() => call('POST', path + '/refresh'))) : null,
       action('Delete', 'danger', async () => { await call('DELETE', path); location.hash = '#/bundles'; }, true)),
     err,
-    h('p', null, 'Revision ', h('code', null, b.status.revision || '-'), ' by ', b.creator, b.status.paused ? [' ', badge('rollout paused', 'bad')] : null),
+    h('p', null, 'Revision ', h('code', null, b.status.revision || '-'), ' by ', b.creatorUsername || b.creator, b.status.paused ? [' ', badge('rollout paused', 'bad')] : null),
     b.status.message ? h('p', { class: 'muted' }, b.status.message) : null,
     table(['Cluster', 'State', 'Revision', 'Message'], (b.status.clusters || []).map((c) => h('tr', { 'data-cluster': c.cluster },
       h('td', null, h('a', { href: '#/clusters/' + encodeURIComponent(c.cluster) }, c.cluster)), h('td', null, bundleState(c.state)),
-      h('td', null, h('code', null, c.revision || '')), h('td', null, c.message || '')))), 'The bundle targets no cluster.');
+      h('td', null, h('code', null, c.revision || '')), h('td', null, c.message || ''))), 'The bundle targets no cluster.'));
 }
 
 // ---- recorded exec sessions ---------------------------------------------------
