@@ -63,7 +63,7 @@ type Reconciler struct {
 	// stored holds the content Secrets known to exist (Bundle UID/name),
 	// so that a reconcile of inline content does not write again.
 	stored sync.Map
-	// polls holds when each Bundle's ref was last looked at, by name.
+	// polls holds each Bundle's last poll, by name.
 	polls sync.Map
 }
 
@@ -141,8 +141,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if !b.DeletionTimestamp.IsZero() {
 		return reconcile.Result{}, nil // its deployments and content go with it
 	}
+	// The deployments are read uncached: the rollout limit counts what
+	// was staged a moment ago, which the cache may not show yet.
 	var bds v1.BundleDeploymentList
-	if err := r.client.List(ctx, &bds, client.MatchingLabels{v1.BundleLabel: b.Name}); err != nil {
+	if err := r.api.List(ctx, &bds, client.MatchingLabels{v1.BundleLabel: b.Name}); err != nil {
 		return reconcile.Result{}, err
 	}
 	st := b.Status.DeepCopy()

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "herd.dev/herd/api/v1"
@@ -58,21 +59,34 @@ func pollDue(b *v1.Bundle, last, now time.Time) bool {
 	return false
 }
 
-// lastPoll is when this replica last looked at the Bundle's ref, else
-// what its status says (written only when the revision changes, so
-// polls do not write to the management cluster).
-func (r *Reconciler) lastPoll(b *v1.Bundle) time.Time {
-	if t, ok := r.polls.Load(b.Name); ok {
-		return t.(time.Time)
+// poll is what this replica last found at a Bundle's Git ref: when, for
+// which Bundle and spec, and the content (empty when it failed and
+// nothing was found before). Polls that find nothing new write nothing
+// to the management cluster, and a cache that lags behind the status
+// this controller wrote cannot take a rollout back to an older revision.
+type poll struct {
+	at         time.Time
+	uid        types.UID
+	generation int64
+	content    content
+}
+
+// lastPoll is this replica's last look at the Bundle's ref for its
+// current spec, else what its status says.
+func (r *Reconciler) lastPoll(b *v1.Bundle) poll {
+	if v, ok := r.polls.Load(b.Name); ok {
+		if p := v.(poll); p.uid == b.UID && p.generation == b.Generation {
+			return p
+		}
 	}
-	if b.Status.LastPolled != nil {
-		return b.Status.LastPolled.Time
+	if b.Status.LastPolled != nil && b.Status.ObservedGeneration == b.Generation {
+		return poll{at: b.Status.LastPolled.Time}
 	}
-	return time.Time{}
+	return poll{}
 }
 
 // resolve finds the bundle's content, storing a new revision. polled says
-// the Git ref was looked at. On a Git error the last revision stored is
+// the Git ref was looked at. On a Git error the last revision found is
 // returned with the error.
 func (r *Reconciler) resolve(ctx context.Context, b *v1.Bundle) (c content, polled bool, err error) {
 	if b.Spec.Git == nil {
@@ -84,19 +98,26 @@ func (r *Reconciler) resolve(ctx context.Context, b *v1.Bundle) (c content, poll
 		c.secret = secretName(b.Name, c.revision)
 		return c, false, r.store(ctx, b, c, files)
 	}
-	if !pollDue(b, r.lastPoll(b), r.now()) {
-		last, err := r.storedContent(ctx, b, b.Status.Revision)
-		if err == nil {
-			return last, false, nil
+	last := r.lastPoll(b)
+	previous := func() (content, bool) {
+		if last.content.secret != "" {
+			return last.content, true
+		}
+		c, err := r.storedContent(ctx, b, b.Status.Revision)
+		return c, err == nil
+	}
+	if !pollDue(b, last.at, r.now()) {
+		if c, ok := previous(); ok {
+			return c, false, nil
 		}
 	}
-	r.polls.Store(b.Name, r.now())
 	c, err = r.fetch(ctx, b)
-	if err != nil && b.Status.Revision != "" {
-		if last, lerr := r.storedContent(ctx, b, b.Status.Revision); lerr == nil {
-			return last, true, err
+	if err != nil {
+		if prev, ok := previous(); ok {
+			c = prev
 		}
 	}
+	r.polls.Store(b.Name, poll{at: r.now(), uid: b.UID, generation: b.Generation, content: c})
 	return c, true, err
 }
 
