@@ -19,11 +19,12 @@ func newAgentCommand(logger *slog.Logger) *cobra.Command {
 		Short: "Run the cluster agent: register this cluster with Herd and hold its tunnel",
 		Long: `Run the cluster agent. In a pod it is configured by HERD_SERVER, HERD_TOKEN and
 HERD_CA_CHECKSUM (from the import manifest's Secret) and the in-cluster service account;
-outside a cluster give --server, --token, --ca-checksum and --kubeconfig (with a bearer token).`,
+outside a cluster give --server, --token (or --token-file), --ca-checksum and --kubeconfig (with a
+bearer token).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for flag, env := range map[*string]string{&cfg.Server: "HERD_SERVER", &cfg.Token: "HERD_TOKEN", &cfg.CAChecksum: "HERD_CA_CHECKSUM"} {
-				if *flag == "" {
+				if *flag == "" && (flag != &cfg.Token || cfg.TokenFile == "") {
 					*flag = os.Getenv(env)
 				}
 			}
@@ -49,6 +50,7 @@ outside a cluster give --server, --token, --ca-checksum and --kubeconfig (with a
 	f := cmd.Flags()
 	f.StringVar(&cfg.Server, "server", "", "Herd server URL (default $HERD_SERVER)")
 	f.StringVar(&cfg.Token, "token", "", "cluster registration token (default $HERD_TOKEN)")
+	f.StringVar(&cfg.TokenFile, "token-file", "", "file holding the cluster registration token, read at start (instead of --token)")
 	f.StringVar(&cfg.CAChecksum, "ca-checksum", "", "sha256 of the server CA (default $HERD_CA_CHECKSUM)")
 	f.StringVar(&cfg.HealthAddr, "health-addr", "", "serve /healthz and /readyz (ready while the tunnel is up) on this address, e.g. :9445")
 	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig of this cluster with a bearer token (default: in-cluster service account)")

@@ -35,6 +35,7 @@ import (
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/clustercond"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/importmanifest"
 	"herd.dev/herd/internal/machines"
 	"herd.dev/herd/internal/wellknown"
@@ -373,7 +374,7 @@ func byRole(ms []*v1.Machine, role string) []*v1.Machine {
 func pkiSecret(cluster string) string { return "cluster-pki-" + cluster }
 
 // registrationKey keeps, in the PKI Secret, the cluster agent's
-// registration token.
+// registration token (renewed at half its lifetime).
 const registrationKey = "registration-token"
 
 // pki returns the cluster's PKI, made or completed and stored.
@@ -410,7 +411,7 @@ func (p *planner) storePKI(ctx context.Context, c *v1.Cluster, data map[string][
 // registrationToken returns the cluster agent's registration token, made
 // once and kept in the PKI Secret (pki, its data).
 func (p *planner) registrationToken(ctx context.Context, c *v1.Cluster, pki map[string][]byte) (string, error) {
-	if tok := string(pki[registrationKey]); tok != "" {
+	if tok := string(pki[registrationKey]); tok != "" && p.fresh(ctx, c, tok) {
 		return tok, nil
 	}
 	tok, _, err := p.opts.IssueRegistrationToken(ctx, c)
@@ -419,6 +420,37 @@ func (p *planner) registrationToken(ctx context.Context, c *v1.Cluster, pki map[
 	}
 	pki[registrationKey] = []byte(tok)
 	return tok, p.storePKI(ctx, c, pki)
+}
+
+// fresh reports whether the registration token is live and has more than
+// half its lifetime left. A cluster agent registers when it starts, also
+// on another control plane long after the cluster was made (its machine
+// replaced): the token it is given must still be good then. A lookup
+// that fails keeps the token (the next reconcile looks again).
+func (p *planner) fresh(ctx context.Context, c *v1.Cluster, token string) bool {
+	name, _, err := herdtoken.Parse(token)
+	if err != nil {
+		return false
+	}
+	var crt v1.ClusterRegistrationToken
+	if err := p.c.Get(ctx, client.ObjectKey{Name: name}, &crt); err != nil {
+		return !apierrors.IsNotFound(err)
+	}
+	if crt.Spec.ClusterName != c.Name || !crt.DeletionTimestamp.IsZero() {
+		return false
+	}
+	if crt.Spec.ExpiresAt == nil {
+		return true
+	}
+	renew := crt.Spec.ExpiresAt.Time
+	if !crt.CreationTimestamp.IsZero() {
+		renew = renew.Add(-crt.Spec.ExpiresAt.Sub(crt.CreationTimestamp.Time) / 2)
+	}
+	if !p.now().Before(renew) {
+		p.log.Info("renewing the cluster agent's registration token", "cluster", c.Name, "token", name, "expires", crt.Spec.ExpiresAt.UTC())
+		return false
+	}
+	return true
 }
 
 // write stores m's plan when it changed.

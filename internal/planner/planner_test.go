@@ -19,6 +19,7 @@ import (
 
 	v1 "herd.dev/herd/api/v1"
 	"herd.dev/herd/internal/herdapi"
+	"herd.dev/herd/internal/herdtoken"
 	"herd.dev/herd/internal/machines"
 	"herd.dev/herd/internal/store"
 	"herd.dev/herd/internal/wellknown"
@@ -45,9 +46,12 @@ func newFixture(t *testing.T, version string) *fixture {
 	f.p = &planner{c: c, api: c, now: time.Now, log: discard(), opts: Options{
 		ServerURL: func() string { return "https://127.0.0.1:8443" }, CAChecksum: func() string { return strings.Repeat("ab", 32) },
 		Versions: []string{"v1.37.2"},
-		IssueRegistrationToken: func(context.Context, *v1.Cluster) (string, *v1.ClusterRegistrationToken, error) {
+		IssueRegistrationToken: func(ctx context.Context, cl *v1.Cluster) (string, *v1.ClusterRegistrationToken, error) {
 			f.issued++
-			return "crt-abcdefghij:secret", &v1.ClusterRegistrationToken{}, nil
+			now := f.p.now()
+			crt := &v1.ClusterRegistrationToken{ObjectMeta: metav1.ObjectMeta{Name: herdtoken.NewName("crt-"), CreationTimestamp: metav1.NewTime(now)},
+				Spec: v1.ClusterRegistrationTokenSpec{ClusterName: cl.Name, ExpiresAt: &metav1.Time{Time: now.Add(24 * time.Hour)}}}
+			return herdtoken.Format(crt.Name, herdtoken.NewSecret()), crt, c.Create(ctx, crt)
 		},
 	}}
 	return f
@@ -177,6 +181,84 @@ func TestUnknownVersion(t *testing.T) {
 	}
 	if got := f.processes(t, "cp-1"); got != "" {
 		t.Errorf("a plan for an unknown version: %q", got)
+	}
+}
+
+// TestRegistrationTokenRenewed: the cluster agent's registration token is
+// renewed at half its lifetime, or when it is gone, in a plan file: the
+// agent's process is the same (a renewal restarts no agent), and a new
+// agent on another machine can still register.
+func TestRegistrationTokenRenewed(t *testing.T) {
+	f := newFixture(t, "v1.37.2")
+	f.machine(t, "cp-1", "127.0.9.1", v1.RoleEtcd, v1.RoleControlPlane)
+	for range 3 {
+		f.step(t)
+		f.report(t, "cp-1", map[string]bool{"etcd": true, "apiserver": true})
+	}
+	f.step(t)
+	plan := func() herdapi.Plan {
+		var s corev1.Secret
+		if err := f.c.Get(context.Background(), client.ObjectKey{Namespace: wellknown.Namespace, Name: machines.PlanSecretName("cp-1")}, &s); err != nil {
+			t.Fatal(err)
+		}
+		var p herdapi.Plan
+		if err := json.Unmarshal(s.Data["plan.json"], &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tokenFile := func(p herdapi.Plan) string {
+		for _, file := range p.Files {
+			if file.Path == "registration-token" {
+				return strings.TrimSpace(string(file.Content))
+			}
+		}
+		return ""
+	}
+	agent := func(p herdapi.Plan) string {
+		for _, proc := range p.Processes {
+			if proc.Name == "cluster-agent" {
+				data, _ := json.Marshal(proc)
+				return string(data)
+			}
+		}
+		return ""
+	}
+	first := plan()
+	if f.issued != 1 || tokenFile(first) == "" || agent(first) == "" {
+		t.Fatalf("issued %d, token file %q, agent %q: want one token, in a file, and the agent", f.issued, tokenFile(first), agent(first))
+	}
+	if strings.Contains(agent(first), tokenFile(first)) {
+		t.Error("the registration token is in the agent's command or environment")
+	}
+	start := time.Now()
+	for _, c := range []struct {
+		after   time.Duration
+		issued  int
+		renewed bool
+	}{
+		{11 * time.Hour, 1, false},
+		{13 * time.Hour, 2, true},  // past half of 24 h
+		{14 * time.Hour, 2, false}, // the new one is fresh
+	} {
+		f.p.now = func() time.Time { return start.Add(c.after) }
+		before := tokenFile(plan())
+		f.step(t)
+		after := plan()
+		if f.issued != c.issued || (tokenFile(after) != before) != c.renewed {
+			t.Errorf("after %s: issued %d (want %d), renewed %v (want %v)", c.after, f.issued, c.issued, tokenFile(after) != before, c.renewed)
+		}
+		if agent(after) != agent(first) {
+			t.Errorf("after %s: the agent's process changed: %s", c.after, agent(after))
+		}
+	}
+	name, _, _ := herdtoken.Parse(tokenFile(plan()))
+	if err := f.c.Delete(context.Background(), &v1.ClusterRegistrationToken{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	f.step(t)
+	if f.issued != 3 || tokenFile(plan()) == "" {
+		t.Errorf("a deleted token: issued %d, want 3", f.issued)
 	}
 }
 

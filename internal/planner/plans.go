@@ -125,6 +125,9 @@ func withClusterAgent(plan herdapi.Plan, m *v1.Machine, pki map[string][]byte, m
 	admin := "--kubeconfig=kubeconfigs/admin.kubeconfig"
 	plan.Files = append(plan.Files,
 		herdapi.PlanFile{Path: "herd-import.yaml", Content: manifest},
+		// A file, not the process's environment: a renewed token restarts
+		// no agent (the agent reads it when it starts).
+		herdapi.PlanFile{Path: "registration-token", Content: []byte(regToken + "\n")},
 		herdapi.PlanFile{Path: "kubeconfigs/agent.kubeconfig", Content: kubeconfig(server, pki[fileCA], nil, nil, "../agent-token")})
 	plan.Instructions = append(plan.Instructions,
 		// The kube-apiserver may be starting (the machine's processes
@@ -136,8 +139,8 @@ func withClusterAgent(plan herdapi.Plan, m *v1.Machine, pki map[string][]byte, m
 		herdapi.PlanInstruction{Name: "agent-token", Command: "sh", Args: []string{"-c",
 			"kubectl " + admin + " -n herd-system create token herd-agent --duration=8760h > agent-token.new && mv agent-token.new agent-token"}})
 	plan.Processes = append(plan.Processes, herdapi.PlanProcess{Name: "cluster-agent", Command: "herd",
-		Args: []string{"agent", "--server", serverURL, "--ca-checksum", checksum, "--kubeconfig", "kubeconfigs/agent.kubeconfig"},
-		Env:  []string{"HERD_TOKEN=" + regToken}})
+		Args: []string{"agent", "--server", serverURL, "--ca-checksum", checksum, "--kubeconfig", "kubeconfigs/agent.kubeconfig",
+			"--token-file", "registration-token"}})
 	return plan
 }
 

@@ -70,10 +70,10 @@ func (c Config) Validate() error {
 
 // Controller applies one cluster's bundle deployments.
 type Controller struct {
-	cfg    Config
-	log    *slog.Logger
-	queue  workqueue.TypedRateLimitingInterface[string]
-	dyn    dynamic.Interface
+	cfg   Config
+	log   *slog.Logger
+	queue workqueue.TypedRateLimitingInterface[string]
+	dyn   dynamic.Interface
 	// disc and mapper read the cluster's discovery once (the agent's
 	// view) for this controller and for Helm.
 	disc   discovery.CachedDiscoveryInterface
