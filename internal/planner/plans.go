@@ -64,7 +64,8 @@ func etcdJoinPlan(m *v1.Machine, servers []string) herdapi.Plan {
 		m.Spec.Hostname, client, client, peer, peer)
 	return herdapi.Plan{
 		Instructions: []herdapi.PlanInstruction{{Name: "etcd-join", Command: "herd", Args: []string{"etcd-join",
-			"--endpoints=" + strings.Join(servers, ","), "--name=" + m.Spec.Hostname, "--peer-url=" + peer, "--out=etcd-initial-cluster"}}},
+			"--endpoints=" + strings.Join(servers, ","), "--name=" + m.Spec.Hostname, "--peer-url=" + peer, "--out=etcd-initial-cluster",
+			"--data-dir=etcd-data"}}},
 		Processes: []herdapi.PlanProcess{{Name: "etcd", Command: "sh", Args: []string{"-c", run}}},
 		Probes:    []herdapi.PlanProbe{{Name: "etcd", URL: client + "/health"}},
 	}
