@@ -54,6 +54,7 @@ func TestRunInstruction(t *testing.T) {
 		}
 	}
 	cfg := Config{Root: root, BinDir: filepath.Join(versions, "v1.37.2"), VersionsDir: versions}
+	t.Setenv("HERD_TOKEN", "crt-abcdefghij:the-node-agents-own")
 	for _, tt := range []struct {
 		name    string
 		in      herdapi.PlanInstruction
@@ -62,6 +63,8 @@ func TestRunInstruction(t *testing.T) {
 	}{
 		{"runs in the root with the machine's env", herdapi.PlanInstruction{Command: "sh", Args: []string{"-c", "pwd; echo $HERD_MACHINE_ROOT $X"}, Env: []string{"X=42"}},
 			"", root + "\n" + root + " 42\n"},
+		{"not the node agent's registration token", herdapi.PlanInstruction{Command: "sh", Args: []string{"-c", "echo token=$HERD_TOKEN"}},
+			"", "token=\n"},
 		{"failure", herdapi.PlanInstruction{Command: "sh", Args: []string{"-c", "echo broken >&2; exit 3"}}, "exit status 3", "broken\n"},
 		{"timeout kills the whole group", herdapi.PlanInstruction{Command: "sh", Args: []string{"-c", "sleep 30 & sleep 30"}, TimeoutSeconds: 1}, "timed out after 1s", ""},
 		{"no such command", herdapi.PlanInstruction{Command: "/nonexistent"}, "no such file", ""},

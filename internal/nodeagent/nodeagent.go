@@ -143,7 +143,9 @@ func planEnv(cfg Config) []string {
 	if cfg.BinDir != "" {
 		path = cfg.BinDir + string(os.PathListSeparator) + path
 	}
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PATH=") })
+	// The node agent's own registration token (HERD_TOKEN) is no business
+	// of the plan's processes.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PATH=") || strings.HasPrefix(kv, "HERD_TOKEN=") })
 	return append(env, "PATH="+path, "HERD_MACHINE_ROOT="+cfg.Root, "HERD_BIN_DIR="+cfg.BinDir)
 }
 
