@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -125,29 +126,8 @@ func TestStreaming(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		after := herdtest.ScrapeMetrics(t, e.s, e.admin)
-		more := func(metric string, labels ...string) float64 {
-			a, _ := after.Value(metric, labels...)
-			b, _ := before.Value(metric, labels...)
-			return a - b
-		}
-		for _, c := range []struct {
-			metric string
-			labels []string
-			least  float64
-		}{
-			{"herd_proxy_sessions_total", []string{"kind", "exec"}, 1},        // cp
-			{"herd_proxy_sessions_total", []string{"kind", "portforward"}, 2}, // SPDY and WebSocket
-			{"herd_proxy_requests_total", []string{"cluster", e.cluster, "verb", "list", "code", "200"}, 2},
-			{"herd_proxy_requests_total", []string{"cluster", e.cluster, "verb", "create", "code", "101"}, 1},
-			{"herd_tunnel_streams_total", nil, 1},
-			{"herd_tunnel_bytes_total", []string{"direction", "received"}, 1000},
-			{"herd_tunnel_bytes_total", []string{"direction", "sent"}, 100},
-		} {
-			if got := more(c.metric, c.labels...); got < c.least {
-				t.Errorf("%s%v went up by %v, want at least %v", c.metric, c.labels, got, c.least)
-			}
-		}
+		// An upgraded request (exec, port-forward) is counted when its
+		// stream ends, which may be just after kubectl has gone.
 		for _, kind := range []string{"exec", "portforward"} {
 			herdtest.Eventually(t, kind+" sessions all ended", 10*time.Second, func() error {
 				m := herdtest.ScrapeMetrics(t, e.s, e.admin)
@@ -157,6 +137,33 @@ func TestStreaming(t *testing.T) {
 				return nil
 			})
 		}
+		herdtest.Eventually(t, "the streams counted", 10*time.Second, func() error {
+			after := herdtest.ScrapeMetrics(t, e.s, e.admin)
+			var short []string
+			for _, c := range []struct {
+				metric string
+				labels []string
+				least  float64
+			}{
+				{"herd_proxy_sessions_total", []string{"kind", "exec"}, 1},        // cp
+				{"herd_proxy_sessions_total", []string{"kind", "portforward"}, 2}, // SPDY and WebSocket
+				{"herd_proxy_requests_total", []string{"cluster", e.cluster, "verb", "list", "code", "200"}, 2},
+				{"herd_proxy_requests_total", []string{"cluster", e.cluster, "verb", "create", "code", "101"}, 1},
+				{"herd_tunnel_streams_total", nil, 1},
+				{"herd_tunnel_bytes_total", []string{"direction", "received"}, 1000},
+				{"herd_tunnel_bytes_total", []string{"direction", "sent"}, 100},
+			} {
+				a, _ := after.Value(c.metric, c.labels...)
+				b, _ := before.Value(c.metric, c.labels...)
+				if a-b < c.least {
+					short = append(short, fmt.Sprintf("%s%v went up by %v, want at least %v", c.metric, c.labels, a-b, c.least))
+				}
+			}
+			if len(short) > 0 {
+				return errors.New(strings.Join(short, "; "))
+			}
+			return nil
+		})
 	})
 
 	t.Run("kubeconfigs", func(t *testing.T) {
